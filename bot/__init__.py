@@ -1,0 +1,1 @@
+"""ScenarioForge: the application (server, CLI, GitHub App auth, jobs, engine)."""

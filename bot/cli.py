@@ -1,0 +1,85 @@
+"""The ``scenarioforge`` command line: serve, db, replay, scan, generate, execute.
+
+Each subcommand lives in the module that owns its concept; this module only
+parses arguments and hands over.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scenarioforge",
+        description="ScenarioForge GitHub App: turns planning documents into end-to-end scenarios "
+        "and runs them with OpenAI Codex. Settings come from SCENARIOFORGE_* environment "
+        "variables and ./.env (see README).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the webhook server and the in-process workers")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=3000, help="port to listen on (default: %(default)s)")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
+    db_sub.add_parser("upgrade", help="apply all pending migrations")
+
+    replay = sub.add_parser("replay", help="sign a webhook payload with the configured secret and POST it")
+    replay.add_argument("payload", type=Path, help="JSON file with the webhook payload")
+    replay.add_argument("--event", required=True, help="the X-GitHub-Event name, e.g. issue_comment")
+    replay.add_argument(
+        "--url", default="http://127.0.0.1:3000/webhook", help="where to POST (default: %(default)s)"
+    )
+
+    scan = sub.add_parser("scan", help="print the source manifest of a local checkout")
+    scan.add_argument("path", type=Path, help="a git checkout")
+    scan.add_argument("--ref", default="HEAD", help="commit to scan (default: %(default)s)")
+    scan.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    generate = sub.add_parser("generate", help="generate a scenario pack for a local checkout (no GitHub)")
+    generate.add_argument("--repo", type=Path, required=True, help="a git checkout")
+    generate.add_argument("--instruction", default="", help="extra instruction for Codex")
+    generate.add_argument("--out", type=Path, default=Path("scenarios"), help="output folder (default: %(default)s)")
+    generate.add_argument("--yes", action="store_true", help="confirm stale or suspect sources without asking")
+
+    execute = sub.add_parser("execute", help="run a scenario pack on a local checkout (no GitHub)")
+    execute.add_argument("--repo", type=Path, required=True, help="a git checkout")
+    execute.add_argument("--pack", type=Path, required=True, help="scenario-pack.json")
+    execute.add_argument("--mode", choices=("run", "fix"), default="run", help="default: %(default)s")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``scenarioforge`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        from bot.server import serve
+
+        return serve(args.host, args.port)
+    if args.command == "db":
+        from bot.server import db_upgrade
+
+        return db_upgrade()
+    if args.command == "replay":
+        from bot.replay import replay
+
+        return replay(args.payload, args.event, args.url)
+    if args.command == "scan":
+        from bot.local import scan
+
+        return scan(args.path, args.ref, as_json=args.json)
+    if args.command == "generate":
+        from bot.local import generate
+
+        return generate(args.repo, args.instruction, args.out, assume_yes=args.yes)
+    from bot.local import execute
+
+    return execute(args.repo, args.pack, args.mode)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

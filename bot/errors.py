@@ -1,0 +1,43 @@
+"""The one error hierarchy of ScenarioForge.
+
+Every exception keeps the upstream message and type unchanged (seed 000 §6,
+"raw passthrough") and carries context (repository, action, run id, turn id,
+delivery id) beside it, never mixed into it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+class ScenarioForgeError(Exception):
+    """Base class. ``message`` is the raw upstream text; ``context`` is ours."""
+
+    def __init__(self, message: str, *, error_type: str | None = None, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error_type = error_type or type(self).__name__
+        self.context = {key: value for key, value in context.items() if value is not None}
+
+    def as_record(self) -> dict[str, Any]:
+        """The shape persisted on a run and shown in the tracking comment."""
+        return {"type": self.error_type, "message": self.message, "context": self.context}
+
+
+class ConfigError(ScenarioForgeError):
+    """Process settings or a repository config file are invalid."""
+
+
+class GitError(ScenarioForgeError):
+    """A git command failed; ``message`` is git's own stderr."""
+
+
+class GitHubError(ScenarioForgeError):
+    """A GitHub API call failed; ``message`` is GitHub's own message."""
+
+
+class CodexError(ScenarioForgeError):
+    """The Codex app-server or a turn failed; ``message`` is Codex's own error."""
+
+
+class Cancelled(ScenarioForgeError):
+    """The run was cancelled by a person (``/scenarioforge cancel``)."""

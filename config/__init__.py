@@ -1,0 +1,1 @@
+"""Process settings and the per-repository configuration file."""

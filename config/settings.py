@@ -1,0 +1,81 @@
+"""Process settings read from the environment (prefix ``SCENARIOFORGE_``) and ``.env``.
+
+Settings are built once at start-up by the CLI and passed down explicitly; no
+module reads them at import time.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Permission = Literal["read", "triage", "write", "maintain", "admin"]
+
+#: GitHub's repository roles from weakest to strongest, as returned in
+#: ``role_name`` by "Get repository permissions for a user"
+#: (https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user).
+PERMISSION_ORDER: tuple[str, ...] = ("none", "read", "triage", "write", "maintain", "admin")
+
+
+class Settings(BaseSettings):
+    """Everything the process needs to know about its environment.
+
+    ``app_id`` and ``private_key_path`` are optional only so that ``serve`` can
+    start in setup mode on a fresh machine (see ``bot.setup``).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="SCENARIOFORGE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    app_id: int | None = None
+    private_key_path: Path | None = None
+    webhook_secret: SecretStr | None = None
+    database_url: str = "sqlite+aiosqlite:///./scenarioforge.db"
+    github_api_url: str = "https://api.github.com"
+    #: ``None`` means the payload's ``repository.clone_url``; otherwise a
+    #: template with ``{full_name}``, ``{owner}`` and ``{repo}``.
+    clone_url_template: str | None = None
+    workdir: Path = Path("./workdir")
+    workers: int = Field(default=2, ge=1, le=64)
+    min_permission: Permission = "write"
+    allowed_bots: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # Codex engine (issue: generate)
+    codex_model: str = "gpt-5.1-codex"
+    codex_effort: Literal["minimal", "low", "medium", "high", "xhigh"] | None = None
+    codex_base_url: str | None = None
+    codex_config: str = ""
+    codex_home: Path | None = None
+    turn_timeout_s: float = Field(default=1800.0, gt=0)
+
+    @field_validator("allowed_bots", mode="before")
+    @classmethod
+    def _split_logins(cls, value: object) -> object:
+        """Accept a comma-separated string as well as a JSON list."""
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [login.strip() for login in value.split(",") if login.strip()]
+        return value
+
+    @field_validator("github_api_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def has_app_credentials(self) -> bool:
+        """True when the App id and private key are configured (else setup mode)."""
+        return self.app_id is not None and self.private_key_path is not None
+
+    def private_key(self) -> str:
+        """Return the App's PEM private key.
+
+        Raises:
+            FileNotFoundError: the configured key file does not exist.
+            RuntimeError: no key path is configured.
+        """
+        if self.private_key_path is None:
+            raise RuntimeError("SCENARIOFORGE_PRIVATE_KEY_PATH is not set")
+        return self.private_key_path.read_text(encoding="utf-8")

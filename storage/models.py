@@ -1,0 +1,150 @@
+"""Tables of ScenarioForge (SQLAlchemy 2 declarative, nothing SQLite-only).
+
+Time columns are timezone-aware UTC. JSON columns hold plain dicts/lists.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+def new_event_id() -> str:
+    """A fresh event id (the seed's ``eventId``)."""
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class Installation(Base):
+    """A GitHub App installation, kept current by installation webhooks."""
+
+    __tablename__ = "installations"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    account_login: Mapped[str] = mapped_column(String(255))
+    account_type: Mapped[str] = mapped_column(String(32))
+    repository_selection: Mapped[str | None] = mapped_column(String(32))
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class InstallationRepository(Base):
+    """A repository an installation can reach."""
+
+    __tablename__ = "installation_repositories"
+
+    installation_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("installations.id", ondelete="CASCADE"), primary_key=True
+    )
+    repository_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    full_name: Mapped[str] = mapped_column(String(255))
+
+
+class Delivery(Base):
+    """One webhook delivery, recorded before the HTTP answer.
+
+    ``status``: ``received`` (recorded, not yet handled) → ``processed`` |
+    ``ignored`` (no handler for the event) | ``failed`` (handler raised).
+    """
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # X-GitHub-Delivery
+    event: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str | None] = mapped_column(String(64))
+    installation_id: Mapped[int | None] = mapped_column(BigInteger)
+    repository: Mapped[str | None] = mapped_column(String(255))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    payload: Mapped[str] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_deliveries_status", "status"),)
+
+
+class Run(Base):
+    """One accepted command (or label / check-run button) and its outcome.
+
+    ``state`` follows the seeds: ``queued → running → passed | failed |
+    blocked | cancelled``.
+    """
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    installation_id: Mapped[int] = mapped_column(BigInteger)
+    repository: Mapped[str] = mapped_column(String(255))  # owner/name
+    issue_number: Mapped[int] = mapped_column(Integer)
+    is_pull_request: Mapped[bool] = mapped_column(Boolean, default=False)
+    action: Mapped[str] = mapped_column(String(32))  # help|status|cancel|generate|execute|sources|confirm
+    args: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    requester: Mapped[str] = mapped_column(String(255))
+    delivery_id: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    phase: Mapped[str] = mapped_column(String(64), default="queued")
+    ref: Mapped[str | None] = mapped_column(String(255))
+    head_sha: Mapped[str | None] = mapped_column(String(64))
+    tracking_comment_id: Mapped[int | None] = mapped_column(BigInteger)
+    check_run_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (Index("ix_runs_repository_issue", "repository", "issue_number"),)
+
+
+class RunEvent(Base):
+    """The seed's event envelope (seed 000 §5), persisted per real transition."""
+
+    __tablename__ = "run_events"
+
+    event_id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_event_id)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    phase: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # queued|running|passed|failed|blocked|complete
+    message: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    timestamp: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Job(Base):
+    """Durable work for a run: leased by one worker at a time.
+
+    ``state``: ``queued → running → done | failed | cancelled``. A ``running``
+    job whose ``lease_expires_at`` has passed belongs to a dead worker and is
+    taken up again. ``lane`` (``owner/name#number``) allows at most one
+    running job per repository issue or pull request.
+    """
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    installation_id: Mapped[int] = mapped_column(BigInteger)
+    lane: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=5)
+    run_after: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (Index("ix_jobs_state_run_after", "state", "run_after"), Index("ix_jobs_lane", "lane"))

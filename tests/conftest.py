@@ -1,0 +1,5 @@
+"""Shared fixtures: each support module owns one edge of the test world."""
+
+pytest_plugins = [
+    "tests.support.database",
+]

@@ -1,0 +1,22 @@
+"""The migrations create every table and the models round-trip through them."""
+from sqlalchemy import inspect, select
+
+from storage.models import Run, RunEvent
+
+
+async def test_migrations_create_the_tables(database):
+    async with database.engine.connect() as connection:
+        tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+    assert {"installations", "deliveries", "runs", "run_events", "jobs"} <= tables
+
+
+async def test_a_run_keeps_its_events(database):
+    async with database.session() as session:
+        run = Run(installation_id=1, repository="octo/app", issue_number=3, action="generate", requester="ann")
+        session.add(run)
+        await session.flush()
+        session.add(RunEvent(run_id=run.id, action="generate", phase="queued", status="queued", message="queued"))
+    async with database.session() as session:
+        events = (await session.scalars(select(RunEvent).where(RunEvent.run_id == run.id))).all()
+    assert [event.phase for event in events] == ["queued"]
+    assert len(events[0].event_id) == 32
