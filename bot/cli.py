@@ -69,16 +69,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return replay(args.payload, args.event, args.url)
     if args.command == "scan":
-        from bot.local import scan
+        from bot.sources import scan_command
 
-        return scan(args.path, args.ref, as_json=args.json)
+        return scan_command(args.path, args.ref, as_json=args.json)
     if args.command == "generate":
-        from bot.local import generate
+        from bot.generation import generate_command
 
-        return generate(args.repo, args.instruction, args.out, assume_yes=args.yes)
-    from bot.local import execute
+        return generate_command(args.repo, args.instruction, args.out, assume_yes=args.yes)
+    from bot.execution import execute_command
 
-    return execute(args.repo, args.pack, args.mode)
+    return execute_command(args.repo, args.pack, args.mode)
 
 
 if __name__ == "__main__":
