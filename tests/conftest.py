@@ -2,4 +2,5 @@
 
 pytest_plugins = [
     "tests.support.database",
+    "tests.support.git_remote",
 ]

@@ -1,0 +1,169 @@
+"""Checkouts for jobs: one cached mirror clone per repository, one worktree per job.
+
+Layout under ``root`` (``Settings.workdir``)::
+
+    mirrors/<owner>/<name>.git          git clone --mirror, then git fetch --prune
+    worktrees/<owner>/<name>/<label>    git worktree add --detach <sha>
+
+The installation token reaches git only as an ``http.extraHeader`` given to
+that one command through ``GIT_CONFIG_COUNT`` / ``GIT_CONFIG_KEY_0`` /
+``GIT_CONFIG_VALUE_0`` (https://git-scm.com/docs/git-config#ENVIRONMENT):
+never in a URL, a remote, the argument list or ``.git/config``. The header
+is HTTP Basic with ``x-access-token`` as the user, as GitHub documents for
+installation tokens over HTTPS
+(https://docs.github.com/apps/creating-github-apps/authenticating-with-a-github-app/authenticating-as-a-github-app-installation#about-authentication-as-a-github-app-installation).
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.errors import GitError
+
+#: Variables passed through to git from the process environment (proxies and
+#: CA bundles that a deployment may need); everything else is dropped.
+PASSTHROUGH_ENV = (
+    "PATH", "HOME", "LANG", "http_proxy", "https_proxy", "no_proxy",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR", "GIT_SSL_CAINFO",
+)
+
+
+def git_env(token: str | None) -> dict[str, str]:
+    """A scrubbed environment for one git command, with the token as an extra header.
+
+    No prompt (``GIT_TERMINAL_PROMPT=0``), no system or global config, so only
+    the repository's own config and ours apply.
+    """
+    env = {key: os.environ[key] for key in PASSTHROUGH_ENV if key in os.environ}
+    env.update(GIT_TERMINAL_PROMPT="0", GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull, LC_ALL="C")
+    if token is not None:
+        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        env.update(
+            GIT_CONFIG_COUNT="1",
+            GIT_CONFIG_KEY_0="http.extraHeader",
+            GIT_CONFIG_VALUE_0=f"Authorization: basic {basic}",
+        )
+    return env
+
+
+async def git(*args: str, cwd: Path | None = None, token: str | None = None, **context) -> str:
+    """Run ``git *args`` and return its stdout.
+
+    Raises:
+        GitError: non-zero exit; ``message`` is git's stderr unchanged, the
+            context holds the command (never the token), exit code and ``context``.
+    """
+    process = await asyncio.create_subprocess_exec(
+        "git", *args, cwd=cwd, env=git_env(token),
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await process.communicate()
+    if process.returncode != 0:
+        raise GitError(
+            stderr.decode(errors="replace"),
+            command=" ".join(("git", *args)),
+            exit_code=process.returncode,
+            **context,
+        )
+    return stdout.decode(errors="replace")
+
+
+@dataclass
+class Workspace:
+    """A worktree of ``repository`` detached at ``sha`` (``ref``: what it was resolved from)."""
+
+    repository: str
+    path: Path
+    sha: str
+    ref: str | None
+    mirror: Path
+    clone_url: str
+
+    async def remove(self) -> None:
+        """Remove the worktree and prune its administrative files from the mirror."""
+        if self.path.exists():
+            await git("worktree", "remove", "--force", str(self.path), cwd=self.mirror, repository=self.repository)
+        await git("worktree", "prune", cwd=self.mirror, repository=self.repository)
+
+
+class Workspaces:
+    """Mirrors and worktrees under ``root``; one fetch at a time per repository."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    def mirror_path(self, repository: str) -> Path:
+        owner, name = repository.split("/", 1)
+        return self.root / "mirrors" / owner / f"{name}.git"
+
+    async def prepare(
+        self,
+        *,
+        repository: str,
+        clone_url: str,
+        token: str | None,
+        sha: str | None = None,
+        ref: str | None = None,
+        pull_number: int | None = None,
+        label: str | None = None,
+    ) -> Workspace:
+        """Update the mirror of ``repository`` and add a worktree at the exact commit.
+
+        The commit is ``sha`` when given (a pull request's ``head.sha``), else
+        ``refs/pull/<pull_number>/head``, else ``refs/heads/<ref>``, else the
+        mirror's ``HEAD`` (the default branch). ``label`` names the worktree
+        directory (e.g. ``run-12``); a random suffix keeps it unique.
+
+        Raises:
+            GitError: clone, fetch, resolution or worktree creation failed.
+        """
+        mirror = self.mirror_path(repository)
+        context = {"repository": repository}
+        async with self._locks[repository]:
+            if (mirror / "HEAD").exists():
+                await git("fetch", "--prune", "--quiet", "origin", cwd=mirror, token=token, **context)
+            else:
+                mirror.parent.mkdir(parents=True, exist_ok=True)
+                await git("clone", "--mirror", "--quiet", clone_url, str(mirror), token=token, **context)
+            target = sha or (
+                f"refs/pull/{pull_number}/head" if pull_number is not None
+                else f"refs/heads/{ref}" if ref else "HEAD"
+            )
+            resolved = (await git("rev-parse", "--verify", "--end-of-options", f"{target}^{{commit}}",
+                                  cwd=mirror, **context)).strip()
+            path = self.root / "worktrees" / repository / f"{label or 'job'}-{uuid.uuid4().hex[:8]}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            await git("worktree", "add", "--detach", "--quiet", str(path), resolved, cwd=mirror, **context)
+        return Workspace(repository=repository, path=path, sha=resolved, ref=ref, mirror=mirror, clone_url=clone_url)
+
+    async def remove(self, workspace: Workspace) -> None:
+        """Remove ``workspace`` under the repository's lock (no fetch runs meanwhile)."""
+        async with self._locks[workspace.repository]:
+            await workspace.remove()
+
+
+async def push(workspace: Workspace, branch: str, token: str | None, *, force: bool = False) -> None:
+    """Push the worktree's ``HEAD`` to ``refs/heads/<branch>`` of the repository's remote.
+
+    The push goes to the clone URL itself (the mirror's remote pushes
+    mirror-style). With ``force`` it uses ``--force-with-lease`` against the
+    branch as the mirror last saw it (absent → it must still be absent).
+
+    Raises:
+        GitError: git refused or failed the push (stderr unchanged).
+    """
+    destination = f"refs/heads/{branch}"
+    args = ["push", "--quiet", workspace.clone_url, f"HEAD:{destination}"]
+    if force:
+        try:
+            expected = (await git("rev-parse", "--verify", "--quiet", destination, cwd=workspace.mirror)).strip()
+        except GitError:  # the branch does not exist yet on the remote
+            expected = ""
+        args.insert(1, f"--force-with-lease={destination}:{expected}")
+    await git(*args, cwd=workspace.path, token=token, repository=workspace.repository, branch=branch)
