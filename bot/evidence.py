@@ -1,0 +1,227 @@
+"""Evidence from what really happened in a turn, never from the model's words.
+
+Seed 000 §4.2 and backlog SF-4002 ("real logs/diffs tied to run + scenario
+IDs, not placeholder paths"): every ``commandExecution`` item of a turn
+becomes a command :class:`~bot.results.Evidence` (output capped, the cut
+stated); ``git diff`` of the worktree becomes a diff evidence. A scenario the
+agent reports ``passed`` is only kept ``passed`` when a command it cites was
+really run in the turn and exited 0; otherwise it becomes ``blocked``
+(:func:`judge`).
+
+Worktree states are captured as git tree objects through a temporary index
+(``GIT_INDEX_FILE``), so untracked files count and neither the real index nor
+the working tree is touched (https://git-scm.com/docs/git#Documentation/git.txt-codeGITINDEXFILEcode).
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import re
+import shlex
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from bot.errors import GitError
+from bot.results import Evidence, ExecutionReport, ScenarioOutcome
+
+#: Characters of command output kept per evidence (head + tail).
+OUTPUT_LIMIT = 12_000
+_HEAD = 2_000
+_SHELLS = {"bash", "sh", "zsh", "dash"}
+
+
+class CommandItem(Protocol):
+    """The fields of a Codex ``commandExecution`` item the evidence needs (``bot.engine.CommandRun``)."""
+
+    item_id: str
+    command: str
+    cwd: str
+    exit_code: int | None
+    output: str
+    duration_ms: int | None
+
+
+def evidence_id(content: dict[str, Any]) -> str:
+    """``"ev-"`` + the first 16 hex digits of the SHA-256 of ``content`` as canonical JSON."""
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "ev-" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def cap_output(text: str, limit: int = OUTPUT_LIMIT) -> tuple[str, str | None]:
+    """``text`` cut to ``limit`` characters (the head and the tail kept) and what was cut.
+
+    Returns ``(text, None)`` when nothing was cut, else the kept text with a
+    marker line and a sentence such as ``"cut 5000 of 17000 characters after
+    character 2000"``.
+    """
+    if len(text) <= limit:
+        return text, None
+    cut = len(text) - limit
+    statement = f"cut {cut} of {len(text)} characters after character {_HEAD}"
+    kept = text[:_HEAD] + f"\n[… {statement} …]\n" + text[_HEAD + cut:]
+    return kept, statement
+
+
+def command_evidence(items: Iterable[CommandItem], *, turn_id: str | None, attempt: int) -> list[Evidence]:
+    """One command evidence per ``commandExecution`` item, in stream order."""
+    evidence = []
+    for item in items:
+        output, cut = cap_output(item.output or "")
+        content = {
+            "item": item.item_id, "turn": turn_id, "command": item.command, "cwd": str(item.cwd),
+            "exit_code": item.exit_code, "output": item.output or "",
+        }
+        evidence.append(Evidence(
+            id=evidence_id(content), kind="command", turn_id=turn_id, attempt=attempt,
+            command=item.command, cwd=str(item.cwd), exit_code=item.exit_code,
+            duration_ms=item.duration_ms, output=output, output_cut=cut,
+        ))
+    return evidence
+
+
+def diff_evidence(diff: str, files: Sequence[str], *, turn_id: str | None, attempt: int,
+                  scenario_ids: Sequence[str]) -> Evidence | None:
+    """The worktree change of one turn as evidence, or ``None`` when nothing changed."""
+    if not files:
+        return None
+    return Evidence(
+        id=evidence_id({"turn": turn_id, "diff": diff, "files": list(files)}), kind="diff",
+        turn_id=turn_id, attempt=attempt, diff=diff, files=list(files), scenario_ids=list(scenario_ids),
+    )
+
+
+def _normalize(command: str) -> str:
+    """The command as the shell would run it: ``bash -lc 'X'`` → ``X``, whitespace collapsed."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return " ".join(command.split())
+    if len(words) >= 3 and Path(words[0]).name in _SHELLS and words[1].startswith("-") and "c" in words[1]:
+        return " ".join(words[2].split())
+    return " ".join(words)
+
+
+def same_command(cited: str, recorded: str) -> bool:
+    """True when the command the agent cites is the one recorded (or a part of a chain of it)."""
+    cited, recorded = _normalize(cited), _normalize(recorded)
+    if not cited:
+        return False
+    return cited == recorded or re.search(rf"(^|[;&|(]\s*){re.escape(cited)}\s*($|[;&|)])", recorded) is not None
+
+
+def proof(cited: Sequence[str], commands: Sequence[Evidence]) -> tuple[list[Evidence], str | None]:
+    """The recorded commands matching ``cited`` (latest run of each) and why they do not prove a pass.
+
+    The reason is ``None`` when every cited command was run and exited 0.
+    """
+    if not cited:
+        return [], "the result cites no command"
+    matched, missing, failing = [], [], []
+    for command in cited:
+        runs = [item for item in commands if item.command and same_command(command, item.command)]
+        if not runs:
+            missing.append(command)
+            continue
+        matched.append(runs[-1])
+        if runs[-1].exit_code != 0:
+            failing.append(f"{command} (exit {runs[-1].exit_code})")
+    if missing:
+        return matched, "cited command(s) never ran in the turn: " + "; ".join(missing)
+    if failing:
+        return matched, "cited command(s) did not exit 0: " + "; ".join(failing)
+    return matched, None
+
+
+def judge(report: ExecutionReport, commands: list[Evidence], selected: Sequence[str]) -> list[ScenarioOutcome]:
+    """The bot's verdict per selected scenario, linking ``commands`` to the scenarios citing them.
+
+    - a reported ``passed`` without proof (see :func:`proof`) becomes ``blocked``;
+    - a selected scenario the report leaves out is ``blocked`` ("no result reported");
+    - reports for scenarios that were not selected are ignored.
+
+    ``commands`` are updated in place: each gets the ids of the scenarios that cite it.
+    Returns the outcomes in the order of ``selected``.
+    """
+    reports = {item.scenario_id: item for item in report.scenarios if item.scenario_id in selected}
+    outcomes = []
+    for scenario_id in selected:
+        item = reports.get(scenario_id)
+        if item is None:
+            outcomes.append(ScenarioOutcome(
+                scenario_id=scenario_id, status="blocked", reported_status="blocked",
+                blocked_reason="no result reported for this scenario",
+            ))
+            continue
+        matched, missing_proof = proof(item.commands, commands)
+        for evidence in matched:
+            if scenario_id not in evidence.scenario_ids:
+                evidence.scenario_ids.append(scenario_id)
+        status, reason = item.status, None
+        if item.status == "passed" and missing_proof:
+            status, reason = "blocked", f"reported passed without proof: {missing_proof}"
+        outcomes.append(ScenarioOutcome(
+            scenario_id=scenario_id, status=status, reported_status=item.status,
+            checkpoints=item.checkpoints, commands=item.commands, rerun_command=item.rerun_command,
+            evidence_ids=[evidence.id for evidence in matched], notes=item.notes, blocked_reason=reason,
+        ))
+    return outcomes
+
+
+# -- git: worktree snapshots and diffs ---------------------------------------------------------
+
+
+async def git_bytes(worktree: Path, *args: str, env: dict[str, str] | None = None) -> bytes:
+    """Run ``git args`` in ``worktree``; raw stdout. Raises GitError with git's own stderr."""
+    process = await asyncio.create_subprocess_exec(
+        "git", *args, cwd=worktree, env={**os.environ, **(env or {})},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await process.communicate()
+    if process.returncode != 0:
+        raise GitError(stderr.decode(errors="replace").strip(), command="git " + " ".join(args))
+    return stdout
+
+
+async def git(worktree: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run ``git args`` in ``worktree``; stdout as text. Raises GitError with git's own stderr."""
+    return (await git_bytes(worktree, *args, env=env)).decode(errors="replace")
+
+
+async def snapshot(worktree: Path) -> str:
+    """The worktree's current content (tracked and untracked, ``.gitignore`` respected) as a tree id."""
+    with tempfile.TemporaryDirectory(prefix="sf-index-") as folder:
+        env = {"GIT_INDEX_FILE": str(Path(folder) / "index")}
+        await git(worktree, "read-tree", "HEAD", env=env)
+        await git(worktree, "add", "-A", env=env)
+        return (await git(worktree, "write-tree", env=env)).strip()
+
+
+async def head_tree(worktree: Path) -> str:
+    """The tree id of ``HEAD``."""
+    return (await git(worktree, "rev-parse", "HEAD^{tree}")).strip()
+
+
+async def diff(worktree: Path, before: str, after: str) -> tuple[str, list[str]]:
+    """``git diff before after`` (tree ids) and the paths it touches."""
+    if before == after:
+        return "", []
+    text = await git(worktree, "diff", "--no-color", "--binary", before, after)
+    names = await git(worktree, "diff", "--name-only", "-z", before, after)
+    return text, [name for name in names.split("\0") if name]
+
+
+async def restore(worktree: Path, tree: str, paths: Sequence[str]) -> None:
+    """Put ``paths`` back as they are in ``tree`` (deleting those absent from it); the index is untouched."""
+    for path in paths:
+        target = worktree / path
+        listed = await git(worktree, "ls-tree", "-z", tree, "--", path)
+        if listed:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(await git_bytes(worktree, "cat-file", "blob", f"{tree}:{path}"))
+        elif target.exists():
+            target.unlink()
+
