@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.support.database",
     "tests.support.git_remote",
+    "tests.support.browser",
 ]
