@@ -1,0 +1,90 @@
+"""The command parser: every verb, every rejection, quoting, code fences and quotes."""
+import pytest
+
+from handlers.commands import Command, CommandError, parse
+
+
+def error_of(body: str) -> CommandError:
+    result = parse(body)
+    assert isinstance(result, CommandError), result
+    return result
+
+
+@pytest.mark.parametrize("body", [
+    "", "thanks!", "see /scenarioforge help", "/scenarioforgehelp",
+    "```\n/scenarioforge help\n```", "~~~~\n/scenarioforge help\n```\n~~~~",
+    "> /scenarioforge generate", "    /scenarioforge help",
+])
+def test_no_command(body):
+    assert parse(body) is None
+
+
+@pytest.mark.parametrize("verb", ["help", "status", "cancel", "confirm"])
+def test_verbs_without_flags(verb):
+    assert parse(f"/scenarioforge {verb}") == Command(verb=verb, line=f"/scenarioforge {verb}")
+
+
+def test_first_command_line_counts_outside_fences_and_quotes():
+    body = (
+        "Let's try again.\n> /scenarioforge cancel\n```sh\n/scenarioforge execute\n```\n"
+        "  /scenarioforge status  \n/scenarioforge help\n"
+    )
+    assert parse(body) == Command(verb="status", line="/scenarioforge status")
+
+
+def test_generate_with_quoted_and_free_text():
+    command = parse('/scenarioforge generate --update --branch feature/login "focus on login" and signup')
+    assert command == Command(
+        verb="generate", line='/scenarioforge generate --update --branch feature/login "focus on login" and signup',
+        update=True, branch="feature/login", text="focus on login and signup",
+    )
+    assert command.args() == {"update": True, "branch": "feature/login", "text": "focus on login and signup"}
+
+
+def test_generate_defaults():
+    assert parse("/scenarioforge generate").args() == {"update": False, "branch": None, "text": ""}
+
+
+def test_execute_flags():
+    command = parse("/scenarioforge execute --mode full --scenarios SC-1,checkout.2 --revision 3")
+    assert (command.mode, command.scenarios, command.revision) == ("full", ("SC-1", "checkout.2"), 3)
+    assert command.args() == {"mode": "full", "scenarios": ["SC-1", "checkout.2"], "revision": 3}
+    assert parse("/scenarioforge execute").args() == {"mode": None, "scenarios": [], "revision": None}
+
+
+def test_sources_include_and_exclude_repeat():
+    command = parse("/scenarioforge sources --include 'docs/a b.md' specs/*.md --exclude old/** --include x.md")
+    assert command.include == ("docs/a b.md", "specs/*.md", "x.md")
+    assert command.exclude == ("old/**",)
+
+
+@pytest.mark.parametrize(("line", "problem", "verb"), [
+    ("/scenarioforge", "no verb given", None),
+    ("/scenarioforge deploy", "unknown verb 'deploy'", None),
+    ("/scenarioforge help me", "unrecognized arguments: me", "help"),
+    ("/scenarioforge status --all", "unrecognized arguments: --all", "status"),
+    ("/scenarioforge confirm --force", "unrecognized arguments: --force", "confirm"),
+    ("/scenarioforge generate --token abc", "unrecognized arguments: --token", "generate"),
+    ("/scenarioforge generate --branch", "argument --branch: expected one argument", "generate"),
+    ("/scenarioforge generate --branch=--upload-pack=x", "is not a valid branch name", "generate"),
+    ("/scenarioforge generate --branch 'a b'", "is not a valid branch name", "generate"),
+    ("/scenarioforge generate --upd", "unrecognized arguments: --upd", "generate"),
+    ("/scenarioforge execute --mode deploy", "invalid choice: 'deploy'", "execute"),
+    ("/scenarioforge execute --mode", "expected one argument", "execute"),
+    ("/scenarioforge execute --revision two", "must be a whole number ≥ 1, got 'two'", "execute"),
+    ("/scenarioforge execute --revision 0", "must be a whole number ≥ 1, got '0'", "execute"),
+    ("/scenarioforge execute --revision -1", "got '-1'", "execute"),
+    ("/scenarioforge execute --scenarios SC-1,,SC-2", "invalid scenario id ''", "execute"),
+    ("/scenarioforge execute --scenarios 'SC 1'", "invalid scenario id 'SC 1'", "execute"),
+    ("/scenarioforge execute --sandbox off", "unrecognized arguments: --sandbox off", "execute"),
+    ("/scenarioforge execute --base-url http://evil", "unrecognized arguments", "execute"),
+    ("/scenarioforge sources --include", "expected at least one argument", "sources"),
+    ('/scenarioforge generate "unclosed', "cannot split the line: No closing quotation", None),
+])
+def test_errors(line, problem, verb):
+    error = error_of(f"Please:\n{line}\nthanks")
+    assert error.line == line
+    assert problem in error.problem
+    assert error.verb == verb
+    assert error.usage.startswith("/scenarioforge")
+    assert ("\n" in error.usage) == (verb is None)
