@@ -1,0 +1,116 @@
+"""The tracking comment of a run: posted once, found again by its marker, edited in place.
+
+``Tracker.update`` edits at most once per ``min_interval`` seconds; a
+non-final body that arrives inside the interval is kept and goes out with
+the next update (or ``flush``), and a final body always goes out. The
+comment id is saved on the run; when it is missing (a previous attempt
+posted the comment and crashed before saving), the issue's comments are
+searched for the marker before posting a new one.
+
+Endpoints: "Create an issue comment", "Update an issue comment", "List
+issue comments" (https://docs.github.com/rest/issues/comments) and "Remove
+a label from an issue" (https://docs.github.com/rest/issues/labels#remove-a-label-from-an-issue).
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import gidgethub
+from gidgethub.abc import GitHubAPI
+from sqlalchemy import update
+
+from bot import messages
+from storage.db import Database
+from storage.models import Run
+
+COMMENTS = "/repos/{owner}/{repo}/issues/{issue_number}/comments"
+COMMENT = "/repos/{owner}/{repo}/issues/comments/{comment_id}"
+LABEL = "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}"
+
+
+def _issue_vars(run: Run) -> dict[str, str]:
+    owner, repo = run.repository.split("/", 1)
+    return {"owner": owner, "repo": repo, "issue_number": str(run.issue_number)}
+
+
+class Tracker:
+    """Keeps one run's tracking comment current. ``clock`` returns seconds (monotonic)."""
+
+    def __init__(
+        self, gh: GitHubAPI, db: Database, run: Run, *,
+        clock: Callable[[], float] = time.monotonic, min_interval: float = 3.0,
+    ) -> None:
+        self.gh, self.db, self.run = gh, db, run
+        self.clock, self.min_interval = clock, min_interval
+        self._sent: str | None = None
+        self._sent_at: float | None = None
+        self._pending: str | None = None
+
+    async def update(self, body: str, *, final: bool = False) -> None:
+        """Show ``body`` (rendered by ``bot.messages.tracking``), throttled unless ``final``."""
+        if self.run.tracking_comment_id is None:
+            await self._post(body)
+            return
+        due = self._sent_at is None or self.clock() - self._sent_at >= self.min_interval
+        if final or due:
+            await self._edit(body)
+        else:
+            self._pending = body
+
+    async def flush(self) -> None:
+        """Send a body kept back by the throttle, now."""
+        if self._pending is not None:
+            await self._edit(self._pending)
+
+    async def _post(self, body: str) -> None:
+        comment_id = await self._find()
+        if comment_id is None:
+            comment = await self.gh.post(COMMENTS, url_vars=_issue_vars(self.run), data={"body": body})
+            comment_id = comment["id"]
+            self._mark_sent(body)
+        async with self.db.session() as session:
+            await session.execute(
+                update(Run).where(Run.id == self.run.id).values(tracking_comment_id=comment_id)
+                .execution_options(synchronize_session=False)
+            )
+        self.run.tracking_comment_id = comment_id
+        if self._sent != body:
+            await self._edit(body)
+
+    async def _find(self) -> int | None:
+        """The id of a bot comment on the issue that carries this run's marker."""
+        mark = messages.marker(self.run.id)
+        async for comment in self.gh.getiter(COMMENTS, url_vars=_issue_vars(self.run)):
+            if mark in (comment.get("body") or "") and comment["user"]["type"] == "Bot":
+                return comment["id"]
+        return None
+
+    async def _edit(self, body: str) -> None:
+        self._pending = None
+        if body == self._sent:
+            return
+        owner, repo = self.run.repository.split("/", 1)
+        await self.gh.patch(
+            COMMENT, url_vars={"owner": owner, "repo": repo, "comment_id": str(self.run.tracking_comment_id)},
+            data={"body": body},
+        )
+        self._mark_sent(body)
+
+    def _mark_sent(self, body: str) -> None:
+        self._sent, self._sent_at = body, self.clock()
+
+
+async def remove_trigger_label(gh: GitHubAPI, run: Run) -> None:
+    """Remove the label that triggered ``run`` (``run.args["label"]``), if it did.
+
+    Called by the worker when it picks the job up. A 404 means the label is
+    already gone, which is the wanted outcome.
+    """
+    if run.args.get("trigger") != "label":
+        return
+    try:
+        await gh.delete(LABEL, url_vars={**_issue_vars(run), "name": run.args["label"]})
+    except gidgethub.BadRequest as exc:
+        if exc.status_code != 404:
+            raise

@@ -1,0 +1,97 @@
+"""The tracking comment: posted once, found again by its marker, throttled edits, label removal."""
+from sqlalchemy import select
+
+from bot import messages
+from bot.tracking import Tracker, remove_trigger_label
+from storage import runs
+from storage.models import Run
+
+COMMENTS = "/repos/octo/app/issues/3/comments"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def new_run(database, **args):
+    async with database.session() as session:
+        run, _ = await runs.create_run(
+            session, delivery_id="d-1", verb="generate", installation_id=1, repository="octo/app",
+            issue_number=3, is_pull_request=False, requester="ann", args=args,
+        )
+    return run
+
+
+async def stored_comment_id(database, run):
+    async with database.session() as session:
+        return await session.scalar(select(Run.tracking_comment_id).where(Run.id == run.id))
+
+
+async def test_posts_once_then_edits_at_most_every_three_seconds(database, fake_gh):
+    run = await new_run(database)
+    fake_gh.answer("POST", COMMENTS, {"id": 77})
+    clock = FakeClock()
+    tracker = Tracker(fake_gh, database, run, clock=clock)
+
+    await tracker.update("one")
+    clock.now += 1
+    await tracker.update("two")  # inside the interval: kept back
+    clock.now += 1
+    await tracker.update("three")  # still inside: replaces "two"
+    assert [call.data for call in fake_gh.requests("PATCH")] == []
+    clock.now += 1.5
+    await tracker.update("four")  # 3.5 s after the post: goes out
+    clock.now += 0.5
+    await tracker.update("five", final=True)  # final always goes out
+    clock.now += 0.5
+    await tracker.update("five", final=True)  # unchanged body: no call
+
+    assert [call.data for call in fake_gh.requests("POST")] == [{"body": "one"}]
+    patches = fake_gh.requests("PATCH")
+    assert [call.path for call in patches] == ["/repos/octo/app/issues/comments/77"] * 2
+    assert [call.data["body"] for call in patches] == ["four", "five"]
+    assert await stored_comment_id(database, run) == 77
+
+
+async def test_flush_sends_the_kept_body(database, fake_gh):
+    run = await new_run(database)
+    fake_gh.answer("POST", COMMENTS, {"id": 5})
+    clock = FakeClock()
+    tracker = Tracker(fake_gh, database, run, clock=clock)
+    await tracker.update("one")
+    await tracker.update("two")
+    await tracker.flush()
+    await tracker.flush()
+    assert [call.data["body"] for call in fake_gh.requests("PATCH")] == ["two"]
+
+
+async def test_finds_a_comment_posted_by_a_crashed_attempt(database, fake_gh):
+    run = await new_run(database)
+    marker = messages.marker(run.id)
+    page_two = "https://api.github.com/repositories/1/issues/3/comments?page=2"
+    fake_gh.answer("GET", COMMENTS, [
+        {"id": 1, "body": f"quoting {marker}", "user": {"type": "User"}},
+    ], headers={"link": f'<{page_two}>; rel="next"'})
+    fake_gh.answer("GET", page_two, [{"id": 9, "body": f"{marker}\nold", "user": {"type": "Bot"}}])
+
+    await Tracker(fake_gh, database, run).update("fresh")
+
+    assert fake_gh.requests("POST") == []
+    assert [(call.path, call.data) for call in fake_gh.requests("PATCH")] == [
+        ("/repos/octo/app/issues/comments/9", {"body": "fresh"})
+    ]
+    assert await stored_comment_id(database, run) == 9
+
+
+async def test_remove_trigger_label_only_for_label_runs_and_tolerates_404(database, fake_gh):
+    labelled = await new_run(database, trigger="label", label="scenarioforge:generate")
+    url = "/repos/octo/app/issues/3/labels/scenarioforge%3Agenerate"
+    fake_gh.answer("DELETE", url, {"message": "Label does not exist"}, status=404)
+    await remove_trigger_label(fake_gh, labelled)
+    labelled.args = {}
+    await remove_trigger_label(fake_gh, labelled)
+    assert [call.path for call in fake_gh.requests("DELETE")] == [url]
