@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.support.git_remote",
     "tests.support.browser",
     "tests.support.fakes",
+    "tests.support.model_server",
 ]
