@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.support.browser",
     "tests.support.fakes",
     "tests.support.model_server",
+    "tests.support.repos",
 ]

@@ -1,0 +1,116 @@
+"""Which files are planning or spec documents, and of which type — from path and content signals.
+
+Issue 3 ("Scanner"): Markdown, reStructuredText, AsciiDoc, plain text and
+YAML documents whose path (docs/, design/, specs/, rfcs/, adr/, plans/,
+proposals, PRD, roadmap, TODO, architecture, README, CHANGELOG…) or content
+(front matter ``status:``/``title:``, task checkboxes, spec headings) marks
+them as planning material. Nothing is hard-coded by file name list alone.
+"""
+from __future__ import annotations
+
+import re
+
+DOC_FORMATS = {".md", ".markdown", ".mdx", ".rst", ".adoc", ".asciidoc", ".txt", ".yaml", ".yml"}
+DOC_DIRS = {
+    "docs", "doc", "design", "designs", "spec", "specs", "specification", "specifications", "rfc", "rfcs",
+    "adr", "adrs", "decisions", "plans", "plan", "proposals", "proposal", "architecture", "requirements",
+    "roadmap", "planning", "prd", "prds",
+}
+_TOKEN = re.compile(r"[a-z0-9]+")
+_FRONT_MATTER = re.compile(r"\A---\s*\n(?P<body>.*?)\n(?:---|\.\.\.)\s*(?:\n|\Z)", re.S)
+_CHECKBOX = re.compile(r"^\s*[-*+]\s+\[[ xX]\]\s", re.M)
+_NOT_DOCS = re.compile(
+    r"(^|/)(requirements[\w.-]*\.txt|constraints[\w.-]*\.txt|licen[cs]e[\w.-]*|copying[\w.-]*|notice[\w.-]*|"
+    r"robots\.txt|cmakelists\.txt|[\w.-]*\.lock|pnpm-lock\.yaml|\.pre-commit-config\.yaml)$|(^|/)\.github/",
+    re.I,
+)
+_HEADING = re.compile(r"^(?:#{1,3}\s+|=+\s+)?(?P<text>.+)$", re.M)
+
+# (type, path tokens, heading words) in priority order: the first match wins.
+_RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
+    ("readme", {"readme"}, ()),
+    ("changelog", {"changelog", "changes", "history", "news", "releases"}, ("changelog", "release notes")),
+    ("adr", {"adr", "adrs", "decisions", "decision"}, ("architecture decision record",)),
+    ("rfc", {"rfc", "rfcs"}, ("request for comments",)),
+    ("prd", {"prd", "prds", "requirements"}, ("product requirements", "prd")),
+    ("architecture", {"architecture", "arch"}, ("architecture",)),
+    ("spec", {"spec", "specs", "specification", "specifications", "api", "openapi", "swagger"},
+     ("specification", "api reference", "endpoints")),
+    ("plan", {"plan", "plans", "roadmap", "proposal", "proposals", "milestones", "design", "designs", "planning"},
+     ("roadmap", "proposal", "design", "plan")),
+    ("tasks", {"todo", "todos", "tasks", "task", "backlog"}, ("tasks", "todo", "backlog")),
+    ("guide", {"guide", "guides", "tutorial", "howto", "contributing", "usage", "manual", "docs", "doc"},
+     ("guide", "tutorial", "getting started")),
+]
+
+
+def extension(path: str) -> str:
+    dot = path.rfind(".")
+    return path[dot:].lower() if dot > path.rfind("/") else ""
+
+
+def path_tokens(path: str) -> set[str]:
+    """Lower-case word tokens of a path: ``docs/Checkout-PRD.md`` → {docs, checkout, prd, md}."""
+    return set(_TOKEN.findall(path.lower()))
+
+
+def in_doc_dir(path: str) -> bool:
+    """True when a folder of ``path`` is a documentation folder (``docs/``, ``rfcs/``, …)."""
+    return any(part.lower() in DOC_DIRS for part in path.split("/")[:-1])
+
+
+def is_candidate_path(path: str) -> bool:
+    """True when ``path`` must be looked at as a possible source (a document format, or under a doc folder)."""
+    if _NOT_DOCS.search(path):
+        return False
+    return extension(path) in DOC_FORMATS or in_doc_dir(path)
+
+
+def front_matter(text: str) -> dict[str, str]:
+    """``key: value`` pairs of a leading ``---`` block (lower-case keys, raw string values)."""
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}
+    pairs = {}
+    for line in match.group("body").splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() and not key.startswith((" ", "\t", "-")):
+            pairs[key.strip().lower()] = value.strip().strip("\"'")
+    return pairs
+
+
+def classify(path: str, text: str) -> str | None:
+    """The source type of a document, or ``None`` when neither its path nor its content marks it.
+
+    Path tokens decide first (priority order of ``_RULES``); then the title
+    and early headings; then content alone (checkboxes → tasks, front matter
+    or OpenAPI keys → spec/other). YAML outside documentation folders counts
+    only with OpenAPI keys or front-matter-like ``title``/``status`` keys.
+    """
+    tokens = path_tokens(path.rsplit(".", 1)[0] if extension(path) else path)
+    is_yaml = extension(path) in (".yaml", ".yml")
+    if is_yaml and not in_doc_dir(path):
+        return _classify_yaml(text)
+    for kind, words, _ in _RULES:
+        if tokens & words:
+            return kind
+    headings = " ".join(m.group("text").lower() for m in _HEADING.finditer(text[:2000]) if m.group(0).startswith(("#", "=")))
+    meta = front_matter(text)
+    title = (meta.get("title", "") + " " + headings).strip()
+    for kind, _, phrases in _RULES:
+        if any(re.search(rf"\b{re.escape(p)}\b", title) for p in phrases):
+            return kind
+    if len(_CHECKBOX.findall(text)) >= 2:
+        return "tasks"
+    if "status" in meta or "title" in meta or in_doc_dir(path):
+        return "other"
+    return None
+
+
+def _classify_yaml(text: str) -> str | None:
+    head = text[:4000]
+    if re.search(r"^(openapi|swagger|asyncapi):", head, re.M):
+        return "spec"
+    if re.search(r"^title:", head, re.M) and re.search(r"^status:", head, re.M):
+        return "other"
+    return None

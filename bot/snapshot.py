@@ -1,0 +1,109 @@
+"""Read a commit's tree straight from git objects, never from the working tree.
+
+``git ls-tree -r -l --full-tree -z`` lists mode, object type, blob SHA and size
+of every entry; ``git cat-file --batch`` reads many blobs in one process
+(https://git-scm.com/docs/git-ls-tree, https://git-scm.com/docs/git-cat-file).
+Symlinks (mode 120000) are blobs holding the link target; submodules
+(mode 160000) are commits of another repository.
+"""
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.errors import GitError
+
+SYMLINK = "120000"
+SUBMODULE = "160000"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One tree entry. ``size`` in bytes (0 for a submodule)."""
+
+    path: str
+    mode: str
+    sha: str
+    size: int
+
+    @property
+    def is_symlink(self) -> bool:
+        return self.mode == SYMLINK
+
+    @property
+    def is_submodule(self) -> bool:
+        return self.mode == SUBMODULE
+
+
+def git(repo: Path, *args: str, input: bytes | None = None) -> bytes:
+    """Run ``git -C repo args…`` and return stdout; raise ``GitError`` with git's stderr on failure."""
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "-c", "core.quotepath=off", *args],
+        input=input,
+        capture_output=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise GitError(proc.stderr.decode(errors="replace").strip(), repository=str(repo), command=args[0])
+    return proc.stdout
+
+
+def resolve_commit(repo: Path, ref: str) -> str | None:
+    """The commit SHA of ``ref``; ``None`` when the repository has no commit yet.
+
+    Raises ``GitError`` when ``repo`` is not a git repository or ``ref`` names no commit.
+    """
+    if not Path(repo).is_dir():
+        raise GitError(f"not a directory: {repo}", repository=str(repo))
+    git(repo, "rev-parse", "--git-dir")
+    try:
+        return git(repo, "rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}").decode().strip()
+    except GitError:
+        if ref == "HEAD" and not git(repo, "rev-list", "-n1", "--all").strip():
+            return None
+        raise GitError(f"unknown revision {ref!r}: no such commit", repository=str(repo), ref=ref) from None
+
+
+def list_tree(repo: Path, commit: str) -> list[Entry]:
+    """Every file, symlink and submodule of ``commit`` (trees flattened)."""
+    entries = []
+    for record in git(repo, "ls-tree", "-r", "-l", "--full-tree", "-z", commit).split(b"\0"):
+        if not record:
+            continue
+        meta, _, path = record.partition(b"\t")
+        mode, _kind, sha, size = meta.decode().split()
+        entries.append(Entry(path.decode("utf-8", "surrogateescape"), mode, sha, 0 if size == "-" else int(size)))
+    return entries
+
+
+def read_blobs(repo: Path, shas: list[str]) -> dict[str, bytes]:
+    """The contents of ``shas``, read by one ``git cat-file --batch`` process."""
+    unique = list(dict.fromkeys(shas))
+    if not unique:
+        return {}
+    out = git(repo, "cat-file", "--batch", input="".join(f"{sha}\n" for sha in unique).encode())
+    blobs: dict[str, bytes] = {}
+    pos = 0
+    for sha in unique:
+        header_end = out.index(b"\n", pos)
+        header = out[pos:header_end].split()
+        if len(header) < 3:  # "<sha> missing"
+            raise GitError(f"object {sha} missing", repository=str(repo))
+        size = int(header[2])
+        blobs[sha] = out[header_end + 1 : header_end + 1 + size]
+        pos = header_end + 1 + size + 1
+    return blobs
+
+
+def read_path(repo: Path, commit: str, path: str) -> str | None:
+    """The UTF-8 text of ``path`` at ``commit``, or ``None`` when it does not exist there."""
+    try:
+        return git(repo, "show", f"{commit}:{path}").decode("utf-8", "replace")
+    except GitError:
+        return None
+
+
+def is_shallow(repo: Path) -> bool:
+    """True for a shallow clone (``git rev-parse --is-shallow-repository``)."""
+    return git(repo, "rev-parse", "--is-shallow-repository").strip() == b"true"

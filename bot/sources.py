@@ -1,0 +1,141 @@
+"""Scan a checkout at a commit into scored sources (seed 000 §7, SF-2001…SF-2003), and ``scenarioforge scan``.
+
+``scan`` is a pure function of the repository's git objects at ``ref``: the
+working tree state does not matter, symlinks are inspected as link targets
+and never followed, submodules are not entered. It reads the tree once
+(``git ls-tree``), the blobs once (``git cat-file --batch``) and the history
+once (``git log --name-only``).
+"""
+from __future__ import annotations
+
+import posixpath
+import sys
+from pathlib import Path
+
+from bot import contradictions, trust
+from bot.discovery import classify, is_candidate_path
+from bot.errors import GitError
+from bot.history import read_history
+from bot.inventory import Inventory, add_file, language_of
+from bot.references import Claims, extract
+from bot.render_manifest import render_terminal
+from bot.snapshot import Entry, list_tree, read_blobs, read_path, resolve_commit
+from bot.source_model import Reason, ScanResult, Source
+from config.repo import CONFIG_PATH, RepoConfig, load_repo_config, matches_any
+
+BINARY_PROBE = 8000  # bytes inspected for NUL, as git's own binary heuristic
+
+
+def _exclusion(entry: Entry, blob: bytes | None, cap: int) -> tuple[Reason | None, str | None]:
+    """Why the entry cannot be a source (``Reason``), else its UTF-8 text."""
+    if entry.is_submodule:
+        return Reason(code="submodule", severity="exclude", message="A git submodule: another repository, not scanned.",
+                      evidence=[f"{entry.path} → commit {entry.sha}"]), None
+    if entry.is_symlink:
+        target = (blob or b"").decode("utf-8", "replace")
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(entry.path), target))
+        if target.startswith("/") or resolved == ".." or resolved.startswith("../"):
+            return Reason(code="symlink-outside", severity="exclude", message="A symlink leaving the repository; "
+                          "never followed.", evidence=[f"{entry.path} → {target}"]), None
+        return Reason(code="symlink", severity="exclude", message="A symlink inside the repository; its target "
+                      "is scanned on its own.", evidence=[f"{entry.path} → {resolved}"]), None
+    if entry.size > cap:
+        return Reason(code="oversized", severity="exclude", message=f"Larger than max_file_kb ({cap // 1024} KiB).",
+                      evidence=[f"{entry.size} bytes"]), None
+    assert blob is not None
+    if b"\0" in blob[:BINARY_PROBE]:
+        return Reason(code="binary", severity="exclude", message="A binary file (NUL bytes).",
+                      evidence=[f"NUL byte at offset {blob.index(0)}"]), None
+    try:
+        return None, blob.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Reason(code="not-utf8", severity="exclude", message="Not valid UTF-8 text.",
+                      evidence=[f"byte 0x{blob[exc.start]:02x} at offset {exc.start}"]), None
+
+
+def _excluded_source(entry: Entry, reason: Reason) -> Source:
+    return Source(path=entry.path, blob_sha=entry.sha, size=entry.size, type=classify(entry.path, "") or "other",
+                  status="excluded", score=0.0, reasons=[reason], selected=False)
+
+
+def scan(repo_path: Path | str, ref: str = "HEAD", config: RepoConfig | None = None,
+         config_error: str | None = None) -> ScanResult:
+    """Discover, inventory and score the sources of ``repo_path`` at ``ref``.
+
+    ``config_error`` (from ``load_repo_config``) is reported as a note.
+    Raises ``GitError`` when the path is not a git repository or ``ref`` is
+    not a commit; an empty repository gives an empty result with a note.
+    """
+    repo, cfg = Path(repo_path), (config or RepoConfig()).sources
+    notes = [Reason(code="config-invalid", severity="info", message="The repository config is invalid; defaults "
+                    "are used.", evidence=[config_error])] if config_error else []
+    commit = resolve_commit(repo, ref)
+    if commit is None:
+        notes.append(Reason(code="empty-repository", severity="info", message="The repository has no commits yet.",
+                            evidence=[f"{ref} does not resolve"]))
+        return ScanResult(commit_sha=None, notes=notes)
+    cap = cfg.max_file_kb * 1024
+    entries = [e for e in list_tree(repo, commit) if not matches_any(e.path, cfg.exclude) or matches_any(e.path, cfg.include)]
+    docs = [e for e in entries if is_candidate_path(e.path) or matches_any(e.path, cfg.include) or e.is_symlink]
+    code = [e for e in entries if language_of(e.path) and not e.is_symlink and not e.is_submodule]
+    blobs = read_blobs(repo, [e.sha for e in docs + code if not e.is_submodule and (e.size <= cap or e.is_symlink)])
+
+    inventory = Inventory()
+    for entry in code:
+        blob = blobs.get(entry.sha)
+        add_file(inventory, entry.path, language_of(entry.path) or "", blob.decode("utf-8", "replace") if blob else None)
+    files = {e.path for e in entries}
+    dirs = {p.rsplit("/", i)[0] for p in files for i in range(1, p.count("/") + 1)}
+    basenames = {p.rsplit("/", 1)[-1] for p in files}
+
+    sources: list[Source] = []
+    texts: dict[Entry, tuple[str, str]] = {}
+    for entry in docs:
+        reason, text = _exclusion(entry, blobs.get(entry.sha), cap)
+        if reason is not None:
+            if not (entry.is_symlink and reason.code == "symlink" and not is_candidate_path(entry.path)):
+                sources.append(_excluded_source(entry, reason))
+            continue
+        kind = classify(entry.path, text or "") or ("other" if matches_any(entry.path, cfg.include) else None)
+        if kind is not None:
+            texts[entry] = (kind, text or "")
+    claims: dict[str, Claims] = {e.path: extract(e.path, text) for e, (_, text) in texts.items()}
+    kinds = {e.path: kind for e, (kind, _) in texts.items()}
+    conflicts = contradictions.find({p: c for p, c in claims.items() if kinds[p] != "changelog"})
+    history = read_history(repo, commit)
+    if history.shallow:
+        notes.append(Reason(code="shallow-clone", severity="info", message="Shallow clone: recency is not judged.",
+                            evidence=[f"{history.commits} commit(s) of history available"]))
+    for entry, (kind, _) in texts.items():
+        found = claims[entry.path]
+        reasons = [
+            r for r in (trust.lifecycle_reason(found),
+                        trust.recency_reason(entry.path, found, files, dirs, history, inventory, cfg.stale_days(kind)))
+            if r is not None
+        ]
+        reasons += trust.drift_reasons(found, files, dirs, basenames, inventory) + conflicts.get(entry.path, [])
+        score, status = trust.judge(reasons)
+        sources.append(Source(path=entry.path, blob_sha=entry.sha, size=entry.size, type=kind, status=status,
+                              score=score, reasons=reasons, selected=cfg.selected_by_default(kind, status)))
+    sources.sort(key=lambda s: s.path)
+    return ScanResult(commit_sha=commit, shallow=history.shallow, notes=notes, sources=sources,
+                      inventory=inventory.summary())
+
+
+def scan_checkout(repo_path: Path | str, ref: str = "HEAD") -> ScanResult:
+    """``scan`` with the config file read from ``ref`` itself (the local CLI has no default branch to ask)."""
+    commit = resolve_commit(Path(repo_path), ref)
+    text = read_path(Path(repo_path), commit, CONFIG_PATH) if commit else None
+    config, error = load_repo_config(text)
+    return scan(repo_path, commit or ref, config, error)
+
+
+def scan_command(path: Path, ref: str = "HEAD", as_json: bool = False) -> int:
+    """``scenarioforge scan PATH [--ref REF] [--json]``: print the manifest; 0 on success, 2 on a git error."""
+    try:
+        result = scan_checkout(path, ref)
+    except GitError as exc:
+        print(f"scenarioforge scan: {exc.message}", file=sys.stderr)
+        return 2
+    print(result.model_dump_json(indent=2) if as_json else render_terminal(result), end="\n")
+    return 0

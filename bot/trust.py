@@ -1,0 +1,127 @@
+"""Signals of one document (drift, recency, lifecycle) and the rule that turns reasons into score and status.
+
+The rule (seed 000 §7, backlog SF-2002):
+
+- score = 1.0 minus the sum of the reasons' penalties, floored at 0;
+- ``excluded`` when any reason excludes the file (binary, oversized, not
+  UTF-8, symlink leaving the tree, submodule) — score 0, never selected;
+- ``stale`` when a reason says so (lifecycle withdrawn / superseded /
+  deprecated / replaced / obsolete / rejected; older than the code it names by
+  more than ``stale_after_days``) or the score falls below ``STALE_BELOW``;
+- ``suspect`` when any warning stands (drift, contradiction, draft, lagging
+  behind the code overall) or the score falls below ``SUSPECT_BELOW``;
+- ``trusted`` otherwise.
+
+Penalties (one reason per kind, all evidence in it): missing path 0.15 each
+(≤ 0.45), missing identifier 0.1 each (≤ 0.3), missing route 0.2 each
+(≤ 0.5), contradiction 0.25, draft/proposed 0.15, lagging behind the code
+overall 0.2, older than the code it names 0.5, terminal lifecycle 0.6.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from bot.history import History
+from bot.inventory import Inventory, language_of
+from bot.references import Claims
+from bot.source_model import Reason, Status
+
+STALE_BELOW = 0.5
+SUSPECT_BELOW = 0.85
+TERMINAL = ("withdrawn", "superseded", "deprecated", "replaced", "obsolete", "rejected")
+DAY = 86400
+
+
+def _drift(code: str, message: str, evidence: list[str], each: float, cap: float) -> list[Reason]:
+    if not evidence:
+        return []
+    unique = list(dict.fromkeys(evidence))
+    penalty = min(each * len(unique), cap)
+    return [Reason(code=code, severity="warn", penalty=penalty, message=message.format(n=len(unique)), evidence=unique)]
+
+
+def drift_reasons(claims: Claims, files: set[str], dirs: set[str], basenames: set[str], inventory: Inventory) -> list[Reason]:
+    """Referenced paths missing at the commit, backticked identifiers absent from the code, routes not declared.
+
+    Route drift is judged only when the code declares at least one route
+    (otherwise we cannot tell an undeclared route from an unparsed framework).
+    """
+    missing_paths = [p for p in claims.paths if p not in files and p not in dirs]
+    missing_paths += [b for b in claims.basenames if b not in basenames]
+    missing_ids = [
+        i for i in claims.identifiers
+        if i not in inventory.symbols and i.split(".")[-1] not in inventory.symbols and i.split(".")[0] not in inventory.symbols
+    ]
+    missing_routes = [r.raw for r in claims.routes if inventory.routes and not inventory.declares(r.method, r.path)]
+    return [
+        *_drift("missing-path", "References {n} file path(s) that do not exist at this commit.", missing_paths, 0.15, 0.45),
+        *_drift("missing-symbol", "Names {n} code identifier(s) not found in the code inventory.", missing_ids, 0.1, 0.3),
+        *_drift("missing-route", "Names {n} HTTP route(s) the code does not declare.", missing_routes, 0.2, 0.5),
+    ]
+
+
+def _date(ts: int) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d")
+
+
+def recency_reason(
+    doc: str, claims: Claims, files: set[str], dirs: set[str], history: History, inventory: Inventory, stale_days: int
+) -> Reason | None:
+    """Compare the document's last change with the last change of the code it names (or of all code).
+
+    Named code that changed more than ``stale_days`` after the document →
+    ``stale``; when it names no code, all code changing that much later →
+    a ``warn`` (weaker evidence). A shallow clone gives an ``info`` reason.
+    """
+    if history.shallow:
+        return Reason(code="recency-unavailable", severity="info", message="Shallow clone: history is truncated, "
+                      "so recency was not judged.", evidence=["git rev-parse --is-shallow-repository: true"])
+    doc_time = history.last_change.get(doc)
+    if doc_time is None:
+        return None
+    named = [p for p in claims.paths if (p in files and language_of(p)) or p in dirs]
+    latest = max(
+        filter(None, [history.latest([p for p in named if p in files]), *(history.latest_under(d + "/") for d in named if d in dirs)]),
+        default=None,
+    )
+    scope, severity, penalty = "the code it references", "stale", 0.5
+    if latest is None:
+        latest = history.latest(inventory.code_paths)
+        scope, severity, penalty = "the code overall", "warn", 0.2
+    if latest is None:
+        return None
+    lag_days = (latest[0] - doc_time) // DAY
+    if lag_days <= stale_days:
+        return None
+    return Reason(
+        code="outdated" if severity == "stale" else "lagging", severity=severity, penalty=penalty,  # type: ignore[arg-type]
+        message=f"Last changed {lag_days} days before {scope} (limit {stale_days} days).",
+        evidence=[f"{doc} last changed {_date(doc_time)}", f"{latest[1]} changed {_date(latest[0])}"],
+    )
+
+
+def lifecycle_reason(claims: Claims) -> Reason | None:
+    """Lifecycle markers: terminal states make the document stale, drafts suspect, implemented is noted."""
+    state = claims.lifecycle
+    if state is None:
+        return None
+    evidence = [claims.lifecycle_evidence] + ([f"superseded by {claims.superseded_by}"] if claims.superseded_by else [])
+    if state in TERMINAL:
+        return Reason(code=f"lifecycle-{state}", severity="stale", penalty=0.6,
+                      message=f"The document is marked {state}.", evidence=evidence)
+    if state in ("draft", "proposed"):
+        return Reason(code=f"lifecycle-{state}", severity="warn", penalty=0.15,
+                      message=f"The document is marked {state}: it may not describe what was built.", evidence=evidence)
+    return Reason(code=f"lifecycle-{state}", severity="info", message=f"The document is marked {state}.", evidence=evidence)
+
+
+def judge(reasons: list[Reason]) -> tuple[float, Status]:
+    """Score in [0, 1] (two decimals) and status from ``reasons``, by the rule in the module docstring."""
+    if any(r.severity == "exclude" for r in reasons):
+        return 0.0, "excluded"
+    score = round(max(0.0, 1.0 - sum(r.penalty for r in reasons)), 2)
+    if any(r.severity == "stale" for r in reasons) or score < STALE_BELOW:
+        return score, "stale"
+    if any(r.severity == "warn" for r in reasons) or score < SUSPECT_BELOW:
+        return score, "suspect"
+    return score, "trusted"

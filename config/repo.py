@@ -1,0 +1,102 @@
+"""The repository config file ``.github/scenarioforge.yml``: schema, defaults, loading.
+
+Every section is its own model so later issues add ``generate:`` and
+``execute:`` beside ``sources:`` without touching it. Unknown keys are errors
+(``extra="forbid"``), never silently ignored (issue 3, "Repository config").
+
+Example::
+
+    sources:
+      include: ["notes/*.md"]
+      exclude: ["docs/archive/**"]
+      max_file_kb: 512
+      stale_after_days: 120
+      types:
+        adr: {stale_after_days: 720}
+        changelog: {selected: false}
+"""
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+CONFIG_PATH = ".github/scenarioforge.yml"
+
+SourceType = Literal[
+    "prd", "spec", "plan", "architecture", "adr", "rfc", "tasks", "readme", "changelog", "guide", "other"
+]
+
+VENDORED = ["node_modules/**", "**/node_modules/**", "vendor/**", "third_party/**", ".git/**"]
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TypeOverride(Section):
+    """Per-type settings; ``None`` means "use the section value"."""
+
+    stale_after_days: int | None = Field(default=None, ge=1)
+    selected: bool | None = None  # default selection for sources of this type
+
+
+class SourcesConfig(Section):
+    """``sources:`` — what the scanner looks at and how it judges age."""
+
+    include: list[str] = Field(default_factory=list)  # globs forced to be sources
+    exclude: list[str] = Field(default_factory=lambda: list(VENDORED))  # globs never scanned
+    max_file_kb: int = Field(default=1024, ge=1)
+    stale_after_days: int = Field(default=180, ge=1)
+    types: dict[SourceType, TypeOverride] = Field(default_factory=dict)
+
+    def stale_days(self, source_type: str) -> int:
+        """Days a document may lag behind its code, for ``source_type``."""
+        override = self.types.get(source_type)  # type: ignore[call-overload]
+        return override.stale_after_days if override and override.stale_after_days else self.stale_after_days
+
+    def selected_by_default(self, source_type: str, status: str) -> bool:
+        """Default selection (issue 3): trusted and suspect yes, stale and excluded no; a type may opt out."""
+        if status not in ("trusted", "suspect"):
+            return False
+        override = self.types.get(source_type)  # type: ignore[call-overload]
+        return override.selected if override and override.selected is not None else True
+
+
+class RepoConfig(Section):
+    """The whole file. Later issues add ``generate`` and ``execute`` sections here."""
+
+    sources: SourcesConfig = Field(default_factory=SourcesConfig)
+
+
+def matches_any(path: str, globs: list[str]) -> bool:
+    """True when ``path`` matches a glob (``fnmatch``, ``*`` crosses ``/``) or lies under a folder glob ``dir/``."""
+    for glob in globs:
+        if fnmatchcase(path, glob) or (glob.endswith("/") and path.startswith(glob)):
+            return True
+        if glob.endswith("/**") and path.startswith(glob[:-2]):
+            return True
+    return False
+
+
+def load_repo_config(text: str | None) -> tuple[RepoConfig, str | None]:
+    """Parse the file's text; ``None`` (no file) → defaults.
+
+    Returns ``(config, error)``: an invalid file (bad YAML, unknown key, wrong
+    type) gives the defaults and the validation error text, to be shown in
+    the tracking comment.
+    """
+    if text is None:
+        return RepoConfig(), None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        return RepoConfig(), f"{CONFIG_PATH}: invalid YAML: {exc}"
+    try:
+        return RepoConfig.model_validate(data or {}), None
+    except ValidationError as exc:
+        return RepoConfig(), f"{CONFIG_PATH}: {exc}"
