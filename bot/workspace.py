@@ -117,8 +117,9 @@ class Workspaces:
 
         The commit is ``sha`` when given (a pull request's ``head.sha``), else
         ``refs/pull/<pull_number>/head``, else ``refs/heads/<ref>``, else the
-        mirror's ``HEAD`` (the default branch). ``label`` names the worktree
-        directory (e.g. ``run-12``); a random suffix keeps it unique.
+        mirror's ``HEAD`` (the default branch, whose name becomes ``ref``). ``label`` names the worktree
+        directory (e.g. ``run-12``); a random suffix keeps it unique, and
+        worktrees left with the same label by a dead attempt are removed first.
 
         Raises:
             GitError: clone, fetch, resolution or worktree creation failed.
@@ -135,9 +136,15 @@ class Workspaces:
                 f"refs/pull/{pull_number}/head" if pull_number is not None
                 else f"refs/heads/{ref}" if ref else "HEAD"
             )
+            if target == "HEAD":
+                ref = (await git("symbolic-ref", "--short", "HEAD", cwd=mirror, **context)).strip()
             resolved = (await git("rev-parse", "--verify", "--end-of-options", f"{target}^{{commit}}",
                                   cwd=mirror, **context)).strip()
-            path = self.root / "worktrees" / repository / f"{label or 'job'}-{uuid.uuid4().hex[:8]}"
+            parent = self.root / "worktrees" / repository
+            if label:  # a previous attempt of the same job died and left its worktree behind
+                for stale in parent.glob(f"{label}-*"):
+                    await git("worktree", "remove", "--force", str(stale), cwd=mirror, **context)
+            path = parent / f"{label or 'job'}-{uuid.uuid4().hex[:8]}"
             path.parent.mkdir(parents=True, exist_ok=True)
             await git("worktree", "add", "--detach", "--quiet", str(path), resolved, cwd=mirror, **context)
         return Workspace(repository=repository, path=path, sha=resolved, ref=ref, mirror=mirror, clone_url=clone_url)

@@ -31,6 +31,7 @@ def files_containing(root, needle: str) -> list[str]:
 async def test_default_branch_at_exact_sha(workspaces, git_remote):
     ws = await workspaces.prepare(repository="octo/app", clone_url=git_remote.url, token=TOKEN)
     assert ws.sha == git_remote.shas["main"] == head_of(ws.path)
+    assert ws.ref == "main"
     assert (ws.path / "docs.md").read_text() == "plan\n"
     assert ws.path.is_relative_to(workspaces.root / "worktrees" / "octo" / "app")
     assert ws.mirror == workspaces.root / "mirrors" / "octo" / "app.git"
