@@ -264,7 +264,7 @@ class GitHubServer:
 
     def add_comment(
         self, full_name: str, number: int, body: str, *, author: str = "octocat",
-        comment_id: int | None = None, user_type: str = "User",
+        comment_id: int | None = None, user_type: str | None = None,
     ) -> dict[str, Any]:
         """A comment on issue/PR ``number`` (e.g. the one a webhook payload announces)."""
         comment_id = comment_id or next(self._ids)
@@ -308,7 +308,7 @@ class GitHubServer:
         comment = payload.get("comment")
         if comment is not None and issue is not None and comment["id"] not in self._comments:
             self.add_comment(full_name, issue["number"], comment["body"], author=comment["user"]["login"],
-                             comment_id=comment["id"], user_type=comment["user"].get("type", "User"))
+                             comment_id=comment["id"], user_type=comment["user"].get("type"))
         return payload
 
     def set_permission(self, full_name: str, login: str, role: str) -> None:
@@ -408,7 +408,12 @@ class GitHubServer:
             details = "; ".join(_describe(e) for e in result.errors)
             self.violations.append(f"{route}: {details}")
             return _error(422, f"Invalid request.\n\n{details}")
-        request[PARAMS] = result.parameters.path
+        # Integers come typed from the description; strings as aiohttp decoded them
+        # (openapi-core leaves them percent-encoded).
+        request[PARAMS] = {
+            name: request.match_info[name] if isinstance(value, str) else value
+            for name, value in result.parameters.path.items()
+        }
         request[BODY] = recorded.body
         denied = self._authenticate(request, template)
         if denied is not None:
