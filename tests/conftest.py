@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.support.fakes",
     "tests.support.model_server",
     "tests.support.repos",
+    "tests.support.webhooks",
 ]
