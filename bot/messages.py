@@ -81,7 +81,7 @@ def refused(login: str, decision: Decision) -> str:
     if decision.error is not None:
         return (
             f"@{login}, I could not check your permission on this repository "
-            f"(GitHub answered: {decision.error}), so nothing was run."
+            f"(GitHub answered: {decision.error}). Nothing was run."
         )
     return (
         f"@{login}, ScenarioForge commands need `{decision.required}` permission on this repository; "

@@ -1,0 +1,6 @@
+"""Webhook handlers, one module per event, merged into one router (python/bedevere style)."""
+from gidgethub import routing
+
+from handlers import installation, issue_comment, labels
+
+router = routing.Router(issue_comment.router, labels.router, installation.router)

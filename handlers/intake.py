@@ -1,0 +1,40 @@
+"""The steps shared by every trigger (comment, label): react, reply, start a run.
+
+``start_run`` is idempotent per delivery: the run row, its one tracking
+comment and its job are each made once even when the same delivery is
+dispatched again after a crash (see ``storage.runs`` for the order).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from gidgethub.abc import GitHubAPI
+
+from bot import messages
+from bot.tracking import Tracker
+from storage import runs
+from storage.db import Database
+from storage.models import Run
+
+
+async def react(gh: GitHubAPI, comment: dict[str, Any]) -> None:
+    """Put 👀 on a comment ("Create reaction for an issue comment",
+    https://docs.github.com/rest/reactions/reactions#create-reaction-for-an-issue-comment)."""
+    await gh.post(comment["url"] + "/reactions", data={"content": "eyes"})
+
+
+async def reply(gh: GitHubAPI, issue: dict[str, Any], body: str) -> None:
+    """Comment on the issue or pull request through the payload's ``comments_url``."""
+    await gh.post(issue["comments_url"], data={"body": body})
+
+
+async def start_run(gh: GitHubAPI, db: Database, **fields: Any) -> Run:
+    """Create the run of ``fields`` (``storage.runs.create_run`` keywords), post its
+    tracking comment, then queue its job; each step only once per delivery."""
+    async with db.session() as session:
+        run, _created = await runs.create_run(session, **fields)
+    if run.tracking_comment_id is None:
+        await Tracker(gh, db, run).update(messages.tracking(run, []))
+    async with db.session() as session:
+        await runs.queue(session, run.id)
+    return run

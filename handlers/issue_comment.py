@@ -1,0 +1,86 @@
+"""React to `/scenarioforge …` commands in new issue and pull request comments.
+
+Webhook: ``issue_comment`` ``created``
+(https://docs.github.com/webhooks/webhook-events-and-payloads#issue_comment);
+``issue.pull_request`` is present when the comment is on a pull request.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from gidgethub import routing
+from gidgethub.abc import GitHubAPI
+from gidgethub.sansio import Event
+
+from bot import authorize, messages
+from bot.tracking import Tracker
+from config.settings import Settings
+from handlers import commands
+from handlers.intake import react, reply, start_run
+from storage import runs
+from storage.db import Database
+
+router = routing.Router()
+
+
+def is_ignored_author(comment: dict[str, Any], settings: Settings) -> bool:
+    """True for comments by this App itself or by a bot not in ``ALLOWED_BOTS``.
+
+    The App's own comments carry ``performed_via_github_app.id``; its login
+    is ``<slug>[bot]`` with ``user.type == "Bot"``, so the bot rule covers it too
+    without an API call.
+    """
+    app = comment.get("performed_via_github_app") or {}
+    if settings.app_id is not None and app.get("id") == settings.app_id:
+        return True
+    user = comment["user"]
+    return user["type"] == "Bot" and user["login"] not in settings.allowed_bots
+
+
+@router.register("issue_comment", action="created")
+async def on_comment(
+    event: Event, gh: GitHubAPI, *args: Any, db: Database, settings: Settings, delivery_id: str, **kwargs: Any
+) -> None:
+    """Answer or queue the command in a comment if its author may run it."""
+    comment, issue = event.data["comment"], event.data["issue"]
+    command = commands.parse(comment.get("body") or "")
+    if command is None or is_ignored_author(comment, settings):
+        return
+    repository, login = event.data["repository"]["full_name"], comment["user"]["login"]
+    decision = await authorize.check(gh, repository, login, settings.min_permission)
+    if not decision.allowed:
+        await reply(gh, issue, messages.refused(login, decision))
+        return
+    if isinstance(command, commands.CommandError):
+        await reply(gh, issue, messages.command_error(command))
+        return
+    await react(gh, comment)
+    if command.verb == "help":
+        await reply(gh, issue, messages.help_text())
+    elif command.verb == "status":
+        async with db.session() as session:
+            latest = await runs.latest_runs(session, repository)
+        await reply(gh, issue, messages.status_table(latest))
+    elif command.verb == "cancel":
+        await cancel(gh, db, issue, repository, login)
+    else:
+        await start_run(
+            gh, db, delivery_id=delivery_id, verb=command.verb,
+            installation_id=event.data["installation"]["id"], repository=repository,
+            issue_number=issue["number"], is_pull_request=bool(issue.get("pull_request")),
+            requester=login, args=command.args(), ref=command.branch,
+        )
+
+
+async def cancel(gh: GitHubAPI, db: Database, issue: dict[str, Any], repository: str, login: str) -> None:
+    """Cancel the queued or running run of this issue/PR and say so (or that there is none)."""
+    async with db.session() as session:
+        run = await runs.active_run(session, repository, issue["number"])
+        if run is not None:
+            await runs.cancel_run(session, run, by=login)
+            events = await runs.events_of(session, run.id)
+    if run is None:
+        await reply(gh, issue, messages.nothing_to_cancel(issue["number"]))
+        return
+    await Tracker(gh, db, run).update(messages.tracking(run, events), final=True)
+    await reply(gh, issue, messages.cancelled(run))
