@@ -1,0 +1,132 @@
+"""Source manifests: save a scan, edit its selection, confirm it, ask the trust gate.
+
+Seed 000 §7 and SF-2003: the manifest records the commit, every source (path,
+blob SHA, type, status, score, reasons, selected), the manifest hash, who
+confirmed what and when. A selection edit creates a child manifest (the
+parent stays as it was). A confirmation belongs to one manifest hash of one
+repository and never carries over to a different hash.
+
+All functions take the caller's ``AsyncSession`` (one transaction, see
+``storage.db.Database.session``).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.errors import ScenarioForgeError
+from bot.source_model import Reason, ScanResult, Source, manifest_hash
+from config.repo import matches_any
+from storage.models import Manifest, ManifestConfirmation, ManifestSource
+
+__all__ = [
+    "SelectionError", "confirm", "edit_selection", "is_confirmed", "latest_manifest", "manifest_hash",
+    "needs_confirmation", "pending_confirmation", "save_manifest", "sources_of",
+]
+
+
+class SelectionError(ScenarioForgeError):
+    """A ``--include``/``--exclude`` glob matched no source, or tried to select an excluded one."""
+
+
+def sources_of(manifest: Manifest) -> list[Source]:
+    """The manifest's rows as ``Source`` models (sorted by path), for rendering and hashing."""
+    return [
+        Source(path=row.path, blob_sha=row.blob_sha, size=row.size, type=row.type, status=row.status,  # type: ignore[arg-type]
+               score=row.score, reasons=[Reason.model_validate(r) for r in row.reasons], selected=row.selected)
+        for row in sorted(manifest.sources, key=lambda row: row.path)
+    ]
+
+
+async def _create(session: AsyncSession, repository: str, commit_sha: str, sources: Sequence[Source],
+                  notes: list[dict], parent_id: int | None) -> Manifest:
+    manifest = Manifest(
+        repository=repository, commit_sha=commit_sha, manifest_hash=manifest_hash(sources), parent_id=parent_id,
+        notes=notes,
+        sources=[
+            ManifestSource(path=s.path, blob_sha=s.blob_sha, size=s.size, type=s.type, status=s.status, score=s.score,
+                           reasons=[r.model_dump(mode="json") for r in s.reasons], selected=s.selected)
+            for s in sources
+        ],
+    )
+    session.add(manifest)
+    await session.flush()
+    return manifest
+
+
+async def save_manifest(session: AsyncSession, repository: str, result: ScanResult) -> Manifest:
+    """Persist a scan of ``repository`` (``owner/name``) as a new root manifest.
+
+    Raises ``ValueError`` for the scan of an empty repository (no commit to pin sources to).
+    """
+    if result.commit_sha is None:
+        raise ValueError("an empty repository has no sources to record")
+    notes = [n.model_dump(mode="json") for n in result.notes]
+    return await _create(session, repository, result.commit_sha, result.sources, notes, None)
+
+
+async def latest_manifest(session: AsyncSession, repository: str) -> Manifest | None:
+    """The most recent manifest of ``repository`` (a scan or a selection edit), or ``None``."""
+    query = (select(Manifest).where(Manifest.repository == repository)
+             .order_by(Manifest.created_at.desc(), Manifest.id.desc()).limit(1))
+    return (await session.scalars(query)).first()
+
+
+async def edit_selection(session: AsyncSession, manifest: Manifest, include: Sequence[str] = (),
+                         exclude: Sequence[str] = ()) -> Manifest:
+    """A child manifest with sources matching ``include`` globs selected, then ``exclude`` globs deselected.
+
+    Globs follow ``config.repo.matches_any`` (``*`` crosses ``/``; ``dir/`` is a
+    folder). Raises ``SelectionError`` when a glob matches no source, or an
+    include matches only ``excluded`` sources (those are never selectable).
+    """
+    sources = sources_of(manifest)
+    for glob in [*include, *exclude]:
+        if not any(matches_any(s.path, [glob]) for s in sources):
+            raise SelectionError(f"no source matches {glob!r}", manifest_id=manifest.id)
+    for glob in include:
+        matched = [s for s in sources if matches_any(s.path, [glob])]
+        if all(s.status == "excluded" for s in matched):
+            raise SelectionError(f"{glob!r} matches only excluded sources: {', '.join(s.path for s in matched)}",
+                                 manifest_id=manifest.id)
+    edited = [
+        s.model_copy(update={"selected": s.status != "excluded" and (
+            (s.selected or matches_any(s.path, list(include))) and not matches_any(s.path, list(exclude)))})
+        for s in sources
+    ]
+    return await _create(session, manifest.repository, manifest.commit_sha, edited, manifest.notes, manifest.id)
+
+
+def needs_confirmation(manifest: Manifest) -> list[Source]:
+    """Selected sources whose status is ``stale`` or ``suspect`` (the trust gate's question)."""
+    return [s for s in sources_of(manifest) if s.selected and s.status in ("stale", "suspect")]
+
+
+async def confirm(session: AsyncSession, manifest: Manifest, login: str) -> ManifestConfirmation:
+    """Record that ``login`` accepted ``manifest`` as it is (its hash)."""
+    confirmation = ManifestConfirmation(manifest_id=manifest.id, manifest_hash=manifest.manifest_hash, confirmed_by=login)
+    session.add(confirmation)
+    await session.flush()
+    return confirmation
+
+
+async def is_confirmed(session: AsyncSession, manifest: Manifest) -> ManifestConfirmation | None:
+    """The latest confirmation of this repository for exactly this manifest hash, or ``None``."""
+    query = (
+        select(ManifestConfirmation)
+        .join(Manifest, Manifest.id == ManifestConfirmation.manifest_id)
+        .where(Manifest.repository == manifest.repository, ManifestConfirmation.manifest_hash == manifest.manifest_hash)
+        .order_by(ManifestConfirmation.confirmed_at.desc())
+        .limit(1)
+    )
+    return (await session.scalars(query)).first()
+
+
+async def pending_confirmation(session: AsyncSession, manifest: Manifest) -> list[Source]:
+    """The gate: sources that still need a person's look (empty when none or when confirmed)."""
+    pending = needs_confirmation(manifest)
+    if pending and await is_confirmed(session, manifest) is None:
+        return pending
+    return []

@@ -1,0 +1,53 @@
+"""``.github/scenarioforge.yml``: defaults, overrides, unknown keys and bad YAML."""
+from __future__ import annotations
+
+from config.repo import RepoConfig, load_repo_config, matches_any
+
+
+def test_no_file_gives_defaults():
+    config, error = load_repo_config(None)
+    assert error is None and config == RepoConfig()
+    assert (config.sources.max_file_kb, config.sources.stale_after_days) == (1024, 180)
+
+
+def test_sources_section_with_type_overrides():
+    config, error = load_repo_config(
+        "sources:\n  include: ['notes/*.md']\n  max_file_kb: 64\n  stale_after_days: 30\n"
+        "  types:\n    adr: {stale_after_days: 720}\n    changelog: {selected: false}\n"
+    )
+    assert error is None
+    sources = config.sources
+    assert (sources.include, sources.max_file_kb) == (["notes/*.md"], 64)
+    assert (sources.stale_days("adr"), sources.stale_days("spec")) == (720, 30)
+    assert sources.selected_by_default("changelog", "trusted") is False
+    assert sources.selected_by_default("spec", "suspect") is True
+    assert sources.selected_by_default("spec", "stale") is False
+
+
+def test_unknown_key_is_an_error_and_defaults_are_used():
+    config, error = load_repo_config("sources:\n  max_file_kb: 10\n  colour: blue\n")
+    assert config == RepoConfig()
+    assert error.startswith(".github/scenarioforge.yml: 1 validation error")
+    assert "sources.colour" in error and "Extra inputs are not permitted" in error
+
+
+def test_unknown_section_unknown_type_and_bad_values_are_errors():
+    for text in ("generat: {}\n", "sources:\n  types:\n    memo: {}\n", "sources:\n  max_file_kb: -1\n"):
+        config, error = load_repo_config(text)
+        assert config == RepoConfig() and error
+
+
+def test_invalid_yaml_is_reported():
+    config, error = load_repo_config("sources: [unclosed\n")
+    assert config == RepoConfig() and error.startswith(".github/scenarioforge.yml: invalid YAML")
+
+
+def test_empty_file_is_defaults():
+    assert load_repo_config("") == (RepoConfig(), None)
+
+
+def test_globs():
+    assert matches_any("docs/a/b.md", ["docs/*"])
+    assert matches_any("docs/a/b.md", ["docs/"])
+    assert matches_any("node_modules/x/README.md", ["node_modules/**"])
+    assert not matches_any("src/docs.md", ["docs/*"])
