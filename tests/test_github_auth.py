@@ -4,12 +4,13 @@ from __future__ import annotations
 import asyncio
 import time
 
+import aiohttp
 import gidgethub
 import jwt
 import pytest
 
 from bot import metrics
-from bot.github import TOKEN_RENEW_BEFORE_S, rate_limit_delay
+from bot.github import TOKEN_RENEW_BEFORE_S, GitHubClient, rate_limit_delay
 
 MINT = "POST /app/installations/{installation_id}/access_tokens"
 GET_REPO = "GET /repos/{owner}/{repo}"
@@ -173,3 +174,13 @@ async def test_calls_are_counted_by_status(github_auth, github_server, repo):
     with pytest.raises(gidgethub.BadRequest):
         await gh.getitem("/repos/octo-org/nope")
     assert (count("200") - ok, count("201") - created, count("404") - missing) == (1, 1, 1)
+
+
+async def test_calls_without_an_answer_are_counted_as_errors(unused_tcp_port):
+    before = metrics.REGISTRY.get_sample_value("scenarioforge_github_calls_total", {"status": "error"}) or 0.0
+    async with aiohttp.ClientSession() as session:
+        gh = GitHubClient(session, base_url=f"http://127.0.0.1:{unused_tcp_port}")
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await gh.getitem("/app")
+    after = metrics.REGISTRY.get_sample_value("scenarioforge_github_calls_total", {"status": "error"})
+    assert after - before == 1
