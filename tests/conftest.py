@@ -2,6 +2,8 @@
 
 pytest_plugins = [
     "tests.support.database",
+    "tests.support.keys",
+    "tests.support.github_server",
     "tests.support.git_remote",
     "tests.support.browser",
     "tests.support.fakes",
