@@ -1,0 +1,186 @@
+"""The pure parts of the trust gate: discovery, inventory, document claims, contradictions, the status rule."""
+from __future__ import annotations
+
+import pytest
+
+from bot import contradictions
+from bot.discovery import classify, is_candidate_path
+from bot.inventory import Inventory, add_file, normalize_route
+from bot.references import extract
+from bot.source_model import Reason
+from bot.trust import judge
+
+
+@pytest.mark.parametrize(
+    "path, text, kind",
+    [
+        ("README.md", "", "readme"),
+        ("docs/CHANGELOG.md", "", "changelog"),
+        ("docs/adr/0003-queue.md", "", "adr"),
+        ("rfcs/0042-streaming.md", "", "rfc"),
+        ("product/checkout-prd.md", "", "prd"),
+        ("ARCHITECTURE.md", "", "architecture"),
+        ("docs/orders-spec.rst", "", "spec"),
+        ("plans/roadmap-2026.md", "", "plan"),
+        ("TODO.md", "", "tasks"),
+        ("docs/getting-started.adoc", "", "guide"),
+        ("notes.md", "# Notes\n\n- [ ] ship it\n- [x] plan it\n", "tasks"),
+        ("notes.md", "---\ntitle: Payments\nstatus: draft\n---\nText\n", "other"),
+        ("notes.md", "# Product requirements for search\n", "prd"),
+        ("api.yaml", "openapi: 3.1.0\ninfo: {}\n", "spec"),
+        ("notes.md", "Just a note.\n", None),
+        (".github/workflows/ci.yml", "on: push\n", None),
+        ("config/app.yml", "debug: true\n", None),
+    ],
+)
+def test_classify(path, text, kind):
+    assert (classify(path, text) if is_candidate_path(path) else None) == kind
+
+
+def test_requirements_txt_and_license_are_not_documents():
+    assert not is_candidate_path("requirements-dev.txt")
+    assert not is_candidate_path("LICENSE.txt")
+    assert is_candidate_path("docs/diagram.png")
+
+
+@pytest.mark.parametrize(
+    "raw, normal",
+    [("/api/orders/{id}/", "/api/orders/{}"), ("/api/orders/:id", "/api/orders/{}"),
+     ("/api/orders/<int:id>", "/api/orders/{}"), ("api/orders/[id]", "/api/orders/{}"), ("/", "/")],
+)
+def test_normalize_route(raw, normal):
+    assert normalize_route(raw) == normal
+
+
+SOURCES = {
+    ("app.py", "Python"): '''
+from fastapi import APIRouter
+router = APIRouter()
+TIMEOUT = 5
+
+@router.post("/api/carts/{cart_id}/items")
+async def add_item(cart_id: int): ...
+
+class Cart:
+    def total(self): ...
+
+@bp.route("/health", methods=["GET", "HEAD"])
+def health(): ...
+
+urlpatterns = [path("orders/<int:pk>/", view)]
+''',
+    ("server.ts", "TypeScript"): '''
+export async function createOrder(req, res) {}
+export class OrderService {}
+export const PAGE = 10;
+router.delete('/api/orders/:id', handler);
+app.get(`/api/status`, h);
+''',
+    ("main.go", "Go"): '''
+func (s *Server) ServeOrders(w http.ResponseWriter, r *http.Request) {}
+type Order struct {}
+mux.HandleFunc("GET /api/go/{id}", h)
+http.HandleFunc("/legacy", h)
+r.POST("/api/gin", h)
+''',
+    ("Ctl.java", "Java"): '''
+public class OrderController {
+    @GetMapping("/api/java/{id}")
+    public Order findOrder(@PathVariable long id) { return null; }
+    @RequestMapping(value = "/api/any")
+}
+''',
+    ("routes.rb", "Ruby"): "class Shop\n  def checkout!\n  end\nend\nget '/api/rb/:id'\n",
+}
+
+
+def test_inventory_symbols_and_routes_across_languages():
+    inventory = Inventory()
+    for (path, language), text in SOURCES.items():
+        add_file(inventory, path, language, text)
+    assert {"add_item", "Cart", "Cart.total", "total", "TIMEOUT", "health", "createOrder", "OrderService", "PAGE",
+            "ServeOrders", "Order", "OrderController", "findOrder", "Shop", "checkout!"} <= inventory.symbols
+    assert {(r.method, r.path) for r in inventory.routes} == {
+        ("POST", "/api/carts/{}/items"), ("GET", "/health"), ("HEAD", "/health"), ("ANY", "/orders/{}"),
+        ("DELETE", "/api/orders/{}"), ("GET", "/api/status"), ("GET", "/api/go/{}"), ("ANY", "/legacy"),
+        ("POST", "/api/gin"), ("GET", "/api/java/{}"), ("ANY", "/api/any"), ("GET", "/api/rb/{}"),
+    }
+    assert inventory.declares("PUT", "/orders/{}") and not inventory.declares("PUT", "/health")
+    assert inventory.languages == {"Python": 1, "TypeScript": 1, "Go": 1, "Java": 1, "Ruby": 1}
+
+
+def test_python_that_does_not_parse_falls_back_to_nothing_but_is_counted():
+    inventory = Inventory()
+    add_file(inventory, "broken.py", "Python", "def (:\n")
+    assert inventory.languages == {"Python": 1} and inventory.symbols == set()
+
+
+DOC = """---
+title: Orders
+status: Draft
+---
+# Orders
+
+See [the service](../src/orders.py#L3), [site](https://example.com) and `lib/util/`.
+Call `create_order()` or `OrderService.create`; `billing.py` holds `chargeCard`. Words like `true` and
+`MAX_ITEMS` are not identifiers.
+
+- `PUT /api/orders/:id` returns 200 or 404
+- RETRY_LIMIT = 3
+- `timeout` defaults to `30s`.
+
+```
+GET /api/inside-fence
+`not_an_identifier_in_fence`
+```
+"""
+
+
+def test_claims_of_a_document():
+    claims = extract("docs/orders.md", DOC)
+    assert claims.paths == ["src/orders.py", "lib/util"]
+    assert claims.basenames == ["billing.py"]
+    assert claims.identifiers == ["create_order", "OrderService.create", "chargeCard"]
+    assert [(r.method, r.path, r.codes, r.line) for r in claims.routes] == [
+        ("PUT", "/api/orders/{}", ("200", "404"), 11), ("GET", "/api/inside-fence", (), 16)]
+    assert claims.settings == {"RETRY_LIMIT": ("3", 12), "timeout": ("30s", 13)}
+    assert (claims.lifecycle, claims.lifecycle_evidence) == ("draft", "front matter status: Draft")
+
+
+def test_superseded_by_link_and_status_heading():
+    claims = extract("adr/1.md", "# ADR 1\n\nStatus: Accepted\n\nSuperseded by `adr/2.md`.\n")
+    assert (claims.lifecycle, claims.superseded_by) == ("superseded", "`adr/2.md`")
+    withdrawn = extract("prd.md", "# PRD\n\n## Status\n\nWithdrawn in March\n")
+    assert (withdrawn.lifecycle, withdrawn.lifecycle_evidence) == ("withdrawn", "line 3: Status: Withdrawn")
+
+
+def test_contradictions_name_both_documents():
+    found = contradictions.find({
+        "a.md": extract("a.md", "`GET /x/{id}` returns 200\n\n`limit` defaults to 10.\n"),
+        "b.md": extract("b.md", "GET /x/:id → 404\n\n`limit` defaults to 10.\n"),
+        "c.md": extract("c.md", "GET /x/:id returns 200\n"),
+    })
+    assert [r.evidence for r in found["b.md"]] == [[
+        "b.md line 1: GET /x/:id → 404", "a.md line 1: GET /x/{id} → 200", "c.md line 1: GET /x/:id → 200"]]
+    assert [r.evidence for r in found["a.md"]] == [["a.md line 1: GET /x/{id} → 200", "b.md line 1: GET /x/:id → 404"]]
+    assert all(r.code == "contradiction-route" for rs in found.values() for r in rs)
+
+
+def _r(severity, penalty=0.0):
+    return Reason(code="x", severity=severity, penalty=penalty, message="m")
+
+
+@pytest.mark.parametrize(
+    "reasons, expected",
+    [
+        ([], (1.0, "trusted")),
+        ([_r("info")], (1.0, "trusted")),
+        ([_r("warn", 0.1)], (0.9, "suspect")),
+        ([_r("stale", 0.5)], (0.5, "stale")),
+        ([_r("warn", 0.3), _r("warn", 0.3)], (0.4, "stale")),
+        ([_r("warn", 0.6), _r("warn", 0.6)], (0.0, "stale")),
+        ([_r("exclude"), _r("warn", 0.1)], (0.0, "excluded")),
+    ],
+)
+def test_status_rule(reasons, expected):
+    assert judge(reasons) == expected
