@@ -7,6 +7,7 @@ progress").
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -38,7 +39,7 @@ SUMMARY: dict[str, str] = {
 LABELS: dict[str, str] = {"scenarioforge:generate": "generate", "scenarioforge:execute": "execute"}
 
 ICONS: dict[str, str] = {
-    "queued": "⏳", "running": "⏳", "passed": "✅", "complete": "✅", "failed": "❌", "blocked": "⛔",
+    "queued": "🕓", "running": "⏳", "passed": "✅", "complete": "✅", "failed": "❌", "blocked": "⛔",
 }
 
 
@@ -54,7 +55,9 @@ def usage(verb: str | None) -> str:
 
 
 def _details(summary: str, body: str) -> str:
-    return f"<details>\n<summary>{summary}</summary>\n\n```\n{body}\n```\n\n</details>"
+    """A folded block; the fence is longer than any backtick run in ``body`` (raw errors stay intact)."""
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", body)), default=0))
+    return f"<details>\n<summary>{summary}</summary>\n\n{fence}\n{body}\n{fence}\n\n</details>"
 
 
 def help_text() -> str:
@@ -90,12 +93,15 @@ def refused(login: str, decision: Decision) -> str:
 
 
 def status_table(runs: Sequence[Run]) -> str:
-    """The latest runs of a repository as a Markdown table (newest first)."""
+    """The latest runs of a repository as a Markdown table (newest first).
+
+    Requesters are written without ``@`` so that asking for the status notifies nobody.
+    """
     if not runs:
         return "### ScenarioForge status\n\nNo runs yet in this repository."
     rows = "\n".join(
         f"| {run.id} | `{run.action}` | {run.state} | {run.phase} | "
-        f"{'PR' if run.is_pull_request else 'issue'} #{run.issue_number} | @{run.requester} | "
+        f"{'PR' if run.is_pull_request else 'issue'} #{run.issue_number} | {run.requester} | "
         f"{run.created_at:%Y-%m-%d %H:%M} UTC |"
         for run in runs
     )

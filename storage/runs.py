@@ -2,7 +2,7 @@
 
 Run states (DESIGN.md "Run states", after the seeds): ``queued → running →
 passed | failed | blocked | cancelled``; a ``blocked`` run may be queued
-again (the trust gate's ``confirm``). Events use the seed's envelope (seed
+again (the trust gate's ``confirm``), cancelled or failed. Events use the seed's envelope (seed
 000 §5) and are written only on real transitions.
 
 A run is created in phase ``accepted`` and gets its job in a second step
@@ -26,7 +26,7 @@ TERMINAL_STATES = ("passed", "failed", "cancelled")
 TRANSITIONS: dict[str, frozenset[str]] = {
     "queued": frozenset({"queued", "running", "failed", "cancelled"}),
     "running": frozenset({"running", "queued", "passed", "failed", "blocked", "cancelled"}),
-    "blocked": frozenset({"queued", "running", "cancelled"}),
+    "blocked": frozenset({"queued", "running", "failed", "cancelled"}),
     "passed": frozenset(), "failed": frozenset(), "cancelled": frozenset(),
 }
 #: Envelope status recorded for entering a run state (seed 000 §5 statuses).

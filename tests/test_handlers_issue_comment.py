@@ -127,8 +127,8 @@ async def test_status_lists_the_latest_runs(dispatch, fake_gh, database):
     assert "| run | action | state | phase | on | requested by | created |" in lines
     rows = [line for line in lines if line.startswith("| ") and "`" in line]
     assert [row.split(" | ")[1:6] for row in rows] == [
-        ["`execute`", "queued", "queued", "PR #1", "@Codertocat"],
-        ["`generate`", "queued", "queued", "issue #1", "@Codertocat"],
+        ["`execute`", "queued", "queued", "PR #1", "Codertocat"],
+        ["`generate`", "queued", "queued", "issue #1", "Codertocat"],
     ]
 
 

@@ -4,7 +4,7 @@ from sqlalchemy import select
 from bot import messages
 from bot.tracking import Tracker, remove_trigger_label
 from storage import runs
-from storage.models import Run
+from storage.models import Run, RunEvent
 
 COMMENTS = "/repos/octo/app/issues/3/comments"
 
@@ -95,3 +95,28 @@ async def test_remove_trigger_label_only_for_label_runs_and_tolerates_404(databa
     labelled.args = {}
     await remove_trigger_label(fake_gh, labelled)
     assert [call.path for call in fake_gh.requests("DELETE")] == [url]
+
+
+def test_the_body_shows_each_real_phase_once_with_its_latest_status_and_the_raw_error():
+    run = Run(id=12, action="generate", requester="ann", state="failed", ref="dev",
+              error={"type": "CodexError", "message": "turn failed: 429 Too Many Requests",
+                     "context": {"run_id": 12, "turn_id": "t-1"}})
+    events = [RunEvent(phase=phase, status=status, message=message) for phase, status, message in [
+        ("queued", "queued", "waiting for a worker"), ("workspace", "running", "checking out"),
+        ("workspace", "complete", "checked out `abc`"), ("turn", "running", ""), ("turn", "failed", "Codex failed"),
+    ]]
+    body = messages.tracking(run, events, note="see the check run")
+    assert body.startswith("<!-- scenarioforge:run:12 -->\n\n### ScenarioForge · `generate` · run 12")
+    assert "Requested by @ann · state **failed** · at `dev`" in body
+    assert messages.phase_lines(events) == [
+        "- 🕓 **queued** — waiting for a worker", "- ✅ **workspace** — checked out `abc`", "- ❌ **turn** — Codex failed",
+    ]
+    assert "see the check run" in body
+    assert "<summary>Error: CodexError (run_id=12, turn_id=t-1)</summary>" in body
+    assert "```\nturn failed: 429 Too Many Requests\n```" in body
+
+
+def test_a_raw_error_with_backticks_stays_inside_its_block():
+    run = Run(id=3, action="execute", requester="ann", state="failed",
+              error={"type": "GitError", "message": "fatal: bad ```ref```", "context": {}})
+    assert "````\nfatal: bad ```ref```\n````" in messages.tracking(run, [])
