@@ -134,7 +134,9 @@ async def generate_pack(
         timings["turns"] = timings["validation"] = 0.0
         text = prompt.text
         for round_ in range(refine_rounds + 1):
-            turn = await thread.turn(text, output_schema=schema, skills=("scenario",), on_event=on_event)
+            # The skill is attached once; refinement turns share the thread's context.
+            skills = ("scenario",) if round_ == 0 else ()
+            turn = await thread.turn(text, output_schema=schema, skills=skills, on_event=on_event)
             turns.append(turn)
             timings["turns"] += turn.duration_s
             clock = time.perf_counter()
@@ -220,10 +222,11 @@ def repository_facts(worktree: Path, languages: dict[str, int]) -> dict[str, Any
 
 
 def _print_event(event: EngineEvent) -> None:
-    if event.phase == "command":
-        mark = {"running": "$", "passed": "  ok", "failed": "  exit"}[event.status]
-        suffix = f" {event.payload.get('exit_code')}" if event.status == "failed" else ""
-        print(f"    {mark}{suffix} {event.message if event.status == 'running' else ''}".rstrip(), flush=True)
+    """Progress on the terminal: one line per real transition."""
+    if event.phase == "command" and event.status == "running":
+        print(f"    $ {event.message}", flush=True)
+    elif event.phase == "command":
+        print(f"      exit {event.payload.get('exit_code')} in {event.payload.get('duration_ms')} ms", flush=True)
     else:
         print(f"[{event.phase}] {event.status}: {event.message}", flush=True)
 
@@ -254,16 +257,15 @@ def generate_command(repo: Path, instruction: str, out: Path, assume_yes: bool =
     An existing ``scenario-pack.json`` there is the previous revision (update).
     Returns the process exit code (0 ok, 1 failed, 2 refused).
     """
-    from bot.sources import scan
+    from bot.render_manifest import render_terminal
+    from bot.sources import scan_checkout
     from config.settings import Settings
 
     repo = repo.resolve()
     print(f"Scanning {repo} …", flush=True)
-    result = scan(repo, "HEAD")
+    result = scan_checkout(repo, "HEAD")
+    print(render_terminal(result), flush=True)
     selected = [source for source in result.sources if source.selected]
-    for source in result.sources:
-        print(f"  [{'x' if source.selected else ' '}] {source.status:<8} {source.score:4.2f}  {source.path}")
-    print(f"Manifest hash {result.manifest_hash}", flush=True)
     if not selected:
         print("No source is selected: nothing to generate scenarios from.", file=sys.stderr)
         return 1

@@ -1,0 +1,108 @@
+"""The engine against the real ``codex`` binary and the scripted model server."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.engine import Engine, parse_config_overrides
+from bot.errors import CodexError, ConfigError
+from bot.pack import ScenarioPack, pack_schema
+from tests.support.model_server import Failure, assistant_message, exec_call, output_schema, sample_pack, tool_outputs
+
+SECRETS = {
+    "SCENARIOFORGE_WEBHOOK_SECRET": "whsec-value-1f3a",
+    "GITHUB_TOKEN": "ghs_installation-token-value-77",
+    "OPENAI_API_KEY": "sk-openai-key-value-42",
+    "DEPLOY_PASSWORD": "hunter2-value-99",
+}
+
+
+@pytest.fixture
+def repo(tmp_path):
+    path = tmp_path / "repo"
+    (path / "docs").mkdir(parents=True)
+    (path / "docs" / "prd.md").write_text("# PRD\nCustomers pay with a saved card.\n")
+    return path
+
+
+def cat_then_pack(request):
+    """Step 1: make the agent read the PRD; step 2: answer with a pack."""
+    if not tool_outputs(request):
+        return [exec_call("cat docs/prd.md")]
+    return [assistant_message(json.dumps(sample_pack()))]
+
+
+async def test_turn_captures_real_commands_and_returns_the_pack(model_server, codex_settings, repo):
+    model_server.script = cat_then_pack
+    events = []
+    async with Engine(codex_settings).thread(repo) as thread:
+        result = await thread.turn("Write the pack.", output_schema=pack_schema(), on_event=events.append)
+
+    [command] = result.commands
+    assert "cat docs/prd.md" in command.command
+    assert command.exit_code == 0
+    assert "Customers pay with a saved card." in command.output
+    assert command.cwd == str(repo)
+    assert ScenarioPack.model_validate(result.parsed).scenario_ids() == ["SC-001", "SC-002"]
+    assert result.thread_id == thread.id and result.turn_id
+    assert result.usage.total_tokens == 240  # two model steps of 120 tokens each
+    assert any(item["type"] == "commandExecution" for item in result.items)
+    # the schema reached the model, strict, on every step of the turn
+    assert all(output_schema(request) == pack_schema() for request in model_server.requests)
+    assert model_server.requests[0]["text"]["format"]["strict"] is True
+    assert [(e.phase, e.status) for e in events] == [
+        ("codex", "running"), ("command", "running"), ("command", "passed"), ("codex", "complete")]
+    assert events[-1].payload["turn_id"] == result.turn_id
+
+
+async def test_model_error_is_passed_through_raw(model_server, codex_settings, repo):
+    model_server.script = lambda request: Failure("Rate limit reached for scripted-model in org-42", "rate_limit_exceeded")
+    events = []
+    async with Engine(codex_settings).thread(repo) as thread:
+        with pytest.raises(CodexError) as caught:
+            await thread.turn("Write the pack.", on_event=events.append)
+    assert "Rate limit reached for scripted-model in org-42" in caught.value.message
+    assert caught.value.context["thread_id"] == thread.id
+    assert caught.value.context["turn_id"]
+    assert events[-1].status == "failed"
+
+
+async def test_commands_see_no_secret_from_our_environment(model_server, codex_settings, repo, monkeypatch):
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    model_server.script = lambda request: (
+        [exec_call("env; cat /proc/$PPID/environ | tr '\\0' '\\n'")] if not tool_outputs(request)
+        else [assistant_message("done")]
+    )
+    engine = Engine(codex_settings)
+    assert not set(SECRETS) & set(engine.process_env())
+    async with engine.thread(repo) as thread:
+        result = await thread.turn("List the environment.")
+
+    seen = "\n".join(tool_outputs(model_server.requests[-1]))
+    assert "PATH=" in seen  # the command really ran and its output reached the model
+    assert "SCENARIOFORGE_" not in seen
+    for value in SECRETS.values():
+        assert value not in seen
+        assert value not in result.commands[0].output
+
+
+async def test_timeout_interrupts_the_turn(model_server, codex_settings, repo):
+    model_server.script = lambda request: [exec_call("sleep 20")] if not tool_outputs(request) else [assistant_message("x")]
+    settings = codex_settings.model_copy(update={"turn_timeout_s": 1.5})
+    async with Engine(settings).thread(repo) as thread:
+        with pytest.raises(CodexError) as caught:
+            await thread.turn("Wait.")
+    assert caught.value.error_type == "TurnTimeout"
+    assert caught.value.context["turn_id"]
+
+
+def test_config_overrides_are_toml_values_one_per_line(codex_settings):
+    assert parse_config_overrides('a.b = "x"\n\n# comment\nc=[1, 2]\n') == ['a.b="x"', "c=[1, 2]"]
+    with pytest.raises(ConfigError):
+        parse_config_overrides("a.b = not toml")
+    overrides = Engine(codex_settings).config_overrides()
+    assert 'shell_environment_policy.inherit="core"' in overrides
+    assert "sandbox_workspace_write.network_access=false" in overrides
+    assert overrides[-1] == "model_providers.scenarioforge.stream_max_retries=0"
