@@ -24,6 +24,7 @@ from config.settings import Settings
 
 BASE_URL = "https://api.github.com"
 
+
 @dataclass
 class Call:
     """One request as gidgethub sent it; ``data`` is the decoded JSON body (or None)."""
@@ -51,7 +52,8 @@ class FakeGitHubAPI(gidgethub.abc.GitHubAPI):
                headers: dict[str, str] | None = None) -> None:
         """Queue an answer for ``method url``.
 
-        ``body`` is JSON-encoded, or a callable ``(call) -> (status, body)``.
+        ``body`` is JSON-encoded (``None`` with status 204 sends no body), or a
+        callable ``(call) -> (status, body)``.
         """
         key = (method.upper(), urljoin(self.base_url + "/", url.lstrip("/")) if url.startswith("/") else url)
         self.answers.setdefault(key, []).append((status, body, headers or {}))
