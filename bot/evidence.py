@@ -215,7 +215,10 @@ async def diff(worktree: Path, before: str, after: str) -> tuple[str, list[str]]
 
 
 async def restore(worktree: Path, tree: str, paths: Sequence[str]) -> None:
-    """Put ``paths`` back as they are in ``tree`` (deleting those absent from it); the index is untouched."""
+    """Put ``paths`` back as they are in ``tree`` (deleting those absent from it); the index is untouched.
+
+    ``worktree`` must be the checkout's root as given to :func:`snapshot`.
+    """
     for path in paths:
         target = worktree / path
         listed = await git(worktree, "ls-tree", "-z", tree, "--", path)
@@ -224,4 +227,8 @@ async def restore(worktree: Path, tree: str, paths: Sequence[str]) -> None:
             target.write_bytes(await git_bytes(worktree, "cat-file", "blob", f"{tree}:{path}"))
         elif target.exists():
             target.unlink()
+            for parent in target.parents:  # directories the change created, now empty
+                if parent == worktree or any(parent.iterdir()):
+                    break
+                parent.rmdir()
 

@@ -70,31 +70,18 @@ class FixReport(_Strict):
     residual_risk: str = Field(description="What the fix may not cover; empty if nothing.")
 
 
-def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The JSON Schema of ``model`` in the strict subset structured outputs accept.
-
-    Pydantic already emits ``additionalProperties: false`` for ``extra="forbid"``
-    models and lists every field without a default as required; this removes
-    the ``title`` keys, which carry nothing for the model.
-    """
-    def clean(node: Any) -> Any:
-        if isinstance(node, dict):
-            return {key: clean(value) for key, value in node.items() if key != "title" or isinstance(value, dict)}
-        if isinstance(node, list):
-            return [clean(value) for value in node]
-        return node
-
-    return clean(model.model_json_schema())
-
-
 def report_schema() -> dict[str, Any]:
-    """``outputSchema`` of execute and rerun turns."""
-    return strict_schema(ExecutionReport)
+    """``outputSchema`` of execute and rerun turns.
+
+    Every field is required and ``extra="forbid"`` gives ``additionalProperties:
+    false``, so pydantic's schema is already in the strict subset.
+    """
+    return ExecutionReport.model_json_schema()
 
 
 def fix_schema() -> dict[str, Any]:
     """``outputSchema`` of fix turns."""
-    return strict_schema(FixReport)
+    return FixReport.model_json_schema()
 
 
 class Evidence(BaseModel):

@@ -1,0 +1,364 @@
+"""The execute loop: run scenarios, classify failures, fix, rerun (seed 000 §4.2; SF-4001, SF-5001, SF-5002).
+
+:func:`execute_pack` drives one Codex thread (workspace-write sandbox, network
+off) in a worktree:
+
+1. a **run** turn executes the selected scenarios and reports per-scenario
+   results through ``outputSchema`` (:func:`bot.results.report_schema`); the
+   verdicts come from the commands that really ran (:func:`bot.evidence.judge`);
+   failures are classified (:mod:`bot.classify`);
+2. modes ``fix | pr | full``: a **fix** turn in the same thread for the
+   failing ``code-defect`` scenarios, the diff taken from git (anything under
+   ``.github/workflows`` reverted and recorded), then a **rerun** turn of those
+   scenarios; repeated until they pass or a stop condition is met
+   (``max_fix_attempts``, token budget, wall-clock budget).
+
+Committing, pushing and the PR belong to the caller (the bot holds the
+credentials, never the agent); the returned :class:`ExecutionOutcome` carries
+the final diff, the attempts and the before/after evidence. Every scenario
+state change (``pending → running → passed | failed | blocked``) is an event.
+
+:func:`execute_command` is the local mode: ``scenarioforge execute --repo PATH
+--pack FILE [--mode run|fix]``.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+from typing import Any
+
+from bot import evidence as ev
+from bot.classify import classify, flaky, mismatch
+from bot.engine import Engine, EngineEvent, EngineThread, OnEvent, TurnResult, emit
+from bot.errors import Cancelled, CodexError, ScenarioForgeError
+from bot.pack import PackDocument, Scenario, ScenarioPack
+from bot.results import (
+    Evidence, ExecutionOutcome, ExecutionReport, FixAttempt, FixReport, Mode, ResultStatus, ScenarioOutcome,
+    fix_schema, report_schema,
+)
+
+#: Stored with every outcome; bump when a template or what fills it changes.
+PROMPT_VERSION = "execute-v1"
+TEMPLATES = Path(__file__).parent / "templates"
+PROTECTED_PREFIX = ".github/workflows/"
+FIX_EXCERPT_CHARS = 3_000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Stop conditions of the fix loop; ``None`` = no limit. Tokens as Codex counts them, seconds wall-clock."""
+
+    max_fix_attempts: int = 3
+    token_budget: int | None = 2_000_000
+    wall_clock_s: float | None = 3_600.0
+
+
+def run_status(results: Sequence[ScenarioOutcome]) -> ResultStatus:
+    """``failed`` if any scenario failed, else ``blocked`` if any is blocked, else ``passed``."""
+    statuses = {result.status for result in results}
+    if "failed" in statuses:
+        return "failed"
+    return "blocked" if "blocked" in statuses or not statuses else "passed"
+
+
+def _scenarios_json(pack: ScenarioPack, ids: Sequence[str]) -> str:
+    chosen = [
+        {"feature_area": area.name, "user_outcome": outcome.outcome, **scenario.model_dump()}
+        for area, outcome, scenario in pack.scenarios() if scenario.id in ids
+    ]
+    return json.dumps(chosen, indent=2, ensure_ascii=False)
+
+
+def run_prompt(pack: ScenarioPack, ids: Sequence[str], *, rerun: bool) -> str:
+    """The execute (or rerun) turn's text from ``templates/execute_run.md``."""
+    intro = (
+        "Rerun these scenarios after the fix, exactly as a first run would: run the commands again "
+        "and report what they show now."
+        if rerun else
+        "Execute these end-to-end scenarios of the scenario pack against this repository and report "
+        "what really happened."
+    )
+    return Template((TEMPLATES / "execute_run.md").read_text(encoding="utf-8")).substitute(
+        intro=intro, count=len(ids), scenarios=_scenarios_json(pack, ids),
+    )
+
+
+def fix_prompt(pack: ScenarioPack, failures: Sequence[ScenarioOutcome], evidence: Sequence[Evidence]) -> str:
+    """The fix turn's text from ``templates/fix_scenarios.md``: each failure's mismatch and output tail."""
+    scenarios = {scenario.id: scenario for _, _, scenario in pack.scenarios()}
+    index = {item.id: item for item in evidence}
+    blocks = []
+    for failure in failures:
+        scenario: Scenario = scenarios[failure.scenario_id]
+        outputs = [
+            f"`{index[eid].command}` exited {index[eid].exit_code}:\n```text\n{index[eid].output[-FIX_EXCERPT_CHARS:]}\n```"
+            for eid in failure.evidence_ids if eid in index and index[eid].kind == "command"
+        ]
+        blocks.append(
+            f"### {scenario.id}: {scenario.title}\n\nPass criteria: {scenario.pass_criteria}\n\n"
+            f"Failing checkpoints:\n{mismatch(failure)}\n\n" + ("\n\n".join(outputs) or "(no command output)")
+        )
+    return Template((TEMPLATES / "fix_scenarios.md").read_text(encoding="utf-8")).substitute(
+        scenario_ids=", ".join(failure.scenario_id for failure in failures), failures="\n\n".join(blocks),
+    )
+
+
+class _Loop:
+    """State of one :func:`execute_pack` call (one thread, one worktree)."""
+
+    def __init__(self, thread: EngineThread, worktree: Path, pack: ScenarioPack, on_event: OnEvent | None,
+                 cancel: asyncio.Event | None, stale_source_ids: Collection[str]) -> None:
+        self.thread, self.worktree, self.pack = thread, worktree, pack
+        self.on_event, self.cancel, self.stale = on_event, cancel, stale_source_ids
+        self.sources = {scenario.id: scenario.source_ids for _, _, scenario in pack.scenarios()}
+        self.evidence: list[Evidence] = []
+        self.turn_ids: list[str] = []
+        self.tokens = 0
+
+    async def event(self, phase: str, status: str, message: str, **payload: Any) -> None:
+        await emit(self.on_event, EngineEvent(phase, status, message, payload))
+
+    async def turn(self, text: str, schema: dict[str, Any]) -> TurnResult:
+        """One turn, interrupted (→ :class:`Cancelled`) when ``cancel`` is set."""
+        task = asyncio.ensure_future(self.thread.turn(text, output_schema=schema, on_event=self.on_event))
+        if self.cancel is not None:
+            waiter = asyncio.ensure_future(self.cancel.wait())
+            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                raise Cancelled("execution cancelled during a Codex turn", thread_id=self.thread.id)
+        result = await task
+        self.turn_ids.append(result.turn_id)
+        self.tokens += result.usage.total_tokens
+        return result
+
+    async def guarded_diff(self, before: str) -> tuple[str, str, list[str], list[str]]:
+        """Snapshot after a turn; revert anything under ``.github/workflows``.
+
+        Returns ``(tree, diff, files, reverted)`` relative to ``before``.
+        """
+        after = await ev.snapshot(self.worktree)
+        diff, files = await ev.diff(self.worktree, before, after)
+        reverted = [path for path in files if path.startswith(PROTECTED_PREFIX)]
+        if reverted:
+            await ev.restore(self.worktree, before, reverted)
+            await self.event("guard", "running", f"reverted changes to {', '.join(reverted)}", paths=reverted)
+            after = await ev.snapshot(self.worktree)
+            diff, files = await ev.diff(self.worktree, before, after)
+        return after, diff, files, reverted
+
+    async def execute(self, ids: Sequence[str], *, attempt: int) -> tuple[list[ScenarioOutcome], list[str]]:
+        """A run (``attempt`` 0) or rerun turn of ``ids``: verdicts, classification, events.
+
+        Returns the outcomes and the paths under ``.github/workflows`` that were reverted.
+        """
+        for scenario_id in ids:
+            await self.event("scenario", "running", f"{scenario_id} running", scenario_id=scenario_id,
+                             state="running", attempt=attempt)
+        before = await ev.snapshot(self.worktree)
+        result = await self.turn(run_prompt(self.pack, ids, rerun=attempt > 0), report_schema())
+        try:
+            report = ExecutionReport.model_validate(result.parsed)
+        except ValueError as exc:
+            raise CodexError(f"execute result does not match the schema: {exc}", error_type="InvalidOutput",
+                             thread_id=result.thread_id, turn_id=result.turn_id) from exc
+        commands = ev.command_evidence(result.commands, turn_id=result.turn_id, attempt=attempt)
+        outcomes = ev.judge(report, commands, ids)
+        _, diff, files, reverted = await self.guarded_diff(before)
+        written = ev.diff_evidence(diff, files, turn_id=result.turn_id, attempt=attempt, scenario_ids=ids)
+        self.evidence += commands + ([written] if written else [])
+        for outcome in outcomes:
+            if outcome.status == "failed":
+                outcome.classification = classify(outcome, self.evidence, source_ids=self.sources[outcome.scenario_id],
+                                                  stale_source_ids=self.stale)
+            await self.result_event(outcome, attempt)
+        return outcomes, reverted
+
+    async def result_event(self, outcome: ScenarioOutcome, attempt: int) -> None:
+        cause = f" ({outcome.classification.cause})" if outcome.classification else ""
+        await self.event(
+            "scenario", outcome.status, f"{outcome.scenario_id} {outcome.status}{cause}",
+            scenario_id=outcome.scenario_id, state=outcome.status, attempt=attempt,
+            evidence_ids=outcome.evidence_ids, blocked_reason=outcome.blocked_reason,
+            cause=outcome.classification.cause if outcome.classification else None,
+        )
+
+    async def fix(self, number: int, failures: list[ScenarioOutcome]) -> FixAttempt:
+        """Fix turn + rerun turn for ``failures``; the attempt with its diff, rerun outcome and evidence."""
+        ids = [failure.scenario_id for failure in failures]
+        await self.event("fix", "running", f"fix attempt {number}: {', '.join(ids)}", attempt=number, scenario_ids=ids)
+        before = await ev.snapshot(self.worktree)
+        result = await self.turn(fix_prompt(self.pack, failures, self.evidence), fix_schema())
+        try:
+            report = FixReport.model_validate(result.parsed)
+        except ValueError as exc:
+            raise CodexError(f"fix result does not match the schema: {exc}", error_type="InvalidOutput",
+                             thread_id=result.thread_id, turn_id=result.turn_id) from exc
+        commands = ev.command_evidence(result.commands, turn_id=result.turn_id, attempt=number)
+        for command in commands:
+            command.scenario_ids = list(ids)
+        _, diff, files, reverted = await self.guarded_diff(before)
+        change = ev.diff_evidence(diff, files, turn_id=result.turn_id, attempt=number, scenario_ids=ids)
+        self.evidence += commands + ([change] if change else [])
+        await self.event("fix", "complete", f"fix attempt {number}: {len(files)} file(s) changed",
+                         attempt=number, files=files, reverted=reverted, turn_id=result.turn_id)
+
+        rerun, rerun_reverted = await self.execute(ids, attempt=number)
+        before_by_id = {failure.scenario_id: failure for failure in failures}
+        for outcome in rerun:
+            if outcome.status == "passed" and not files:
+                outcome.classification = flaky(before_by_id[outcome.scenario_id], outcome)
+        attempt_evidence = [item.id for item in self.evidence if item.attempt == number]
+        attempt = FixAttempt(
+            number=number, scenario_ids=ids, turn_id=result.turn_id, summary=report.summary,
+            residual_risk=report.residual_risk, diff=diff, reverted_paths=reverted + rerun_reverted,
+            rerun_outcome=run_status(rerun), results=rerun, evidence_ids=attempt_evidence,
+        )
+        await self.event("fix", attempt.rerun_outcome, f"fix attempt {number}: rerun {attempt.rerun_outcome}",
+                         attempt=number, rerun_outcome=attempt.rerun_outcome, evidence_ids=attempt_evidence)
+        return attempt
+
+
+def _fixable(results: Sequence[ScenarioOutcome]) -> list[ScenarioOutcome]:
+    """Failures a code change can fix: ``code-defect`` (stale-spec → document, environment → not code)."""
+    return [r for r in results if r.status == "failed" and r.classification and r.classification.cause == "code-defect"]
+
+
+def _stop_reason(loop: _Loop, limits: Limits, started: float, number: int) -> str | None:
+    if number > limits.max_fix_attempts:
+        return "max_fix_attempts"
+    if limits.token_budget is not None and loop.tokens >= limits.token_budget:
+        return "token_budget"
+    if limits.wall_clock_s is not None and time.monotonic() - started >= limits.wall_clock_s:
+        return "wall_clock_budget"
+    return None
+
+
+async def execute_pack(
+    engine: Engine,
+    *,
+    worktree: Path,
+    pack: ScenarioPack,
+    scenario_ids: Sequence[str] | None = None,
+    mode: Mode = "run",
+    limits: Limits = Limits(),
+    stale_source_ids: Collection[str] = frozenset(),
+    on_event: OnEvent | None = None,
+    cancel: asyncio.Event | None = None,
+) -> ExecutionOutcome:
+    """Run the selected scenarios of ``pack`` in ``worktree``; in modes fix/pr/full, fix and rerun failures.
+
+    ``scenario_ids`` defaults to every scenario of the pack, in pack order.
+    ``stale_source_ids`` are the manifest's stale sources (→ ``stale-spec``).
+    The worktree keeps the fixes as an uncommitted change; ``outcome.diff`` is
+    ``git diff`` from the state it had on entry.
+
+    Raises:
+        ScenarioForgeError: ``scenario_ids`` names a scenario the pack lacks
+            (error type ``UnknownScenario``).
+        CodexError: a turn failed or returned output outside the schema (raw message).
+        Cancelled: ``cancel`` was set during a turn (the turn is abandoned and
+            the Codex process stopped).
+        GitError: a git command on the worktree failed.
+    """
+    known = pack.scenario_ids()
+    selected = list(scenario_ids) if scenario_ids else known
+    unknown = [sid for sid in selected if sid not in known]
+    if unknown:
+        raise ScenarioForgeError(f"unknown scenario id(s): {', '.join(unknown)}", error_type="UnknownScenario")
+    started = time.monotonic()
+    start_tree = await ev.snapshot(worktree)
+    for scenario_id in selected:
+        await emit(on_event, EngineEvent("scenario", "queued", f"{scenario_id} pending",
+                                         {"scenario_id": scenario_id, "state": "pending"}))
+    async with engine.thread(worktree, sandbox="workspace-write") as thread:
+        loop = _Loop(thread, worktree, pack, on_event, cancel, stale_source_ids)
+        initial, _ = await loop.execute(selected, attempt=0)
+        latest = {outcome.scenario_id: outcome for outcome in initial}
+        attempts: list[FixAttempt] = []
+        stop_reason = None
+        if mode != "run":
+            failures = _fixable(initial)
+            stop_reason = None if failures else "nothing_to_fix"
+            while failures and stop_reason is None:
+                stop_reason = _stop_reason(loop, limits, started, len(attempts) + 1)
+                if stop_reason:
+                    break
+                attempt = await loop.fix(len(attempts) + 1, failures)
+                attempts.append(attempt)
+                latest.update({outcome.scenario_id: outcome for outcome in attempt.results})
+                failures = _fixable(attempt.results)
+                if not failures:
+                    stop_reason = "passed" if attempt.rerun_outcome == "passed" else "nothing_to_fix"
+            if stop_reason:
+                await loop.event("fix", "complete", f"fix loop stopped: {stop_reason}", stop_reason=stop_reason)
+        diff, _ = await ev.diff(worktree, start_tree, await ev.snapshot(worktree))
+        results = [latest[sid] for sid in selected]
+        outcome = ExecutionOutcome(
+            mode=mode, status=run_status(results), scenario_ids=selected, initial=initial, results=results,
+            attempts=attempts, evidence=loop.evidence, diff=diff, stop_reason=stop_reason, thread_id=thread.id,
+            turn_ids=loop.turn_ids, tokens=loop.tokens, duration_s=time.monotonic() - started,
+            prompt_version=PROMPT_VERSION,
+        )
+    await emit(on_event, EngineEvent("execute", outcome.status, f"execute {outcome.status}",
+                                     {"stop_reason": stop_reason, "attempts": len(attempts), "tokens": outcome.tokens}))
+    return outcome
+
+
+# ---------------------------------------------------------------- local mode
+
+
+def load_pack(path: Path) -> ScenarioPack:
+    """A pack from ``scenario-pack.json`` (a :class:`PackDocument`) or a bare :class:`ScenarioPack` file."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(data, dict) and "pack" in data and "revision" in data:
+        return PackDocument.model_validate(data).pack
+    return ScenarioPack.model_validate(data)
+
+
+def stale_sources(repo: Path) -> set[str]:
+    """Paths of the sources the trust gate marks stale at HEAD (local source ids are paths)."""
+    from bot.sources import scan_checkout
+
+    return {source.path for source in scan_checkout(repo).sources if source.status == "stale"}
+
+
+def _print_event(event: EngineEvent) -> None:
+    if event.phase in {"scenario", "fix", "guard", "execute"}:
+        print(f"[{event.phase}] {event.message}", file=sys.stderr, flush=True)
+    elif event.phase == "command" and event.status == "running":
+        print(f"    $ {event.message}", file=sys.stderr, flush=True)
+
+
+def execute_command(repo: Path, pack: Path, mode: str) -> int:
+    """``scenarioforge execute --repo PATH --pack FILE [--mode run|fix]``: run the loop locally, print the table.
+
+    Fixes stay in the working tree as an uncommitted diff. Returns 0 when every
+    scenario passed, 1 when one failed or is blocked, 2 on an error (printed raw).
+    """
+    from bot.render_execution import terminal_table
+    from config.settings import Settings
+
+    repo = repo.resolve()
+    try:
+        scenario_pack = load_pack(pack)
+        outcome = asyncio.run(execute_pack(
+            Engine(Settings()), worktree=repo, pack=scenario_pack, mode=mode,  # type: ignore[arg-type]
+            stale_source_ids=stale_sources(repo), on_event=_print_event,
+        ))
+    except (ScenarioForgeError, ValueError, OSError) as exc:
+        kind = getattr(exc, "error_type", type(exc).__name__)
+        print(f"{kind}: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 2
+    print(terminal_table(outcome))
+    if outcome.diff:
+        print(f"\nThe fix is left uncommitted in {repo} (git diff to review it).")
+    return 0 if outcome.status == "passed" else 1

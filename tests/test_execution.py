@@ -1,0 +1,169 @@
+"""The execute loop through the real ``codex`` binary and the scripted model, on the target repository."""
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from typing import Any
+
+import pytest
+
+from bot.engine import Engine
+from bot.errors import Cancelled
+from bot.execution import Limits, execute_command, execute_pack
+from bot.results import FixReport
+from tests.support.model_server import assistant_message, exec_call, user_texts
+from tests.support.target_repo import BUGGY_FILE, DISCOUNT_TEST, FIX_COMMAND, PYTEST, SPEC, TOTAL_TEST
+
+
+def turn_kind(request: dict[str, Any]) -> str:
+    text = user_texts(request)[-1]
+    if "failed on real output" in text:
+        return "fix"
+    return "rerun" if text.startswith("Rerun") else "run"
+
+
+def outputs_this_turn(request: dict[str, Any]) -> list[str]:
+    """``function_call_output`` texts after the turn's user message."""
+    items = request["input"]
+    last_user = max(i for i, item in enumerate(items) if item.get("type") == "message" and item.get("role") == "user")
+    return [item["output"] if isinstance(item["output"], str) else json.dumps(item["output"])
+            for item in items[last_user:] if item.get("type") == "function_call_output"]
+
+
+def result(sid: str, status: str, commands: list[str], observed: str) -> dict[str, Any]:
+    return {
+        "scenario_id": sid, "status": status, "commands": commands, "rerun_command": commands[0] if commands else "",
+        "checkpoints": [{"checkpoint": "The total shown is right", "expected": "45.00" if sid == "SC-001" else "55.00",
+                         "observed": observed, "passed": status == "passed"}],
+        "files_written": [], "notes": "",
+    }
+
+
+def answer(*results: dict[str, Any]) -> list[dict[str, Any]]:
+    return [assistant_message(json.dumps({"scenarios": list(results)}))]
+
+
+def fix_answer() -> list[dict[str, Any]]:
+    return [assistant_message(FixReport(summary="divide the percentage by 100", changed_files=[BUGGY_FILE],
+                                        residual_risk="").model_dump_json())]
+
+
+def honest_script(fix_cmd: str | None = FIX_COMMAND):
+    """Run: the whole suite (fails) and SC-002's test; fix: ``fix_cmd``; rerun: SC-001's test."""
+    def script(request):
+        kind, done = turn_kind(request), outputs_this_turn(request)
+        if kind == "run":
+            if len(done) == 0:
+                return [exec_call(PYTEST)]
+            if len(done) == 1:
+                return [exec_call(TOTAL_TEST)]
+            return answer(result("SC-001", "failed", [PYTEST], "49.5 at tests/test_cart.py:9"),
+                          result("SC-002", "passed", [TOTAL_TEST], "55.0"))
+        if kind == "fix":
+            return [exec_call(fix_cmd)] if fix_cmd and not done else fix_answer()
+        if not done:
+            return [exec_call(DISCOUNT_TEST)]
+        passed = "1 passed" in done[-1]
+        return answer(result("SC-001", "passed" if passed else "failed", [DISCOUNT_TEST],
+                             "45.0" if passed else "49.5 at tests/test_cart.py:9"))
+    return script
+
+
+def git(repo, *args):
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+async def test_run_mode_records_the_real_failing_output(model_server, codex_settings, target_repo):
+    model_server.script = honest_script()
+    events = []
+    outcome = await execute_pack(Engine(codex_settings), worktree=target_repo.path, pack=target_repo.pack,
+                                 mode="run", on_event=events.append)
+
+    assert outcome.status == "failed" and outcome.stop_reason is None and not outcome.attempts
+    sc1, sc2 = outcome.results
+    assert (sc1.scenario_id, sc1.status, sc1.classification.cause) == ("SC-001", "failed", "code-defect")
+    assert (sc2.status, sc2.classification) == ("passed", None)
+    [proof] = [item for item in outcome.evidence if item.id in sc1.evidence_ids]
+    assert proof.exit_code == 1 and "assert 49.5 == 45.0" in proof.output and proof.scenario_ids == ["SC-001"]
+    assert "FAILED tests/test_cart.py::test_discount" in proof.output and proof.duration_ms is not None
+    assert outcome.diff == "" and git(target_repo.path, "status", "--porcelain") == ""
+    states = [(e.payload.get("scenario_id"), e.payload.get("state")) for e in events if e.phase == "scenario"]
+    assert states == [("SC-001", "pending"), ("SC-002", "pending"), ("SC-001", "running"), ("SC-002", "running"),
+                      ("SC-001", "failed"), ("SC-002", "passed")]
+    assert outcome.tokens == 360 and len(outcome.turn_ids) == 1
+
+
+async def test_fix_mode_fixes_the_bug_and_the_rerun_passes(model_server, codex_settings, target_repo):
+    # the fix also tries to change CI: that part is reverted and recorded
+    model_server.script = honest_script(f"{FIX_COMMAND} && mkdir -p .github/workflows && echo x > .github/workflows/ci.yml")
+    outcome = await execute_pack(Engine(codex_settings), worktree=target_repo.path, pack=target_repo.pack, mode="fix")
+
+    assert outcome.status == "passed" and outcome.stop_reason == "passed"
+    [attempt] = outcome.attempts
+    assert attempt.rerun_outcome == "passed" and attempt.scenario_ids == ["SC-001"]
+    assert attempt.reverted_paths == [".github/workflows/ci.yml"]
+    assert "-    return round(subtotal - subtotal * discount_percent / 1000, 2)" in attempt.diff
+    assert "+    return round(subtotal - subtotal * discount_percent / 100, 2)" in attempt.diff
+    assert ".github" not in outcome.diff and not (target_repo.path / ".github").exists()
+    before, after = outcome.initial[0], outcome.results[0]
+    index = {item.id: item for item in outcome.evidence}
+    assert [index[e].exit_code for e in before.evidence_ids] == [1]
+    assert [index[e].exit_code for e in after.evidence_ids] == [0] and "1 passed" in index[after.evidence_ids[0]].output
+    assert git(target_repo.path, "status", "--porcelain") == f" M {BUGGY_FILE}\n"  # left uncommitted
+    assert len(outcome.turn_ids) == 3
+
+
+async def test_a_fix_that_never_passes_stops_at_max_fix_attempts(model_server, codex_settings, target_repo):
+    model_server.script = honest_script(fix_cmd=None)
+    outcome = await execute_pack(Engine(codex_settings), worktree=target_repo.path, pack=target_repo.pack,
+                                 mode="full", limits=Limits(max_fix_attempts=2))
+    assert (outcome.status, outcome.stop_reason, len(outcome.attempts)) == ("failed", "max_fix_attempts", 2)
+    assert all(attempt.rerun_outcome == "failed" and attempt.diff == "" for attempt in outcome.attempts)
+
+
+async def test_passed_without_running_anything_is_blocked(model_server, codex_settings, target_repo):
+    model_server.script = lambda request: answer(result("SC-001", "passed", [DISCOUNT_TEST], "45.0"),
+                                                 result("SC-002", "passed", [], "55.0"))
+    outcome = await execute_pack(Engine(codex_settings), worktree=target_repo.path, pack=target_repo.pack, mode="fix")
+    assert outcome.status == "blocked" and outcome.stop_reason == "nothing_to_fix"
+    assert [(r.status, r.reported_status) for r in outcome.results] == [("blocked", "passed")] * 2
+    assert "never ran" in outcome.results[0].blocked_reason and outcome.evidence == []
+
+
+async def test_failure_from_a_stale_source_is_stale_spec_and_not_fixed(model_server, codex_settings, target_repo):
+    model_server.script = honest_script()
+    outcome = await execute_pack(Engine(codex_settings), worktree=target_repo.path, pack=target_repo.pack,
+                                 scenario_ids=["SC-001"], mode="fix", stale_source_ids={SPEC})
+    [sc1] = outcome.results
+    assert (sc1.classification.cause, sc1.classification.action) == ("stale-spec", "update the document")
+    assert outcome.stop_reason == "nothing_to_fix" and not outcome.attempts
+
+
+async def test_cancel_interrupts_the_turn(model_server, codex_settings, target_repo):
+    cancel = asyncio.Event()
+
+    def script(request):
+        cancel.set()
+        return [exec_call("sleep 30")]
+    model_server.script = script
+    with pytest.raises(Cancelled):
+        await execute_pack(Engine(codex_settings), worktree=target_repo.path, pack=target_repo.pack, cancel=cancel)
+
+
+async def test_local_mode_prints_the_table_and_leaves_the_fix_uncommitted(model_server, codex_settings, target_repo,
+                                                                          monkeypatch, capsys):
+    for name, value in {"SCENARIOFORGE_CODEX_MODEL": codex_settings.codex_model,
+                        "SCENARIOFORGE_CODEX_BASE_URL": codex_settings.codex_base_url,
+                        "SCENARIOFORGE_CODEX_HOME": str(codex_settings.codex_home),
+                        "SCENARIOFORGE_CODEX_CONFIG": codex_settings.codex_config}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(target_repo.pack_file.parent)  # no .env of ours is read
+    model_server.script = honest_script()
+    # the CLI runs its own event loop; the model server keeps answering on this one
+    code = await asyncio.to_thread(execute_command, target_repo.path, target_repo.pack_file, "fix")
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.splitlines()[0].split() == ["SCENARIO", "STATUS", "CAUSE", "CHECKPOINT", "EVIDENCE", "RERUN"]
+    assert "SC-001" in out and "PASSED: 2 passed, 0 failed, 0 blocked; 1 fix attempt(s)" in out
+    assert git(target_repo.path, "status", "--porcelain") == f" M {BUGGY_FILE}\n"
