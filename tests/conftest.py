@@ -5,9 +5,10 @@ pytest_plugins = [
     "tests.support.keys",
     "tests.support.github_server",
     "tests.support.git_remote",
+    "tests.support.model_server",
     "tests.support.browser",
     "tests.support.fakes",
-    "tests.support.model_server",
-    "tests.support.repos",
     "tests.support.webhooks",
+    "tests.support.repos",
+    "tests.support.target_repo",
 ]
