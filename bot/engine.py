@@ -35,6 +35,7 @@ from openai_codex import (
     ApprovalMode,
     AsyncCodex,
     AsyncThread,
+    AsyncTurnHandle,
     CodexConfig,
     Sandbox,
     SkillInput,
@@ -352,10 +353,17 @@ class EngineThread:
         self._codex_home = codex_home
         self._timeout_s = timeout_s
         self._usage_total = TokenUsage()
+        self._handle: AsyncTurnHandle | None = None
 
     @property
     def id(self) -> str:
         return self._thread.id
+
+    async def interrupt(self) -> None:
+        """Interrupt the running turn, if any (``/scenarioforge cancel``); that turn
+        then raises :class:`CodexError` of type ``TurnInterrupted``."""
+        if self._handle is not None:
+            await self._handle.interrupt()
 
     async def turn(
         self,
@@ -384,6 +392,7 @@ class EngineThread:
             handle = await self._thread.turn(inputs, output_schema=output_schema)
         except SdkError as exc:
             raise CodexError(str(exc), error_type=type(exc).__name__, thread_id=self.id) from exc
+        self._handle = handle
         context = {"thread_id": self.id, "turn_id": handle.id}
         await emit(on_event, EngineEvent("codex", "running", "Codex turn started", dict(context)))
 
@@ -428,6 +437,8 @@ class EngineThread:
             ) from None
         except SdkError as exc:
             raise CodexError(str(exc), error_type=type(exc).__name__, **context) from exc
+        finally:
+            self._handle = None
 
         turn_usage = usage - self._usage_total
         self._usage_total = usage

@@ -106,3 +106,49 @@ def test_config_overrides_are_toml_values_one_per_line(codex_settings):
     assert 'shell_environment_policy.inherit="core"' in overrides
     assert "sandbox_workspace_write.network_access=false" in overrides
     assert overrides[-1] == "model_providers.scenarioforge.stream_max_retries=0"
+
+
+async def test_escalation_is_never_approved_and_nothing_runs(model_server, codex_settings, repo):
+    def script(request):
+        if not tool_outputs(request):
+            call = exec_call("echo pwned > escaped.txt")
+            arguments = json.loads(call["arguments"])
+            call["arguments"] = json.dumps({**arguments, "sandbox_permissions": "require_escalated",
+                                            "justification": "write outside the sandbox"})
+            return [call]
+        return [assistant_message("done")]
+
+    model_server.script = script
+    async with Engine(codex_settings).thread(repo, sandbox="workspace-write") as thread:
+        result = await thread.turn("Try to escalate.")
+    assert result.commands == []
+    assert not (repo / "escaped.txt").exists()
+    assert "reject" in tool_outputs(model_server.requests[-1])[0]
+
+
+async def test_workspace_write_edits_the_worktree_without_network(model_server, codex_settings, repo):
+    probe = f"import urllib.request; urllib.request.urlopen('{model_server.base_url}/models', timeout=5)"
+    model_server.script = lambda request: (
+        [exec_call(f"echo fixed > docs/fix.txt && python3 -c \"{probe}\"")] if not tool_outputs(request)
+        else [assistant_message("done")]
+    )
+    async with Engine(codex_settings).thread(repo, sandbox="workspace-write") as thread:
+        result = await thread.turn("Edit and call the network.")
+    assert (repo / "docs" / "fix.txt").read_text() == "fixed\n"
+    [command] = result.commands
+    assert command.exit_code != 0  # the loopback model server is unreachable from the sandbox
+    assert "Operation not permitted" in command.output
+    assert len(model_server.requests) == 2  # only Codex's own two model calls
+
+
+async def test_interrupt_ends_the_running_turn(model_server, codex_settings, repo):
+    model_server.script = lambda request: [exec_call("sleep 20")] if not tool_outputs(request) else [assistant_message("x")]
+    async with Engine(codex_settings).thread(repo) as thread:
+
+        async def cancel_when_command_starts(event):
+            if event.phase == "command" and event.status == "running":
+                await thread.interrupt()
+
+        with pytest.raises(CodexError) as caught:
+            await thread.turn("Wait.", on_event=cancel_when_command_starts)
+    assert caught.value.error_type == "TurnInterrupted"
