@@ -37,10 +37,15 @@ def conclusion(outcome: ExecutionOutcome) -> str:
     return "failure"
 
 
+def _short(text: str, limit: int) -> str:
+    """``text`` on one line, at most ``limit`` characters (an ellipsis marks the cut)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _cell(text: str, limit: int = 160) -> str:
     """Text safe in one Markdown table cell."""
-    text = " ".join(text.split()).replace("|", "\\|")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return _short(text, limit).replace("|", "\\|")
 
 
 def checkpoint_text(result: ScenarioOutcome) -> str:
@@ -239,7 +244,3 @@ def terminal_table(outcome: ExecutionOutcome, rows: Sequence[ScenarioOutcome] | 
                  f"{outcome.tokens} tokens; {outcome.duration_s:.1f} s")
     return "\n".join(lines)
 
-
-def _short(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
