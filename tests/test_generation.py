@@ -74,9 +74,15 @@ async def test_initial_generation_sends_sources_facts_skill_and_stores_revision_
 
 async def test_invalid_pack_is_refined_in_the_same_thread(model_server, codex_settings, worktree):
     model_server.script = answers(vague_pack(), sample_pack())
+    events = []
+    big = SourceText("docs/big.md", "docs/big.md", "y" * 4000)
     result = await generate_pack(
-        Engine(codex_settings), worktree=worktree, sources=SOURCES, inventory_facts=FACTS, instruction="",
+        Engine(codex_settings), worktree=worktree, sources=[*SOURCES, big], inventory_facts=FACTS, instruction="",
+        token_budget=300, on_event=events.append,
     )
+    assert result.revision.cut_sources == [
+        {"source_id": "docs/big.md", "path": "docs/big.md", "total_tokens": 1000, "kept_tokens": 282}]
+    assert events[0].phase == "prompt" and events[0].payload["cut"] == result.revision.cut_sources
     assert len(result.turns) == 2
     assert {turn.thread_id for turn in result.turns} == {result.revision.thread_id}
     assert [len(findings) for findings in result.revision.findings_history] == [1, 0]
