@@ -51,6 +51,7 @@ _SYMBOLS = {
         r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?fn\s+(?P<name>[A-Za-z_]\w*)",
         r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:struct|enum|trait|type|mod)\s+(?P<name>[A-Za-z_]\w*)",
     ],
+    "Shell": [r"^\s*(?:function\s+)?(?P<name>[A-Za-z_][\w-]*)\s*\(\)"],
     "PHP": [r"^\s*(?:public\s+|private\s+|protected\s+|static\s+)*function\s+(?P<name>\w+)", r"^\s*class\s+(?P<name>\w+)"],
 }
 _FAMILY = {"TypeScript": "JavaScript", "Kotlin": "Java", "Scala": "Java", "C#": "Java"}

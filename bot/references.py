@@ -120,6 +120,18 @@ def extract(doc_path: str, text: str) -> Claims:
     return claims
 
 
+def locate(doc_path: str, paths: list[str], tree: set[str]) -> list[str]:
+    """Each path as it exists in ``tree`` (files and folders): as written, else relative to the document's folder.
+
+    Paths found neither way are returned as written (they are drift).
+    """
+    located = []
+    for path in paths:
+        relative = posixpath.normpath(posixpath.join(posixpath.dirname(doc_path), path))
+        located.append(relative if path not in tree and relative in tree else path)
+    return located
+
+
 def _lifecycle(claims: Claims, text: str) -> None:
     """Front matter ``status:``, a ``Status:`` line or ``## Status`` heading near the top, "superseded by …"."""
     meta_status = front_matter(text).get("status", "")

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import posixpath
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from bot import contradictions, trust
 from bot.discovery import classify, is_candidate_path
 from bot.errors import GitError
-from bot.history import read_history
+from bot.history import History, read_history
 from bot.inventory import Inventory, add_file, language_of
-from bot.references import Claims, extract
+from bot.references import Claims, extract, locate
 from bot.render_manifest import render_terminal
 from bot.snapshot import Entry, list_tree, read_blobs, read_path, resolve_commit
 from bot.source_model import Reason, ScanResult, Source
-from config.repo import CONFIG_PATH, RepoConfig, load_repo_config, matches_any
+from config.repo import CONFIG_PATH, RepoConfig, SourcesConfig, load_repo_config, matches_any
 
 BINARY_PROBE = 8000  # bytes inspected for NUL, as git's own binary heuristic
 
@@ -74,6 +75,17 @@ def scan(repo_path: Path | str, ref: str = "HEAD", config: RepoConfig | None = N
         notes.append(Reason(code="empty-repository", severity="info", message="The repository has no commits yet.",
                             evidence=[f"{ref} does not resolve"]))
         return ScanResult(commit_sha=None, notes=notes)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # git walks the history while we read the tree
+        history_job = pool.submit(read_history, repo, commit)
+        sources, inventory = _score(repo, commit, cfg, notes, history_job)
+    sources.sort(key=lambda s: s.path)
+    return ScanResult(commit_sha=commit, shallow=history_job.result().shallow, notes=notes, sources=sources,
+                      inventory=inventory.summary())
+
+
+def _score(repo: Path, commit: str, cfg: SourcesConfig, notes: list[Reason],
+           history_job: Future[History]) -> tuple[list[Source], Inventory]:
+    """Discover, inventory and judge; ``history_job`` is awaited only when recency is needed."""
     cap = cfg.max_file_kb * 1024
     entries = [e for e in list_tree(repo, commit) if not matches_any(e.path, cfg.exclude) or matches_any(e.path, cfg.include)]
     docs = [e for e in entries if is_candidate_path(e.path) or matches_any(e.path, cfg.include) or e.is_symlink]
@@ -100,9 +112,13 @@ def scan(repo_path: Path | str, ref: str = "HEAD", config: RepoConfig | None = N
         if kind is not None:
             texts[entry] = (kind, text or "")
     claims: dict[str, Claims] = {e.path: extract(e.path, text) for e, (_, text) in texts.items()}
+    tree = files | dirs
+    for doc, found in claims.items():
+        found.paths = locate(doc, found.paths, tree)
     kinds = {e.path: kind for e, (kind, _) in texts.items()}
     conflicts = contradictions.find({p: c for p, c in claims.items() if kinds[p] != "changelog"})
-    history = read_history(repo, commit)
+    history = history_job.result()
+    code_latest = history.latest(inventory.code_paths)
     if history.shallow:
         notes.append(Reason(code="shallow-clone", severity="info", message="Shallow clone: recency is not judged.",
                             evidence=[f"{history.commits} commit(s) of history available"]))
@@ -110,16 +126,16 @@ def scan(repo_path: Path | str, ref: str = "HEAD", config: RepoConfig | None = N
         found = claims[entry.path]
         reasons = [
             r for r in (trust.lifecycle_reason(found),
-                        trust.recency_reason(entry.path, found, files, dirs, history, inventory, cfg.stale_days(kind)))
+                        trust.recency_reason(entry.path, found, files, dirs, history, code_latest, cfg.stale_days(kind)))
             if r is not None
         ]
-        reasons += trust.drift_reasons(found, files, dirs, basenames, inventory) + conflicts.get(entry.path, [])
+        if kind != "changelog":  # a changelog is a record of the past: what it names may rightly be gone
+            reasons += trust.drift_reasons(found, files, dirs, basenames, inventory)
+        reasons += conflicts.get(entry.path, [])
         score, status = trust.judge(reasons)
         sources.append(Source(path=entry.path, blob_sha=entry.sha, size=entry.size, type=kind, status=status,
                               score=score, reasons=reasons, selected=cfg.selected_by_default(kind, status)))
-    sources.sort(key=lambda s: s.path)
-    return ScanResult(commit_sha=commit, shallow=history.shallow, notes=notes, sources=sources,
-                      inventory=inventory.summary())
+    return sources, inventory
 
 
 def scan_checkout(repo_path: Path | str, ref: str = "HEAD") -> ScanResult:

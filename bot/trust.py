@@ -65,12 +65,14 @@ def _date(ts: int) -> str:
 
 
 def recency_reason(
-    doc: str, claims: Claims, files: set[str], dirs: set[str], history: History, inventory: Inventory, stale_days: int
+    doc: str, claims: Claims, files: set[str], dirs: set[str], history: History, code_latest: tuple[int, str] | None,
+    stale_days: int,
 ) -> Reason | None:
     """Compare the document's last change with the last change of the code it names (or of all code).
 
     Named code that changed more than ``stale_days`` after the document →
-    ``stale``; when it names no code, all code changing that much later →
+    ``stale``; when it names no code, all code (``code_latest``: time and path
+    of the last code change) changing that much later →
     a ``warn`` (weaker evidence). A shallow clone gives an ``info`` reason.
     """
     if history.shallow:
@@ -86,7 +88,7 @@ def recency_reason(
     )
     scope, severity, penalty = "the code it references", "stale", 0.5
     if latest is None:
-        latest = history.latest(inventory.code_paths)
+        latest = code_latest
         scope, severity, penalty = "the code overall", "warn", 0.2
     if latest is None:
         return None

@@ -183,3 +183,14 @@ def test_cli_errors_are_clear_and_non_zero(tmp_path, shop_repo, capsys):
     assert "not a git repository" in capsys.readouterr().err
     assert main(["scan", str(shop_repo.path), "--ref", "nope"]) == 2
     assert capsys.readouterr().err == "scenarioforge scan: unknown revision 'nope': no such commit\n"
+
+
+def test_paths_relative_to_the_document_and_changelogs_are_not_drift(new_repo):
+    repo = new_repo()
+    repo.write("plugins/build/share/defs/3.12", "x\n")
+    repo.write("plugins/build/README.md", "# Build\n\nDefinitions live in `share/defs/`.\n")
+    repo.write("CHANGELOG.md", "# Changelog\n\n- Removed `src/old.py` and `old_helper()`.\n")
+    repo.commit("one", "2025-01-01T00:00:00+00:00")
+    result = {s.path: s for s in scan(repo.path).sources}
+    assert (result["plugins/build/README.md"].status, result["plugins/build/README.md"].reasons) == ("trusted", [])
+    assert (result["CHANGELOG.md"].type, result["CHANGELOG.md"].status) == ("changelog", "trusted")

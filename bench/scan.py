@@ -1,0 +1,105 @@
+"""Benchmark the source scan against the git floor (issue 3, "Benchmark").
+
+    python bench/scan.py PATH [--ref REF]
+    python bench/scan.py --synthesize DIR [--files 2000] [--commits 15000]
+
+The floor is what any scan must at least do: ``git ls-files`` plus one
+``git log --name-only`` pass over the whole history. Both are timed in the
+same run as ``bot.sources.scan``; the script prints both, their ratio, the
+number of files and commits. Targets: ratio ≤ 3 and under 2 s for ~2,000
+files / ~15,000 commits. ``--synthesize`` builds such a repository quickly
+with ``git fast-import`` (https://git-scm.com/docs/git-fast-import).
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bot.sources import scan
+
+
+def floor(repo: Path, ref: str) -> tuple[float, int, int]:
+    """Seconds for ``git ls-files`` + one ``git log --name-only`` pass; also files and commits counted."""
+    start = time.perf_counter()
+    files = subprocess.run(["git", "-C", str(repo), "ls-files", "-z"], capture_output=True, check=True).stdout
+    log = subprocess.run(["git", "-C", str(repo), "log", ref, "--format=%x01%ct", "--name-only"],
+                         capture_output=True, check=True).stdout
+    elapsed = time.perf_counter() - start
+    return elapsed, files.count(b"\0"), log.count(b"\x01")
+
+
+def bench(repo: Path, ref: str) -> int:
+    floor_s, files, commits = floor(repo, ref)
+    start = time.perf_counter()
+    result = scan(repo, ref)
+    scan_s = time.perf_counter() - start
+    print(f"repository: {repo}")
+    print(f"files: {files}  commits: {commits}  sources: {len(result.sources)}  "
+          f"code files: {sum(result.inventory.languages.values())}  routes: {len(result.inventory.routes)}")
+    print(f"floor (git ls-files + git log --name-only): {floor_s:.3f} s")
+    print(f"scan: {scan_s:.3f} s")
+    print(f"ratio: {scan_s / floor_s:.2f}")
+    return 0
+
+
+def _code(i: int, rev: int) -> str:
+    return (f'"""Module {i} revision {rev}."""\nfrom app import router\n\nLIMIT_{i} = {rev}\n\n\n'
+            f'@router.get("/api/items{i}/{{item_id}}")\nasync def get_item_{i}(item_id: int):\n    return {{"id": item_id}}\n\n\n'
+            f'class Service{i}:\n    def run(self):\n        return {rev}\n')
+
+
+def _doc(i: int, rev: int) -> str:
+    return (f"# Spec {i}\n\nRevision {rev}. `GET /api/items{i}/{{id}}` returns 200, served by `get_item_{i}` in "
+            f"[the module](../pkg/mod{i}.py). Also see `pkg/gone{i}.py`.\n\n- [ ] task {i}\n")
+
+
+def synthesize(target: Path, n_files: int, n_commits: int, seed: int = 3) -> None:
+    """A repository of ``n_files`` files (10 % docs) and ``n_commits`` commits touching 1–3 files each."""
+    rng = random.Random(seed)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(target)], check=True)
+    paths = [(f"docs/spec{i}.md", _doc) if i % 10 == 0 else (f"pkg/mod{i}.py", _code) for i in range(n_files)]
+    when = 1_600_000_000
+    chunks: list[bytes] = []
+
+    def blob(path: str, text: str) -> None:
+        data = text.encode()
+        chunks.append(f"M 100644 inline {path}\ndata {len(data)}\n".encode() + data + b"\n")
+
+    for number in range(1, n_commits + 1):
+        when += 600
+        chunks.append(f"commit refs/heads/main\nmark :{number}\ncommitter Bench <bench@example.invalid> {when} +0000\n"
+                      f"data 9\ncommit {number % 10}\n".encode())
+        if number > 1:
+            chunks.append(f"from :{number - 1}\n".encode())
+        touched = range(n_files) if number == 1 else rng.sample(range(n_files), rng.randint(1, 3))
+        for i in touched:
+            path, render = paths[i]
+            blob(path, render(i, number))
+        chunks.append(b"\n")
+    subprocess.run(["git", "-C", str(target), "fast-import", "--quiet"], input=b"".join(chunks), check=True)
+    subprocess.run(["git", "-C", str(target), "read-tree", "main"], check=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("path", type=Path, nargs="?", help="a git repository to scan")
+    parser.add_argument("--ref", default="HEAD")
+    parser.add_argument("--synthesize", type=Path, metavar="DIR", help="build a synthetic repository in DIR first")
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--commits", type=int, default=15000)
+    args = parser.parse_args(argv)
+    if args.synthesize:
+        synthesize(args.synthesize, args.files, args.commits)
+        print(f"synthesized {args.synthesize}: {args.files} files, {args.commits} commits")
+        return bench(args.synthesize, args.ref)
+    if args.path is None:
+        parser.error("PATH or --synthesize DIR is required")
+    return bench(args.path, args.ref)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
