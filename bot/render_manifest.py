@@ -66,7 +66,7 @@ def render_markdown(
             f"| {_cell(_reason_text(s.strongest_reason()))} | {'☑' if s.selected else '☐'} |"
         )
     lines += ["", f"**{totals(sources)}**", "", f"Manifest hash: `{manifest_hash}`"]
-    lines += [f"> {n.message} {'; '.join(n.evidence)}".rstrip() for n in notes]
+    lines += ["> " + f"{n.message} {'; '.join(n.evidence)}".rstrip().replace("\n", "\n> ") for n in notes]
     if confirmed_by:
         lines += ["", f"Confirmed by @{confirmed_by} for this manifest hash."]
     elif needs_confirmation:

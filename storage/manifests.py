@@ -23,7 +23,7 @@ from storage.models import Manifest, ManifestConfirmation, ManifestSource
 
 __all__ = [
     "SelectionError", "confirm", "edit_selection", "is_confirmed", "latest_manifest", "manifest_hash",
-    "needs_confirmation", "pending_confirmation", "save_manifest", "sources_of",
+    "needs_confirmation", "pending_confirmation", "save_manifest", "selected_source_ids", "sources_of",
 ]
 
 
@@ -97,6 +97,11 @@ async def edit_selection(session: AsyncSession, manifest: Manifest, include: Seq
         for s in sources
     ]
     return await _create(session, manifest.repository, manifest.commit_sha, edited, manifest.notes, manifest.id)
+
+
+def selected_source_ids(manifest: Manifest) -> list[int]:
+    """The ids of the selected ``ManifestSource`` rows: what generation may read (seed 000 §7 step 5)."""
+    return sorted(row.id for row in manifest.sources if row.selected)
 
 
 def needs_confirmation(manifest: Manifest) -> list[Source]:

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import inspect
 
 from bot.render_manifest import MARKER, render_markdown
+from bot.source_model import Reason
 from bot.sources import scan
 from storage import manifests
 from storage.manifests import SelectionError
@@ -65,6 +66,9 @@ async def test_selection_edit_creates_a_child_with_a_new_hash(database, shop_sca
     selected = {s.path for s in manifests.sources_of(latest) if s.selected}
     assert "docs/adr/0001-use-sqlite.md" in selected and "docs/api-guide.md" not in selected
     assert {s.path for s in manifests.sources_of(root) if s.selected} == {s.path for s in shop_scan.sources if s.selected}
+    ids = manifests.selected_source_ids(child)
+    assert len(ids) == sum(s.selected for s in manifests.sources_of(child))
+    assert not set(ids) & {row.id for row in root.sources}
 
 
 async def test_selection_errors(database, shop_scan):
@@ -130,3 +134,6 @@ def test_markdown_comment(shop_scan):
     confirmed = render_markdown(REPO, sha, shop_scan.manifest_hash, shop_scan.sources, needs_confirmation=pending,
                                 confirmed_by="ann")
     assert "Confirmed by @ann" in confirmed and "/scenarioforge confirm" not in confirmed
+    noted = render_markdown(REPO, sha, "h", [], notes=[Reason(code="config-invalid", severity="info",
+                            message="Invalid config.", evidence=["line one\nline two"])])
+    assert "> Invalid config. line one\n> line two" in noted and "**0 sources: none; 0 selected**" in noted
