@@ -69,7 +69,7 @@ async def job_counts(database: Database) -> dict[str, int]:
 
 
 async def exposition(database: Database) -> bytes:
-    """The Prometheus text format (0.0.4) of every metric, jobs counted now."""
+    """Every metric in the Prometheus text format (``CONTENT_TYPE_LATEST``), jobs counted now."""
     jobs = CollectorRegistry()
     jobs.register(JobStates(await job_counts(database)))
     return generate_latest(REGISTRY) + generate_latest(jobs)

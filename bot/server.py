@@ -34,9 +34,9 @@ log = logging.getLogger(__name__)
 class Lifecycle(Protocol):
     """What the server needs of ``bot.jobs.Workers``."""
 
-    async def start(self) -> None: ...
+    def start(self) -> None: ...
 
-    async def close(self) -> None: ...
+    async def stop(self) -> None: ...
 
 
 @dataclass
@@ -86,7 +86,8 @@ def create_app(
             migrations are applied on start either way.
         router: default ``handlers.router``.
         auth: default ``bot.github.AppAuth`` on the app's one ``ClientSession``.
-        workers: started after the dispatcher, closed before it.
+        workers: default ``bot.jobs.Workers(database, settings, auth)``; started
+            after the dispatcher, stopped before it.
         on_configured: setup mode only, passed to ``bot.setup.setup_routes``.
 
     Raises:
@@ -124,6 +125,10 @@ def _lifecycle(*, owns_database: bool):
                     from bot.github import AppAuth
 
                     services.auth = AppAuth(session, services.settings)
+                if services.workers is None and services.dispatcher is not None:
+                    from bot.jobs import Workers
+
+                    services.workers = Workers(services.database, services.settings, services.auth)
                 await _start(services)
                 try:
                     yield
@@ -142,12 +147,12 @@ async def _start(services: Services) -> None:
     await services.deliveries.start()
     await services.dispatcher.start(services.auth)
     if services.workers is not None:
-        await services.workers.start()
+        services.workers.start()
 
 
 async def _stop(services: Services) -> None:
     if services.workers is not None:
-        await services.workers.close()
+        await services.workers.stop()
     if services.dispatcher is not None:
         await services.dispatcher.close()
     if services.deliveries is not None:

@@ -122,6 +122,16 @@ class OfflineAuth:
         return ("app", None)
 
 
+class NoWorkers:
+    """Stands in for ``bot.jobs.Workers`` in tests that must see jobs stay queued."""
+
+    def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+
 @pytest.fixture
 def webhook_settings(tmp_path, app_keys) -> Settings:
     """Settings of a configured App: test key, ``WEBHOOK_SECRET``, SQLite file under ``tmp_path``."""

@@ -1,0 +1,202 @@
+"""Operations around ingress: /healthz, /metrics, JSON logs, replay, settings, serve."""
+from __future__ import annotations
+
+import asyncio
+import gc
+import io
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+
+import aiohttp
+import pytest
+
+from bot import logs
+from bot.replay import replay
+from bot.server import serve
+from storage.db import Database
+from storage.models import Job, Run
+from tests.support.webhooks import PAYLOADS, WEBHOOK_SECRET, NoWorkers, OfflineAuth, load_payload
+
+COMMENT = "issue_comment.created.4.json"
+
+
+@pytest.fixture
+async def running(start_app, webhook_settings):
+    from gidgethub import routing
+
+    return await start_app(webhook_settings, router=routing.Router(), auth=OfflineAuth(), workers=NoWorkers())
+
+
+async def get(url: str) -> tuple[int, str, str]:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status, response.headers["Content-Type"], await response.text()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- /healthz and /metrics ---------------------------------------------------------
+
+
+async def test_healthz_is_ok_while_the_database_answers(running):
+    status, _, text = await get(f"{running.url}/healthz")
+    assert (status, json.loads(text)) == (200, {"status": "ok"})
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+async def test_healthz_is_503_when_the_database_is_gone(start_app, webhook_settings, tmp_path):
+    folder = tmp_path / "db"
+    folder.mkdir()
+    database = Database(f"sqlite+aiosqlite:///{folder / 'scenarioforge.db'}")
+    running = await start_app(webhook_settings, database=database, auth=OfflineAuth(), workers=NoWorkers())
+    await database.dispose()
+    shutil.rmtree(folder)
+    status, _, text = await get(f"{running.url}/healthz")
+    gc.collect()  # aiosqlite warns about the connection that never opened: see it here, not in a later test
+    assert status == 503
+    assert json.loads(text)["status"] == "database unreachable"
+
+
+async def test_metrics_expose_deliveries_jobs_durations_and_github_calls(running):
+    async with running.services.database.session() as session:
+        run = Run(installation_id=1, repository="o/r", issue_number=1, action="generate", requester="u")
+        session.add(run)
+        await session.flush()
+        session.add(Job(run_id=run.id, installation_id=1, lane="o/r#1"))
+    await running.post(load_payload("push.event.4.json"), "push")
+    await running.post(b"{}", "push", secret="wrong")
+    status, content_type, text = await get(f"{running.url}/metrics")
+    assert status == 200
+    assert content_type.startswith("text/plain; version=")
+    lines = text.splitlines()
+    assert any(line.startswith('scenarioforge_deliveries_total{event="push",outcome="ignored"} ') for line in lines)
+    assert any(line.startswith('scenarioforge_deliveries_total{event="unknown",outcome="rejected"} ') for line in lines)
+    assert 'scenarioforge_jobs{state="queued"} 1.0' in lines
+    assert 'scenarioforge_jobs{state="running"} 0.0' in lines
+    assert "# TYPE scenarioforge_job_duration_seconds histogram" in lines
+    assert "# TYPE scenarioforge_github_calls_total counter" in lines
+
+
+# --- logs ------------------------------------------------------------------------
+
+
+async def test_log_lines_are_json_with_the_delivery_id(running, caplog):
+    stream = io.StringIO()
+    handler = logs.json_handler(stream)
+    caplog.set_level(logging.INFO, logger="bot")
+    logging.getLogger("bot").addHandler(handler)
+    try:
+        answer = await running.post(load_payload(COMMENT), "issue_comment")
+    finally:
+        logging.getLogger("bot").removeHandler(handler)
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    ours = [record for record in records if record.get("delivery_id") == answer.delivery_id]
+    assert ours, records
+    assert {"time", "level", "logger", "message"} <= ours[0].keys()
+
+
+def test_bound_ids_nest_and_come_back():
+    stream = io.StringIO()
+    logger = logging.getLogger("tests.logs")
+    logger.addHandler(logs.json_handler(stream))
+    logger.setLevel(logging.INFO)
+    with logs.bound(delivery_id="d-1"):
+        with logs.bound(run_id=7):
+            logger.info("inner")
+        logger.info("outer")
+    logger.info("none")
+    first, second, third = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert (first["delivery_id"], first["run_id"]) == ("d-1", 7)
+    assert second["delivery_id"] == "d-1" and "run_id" not in second
+    assert "delivery_id" not in third
+
+
+# --- replay ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def replay_env(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("SCENARIOFORGE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+
+
+async def test_replay_signs_and_posts_a_payload(running, replay_env, capsys):
+    code = await asyncio.to_thread(replay, PAYLOADS / "push.event.4.json", "push", running.webhook_url)
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("HTTP 202\n")
+    assert json.loads(out.splitlines()[1])["status"] == "ignored"
+
+
+async def test_replay_fails_on_a_refused_delivery(running, replay_env, monkeypatch, capsys):
+    monkeypatch.setenv("SCENARIOFORGE_WEBHOOK_SECRET", "another secret")
+    code = await asyncio.to_thread(replay, PAYLOADS / "push.event.4.json", "push", running.webhook_url)
+    assert code == 1
+    assert capsys.readouterr().out.startswith("HTTP 401\n")
+
+
+def test_replay_reports_an_unreachable_server(replay_env, capsys):
+    url = f"http://127.0.0.1:{free_port()}/webhook"
+    assert replay(PAYLOADS / "ping.event.1.json", "ping", url) == 1
+    assert f"cannot reach {url}" in capsys.readouterr().err
+
+
+def test_replay_needs_the_secret(replay_env, monkeypatch, capsys):
+    monkeypatch.delenv("SCENARIOFORGE_WEBHOOK_SECRET")
+    assert replay(PAYLOADS / "ping.event.1.json", "ping", "http://127.0.0.1:9/webhook") == 2
+    assert "SCENARIOFORGE_WEBHOOK_SECRET is not set" in capsys.readouterr().err
+
+
+# --- serve -----------------------------------------------------------------------
+
+
+def test_serve_names_each_invalid_setting(monkeypatch, tmp_path, app_keys, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SCENARIOFORGE_WORKERS", "0")
+    assert serve("127.0.0.1", 0) == 2
+    assert "invalid setting SCENARIOFORGE_WORKERS" in capsys.readouterr().err
+    monkeypatch.delenv("SCENARIOFORGE_WORKERS")
+    monkeypatch.setenv("SCENARIOFORGE_APP_ID", str(app_keys.app_id))
+    monkeypatch.setenv("SCENARIOFORGE_PRIVATE_KEY_PATH", str(tmp_path / "missing.pem"))
+    assert serve("127.0.0.1", 0) == 2
+    err = capsys.readouterr().err
+    assert "SCENARIOFORGE_WEBHOOK_SECRET is not set" in err
+    assert "SCENARIOFORGE_PRIVATE_KEY_PATH cannot be read" in err
+
+
+def test_serve_runs_until_sigterm(tmp_path, app_keys):
+    port = free_port()
+    env = {
+        **os.environ,
+        "SCENARIOFORGE_APP_ID": str(app_keys.app_id),
+        "SCENARIOFORGE_PRIVATE_KEY_PATH": str(app_keys.private_key_path),
+        "SCENARIOFORGE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "SCENARIOFORGE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'sf.db'}",
+        "SCENARIOFORGE_WORKDIR": str(tmp_path / "work"),
+    }
+    with subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        try:
+            for line in process.stderr:  # JSON log lines; the server logs once it listens
+                if json.loads(line)["message"].startswith("serving webhooks on"):
+                    break
+            status, _, text = asyncio.run(get(f"http://127.0.0.1:{port}/healthz"))
+            assert (status, json.loads(text)) == (200, {"status": "ok"})
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+        finally:
+            process.kill()
