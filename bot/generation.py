@@ -17,7 +17,6 @@ import os
 import subprocess
 import sys
 import time
-import tomllib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from bot.engine import Engine, EngineEvent, OnEvent, TurnResult, emit
-from bot.errors import ScenarioForgeError
+from bot.errors import GitError, ScenarioForgeError
 from bot.pack import (
     ChangeSummary,
     Finding,
@@ -175,32 +174,24 @@ async def generate_pack(
     return GenerationResult(pack=pack, revision=revision, changes=changes, turns=turns)
 
 
-def test_commands(worktree: Path) -> list[str]:
-    """Test commands a repository declares: pytest config, ``package.json`` ``scripts.test``,
-    a Makefile ``test`` target, ``go.mod``, ``Cargo.toml``."""
+def find_test_commands(worktree: Path) -> list[str]:
+    """Test commands a repository declares: pytest (``pyproject.toml``/``pytest.ini``),
+    ``package.json`` ``scripts.test``, a Makefile ``test`` target, ``go.mod``, ``Cargo.toml``."""
+
+    def read(name: str) -> str:
+        path = worktree / name
+        return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+
     commands = []
-    pyproject = worktree / "pyproject.toml"
-    if pyproject.is_file():
-        try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-            data = {}
-        if "pytest" in data.get("tool", {}) or "pytest" in pyproject.read_text(encoding="utf-8", errors="replace"):
-            commands.append("python -m pytest")
-    elif (worktree / "pytest.ini").is_file() or (worktree / "setup.cfg").is_file() and (worktree / "tests").is_dir():
+    if "pytest" in read("pyproject.toml") or (worktree / "pytest.ini").is_file():
         commands.append("python -m pytest")
-    package = worktree / "package.json"
-    if package.is_file():
-        try:
-            scripts = json.loads(package.read_text(encoding="utf-8")).get("scripts") or {}
-        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-            scripts = {}
-        if "test" in scripts:
-            commands.append(f"npm test  # {scripts['test']}")
-    makefile = worktree / "Makefile"
-    if makefile.is_file() and any(
-        line.startswith("test:") for line in makefile.read_text(encoding="utf-8", errors="replace").splitlines()
-    ):
+    try:
+        scripts = json.loads(read("package.json") or "{}").get("scripts") or {}
+    except (json.JSONDecodeError, AttributeError):
+        scripts = {}
+    if isinstance(scripts, dict) and "test" in scripts:
+        commands.append(f"npm test  # {scripts['test']}")
+    if any(line.startswith("test:") for line in read("Makefile").splitlines()):
         commands.append("make test")
     if (worktree / "go.mod").is_file():
         commands.append("go test ./...")
@@ -214,7 +205,7 @@ def repository_facts(worktree: Path, languages: dict[str, int]) -> dict[str, Any
     ranked = sorted(languages.items(), key=lambda kv: -kv[1])
     return {
         "languages": {language: f"{count} files" for language, count in ranked},
-        "test_commands": test_commands(worktree),
+        "test_commands": find_test_commands(worktree),
     }
 
 
@@ -241,10 +232,32 @@ def _ask(question: str, assume_yes: bool) -> bool | None:
 
 
 def _blob_text(repo: Path, blob_sha: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), "cat-file", "-p", blob_sha],
-        check=True, capture_output=True,
-    ).stdout.decode("utf-8", errors="replace")
+    """The exact text the manifest hashed (the blob, not the possibly edited working file)."""
+    proc = subprocess.run(["git", "-C", str(repo), "cat-file", "-p", blob_sha], capture_output=True)
+    if proc.returncode != 0:
+        raise GitError(proc.stderr.decode("utf-8", errors="replace").strip(), repository=str(repo))
+    return proc.stdout.decode("utf-8", errors="replace")
+
+
+def _fail(exc: ScenarioForgeError) -> int:
+    """Print a raw error with its context (seed 000 §6); exit code 1."""
+    print(f"{exc.error_type}: {exc.message}", file=sys.stderr)
+    if exc.context:
+        print(f"context: {json.dumps(exc.context)}", file=sys.stderr)
+    return 1
+
+
+def _gate(selected: list[Any], assume_yes: bool) -> str | None:
+    """Why generation may not start (seed 000 §7 trust gate), or ``None`` to go on."""
+    if not selected:
+        return "No source is selected: nothing to generate scenarios from."
+    risky = [source.path for source in selected if source.status in {"stale", "suspect"}]
+    if not risky:
+        return None
+    answer = _ask(f"{len(risky)} selected source(s) are stale or suspect ({', '.join(risky)}). Use them?", assume_yes)
+    if answer is None:
+        return "Stale or suspect sources are selected and stdin is not a terminal: confirm with --yes."
+    return None if answer else "Not confirmed; nothing generated."
 
 
 def generate_command(repo: Path, instruction: str, out: Path, assume_yes: bool = False) -> int:
@@ -255,38 +268,26 @@ def generate_command(repo: Path, instruction: str, out: Path, assume_yes: bool =
     confirms; a non-interactive stdin without ``--yes`` is refused), runs
     Codex and writes ``scenarios.md`` and ``scenario-pack.json`` into ``out``.
     An existing ``scenario-pack.json`` there is the previous revision (update).
-    Returns the process exit code (0 ok, 1 failed, 2 refused).
+    Returns the process exit code (0 ok, 1 failed, 2 refused at the gate).
     """
     from bot.render_manifest import render_terminal
     from bot.sources import scan_checkout
     from config.settings import Settings
 
-    repo = repo.resolve()
+    repo, out = repo.resolve(), out.resolve()
     print(f"Scanning {repo} …", flush=True)
-    result = scan_checkout(repo, "HEAD")
-    print(render_terminal(result), flush=True)
-    selected = [source for source in result.sources if source.selected]
-    if not selected:
-        print("No source is selected: nothing to generate scenarios from.", file=sys.stderr)
-        return 1
-    risky = [source.path for source in selected if source.status in {"stale", "suspect"}]
-    if risky:
-        answer = _ask(f"{len(risky)} selected source(s) are stale or suspect ({', '.join(risky)}). Use them?", assume_yes)
-        if answer is None:
-            print("Stale or suspect sources are selected and stdin is not a terminal: "
-                  "confirm with --yes.", file=sys.stderr)
-            return 2
-        if not answer:
-            print("Not confirmed; nothing generated.", file=sys.stderr)
-            return 2
-
-    out.mkdir(parents=True, exist_ok=True)
-    previous_path = out / PACK_JSON
-    previous = PackDocument.model_validate_json(previous_path.read_text(encoding="utf-8")) if previous_path.is_file() else None
-    sources = [SourceText(source.path, source.path, _blob_text(repo, source.blob_sha)) for source in selected]
-    engine = Engine(Settings())
-    print(f"Running Codex ({engine.settings.codex_model}) …", flush=True)
     try:
+        result = scan_checkout(repo, "HEAD")
+        print(render_terminal(result), flush=True)
+        selected = [source for source in result.sources if source.selected]
+        if refusal := _gate(selected, assume_yes):
+            print(refusal, file=sys.stderr)
+            return 2
+        sources = [SourceText(source.path, source.path, _blob_text(repo, source.blob_sha)) for source in selected]
+        pack_path = out / PACK_JSON
+        previous = PackDocument.model_validate_json(pack_path.read_text(encoding="utf-8")) if pack_path.is_file() else None
+        engine = Engine(Settings())
+        print(f"Running Codex ({engine.settings.codex_model}) …", flush=True)
         generated = asyncio.run(generate_pack(
             engine, worktree=repo, sources=sources,
             inventory_facts=repository_facts(repo, result.inventory.languages),
@@ -294,20 +295,16 @@ def generate_command(repo: Path, instruction: str, out: Path, assume_yes: bool =
             head_sha=result.commit_sha, manifest_hash=result.manifest_hash, repository=repo.name,
         ))
     except ScenarioForgeError as exc:
-        print(f"{exc.error_type}: {exc.message}", file=sys.stderr)
-        if exc.context:
-            print(f"context: {json.dumps(exc.context)}", file=sys.stderr)
-        return 1
+        return _fail(exc)
+
     document = generated.document()
-    previous_path.write_text(document.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    (out / PACK_MD).write_text(render_pack(document, source_link=lambda source_id: _relative_link(out, repo / source_id)), encoding="utf-8")
+    out.mkdir(parents=True, exist_ok=True)
+    pack_path.write_text(document.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    markdown = render_pack(document, source_link=lambda source_id: os.path.relpath(repo / source_id, out))
+    (out / PACK_MD).write_text(markdown, encoding="utf-8")
     changes = generated.changes
     print(f"Revision {document.revision.revision}: {len(document.pack.scenario_ids())} scenarios "
           f"(+{len(changes.added)} ~{len(changes.changed)} -{len(changes.removed)}); "
           f"{sum(usage['total_tokens'] for usage in document.revision.token_usage)} tokens")
-    print(f"Wrote {out / PACK_MD} and {previous_path}")
+    print(f"Wrote {out / PACK_MD} and {pack_path}")
     return 0
-
-
-def _relative_link(out: Path, target: Path) -> str:
-    return os.path.relpath(target, out.resolve())

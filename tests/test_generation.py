@@ -155,6 +155,12 @@ async def test_local_command_scans_asks_generates_and_writes_both_files(model_se
     assert "[codex] running: Codex turn started" in printed.out and "Wrote" in printed.out
     assert "make test" in "\n".join(user_texts(model_server.requests[0]))
 
+    # a second run finds the stored pack and writes revision 2 with its change summary
+    model_server.script = answers(sample_pack(count=3))
+    assert await asyncio.to_thread(generate_command, worktree, "", out, True) == 0
+    document = PackDocument.model_validate_json((out / "scenario-pack.json").read_text())
+    assert (document.revision.revision, document.revision.change_summary["added"]) == (2, ["SC-003"])
+
 
 def test_repository_facts_find_test_commands(tmp_path):
     (tmp_path / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
