@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from bot.engine import Engine
-from bot.errors import Cancelled
+from bot.errors import Cancelled, ScenarioForgeError
 from bot.execution import Limits, execute_command, execute_pack
-from bot.results import FixReport
-from tests.support.model_server import assistant_message, exec_call, user_texts
+from bot.results import FixReport, fix_schema, report_schema
+from tests.support.model_server import assistant_message, exec_call, output_schema, user_texts
 from tests.support.target_repo import BUGGY_FILE, DISCOUNT_TEST, FIX_COMMAND, PYTEST, SPEC, TOTAL_TEST
 
 
@@ -112,6 +112,18 @@ async def test_fix_mode_fixes_the_bug_and_the_rerun_passes(model_server, codex_s
     assert [index[e].exit_code for e in after.evidence_ids] == [0] and "1 passed" in index[after.evidence_ids[0]].output
     assert git(target_repo.path, "status", "--porcelain") == f" M {BUGGY_FILE}\n"  # left uncommitted
     assert len(outcome.turn_ids) == 3
+    # the fix turn ran in the same thread and was told the real failing output, with the fix schema
+    fix_request = next(r for r in model_server.requests if turn_kind(r) == "fix")
+    assert "assert 49.5 == 45.0" in user_texts(fix_request)[-1] and "SC-001" in user_texts(fix_request)[-1]
+    assert output_schema(fix_request) == fix_schema()
+    assert any(PYTEST in json.dumps(item) for item in fix_request["input"])  # the run turn's history is there
+
+
+async def test_unknown_scenario_ids_are_refused(codex_settings, target_repo):
+    with pytest.raises(ScenarioForgeError) as caught:
+        await execute_pack(Engine(codex_settings), worktree=target_repo.path, pack=target_repo.pack,
+                           scenario_ids=["SC-404"])
+    assert caught.value.error_type == "UnknownScenario" and "SC-404" in caught.value.message
 
 
 async def test_a_fix_that_never_passes_stops_at_max_fix_attempts(model_server, codex_settings, target_repo):
@@ -120,6 +132,13 @@ async def test_a_fix_that_never_passes_stops_at_max_fix_attempts(model_server, c
                                  mode="full", limits=Limits(max_fix_attempts=2))
     assert (outcome.status, outcome.stop_reason, len(outcome.attempts)) == ("failed", "max_fix_attempts", 2)
     assert all(attempt.rerun_outcome == "failed" and attempt.diff == "" for attempt in outcome.attempts)
+
+
+async def test_token_budget_stops_before_a_fix_turn(model_server, codex_settings, target_repo):
+    model_server.script = honest_script()
+    outcome = await execute_pack(Engine(codex_settings), worktree=target_repo.path, pack=target_repo.pack,
+                                 mode="fix", limits=Limits(token_budget=300))  # the run turn alone uses 360
+    assert (outcome.status, outcome.stop_reason, outcome.attempts) == ("failed", "token_budget", [])
 
 
 async def test_passed_without_running_anything_is_blocked(model_server, codex_settings, target_repo):
@@ -167,3 +186,21 @@ async def test_local_mode_prints_the_table_and_leaves_the_fix_uncommitted(model_
     assert out.splitlines()[0].split() == ["SCENARIO", "STATUS", "CAUSE", "CHECKPOINT", "EVIDENCE", "RERUN"]
     assert "SC-001" in out and "PASSED: 2 passed, 0 failed, 0 blocked; 1 fix attempt(s)" in out
     assert git(target_repo.path, "status", "--porcelain") == f" M {BUGGY_FILE}\n"
+
+
+def test_output_schemas_are_in_the_strict_subset():
+    def objects(node):
+        if isinstance(node, dict):
+            if node.get("type") == "object":
+                yield node
+            for value in node.values():
+                yield from objects(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from objects(value)
+
+    for schema in (report_schema(), fix_schema()):
+        found = list(objects(schema))
+        assert found and all(o["additionalProperties"] is False and o["required"] == list(o["properties"])
+                             for o in found)
+        assert "default" not in json.dumps(schema)
