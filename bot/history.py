@@ -35,16 +35,17 @@ class History:
 
 def read_history(repo: Path, commit: str) -> History:
     """Walk the history reachable from ``commit`` once (``git log --name-only``)."""
-    out = git(repo, "log", commit, f"--format={MARK}%ct", "--name-only", "--no-renames").decode(
-        "utf-8", "surrogateescape"
-    )
+    out = git(repo, "log", commit, f"--format={MARK}%ct", "--name-only", "--no-renames", "-z").decode("utf-8", "replace")
     history = History(shallow=is_shallow(repo))
     last = history.last_change
     when = 0
-    for line in out.splitlines():
-        if line.startswith(MARK):
-            when = int(line[1:])
+    # -z output: "\x01<time>\0\n<path>\0<path>\0\x01<time>\0…" (the first path of a commit follows a newline)
+    for token in out.split("\0"):
+        if token.startswith(MARK):
+            when = int(token[1:])
             history.commits += 1
-        elif line and when > last.get(line, 0):
-            last[line] = when
+            continue
+        path = token[1:] if token.startswith("\n") else token
+        if path and when > last.get(path, 0):
+            last[path] = when
     return history

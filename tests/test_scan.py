@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -194,3 +195,13 @@ def test_paths_relative_to_the_document_and_changelogs_are_not_drift(new_repo):
     result = {s.path: s for s in scan(repo.path).sources}
     assert (result["plugins/build/README.md"].status, result["plugins/build/README.md"].reasons) == ("trusted", [])
     assert (result["CHANGELOG.md"].type, result["CHANGELOG.md"].status) == ("changelog", "trusted")
+
+
+def test_file_names_that_are_not_utf8_or_have_spaces(new_repo):
+    repo = new_repo()
+    repo.write(os.fsdecode(b"docs/caf\xe9 notes.md"), "# Notes\n")
+    repo.write("app/main.py", "def run():\n    pass\n")
+    repo.commit("one", "2025-01-01T00:00:00+00:00")
+    result = scan(repo.path)
+    assert [s.path for s in result.sources] == ["docs/caf\ufffd notes.md"]
+    assert json.loads(result.model_dump_json())["sources"][0]["status"] == "trusted"
