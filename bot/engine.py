@@ -19,6 +19,7 @@ Errors keep Codex's own message and type (seed 000 §6) in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import os
@@ -45,7 +46,6 @@ from openai_codex import CodexError as SdkError
 from openai_codex.generated.v2_all import (
     AgentMessageThreadItem,
     CommandExecutionThreadItem,
-    ErrorNotification,
     ItemCompletedNotification,
     ItemStartedNotification,
     ThreadTokenUsageUpdatedNotification,
@@ -80,6 +80,7 @@ SHELL_ENV_EXCLUDE: tuple[str, ...] = (
 SKILLS_DIR = Path(__file__).parent / "skills"
 
 PROVIDER = "scenarioforge"
+INTERRUPT_TIMEOUT_S = 10.0
 
 _APPROVAL_DECLINES: dict[str, dict[str, Any]] = {
     # v2 requests (codex app-server generate-json-schema: ServerRequest.json)
@@ -205,6 +206,10 @@ class Engine:
     """Factory of Codex threads configured from :class:`Settings`.
 
     ``env_allow`` names the variables the Codex process may inherit from ours.
+    Codex keeps its login (``codex login``) in ``CODEX_HOME`` (setting
+    ``codex_home``, default ``<workdir>/codex-home``); a deployment that
+    authenticates through ``OPENAI_API_KEY`` adds it to ``env_allow`` — the
+    shell policy still keeps it from the commands Codex runs.
     """
 
     def __init__(self, settings: Settings, *, env_allow: Iterable[str] = DEFAULT_ENV_ALLOW) -> None:
@@ -278,7 +283,6 @@ class Engine:
         codex._client._sync._approval_handler = _decline
         try:
             try:
-                await codex.__aenter__()
                 thread = await codex.thread_start(
                     cwd=str(cwd),
                     sandbox=Sandbox(sandbox),
@@ -422,15 +426,12 @@ class EngineThread:
                             ))
                     elif isinstance(payload, ThreadTokenUsageUpdatedNotification):
                         usage = TokenUsage.of(payload.token_usage.total)
-                    elif isinstance(payload, ErrorNotification) and not payload.will_retry:
-                        await emit(on_event, EngineEvent(
-                            "codex", "failed", payload.error.message,
-                            {**context, "error_type": _error_type(payload.error)},
-                        ))
                     elif isinstance(payload, TurnCompletedNotification):
                         completed = payload
         except TimeoutError:
-            await handle.interrupt()
+            # Best effort: leaving the thread's context stops the process anyway.
+            with contextlib.suppress(TimeoutError, SdkError):
+                await asyncio.wait_for(handle.interrupt(), INTERRUPT_TIMEOUT_S)
             raise CodexError(
                 f"turn did not complete within {self._timeout_s:g} s and was interrupted",
                 error_type="TurnTimeout", **context,
