@@ -232,8 +232,8 @@ class ManifestFlow:
                 app = await self._convert(code)
             except gidgethub.BadRequest as exc:  # 404: unknown or expired code; 422: spam guard
                 return _error(f"GitHub answered {exc.status_code.value}: {exc}", 400)
-            except gidgethub.GitHubException as exc:
-                return _error(f"GitHub answered with an error: {exc}", 502)
+            except gidgethub.HTTPException as exc:  # 5xx and unexpected redirects
+                return _error(f"GitHub answered {exc.status_code.value}: {exc}", 502)
             except aiohttp.ClientError as exc:
                 return _error(f"Could not reach {self._settings.github_api_url}: {exc}", 502)
             except ValidationError as exc:
