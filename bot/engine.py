@@ -9,7 +9,7 @@ token usage of that turn.
 
 Safety (DESIGN.md "Engine"): approvals are never granted (``approvalPolicy``
 "never", and any approval request is declined), the sandbox has no network,
-the Codex process starts from an allow-listed environment (``env -i``), and
+the Codex process starts from an allow-listed environment, and
 Codex's ``shell_environment_policy`` gives the commands it runs only the core
 variables minus anything that looks like a secret
 (https://developers.openai.com/codex/config-reference, ``shell_environment_policy``).
@@ -251,16 +251,20 @@ class Engine:
         return env
 
     def codex_config(self) -> CodexConfig:
-        """SDK launch configuration; ``env -i`` makes :meth:`process_env` the whole environment.
+        """SDK launch configuration making :meth:`process_env` the Codex process's whole environment.
 
-        The SDK copies ``os.environ`` into the child and only adds to it, so the
-        scrubbing happens in the launch command itself.
+        The SDK starts the child with a copy of ``os.environ`` plus
+        ``CodexConfig.env``, so the launch command ``env -u NAME …`` removes
+        every variable outside the allow-list; values travel in the
+        environment, never on the command line.
         """
-        args = ["env", "-i", *(f"{k}={v}" for k, v in self.process_env().items()), str(bundled_codex_path())]
+        env = self.process_env()
+        args = ["env", *(f"--unset={name}" for name in sorted(os.environ.keys() - env.keys()))]
+        args.append(str(bundled_codex_path()))
         for override in self.config_overrides():
             args += ["--config", override]
         args += ["app-server", "--listen", "stdio://"]
-        return CodexConfig(launch_args_override=tuple(args), client_name="scenarioforge")
+        return CodexConfig(launch_args_override=tuple(args), env=env, client_name="scenarioforge")
 
     def install_skills(self) -> None:
         """Copy the bundled skills into ``$CODEX_HOME/skills`` (replacing older copies)."""

@@ -76,7 +76,10 @@ async def test_commands_see_no_secret_from_our_environment(model_server, codex_s
         else [assistant_message("done")]
     )
     engine = Engine(codex_settings)
-    assert not set(SECRETS) & set(engine.process_env())
+    launch = engine.codex_config()
+    assert not set(SECRETS) & set(launch.env)
+    assert set(SECRETS) <= {arg.split("=", 1)[1] for arg in launch.launch_args_override if arg.startswith("--unset=")}
+    assert not any(value in " ".join(launch.launch_args_override) for value in SECRETS.values())
     async with engine.thread(repo) as thread:
         result = await thread.turn("List the environment.")
 
