@@ -8,7 +8,7 @@ import pytest
 from bot.engine import Engine, parse_config_overrides
 from bot.errors import CodexError, ConfigError
 from bot.pack import ScenarioPack, pack_schema
-from tests.support.model_server import Failure, assistant_message, exec_call, output_schema, sample_pack, tool_outputs
+from tests.support.model_server import Failure, HttpError, assistant_message, exec_call, output_schema, sample_pack, tool_outputs
 
 SECRETS = {
     "SCENARIOFORGE_WEBHOOK_SECRET": "whsec-value-1f3a",
@@ -56,13 +56,20 @@ async def test_turn_captures_real_commands_and_returns_the_pack(model_server, co
     assert events[-1].payload["turn_id"] == result.turn_id
 
 
-async def test_model_error_is_passed_through_raw(model_server, codex_settings, repo):
-    model_server.script = lambda request: Failure("Rate limit reached for scripted-model in org-42", "rate_limit_exceeded")
+@pytest.mark.parametrize(("step", "raw", "error_type"), [
+    (Failure("Rate limit reached for scripted-model in org-42", "rate_limit_exceeded"),
+     "Rate limit reached for scripted-model in org-42", "rateLimitExceeded"),
+    (HttpError(400, "Invalid schema for response_format 'codex_output_schema'"),
+     "Invalid schema for response_format 'codex_output_schema'", "other"),
+])
+async def test_model_error_is_passed_through_raw(model_server, codex_settings, repo, step, raw, error_type):
+    model_server.script = lambda request: step
     events = []
     async with Engine(codex_settings).thread(repo) as thread:
         with pytest.raises(CodexError) as caught:
             await thread.turn("Write the pack.", on_event=events.append)
-    assert "Rate limit reached for scripted-model in org-42" in caught.value.message
+    assert raw in caught.value.message
+    assert caught.value.error_type == error_type  # Codex's own codexErrorInfo
     assert caught.value.context["thread_id"] == thread.id
     assert caught.value.context["turn_id"]
     assert events[-1].status == "failed"
