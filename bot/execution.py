@@ -31,7 +31,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from bot import evidence as ev
 from bot.classify import classify, flaky, mismatch
@@ -48,6 +50,7 @@ PROMPT_VERSION = "execute-v1"
 TEMPLATES = Path(__file__).parent / "templates"
 PROTECTED_PREFIX = ".github/workflows/"
 FIX_EXCERPT_CHARS = 3_000
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,15 @@ def fix_prompt(pack: ScenarioPack, failures: Sequence[ScenarioOutcome], evidence
     )
 
 
+def _parse(model: type[ModelT], result: TurnResult) -> ModelT:
+    """The turn's JSON answer as ``model``. Raises CodexError (type ``InvalidOutput``) when it does not fit."""
+    try:
+        return model.model_validate(result.parsed)
+    except ValidationError as exc:
+        raise CodexError(f"{model.__name__} does not match the schema: {exc}", error_type="InvalidOutput",
+                         thread_id=result.thread_id, turn_id=result.turn_id) from exc
+
+
 class _Loop:
     """State of one :func:`execute_pack` call (one thread, one worktree)."""
 
@@ -140,10 +152,10 @@ class _Loop:
         self.tokens += result.usage.total_tokens
         return result
 
-    async def guarded_diff(self, before: str) -> tuple[str, str, list[str], list[str]]:
-        """Snapshot after a turn; revert anything under ``.github/workflows``.
+    async def guarded_diff(self, before: str) -> tuple[str, list[str], list[str]]:
+        """The turn's change since the ``before`` tree, after reverting anything under ``.github/workflows``.
 
-        Returns ``(tree, diff, files, reverted)`` relative to ``before``.
+        Returns ``(diff, files, reverted)``.
         """
         after = await ev.snapshot(self.worktree)
         diff, files = await ev.diff(self.worktree, before, after)
@@ -153,7 +165,7 @@ class _Loop:
             await self.event("guard", "running", f"reverted changes to {', '.join(reverted)}", paths=reverted)
             after = await ev.snapshot(self.worktree)
             diff, files = await ev.diff(self.worktree, before, after)
-        return after, diff, files, reverted
+        return diff, files, reverted
 
     async def execute(self, ids: Sequence[str], *, attempt: int) -> tuple[list[ScenarioOutcome], list[str]]:
         """A run (``attempt`` 0) or rerun turn of ``ids``: verdicts, classification, events.
@@ -165,14 +177,10 @@ class _Loop:
                              state="running", attempt=attempt)
         before = await ev.snapshot(self.worktree)
         result = await self.turn(run_prompt(self.pack, ids, rerun=attempt > 0), report_schema())
-        try:
-            report = ExecutionReport.model_validate(result.parsed)
-        except ValueError as exc:
-            raise CodexError(f"execute result does not match the schema: {exc}", error_type="InvalidOutput",
-                             thread_id=result.thread_id, turn_id=result.turn_id) from exc
+        report = _parse(ExecutionReport, result)
         commands = ev.command_evidence(result.commands, turn_id=result.turn_id, attempt=attempt)
         outcomes = ev.judge(report, commands, ids)
-        _, diff, files, reverted = await self.guarded_diff(before)
+        diff, files, reverted = await self.guarded_diff(before)
         written = ev.diff_evidence(diff, files, turn_id=result.turn_id, attempt=attempt, scenario_ids=ids)
         self.evidence += commands + ([written] if written else [])
         for outcome in outcomes:
@@ -197,15 +205,11 @@ class _Loop:
         await self.event("fix", "running", f"fix attempt {number}: {', '.join(ids)}", attempt=number, scenario_ids=ids)
         before = await ev.snapshot(self.worktree)
         result = await self.turn(fix_prompt(self.pack, failures, self.evidence), fix_schema())
-        try:
-            report = FixReport.model_validate(result.parsed)
-        except ValueError as exc:
-            raise CodexError(f"fix result does not match the schema: {exc}", error_type="InvalidOutput",
-                             thread_id=result.thread_id, turn_id=result.turn_id) from exc
+        report = _parse(FixReport, result)
         commands = ev.command_evidence(result.commands, turn_id=result.turn_id, attempt=number)
         for command in commands:
             command.scenario_ids = list(ids)
-        _, diff, files, reverted = await self.guarded_diff(before)
+        diff, files, reverted = await self.guarded_diff(before)
         change = ev.diff_evidence(diff, files, turn_id=result.turn_id, attempt=number, scenario_ids=ids)
         self.evidence += commands + ([change] if change else [])
         await self.event("fix", "complete", f"fix attempt {number}: {len(files)} file(s) changed",

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.engine import Engine
-from bot.errors import Cancelled, ScenarioForgeError
+from bot.errors import Cancelled, CodexError, ScenarioForgeError
 from bot.execution import Limits, execute_command, execute_pack
 from bot.results import FixReport, fix_schema, report_schema
 from tests.support.model_server import assistant_message, exec_call, output_schema, user_texts
@@ -117,6 +117,14 @@ async def test_fix_mode_fixes_the_bug_and_the_rerun_passes(model_server, codex_s
     assert "assert 49.5 == 45.0" in user_texts(fix_request)[-1] and "SC-001" in user_texts(fix_request)[-1]
     assert output_schema(fix_request) == fix_schema()
     assert any(PYTEST in json.dumps(item) for item in fix_request["input"])  # the run turn's history is there
+
+
+async def test_an_answer_outside_the_schema_fails_with_the_turn_ids(model_server, codex_settings, target_repo):
+    model_server.script = lambda request: [assistant_message(json.dumps({"scenarios": [{"scenario_id": "SC-001"}]}))]
+    with pytest.raises(CodexError) as caught:
+        await execute_pack(Engine(codex_settings), worktree=target_repo.path, pack=target_repo.pack)
+    assert caught.value.error_type == "InvalidOutput" and "ExecutionReport" in caught.value.message
+    assert caught.value.context["turn_id"] and caught.value.context["thread_id"]
 
 
 async def test_unknown_scenario_ids_are_refused(codex_settings, target_repo):
