@@ -95,8 +95,15 @@ class Inventory:
     code_paths: list[str] = field(default_factory=list)
 
     def declares(self, method: str, path: str) -> bool:
-        """True when code declares ``path`` (normalised) for ``method`` or for any method."""
-        return any(r.path == path and r.method in (method, "ANY") for r in self.routes)
+        """True when code declares ``path`` (normalised) for ``method`` or for any method.
+
+        A declared path that is a trailing part of ``path`` also counts
+        (``/orders/{}`` declared on a router mounted under ``/api``), except ``/``.
+        """
+        return any(
+            r.method in (method, "ANY") and (r.path == path or (r.path != "/" and path.endswith(r.path)))
+            for r in self.routes
+        )
 
     def summary(self) -> InventorySummary:
         routes = sorted(self.routes, key=lambda r: (r.path, r.method, r.file))

@@ -15,7 +15,11 @@ from bot.discovery import DOC_FORMATS, extension, front_matter
 from bot.inventory import HTTP_METHODS, LANGUAGES, normalize_route
 
 _FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.M | re.S)
-_LINK = re.compile(r"\[[^\]]*\]\((?P<target>[^)\s]+)(?:\s+\"[^\"]*\")?\)|`[^`<]*<(?P<rst>[^>`]+)>`_")
+_LINK = re.compile(
+    r"\[[^\]]*\]\((?P<target>[^)\s]+)(?:\s+\"[^\"]*\")?\)"  # Markdown [text](target "title")
+    r"|`[^`<]*<(?P<rst>[^>`]+)>`_"  # reStructuredText `text <target>`_
+    r"|\b(?:link|xref|include)::?(?P<adoc>[^\s\[]+)\["  # AsciiDoc link:target[text]
+)
 _TICK = re.compile(r"(?<!`)`(?P<body>[^`\n]+)`(?!`)")
 _PATHLIKE = re.compile(r"^[\w.\-]+(/[\w.\-]+)*/?$")
 FILE_EXTENSIONS = set(LANGUAGES) | DOC_FORMATS | {
@@ -89,7 +93,7 @@ def extract(doc_path: str, text: str) -> Claims:
     claims = Claims()
     prose = _FENCE.sub("", text)
     for m in _LINK.finditer(prose):
-        resolved = _resolve(doc_path, m.group("target") or m.group("rst"))
+        resolved = _resolve(doc_path, m.group("target") or m.group("rst") or m.group("adoc"))
         if resolved:
             claims.paths.append(resolved)
     for m in _TICK.finditer(prose):

@@ -106,6 +106,7 @@ def test_inventory_symbols_and_routes_across_languages():
         ("POST", "/api/gin"), ("GET", "/api/java/{}"), ("ANY", "/api/any"), ("GET", "/api/rb/{}"),
     }
     assert inventory.declares("PUT", "/orders/{}") and not inventory.declares("PUT", "/health")
+    assert inventory.declares("GET", "/v2/api/java/{}") and not inventory.declares("GET", "/api/java")
     assert inventory.languages == {"Python": 1, "TypeScript": 1, "Go": 1, "Java": 1, "Ruby": 1}
 
 
@@ -145,6 +146,12 @@ def test_claims_of_a_document():
         ("PUT", "/api/orders/{}", ("200", "404"), 11), ("GET", "/api/inside-fence", (), 16)]
     assert claims.settings == {"RETRY_LIMIT": ("3", 12), "timeout": ("30s", 13)}
     assert (claims.lifecycle, claims.lifecycle_evidence) == ("draft", "front matter status: Draft")
+
+
+def test_rst_and_asciidoc_links():
+    rst = extract("docs/a.rst", "See `the app <../app/main.py>`_.\n")
+    adoc = extract("docs/b.adoc", "See link:../app/main.py[the app] and xref:c.adoc[C].\n")
+    assert (rst.paths, adoc.paths) == (["app/main.py"], ["app/main.py", "docs/c.adoc"])
 
 
 def test_superseded_by_link_and_status_heading():
