@@ -132,6 +132,7 @@ class _Loop:
         self.evidence: list[Evidence] = []
         self.turn_ids: list[str] = []
         self.tokens = 0
+        self.codex_s = 0.0
 
     async def event(self, phase: str, status: str, message: str, **payload: Any) -> None:
         await emit(self.on_event, EngineEvent(phase, status, message, payload))
@@ -150,6 +151,7 @@ class _Loop:
         result = await task
         self.turn_ids.append(result.turn_id)
         self.tokens += result.usage.total_tokens
+        self.codex_s += result.duration_s
         return result
 
     async def guarded_diff(self, before: str) -> tuple[str, list[str], list[str]]:
@@ -309,7 +311,7 @@ async def execute_pack(
         outcome = ExecutionOutcome(
             mode=mode, status=run_status(results), scenario_ids=selected, initial=initial, results=results,
             attempts=attempts, evidence=loop.evidence, diff=diff, stop_reason=stop_reason, thread_id=thread.id,
-            turn_ids=loop.turn_ids, tokens=loop.tokens, duration_s=time.monotonic() - started,
+            turn_ids=loop.turn_ids, tokens=loop.tokens, duration_s=time.monotonic() - started, codex_s=loop.codex_s,
             prompt_version=PROMPT_VERSION,
         )
     await emit(on_event, EngineEvent("execute", outcome.status, f"execute {outcome.status}",

@@ -171,7 +171,8 @@ class ExecutionOutcome(BaseModel):
     worktree against its start (fix changes and any scenario scripts);
     ``stop_reason`` says why the fix loop ended (``passed``, ``max_fix_attempts``,
     ``token_budget``, ``wall_clock_budget``, ``nothing_to_fix``) or is ``None``
-    in run mode.
+    in run mode. ``duration_s`` is the whole loop, ``codex_s`` the part spent
+    in Codex turns (wall-clock seconds); the difference is the bot's own time.
     """
 
     mode: Mode
@@ -187,4 +188,5 @@ class ExecutionOutcome(BaseModel):
     turn_ids: list[str] = Field(default_factory=list)
     tokens: int = 0
     duration_s: float = 0.0
+    codex_s: float = 0.0
     prompt_version: str = ""

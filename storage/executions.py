@@ -33,7 +33,8 @@ async def save_outcome(
         run_id=run_id, mode=outcome.mode, status=outcome.status, pack_revision=pack_revision,
         manifest_hash=manifest_hash, scenario_ids=outcome.scenario_ids, stop_reason=outcome.stop_reason,
         thread_id=outcome.thread_id, turn_ids=outcome.turn_ids, prompt_version=outcome.prompt_version,
-        tokens=outcome.tokens, duration_s=outcome.duration_s, diff=outcome.diff,
+        tokens=outcome.tokens, duration_s=outcome.duration_s, codex_s=outcome.codex_s,
+        diff=outcome.diff,
     ))
     turns = [(0, outcome.initial)] + [(attempt.number, attempt.results) for attempt in outcome.attempts]
     for number, results in turns:
@@ -90,7 +91,7 @@ async def load_outcome(session: AsyncSession, run_id: int) -> ExecutionOutcome |
         ],
         evidence=[Evidence.model_validate(item.data) for item in evidence],
         diff=row.diff, stop_reason=row.stop_reason, thread_id=row.thread_id, turn_ids=row.turn_ids,
-        tokens=row.tokens, duration_s=row.duration_s, prompt_version=row.prompt_version,
+        tokens=row.tokens, duration_s=row.duration_s, codex_s=row.codex_s, prompt_version=row.prompt_version,
     )
 
 

@@ -176,6 +176,7 @@ class ExecutionResult(Base):
     prompt_version: Mapped[str] = mapped_column(String(64), default="")
     tokens: Mapped[int] = mapped_column(Integer, default=0)
     duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    codex_s: Mapped[float] = mapped_column(Float, default=0.0)
     diff: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -92,6 +92,7 @@ async def test_run_mode_records_the_real_failing_output(model_server, codex_sett
     assert states == [("SC-001", "pending"), ("SC-002", "pending"), ("SC-001", "running"), ("SC-002", "running"),
                       ("SC-001", "failed"), ("SC-002", "passed")]
     assert outcome.tokens == 360 and len(outcome.turn_ids) == 1
+    assert 0 < outcome.codex_s <= outcome.duration_s
 
 
 async def test_fix_mode_fixes_the_bug_and_the_rerun_passes(model_server, codex_settings, target_repo):

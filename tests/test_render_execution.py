@@ -37,7 +37,7 @@ def fixed_outcome() -> ExecutionOutcome:
                      output="1 passed"),
         ],
         diff=DIFF, stop_reason="passed", thread_id="th-1", turn_ids=["tu-1", "tu-2", "tu-3"], tokens=1234,
-        duration_s=12.5, prompt_version="execute-v1",
+        duration_s=12.5, codex_s=10.0, prompt_version="execute-v1",
     )
 
 
