@@ -101,7 +101,7 @@ def _normalize(command: str) -> str:
     except ValueError:
         return " ".join(command.split())
     if len(words) >= 3 and Path(words[0]).name in _SHELLS and words[1].startswith("-") and "c" in words[1]:
-        return " ".join(words[2].split())
+        return _normalize(words[2])
     return " ".join(words)
 
 

@@ -41,6 +41,7 @@ def test_shell_wrapped_commands_match_what_the_agent_cites():
     assert same_command("python -m pytest -q", "/bin/bash -lc 'python -m pytest -q'")
     assert same_command("pytest  -q tests/a.py", "pytest -q tests/a.py")
     assert same_command("pytest -q", "bash -lc 'cd app && pytest -q'")
+    assert same_command("python -c \"print('a  b')\"", "/bin/bash -lc 'python -c \"print('\"'\"'a  b'\"'\"')\"'")
     assert not same_command("pytest -q", "pytest -q tests/other.py")
     assert not same_command("", "pytest")
 
