@@ -35,6 +35,10 @@ _LIFECYCLE_WORDS = ("withdrawn", "superseded", "deprecated", "replaced", "obsole
                     "accepted", "implemented")
 _STATUS_LINE = re.compile(r"^\s*(?:[-*]\s*)?\**status\**\s*:\**\s*(?P<value>[A-Za-z]+)", re.I | re.M)
 _STATUS_HEADING = re.compile(r"^#{1,4}\s*status\s*\n+\s*(?P<value>[A-Za-z]+)", re.I | re.M)
+_WORDS = "|".join(_LIFECYCLE_WORDS)
+_TITLE_MARK = re.compile(  # "# Deprecated: X", "# X (Deprecated)", "# [WITHDRAWN] X"
+    rf"^#{{1,4}}\s*(?:(?P<b>{_WORDS})\s*:|.*?[\[(]\s*(?P<a>{_WORDS})\s*[\])])", re.I | re.M
+)
 _SUPERSEDED_BY = re.compile(r"(?P<verb>superseded|replaced)\s+by\s+(?P<target>\[[^\]]*\]\([^)]*\)|`[^`]+`|\S+)", re.I)
 
 
@@ -145,6 +149,9 @@ def _lifecycle(claims: Claims, text: str) -> None:
         m = regex.search(head)
         if m:
             candidates.append((m.group("value"), f"line {_line_of(head, m.start())}: Status: {m.group('value')}"))
+    m = _TITLE_MARK.search(head)
+    if m:
+        candidates.append((m.group("a") or m.group("b"), f"line {_line_of(head, m.start())}: {m.group(0).strip()}"))
     for value, evidence in candidates:
         word = value.lower().split()[0] if value else ""
         if word in _LIFECYCLE_WORDS:

@@ -150,11 +150,13 @@ def test_config_overrides_and_errors(new_repo):
     repo.write("docs/private/notes.md", "# Notes\n")
     repo.commit("one", "2024-01-01T00:00:00+00:00")
     repo.write("app/main.py", "def run():\n    return 1\n")
-    repo.write(".github/scenarioforge.yml", "sources:\n  exclude: ['docs/private/**']\n  types:\n"
-                                            "    architecture: {stale_after_days: 1000}\n")
+    repo.write("notes/meeting.md", "We talked.\n")
+    repo.write(".github/scenarioforge.yml", "sources:\n  exclude: ['docs/private/**']\n  include: ['notes/*.md']\n"
+                                            "  types:\n    architecture: {stale_after_days: 1000}\n")
     repo.commit("two", "2025-06-01T00:00:00+00:00")
     result = scan_checkout(repo.path)
-    assert {s.path: s.status for s in result.sources} == {"docs/architecture.md": "trusted"}
+    assert {s.path: (s.type, s.status) for s in result.sources} == {
+        "docs/architecture.md": ("architecture", "trusted"), "notes/meeting.md": ("other", "trusted")}
     assert result.notes == []
     config, error = load_repo_config("sources:\n  colour: blue\n")
     broken = scan(repo.path, config=config, config_error=error)

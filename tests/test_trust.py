@@ -148,6 +148,12 @@ def test_claims_of_a_document():
     assert (claims.lifecycle, claims.lifecycle_evidence) == ("draft", "front matter status: Draft")
 
 
+@pytest.mark.parametrize("title", ["# Orders API (Deprecated)", "# [WITHDRAWN] Orders API", "## Deprecated: Orders API"])
+def test_lifecycle_marker_in_a_heading(title):
+    assert extract("a.md", f"{title}\n\nText.\n").lifecycle in ("deprecated", "withdrawn")
+    assert extract("a.md", "# How we deprecated the old API\n").lifecycle is None
+
+
 def test_rst_and_asciidoc_links():
     rst = extract("docs/a.rst", "See `the app <../app/main.py>`_.\n")
     adoc = extract("docs/b.adoc", "See link:../app/main.py[the app] and xref:c.adoc[C].\n")
