@@ -112,6 +112,22 @@ def annotations(outcome: ExecutionOutcome, *, root: str | None = None) -> list[d
     return found[:ANNOTATIONS_PER_REQUEST]
 
 
+#: ``requested_action`` buttons of a completed execute check run; ``identifier`` is the mode
+#: they start (label ≤ 20, description ≤ 40, identifier ≤ 20 characters, at most 3:
+#: https://docs.github.com/rest/checks/runs#create-a-check-run).
+FIX_ACTION = {"label": "Fix failures", "description": "Fix the failing scenarios and rerun", "identifier": "fix"}
+PR_ACTION = {"label": "Open fix PR", "description": "Fix, rerun and open a draft PR", "identifier": "pr"}
+
+
+def check_run_actions(outcome: ExecutionOutcome) -> list[dict[str, str]]:
+    """Both buttons when a scenario failed; "Open fix PR" alone after a fix run left a change; else none."""
+    if any(result.status == "failed" for result in outcome.results):
+        return [FIX_ACTION, PR_ACTION]
+    if outcome.mode == "fix" and outcome.attempts and outcome.diff:
+        return [PR_ACTION]
+    return []
+
+
 def _cap(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 80] + f"\n\n… cut {len(text) - limit + 80} characters"
 

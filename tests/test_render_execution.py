@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bot.render_execution import (
-    annotations, check_run_output, comment_section, conclusion, pr_body, summary_table, terminal_table,
+    annotations, check_run_actions, check_run_output, comment_section, conclusion, pr_body, summary_table, terminal_table,
 )
 from bot.results import (
     CheckpointResult, Classification, Evidence, ExecutionOutcome, FixAttempt, ScenarioOutcome,
@@ -72,6 +72,14 @@ def test_annotations_point_at_file_and_line_inside_the_repository():
     output = check_run_output(outcome, root="/work/t")
     assert output["title"] == "Scenarios failed: 1 passed, 1 failed, 0 blocked"
     assert output["annotations"] == found and "| SC-001 |" in output["summary"]
+
+
+def test_buttons_follow_the_outcome():
+    assert [a["identifier"] for a in check_run_actions(failed_outcome())] == ["fix", "pr"]
+    assert [a["identifier"] for a in check_run_actions(fixed_outcome().model_copy(update={"mode": "fix"}))] == ["pr"]
+    assert check_run_actions(fixed_outcome()) == []  # full mode: the PR is already open
+    for action in check_run_actions(failed_outcome()):
+        assert len(action["label"]) <= 20 and len(action["description"]) <= 40 and len(action["identifier"]) <= 20
 
 
 def test_pr_body_holds_ids_cause_changes_before_after_risk_and_audit():
