@@ -285,7 +285,8 @@ def generate_command(repo: Path, instruction: str, out: Path, assume_yes: bool =
             return 2
         sources = [SourceText(source.path, source.path, _blob_text(repo, source.blob_sha)) for source in selected]
         pack_path = out / PACK_JSON
-        previous = PackDocument.model_validate_json(pack_path.read_text(encoding="utf-8")) if pack_path.is_file() else None
+        previous = (PackDocument.model_validate_json(pack_path.read_text(encoding="utf-8"))
+                    if pack_path.is_file() else None)
         engine = Engine(Settings())
         print(f"Running Codex ({engine.settings.codex_model}) …", flush=True)
         generated = asyncio.run(generate_pack(

@@ -135,8 +135,8 @@ def vague_reason(checkpoint: str) -> str | None:
     if len(checkpoint.split()) < MIN_CHECKPOINT_WORDS:
         return f"too short to name an observable result (fewer than {MIN_CHECKPOINT_WORDS} words)"
     for pattern in VAGUE_PATTERNS:
-        if pattern.search(checkpoint):
-            return f"vague wording {pattern.search(checkpoint).group(0)!r}; name what is observed (value, message, state, status code)"
+        if match := pattern.search(checkpoint):
+            return f"vague wording {match.group(0)!r}; name what is observed (value, message, state, status code)"
     return None
 
 

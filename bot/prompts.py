@@ -95,7 +95,8 @@ def _cut_notice(cut: list[CutSource]) -> str:
     lines = ["Some selected sources did not fit the prompt budget. Read them from the",
              "working directory (e.g. with `cat`) before relying on them:"]
     for source in cut:
-        what = "left out" if source.kept_tokens == 0 else f"cut after ~{source.kept_tokens} of ~{source.total_tokens} tokens"
+        what = ("left out" if source.kept_tokens == 0
+                else f"cut after ~{source.kept_tokens} of ~{source.total_tokens} tokens")
         lines.append(f"- {source.source_id} `{source.path}`: {what}")
     return "\n".join(lines)
 

@@ -8,7 +8,15 @@ import pytest
 from bot.engine import Engine, parse_config_overrides
 from bot.errors import CodexError, ConfigError
 from bot.pack import ScenarioPack, pack_schema
-from tests.support.model_server import Failure, HttpError, assistant_message, exec_call, output_schema, sample_pack, tool_outputs
+from tests.support.model_server import (
+    Failure,
+    HttpError,
+    assistant_message,
+    exec_call,
+    output_schema,
+    sample_pack,
+    tool_outputs,
+)
 
 SECRETS = {
     "SCENARIOFORGE_WEBHOOK_SECRET": "whsec-value-1f3a",
@@ -24,6 +32,11 @@ def repo(tmp_path):
     (path / "docs").mkdir(parents=True)
     (path / "docs" / "prd.md").write_text("# PRD\nCustomers pay with a saved card.\n")
     return path
+
+
+def sleep_then_answer(request):
+    """A turn whose command outlives any test timeout."""
+    return [exec_call("sleep 20")] if not tool_outputs(request) else [assistant_message("x")]
 
 
 def cat_then_pack(request):
@@ -99,7 +112,7 @@ async def test_commands_see_no_secret_from_our_environment(model_server, codex_s
 
 
 async def test_timeout_interrupts_the_turn(model_server, codex_settings, repo):
-    model_server.script = lambda request: [exec_call("sleep 20")] if not tool_outputs(request) else [assistant_message("x")]
+    model_server.script = sleep_then_answer
     settings = codex_settings.model_copy(update={"turn_timeout_s": 1.5})
     async with Engine(settings).thread(repo) as thread:
         with pytest.raises(CodexError) as caught:
@@ -152,7 +165,7 @@ async def test_workspace_write_edits_the_worktree_without_network(model_server, 
 
 
 async def test_interrupt_ends_the_running_turn(model_server, codex_settings, repo):
-    model_server.script = lambda request: [exec_call("sleep 20")] if not tool_outputs(request) else [assistant_message("x")]
+    model_server.script = sleep_then_answer
     async with Engine(codex_settings).thread(repo) as thread:
 
         async def cancel_when_command_starts(event):

@@ -46,7 +46,8 @@ def answers(*packs: dict):
     return script
 
 
-async def test_initial_generation_sends_sources_facts_skill_and_stores_revision_1(model_server, codex_settings, worktree):
+async def test_initial_generation_sends_sources_facts_skill_and_stores_revision_1(
+        model_server, codex_settings, worktree):
     model_server.script = answers(sample_pack())
     events = []
     result = await generate_pack(
@@ -136,8 +137,9 @@ async def test_local_command_scans_asks_generates_and_writes_both_files(model_se
     git(worktree, "init", "-q", "-b", "main")
     git(worktree, "add", ".")
     git(worktree, "commit", "-q", "-m", "docs")
-    for key, value in {"CODEX_MODEL": "scripted", "CODEX_BASE_URL": model_server.base_url,
-                       "CODEX_HOME": str(codex_settings.codex_home), "CODEX_CONFIG": codex_settings.codex_config}.items():
+    env = {"CODEX_MODEL": "scripted", "CODEX_BASE_URL": model_server.base_url,
+           "CODEX_HOME": str(codex_settings.codex_home), "CODEX_CONFIG": codex_settings.codex_config}
+    for key, value in env.items():
         monkeypatch.setenv(f"SCENARIOFORGE_{key}", value)
     monkeypatch.chdir(tmp_path)
     model_server.script = answers(sample_pack())
