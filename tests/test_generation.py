@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from bot.engine import Engine
-from bot.generation import PackInvalid, generate_command, generate_pack, repository_facts
+from bot.generation import PackInvalid, check_output, generate_command, generate_pack, repository_facts
 from bot.pack import PackDocument
 from bot.prompts import PROMPT_VERSION, SourceText
 from tests.support.model_server import assistant_message, exec_call, sample_pack, tool_outputs, user_texts
@@ -187,3 +187,12 @@ def test_local_command_refuses_suspect_sources_without_a_terminal_or_yes(tmp_pat
     assert code == 2
     assert "confirm with --yes" in capsys.readouterr().err
     assert not (tmp_path / "out" / "scenarios.md").exists()
+
+
+def test_schema_breaks_become_findings_for_the_refine_turn():
+    pack = sample_pack()
+    pack["feature_areas"][0]["outcomes"][0]["scenarios"][0]["id"] = "scenario-1"
+    parsed, findings = check_output(pack, {"docs/prd.md"})
+    assert parsed is None
+    assert [f.code for f in findings] == ["schema"]
+    assert "feature_areas.0.outcomes.0.scenarios.0.id" in findings[0].message
