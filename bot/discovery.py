@@ -11,6 +11,10 @@ from __future__ import annotations
 import re
 
 DOC_FORMATS = {".md", ".markdown", ".mdx", ".rst", ".adoc", ".asciidoc", ".txt", ".yaml", ".yml"}
+# Office/PDF documents are looked at only to say why they are excluded (not text).
+DOC_BINARIES = {".pdf", ".doc", ".docx", ".odt", ".rtf", ".ppt", ".pptx", ".pages", ".key"}
+# Extension-less planning files by convention (README, CHANGELOG, TODO…).
+BARE_NAMES = {"readme", "changelog", "changes", "history", "news", "todo", "roadmap", "contributing"}
 DOC_DIRS = {
     "docs", "doc", "design", "designs", "spec", "specs", "specification", "specifications", "rfc", "rfcs",
     "adr", "adrs", "decisions", "plans", "plan", "proposals", "proposal", "architecture", "requirements",
@@ -60,10 +64,17 @@ def in_doc_dir(path: str) -> bool:
 
 
 def is_candidate_path(path: str) -> bool:
-    """True when ``path`` must be looked at as a possible source (a document format, or under a doc folder)."""
+    """True when ``path`` must be looked at as a possible source.
+
+    Document formats (text or office/PDF), and extension-less conventional
+    names such as ``README`` or ``TODO``; never code, images or CI files.
+    """
     if _NOT_DOCS.search(path):
         return False
-    return extension(path) in DOC_FORMATS or in_doc_dir(path)
+    ext = extension(path)
+    if not ext:
+        return path.rsplit("/", 1)[-1].lower() in BARE_NAMES
+    return ext in DOC_FORMATS or ext in DOC_BINARIES
 
 
 def front_matter(text: str) -> dict[str, str]:

@@ -85,43 +85,55 @@ def scan(repo_path: Path | str, ref: str = "HEAD", config: RepoConfig | None = N
 
 def _score(repo: Path, commit: str, cfg: SourcesConfig, notes: list[Reason],
            history_job: Future[History]) -> tuple[list[Source], Inventory]:
-    """Discover, inventory and judge; ``history_job`` is awaited only when recency is needed."""
+    """Read the tree, build the inventory, then judge every document (waiting for the history only there)."""
     cap = cfg.max_file_kb * 1024
     entries = [e for e in list_tree(repo, commit) if not matches_any(e.path, cfg.exclude) or matches_any(e.path, cfg.include)]
-    docs = [e for e in entries if is_candidate_path(e.path) or matches_any(e.path, cfg.include) or e.is_symlink]
+    docs = [e for e in entries if e.is_symlink or e.is_submodule or is_candidate_path(e.path) or matches_any(e.path, cfg.include)]
     code = [e for e in entries if language_of(e.path) and not e.is_symlink and not e.is_submodule]
     blobs = read_blobs(repo, [e.sha for e in docs + code if not e.is_submodule and (e.size <= cap or e.is_symlink)])
-
     inventory = Inventory()
     for entry in code:
         blob = blobs.get(entry.sha)
         add_file(inventory, entry.path, language_of(entry.path) or "", blob.decode("utf-8", "replace") if blob else None)
+    sources, texts = _documents(docs, blobs, cfg)
     files = {e.path for e in entries}
     dirs = {p.rsplit("/", i)[0] for p in files for i in range(1, p.count("/") + 1)}
-    basenames = {p.rsplit("/", 1)[-1] for p in files}
+    sources += _judge(texts, files, dirs, inventory, cfg, notes, history_job.result())
+    return sources, inventory
 
-    sources: list[Source] = []
+
+def _documents(docs: list[Entry], blobs: dict[str, bytes], cfg: SourcesConfig
+               ) -> tuple[list[Source], dict[Entry, tuple[str, str]]]:
+    """Excluded sources (with their reason) and the readable documents as entry → (type, text)."""
+    excluded: list[Source] = []
     texts: dict[Entry, tuple[str, str]] = {}
     for entry in docs:
-        reason, text = _exclusion(entry, blobs.get(entry.sha), cap)
+        reason, text = _exclusion(entry, blobs.get(entry.sha), cfg.max_file_kb * 1024)
         if reason is not None:
-            if not (entry.is_symlink and reason.code == "symlink" and not is_candidate_path(entry.path)):
-                sources.append(_excluded_source(entry, reason))
+            if not (reason.code == "symlink" and not is_candidate_path(entry.path)):
+                excluded.append(_excluded_source(entry, reason))
             continue
         kind = classify(entry.path, text or "") or ("other" if matches_any(entry.path, cfg.include) else None)
         if kind is not None:
             texts[entry] = (kind, text or "")
+    return excluded, texts
+
+
+def _judge(texts: dict[Entry, tuple[str, str]], files: set[str], dirs: set[str], inventory: Inventory,
+           cfg: SourcesConfig, notes: list[Reason], history: History) -> list[Source]:
+    """Signals, score and status of each readable document (``bot.trust`` holds the rule)."""
     claims: dict[str, Claims] = {e.path: extract(e.path, text) for e, (_, text) in texts.items()}
     tree = files | dirs
     for doc, found in claims.items():
         found.paths = locate(doc, found.paths, tree)
     kinds = {e.path: kind for e, (kind, _) in texts.items()}
     conflicts = contradictions.find({p: c for p, c in claims.items() if kinds[p] != "changelog"})
-    history = history_job.result()
+    basenames = {p.rsplit("/", 1)[-1] for p in files}
     code_latest = history.latest(inventory.code_paths)
     if history.shallow:
         notes.append(Reason(code="shallow-clone", severity="info", message="Shallow clone: recency is not judged.",
                             evidence=[f"{history.commits} commit(s) of history available"]))
+    sources = []
     for entry, (kind, _) in texts.items():
         found = claims[entry.path]
         reasons = [
@@ -135,7 +147,7 @@ def _score(repo: Path, commit: str, cfg: SourcesConfig, notes: list[Reason],
         score, status = trust.judge(reasons)
         sources.append(Source(path=entry.path, blob_sha=entry.sha, size=entry.size, type=kind, status=status,
                               score=score, reasons=reasons, selected=cfg.selected_by_default(kind, status)))
-    return sources, inventory
+    return sources
 
 
 def scan_checkout(repo_path: Path | str, ref: str = "HEAD") -> ScanResult:

@@ -30,7 +30,7 @@ def test_prd_referencing_a_removed_module_is_suspect(shop):
     by_code = {r.code: r for r in prd.reasons}
     assert by_code["missing-path"].evidence == ["src/legacy/payments.py"]
     assert by_code["missing-symbol"].evidence == ["charge_card"]
-    assert by_code["lagging"].evidence == ["docs/prd.md last changed 2024-01-10", "app/orders.py changed 2025-06-01"]
+    assert by_code["lagging"].evidence == ["docs/prd.md last changed 2024-01-10", "docs/conf.py changed 2025-06-02"]
     assert prd.score == pytest.approx(0.55)
 
 
@@ -78,7 +78,7 @@ def test_fresh_consistent_spec_and_readme_are_trusted(shop):
 @pytest.mark.parametrize(
     "path, code, evidence",
     [
-        ("docs/diagram.png", "binary", "NUL byte at offset 8"),
+        ("docs/requirements.pdf", "binary", "NUL byte at offset 22"),
         ("docs/big.md", "oversized", f"{5 * 1024 * 1024 + 7} bytes"),
         ("docs/latin1.md", "not-utf8", "byte 0xe9 at offset 5"),
         ("docs/passwd.md", "symlink-outside", "docs/passwd.md → /etc/passwd"),
@@ -97,7 +97,7 @@ def test_submodule_is_excluded_not_entered(shop):
 
 def test_inventory_baseline(shop):
     inventory = shop[0].inventory
-    assert inventory.languages == {"Python": 2}
+    assert inventory.languages == {"Python": 3}
     assert [(r.method, r.path) for r in inventory.routes] == [("GET", "/api/orders"), ("POST", "/api/orders")]
 
 

@@ -40,7 +40,9 @@ def test_classify(path, text, kind):
 def test_requirements_txt_and_license_are_not_documents():
     assert not is_candidate_path("requirements-dev.txt")
     assert not is_candidate_path("LICENSE.txt")
-    assert is_candidate_path("docs/diagram.png")
+    assert is_candidate_path("docs/brief.pdf") and is_candidate_path("TODO") and is_candidate_path("pkg/README")
+    assert not is_candidate_path("docs/logo.png") and not is_candidate_path("docs/conf.py")
+    assert not is_candidate_path("docs/Makefile")
 
 
 @pytest.mark.parametrize(
