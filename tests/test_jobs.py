@@ -1,11 +1,21 @@
-"""The durable job queue against a real SQLite file (storage/jobs.py)."""
+"""The durable job queue (storage/jobs.py) on a real SQLite file, and the workers (bot/jobs.py)."""
 from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta, timezone
 
-from storage import jobs
+import aiohttp
+import pytest
+from sqlalchemy import select
+
+from bot import messages
+from bot.errors import GitError
+from bot.jobs import Workers, is_transient
+from storage import jobs, runs
 from storage.models import Job, Run
+from tests.support.fakes import make_settings
+from tests.support.worker_process import StubAuth
+
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -139,3 +149,202 @@ async def test_release_requeues_without_counting(database):
     assert await jobs.release(database, claimed, "w1", T0)
     again = await jobs.claim(database, "w2", 60, T0)
     assert (again.id, again.attempts) == (job.id, 1)
+
+
+# ---------------------------------------------------------------- workers (bot/jobs.py)
+
+
+
+COMMENT = "https://api.github.com/repos/octo/app/issues/comments/1001"
+
+
+class Clock:
+    """Worker time, set by the test; starts a minute ahead of the real clock that stamps enqueued jobs."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(timezone.utc) + timedelta(minutes=1)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def world(database, git_remote, tmp_path):
+    auth, clock = StubAuth(), Clock()
+    settings = make_settings(workdir=tmp_path / "work", clone_url_template=git_remote.template)
+
+    def workers(actions=None, **kwargs) -> Workers:
+        return Workers(database, settings, auth, actions=actions, count=1, clock=clock, **kwargs)
+
+    return auth, clock, workers
+
+
+async def queue_run(database, *, action="generate", issue_number=3, **fields) -> Run:
+    async with database.session() as session:
+        run = Run(installation_id=42, repository="octo/app", issue_number=issue_number, action=action,
+                  requester="alice", tracking_comment_id=1001, **fields)
+        session.add(run)
+        await jobs.enqueue(session, run)
+    return run
+
+
+async def state_of(database, run: Run) -> tuple[Run, Job]:
+    async with database.session() as session:
+        stored = await session.get(Run, run.id)
+        job = (await session.scalars(select(Job).where(Job.run_id == run.id))).one()
+    return stored, job
+
+
+
+
+async def test_placeholder_action_blocks_run_as_not_installed(database, world):
+    auth, _clock, workers = world
+    run = await queue_run(database, action="sources")
+    assert await workers().run_once() is not None
+
+    stored, job = await state_of(database, run)
+    assert (stored.state, stored.phase, job.state) == ("blocked", "not-installed", "done")
+    edits = auth.installation_client(42).requests("PATCH")
+    assert edits and edits[-1].url == COMMENT
+    assert messages.not_installed("sources") in edits[-1].data["body"]
+    assert list((workers().workspaces.root / "worktrees" / "octo" / "app").iterdir()) == []
+
+
+async def test_pull_request_checked_out_at_head_sha(database, world, git_remote):
+    auth, _clock, workers = world
+    auth.installation_client(42).answer(
+        "GET", "/repos/octo/app/pulls/7", {"head": {"sha": git_remote.shas["pull/7"], "ref": "fork-work"}}
+    )
+    run = await queue_run(database, issue_number=7, is_pull_request=True)
+    seen = []
+
+    async def look(ctx) -> None:
+        seen.append((ctx.workspace.sha, (ctx.workspace.path / "fork.txt").exists(), ctx.workspace.ref))
+
+    await workers({"generate": look}).run_once()
+    assert seen == [(git_remote.shas["pull/7"], True, "fork-work")]
+    stored, _job = await state_of(database, run)
+    assert (stored.state, stored.head_sha) == ("passed", git_remote.shas["pull/7"])
+
+
+async def test_branch_flag_checks_out_the_branch(database, world, git_remote):
+    _auth, _clock, workers = world
+    await queue_run(database, ref="feature")
+    seen = []
+
+    async def look(ctx) -> None:
+        seen.append(ctx.workspace.sha)
+
+    await workers({"generate": look}).run_once()
+    assert seen == [git_remote.shas["feature"]]
+
+
+async def test_cancel_reaches_the_running_action(database, world):
+    _auth, _clock, workers = world
+    started, outcome = asyncio.Event(), []
+
+    async def wait(ctx) -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            outcome.append("cancelled")
+            raise
+
+    pool = workers({"generate": wait})
+    run = await queue_run(database)
+    running = asyncio.create_task(pool.run_once())
+    await asyncio.wait_for(started.wait(), 30)
+    async with database.session() as session:
+        await runs.cancel_run(session, await session.get(Run, run.id), by="alice")
+    pool.wake()
+    await asyncio.wait_for(running, 30)
+
+    stored, job = await state_of(database, run)
+    assert outcome == ["cancelled"]
+    assert (stored.state, job.state) == ("cancelled", "cancelled")
+    assert list((pool.workspaces.root / "worktrees" / "octo" / "app").iterdir()) == []
+
+
+async def test_transient_failure_is_retried_with_backoff(database, world):
+    _auth, clock, workers = world
+    attempts = []
+
+    async def flaky(ctx) -> None:
+        attempts.append(ctx.job.attempts)
+        if len(attempts) == 1:
+            raise aiohttp.ClientConnectionError("Cannot connect to host api.github.com:443")
+
+    pool = workers({"generate": flaky})
+    run = await queue_run(database)
+    await pool.run_once()
+    stored, job = await state_of(database, run)
+    assert (stored.state, stored.phase, job.state) == ("queued", "retry", "queued")
+    assert "Cannot connect to host" in job.last_error
+
+    assert await pool.run_once() is None  # backing off
+    clock.now += timedelta(seconds=jobs.BACKOFF_BASE_S)
+    await pool.run_once()
+    stored, job = await state_of(database, run)
+    assert attempts == [1, 2]
+    assert (stored.state, job.state) == ("passed", "done")
+
+
+async def test_other_failure_fails_run_with_raw_error(database, world):
+    auth, _clock, workers = world
+
+    async def broken(ctx) -> None:
+        raise GitError("fatal: bad object deadbeef\n", command="git show deadbeef")
+
+    run = await queue_run(database)
+    await workers({"generate": broken}).run_once()
+    stored, job = await state_of(database, run)
+    assert (stored.state, job.state) == ("failed", "failed")
+    assert stored.error["type"] == "GitError" and stored.error["message"] == "fatal: bad object deadbeef\n"
+    assert stored.error["context"] | {"repository": "octo/app", "run_id": run.id, "action": "generate"} \
+        == stored.error["context"]
+    assert "fatal: bad object deadbeef" in auth.installation_client(42).requests("PATCH")[-1].data["body"]
+
+
+async def test_stop_releases_the_running_job(database, world):
+    _auth, _clock, workers = world
+    started = asyncio.Event()
+
+    async def wait(ctx) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    pool = workers({"generate": wait}, poll_s=0.01)
+    run = await queue_run(database)
+    pool.start()
+    await asyncio.wait_for(started.wait(), 30)
+    await pool.stop()
+
+    stored, job = await state_of(database, run)
+    assert (job.state, job.attempts, job.lease_owner) == ("queued", 0, None)
+    assert stored.state == "queued"
+    assert list((pool.workspaces.root / "worktrees" / "octo" / "app").iterdir()) == []
+
+
+async def test_wake_starts_a_job_without_waiting_for_the_poll(database, world):
+    _auth, _clock, workers = world
+    done = asyncio.Event()
+
+    async def finish(ctx) -> None:
+        done.set()
+
+    pool = workers({"generate": finish}, poll_s=3600)
+    pool.start()
+    try:
+        await queue_run(database)
+        pool.wake()
+        await asyncio.wait_for(done.wait(), 30)
+    finally:
+        await pool.stop()
+
+
+def test_transient_classification():
+    assert is_transient(aiohttp.ClientConnectionError())
+    assert is_transient(GitError("fatal: unable to access 'https://github.com/o/r/': Could not resolve host: github.com"))
+    assert not is_transient(GitError("fatal: couldn't find remote ref nope"))
+    assert not is_transient(ValueError("bad"))
