@@ -75,6 +75,7 @@ _ROUTES = {
     # Rails routes.rb / Sinatra: get '/x'
     "Ruby": re.compile(r"^\s*(?P<method>get|post|put|patch|delete)\s+['\"](?P<path>/?[^'\"]*)['\"]", _M),
 }
+_DJANGO = re.compile(r"""\b(?:re_)?path\(\s*r?["'](?P<path>[^"']*)["']""")  # urlpatterns: path("orders/<int:pk>/", …)
 _PY_ROUTE_ATTRS = {"get", "post", "put", "patch", "delete", "head", "options", "route", "api_route", "websocket"}
 
 
@@ -137,7 +138,10 @@ def add_file(inventory: Inventory, path: str, language: str, text: str | None) -
 
 
 def _add_python(inventory: Inventory, path: str, text: str) -> bool:
-    """Collect Python symbols and routes with ``ast``; ``False`` when the file does not parse."""
+    """Collect Python symbols and decorator routes with ``ast``, Django ``path()`` routes by regex.
+
+    ``False`` when the file does not parse.
+    """
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
@@ -154,16 +158,8 @@ def _add_python(inventory: Inventory, path: str, text: str) -> bool:
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             inventory.symbols.update(t.id for t in targets if isinstance(t, ast.Name))
-    for node in ast.walk(tree):  # Django: path("orders/<int:id>/", view)
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id in ("path", "re_path")
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and isinstance(node.args[0].value, str)
-        ):
-            inventory.routes.append(RouteRef(method="ANY", path=normalize_route(node.args[0].value), file=path))
+    for m in _DJANGO.finditer(text):
+        inventory.routes.append(RouteRef(method="ANY", path=normalize_route(m.group("path")), file=path))
     return True
 
 
