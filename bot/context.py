@@ -22,8 +22,10 @@ from storage.db import Database
 from storage.models import Job, Run
 
 
-class TokenSource(Protocol):
-    """The part of ``bot.github.AppAuth`` a job needs besides its client."""
+class JobAuth(Protocol):
+    """What jobs use of ``bot.github.AppAuth``."""
+
+    def installation_client(self, installation_id: int) -> GitHubAPI: ...
 
     async def installation_token(self, installation_id: int) -> str: ...
 
@@ -37,7 +39,7 @@ class JobContext:
     gh: GitHubAPI
     db: Database
     settings: Settings
-    auth: TokenSource
+    auth: JobAuth
     workspace: Workspace | None = None
 
     @cached_property

@@ -21,6 +21,7 @@ counted) so that the next process resumes them without waiting for the lease.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import socket
@@ -34,7 +35,7 @@ import gidgethub
 
 from bot import logs, metrics
 from bot.actions import ACTIONS, Action
-from bot.context import JobContext
+from bot.context import JobAuth, JobContext
 from bot.errors import GitError, ScenarioForgeError
 from bot.tracking import remove_trigger_label
 from bot.workspace import Workspace, Workspaces
@@ -115,7 +116,7 @@ class Workers:
         self,
         db: Database,
         settings: Settings,
-        auth,
+        auth: JobAuth,
         *,
         actions: Mapping[str, Action] | None = None,
         count: int | None = None,
@@ -233,7 +234,8 @@ class Workers:
             await self.workspaces.remove(ctx.workspace)
 
     async def _checkout(self, ctx: JobContext) -> Workspace:
-        """The run's worktree: an explicit ``--branch`` (``run.ref``), else the pull
+        """The run's worktree: an explicit ``--branch`` (``run.args["branch"]``, or
+        ``run.ref`` on an issue), else the pull
         request's ``head.sha`` (GET /repos/{o}/{r}/pulls/{n},
         https://docs.github.com/rest/pulls/pulls#get-a-pull-request; the mirror holds
         ``refs/pull/N/head``, so fork PRs work), else the default branch. The clone URL
@@ -247,10 +249,9 @@ class Workers:
             clone_url = template.format(full_name=run.repository, owner=owner, repo=repo)
         else:
             clone_url = (await ctx.gh.getitem(REPOSITORY, url_vars=names))["clone_url"]
-        sha = ref = pull_number = None
-        if run.ref:
-            ref = run.ref
-        elif run.is_pull_request:
+        sha = pull_number = None
+        ref = run.args.get("branch") or (None if run.is_pull_request else run.ref)
+        if ref is None and run.is_pull_request:
             pull = await ctx.gh.getitem(PULL, url_vars={**names, "pull_number": str(run.issue_number)})
             sha, ref, pull_number = pull["head"]["sha"], pull["head"]["ref"], run.issue_number
         return await self.workspaces.prepare(
@@ -280,45 +281,46 @@ class Workers:
     async def _succeeded(self, ctx: JobContext, owner: str) -> str:
         if not await jobs.complete(self.db, ctx.job.id, owner, self.clock()):
             return "lost"
-        await ctx.refresh()
-        if ctx.run.state == "running":
-            await ctx.set_state("passed", "complete", "done")
-            await self._tell(ctx)
+        await self._settle(ctx, "passed", "complete", "done")  # unless the action ended the run itself
         return "done"
 
     async def _interrupted(self, ctx: JobContext, owner: str, why: str) -> str:
         """The action was cancelled: by a person (``cancelled``), by ``stop()`` or by a lost lease."""
         if why == "stopped":
             await jobs.release(self.db, ctx.job, owner, self.clock())
-            await ctx.set_state("queued", "queued", "worker stopped; the job resumes after restart")
+            await self._settle(ctx, "queued", "queued", "worker stopped; the job resumes after restart", tell=False)
             return "released"
         if why == "cancelled":
-            await ctx.refresh()
-            if ctx.run.state != "cancelled":
-                await ctx.set_state("cancelled", "cancelled", "cancelled")
-            await self._tell(ctx)
+            await self._settle(ctx, "cancelled", "cancelled", "cancelled")
         return why
 
     async def _failed(self, ctx: JobContext, owner: str, exc: Exception) -> str:
         record = error_record(exc, ctx)
         now = self.clock()
         if is_transient(exc) and ctx.job.attempts < ctx.job.max_attempts:
-            run_after = await jobs.retry_later(self.db, ctx.job, owner, repr(record), now)
+            run_after = await jobs.retry_later(self.db, ctx.job, owner, json.dumps(record), now)
             if run_after is None:
                 return "lost"
             log.warning("job %s: transient failure, retry at %s: %s", ctx.job.id, run_after.isoformat(), exc)
-            await ctx.set_state("queued", "retry", f"{record['type']}: {record['message']} "
-                                f"(retry {ctx.job.attempts + 1}/{ctx.job.max_attempts} at {run_after:%H:%M:%S} UTC)")
-            await self._tell(ctx)
+            await self._settle(ctx, "queued", "retry", f"{record['type']}: {record['message']} "
+                               f"(attempt {ctx.job.attempts + 1}/{ctx.job.max_attempts} at {run_after:%H:%M:%S} UTC)")
             return "retry"
         log.error("job %s failed: %s", ctx.job.id, record)
-        if not await jobs.fail(self.db, ctx.job.id, owner, repr(record), now):
+        if not await jobs.fail(self.db, ctx.job.id, owner, json.dumps(record), now):
             return "lost"
-        await ctx.refresh()
-        if ctx.run.state not in runs.TERMINAL_STATES:
-            await ctx.set_state("failed", ctx.run.phase, record["message"], error=record)
-            await self._tell(ctx)
+        await self._settle(ctx, "failed", ctx.run.phase, record["message"], error=record)
         return "failed"
+
+    async def _settle(self, ctx: JobContext, state: str, phase: str, message: str, *,
+                      tell: bool = True, **columns) -> None:
+        """Move the run to ``state`` unless it already left the states that allow it
+        (e.g. the action ended it ``blocked``, or ``/scenarioforge cancel`` ended it),
+        then show it in the tracking comment."""
+        await ctx.refresh()
+        if state in runs.TRANSITIONS[ctx.run.state] and ctx.run.state != state:
+            await ctx.set_state(state, phase, message, **columns)
+        if tell:
+            await self._tell(ctx)
 
     async def _tell(self, ctx: JobContext) -> None:
         """Show the run's state in its tracking comment; GitHub being down must not undo the bookkeeping."""

@@ -348,3 +348,19 @@ def test_transient_classification():
     assert is_transient(GitError("fatal: unable to access 'https://github.com/o/r/': Could not resolve host: github.com"))
     assert not is_transient(GitError("fatal: couldn't find remote ref nope"))
     assert not is_transient(ValueError("bad"))
+
+
+async def test_job_whose_workers_keep_dying_fails(database, world):
+    _auth, _clock, workers = world
+    run = await queue_run(database)
+    async with database.session() as session:
+        job = (await session.scalars(select(Job).where(Job.run_id == run.id))).one()
+        job.attempts = job.max_attempts  # as if claimed that often by workers that died
+
+    async def never(ctx) -> None:
+        raise AssertionError("must not run again")
+
+    await workers({"generate": never}).run_once()
+    stored, job = await state_of(database, run)
+    assert (stored.state, job.state) == ("failed", "failed")
+    assert "stopped 5 times" in stored.error["message"]
