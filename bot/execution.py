@@ -99,9 +99,9 @@ def fix_prompt(pack: ScenarioPack, failures: Sequence[ScenarioOutcome], evidence
     blocks = []
     for failure in failures:
         scenario: Scenario = scenarios[failure.scenario_id]
+        runs = [index[eid] for eid in failure.evidence_ids if eid in index and index[eid].kind == "command"]
         outputs = [
-            f"`{index[eid].command}` exited {index[eid].exit_code}:\n```text\n{index[eid].output[-FIX_EXCERPT_CHARS:]}\n```"
-            for eid in failure.evidence_ids if eid in index and index[eid].kind == "command"
+            f"`{run.command}` exited {run.exit_code}:\n```text\n{run.output[-FIX_EXCERPT_CHARS:]}\n```" for run in runs
         ]
         blocks.append(
             f"### {scenario.id}: {scenario.title}\n\nPass criteria: {scenario.pass_criteria}\n\n"

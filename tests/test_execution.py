@@ -97,7 +97,8 @@ async def test_run_mode_records_the_real_failing_output(model_server, codex_sett
 
 async def test_fix_mode_fixes_the_bug_and_the_rerun_passes(model_server, codex_settings, target_repo):
     # the fix also tries to change CI: that part is reverted and recorded
-    model_server.script = honest_script(f"{FIX_COMMAND} && mkdir -p .github/workflows && echo x > .github/workflows/ci.yml")
+    touch_ci = "mkdir -p .github/workflows && echo x > .github/workflows/ci.yml"
+    model_server.script = honest_script(f"{FIX_COMMAND} && {touch_ci}")
     outcome = await execute_pack(Engine(codex_settings), worktree=target_repo.path, pack=target_repo.pack, mode="fix")
 
     assert outcome.status == "passed" and outcome.stop_reason == "passed"

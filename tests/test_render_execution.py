@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from bot.render_execution import (
-    annotations, check_run_actions, check_run_output, comment_section, conclusion, pr_body, summary_table, terminal_table,
+    annotations, check_run_actions, check_run_output, comment_section, conclusion, pr_body, summary_table,
+    terminal_table,
 )
 from bot.results import (
     CheckpointResult, Classification, Evidence, ExecutionOutcome, FixAttempt, ScenarioOutcome,
@@ -11,11 +12,13 @@ from bot.results import (
 DIFF = ("diff --git a/shop/cart.py b/shop/cart.py\n--- a/shop/cart.py\n+++ b/shop/cart.py\n@@ -1 +1 @@\n"
         "-    return x / 1000\n+    return x / 100\n")
 
+DISCOUNT = "pytest -q tests/test_cart.py::test_discount"
+
 
 def outcome_of(sid, status, evidence_ids, observed="45.0", cause=None):
     return ScenarioOutcome(
         scenario_id=sid, status=status, reported_status=status, evidence_ids=evidence_ids,
-        commands=["pytest -q tests/test_cart.py::test_discount"], rerun_command="pytest -q tests/test_cart.py::test_discount",
+        commands=[DISCOUNT], rerun_command=DISCOUNT,
         checkpoints=[CheckpointResult(checkpoint="total | shown", expected="45.00", observed=observed,
                                       passed=status == "passed")],
         classification=Classification(cause=cause, reason="r", action="fix the code") if cause else None,
@@ -28,13 +31,16 @@ def fixed_outcome() -> ExecutionOutcome:
     after = outcome_of("SC-001", "passed", ["ev-after"])
     other = outcome_of("SC-002", "passed", ["ev-other"])
     return ExecutionOutcome(
-        mode="full", status="passed", scenario_ids=["SC-001", "SC-002"], initial=[before, other], results=[after, other],
-        attempts=[FixAttempt(number=1, scenario_ids=["SC-001"], summary="divide by 100", residual_risk="rounding of odd cents",
-                             diff=DIFF, reverted_paths=[".github/workflows/ci.yml"], rerun_outcome="passed", results=[after])],
+        mode="full", status="passed", scenario_ids=["SC-001", "SC-002"], initial=[before, other],
+        results=[after, other],
+        attempts=[FixAttempt(
+            number=1, scenario_ids=["SC-001"], summary="divide by 100", residual_risk="rounding of odd cents",
+            diff=DIFF, reverted_paths=[".github/workflows/ci.yml"], rerun_outcome="passed", results=[after],
+        )],
         evidence=[
-            Evidence(id="ev-before", kind="command", command="pytest -q", exit_code=1, output="E assert 49.5 == 45.0\n1 failed"),
-            Evidence(id="ev-after", kind="command", command="pytest -q tests/test_cart.py::test_discount", exit_code=0,
-                     output="1 passed"),
+            Evidence(id="ev-before", kind="command", command="pytest -q", exit_code=1,
+                     output="E assert 49.5 == 45.0\n1 failed"),
+            Evidence(id="ev-after", kind="command", command=DISCOUNT, exit_code=0, output="1 passed"),
         ],
         diff=DIFF, stop_reason="passed", thread_id="th-1", turn_ids=["tu-1", "tu-2", "tu-3"], tokens=1234,
         duration_s=12.5, codex_s=10.0, prompt_version="execute-v1",

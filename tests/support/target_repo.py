@@ -66,10 +66,13 @@ def _scenario(sid: str, title: str, data: str, checkpoint: str) -> Scenario:
 def build_pack() -> ScenarioPack:
     return ScenarioPack(
         title="Cart", summary="Totals and discounts at checkout",
-        feature_areas=[FeatureArea(name="Checkout", outcomes=[UserOutcome(outcome="The shopper pays the right amount", scenarios=[
-            _scenario("SC-001", "Discounted total", "2 x 25.00 with discount 10", "The total shown is 45.00"),
-            _scenario("SC-002", "Cart total", "2 x 25.00 and 1 x 5.00", "The total shown is 55.00"),
-        ])])],
+        feature_areas=[FeatureArea(name="Checkout", outcomes=[UserOutcome(
+            outcome="The shopper pays the right amount",
+            scenarios=[
+                _scenario("SC-001", "Discounted total", "2 x 25.00 with discount 10", "The total shown is 45.00"),
+                _scenario("SC-002", "Cart total", "2 x 25.00 and 1 x 5.00", "The total shown is 55.00"),
+            ],
+        )])],
     )
 
 
