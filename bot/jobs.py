@@ -231,7 +231,10 @@ class Workers:
                             + (f" ({ctx.workspace.ref})" if ctx.workspace.ref else ""))
             await action(ctx)
         finally:
-            await self.workspaces.remove(ctx.workspace)
+            try:
+                await self.workspaces.remove(ctx.workspace)
+            except GitError:  # keep the action's own outcome; the next attempt of this run clears it
+                log.exception("run %s: could not remove worktree %s", ctx.run.id, ctx.workspace.path)
 
     async def _checkout(self, ctx: JobContext) -> Workspace:
         """The run's worktree: an explicit ``--branch`` (``run.args["branch"]``, or
