@@ -200,11 +200,6 @@ async def snapshot(worktree: Path) -> str:
         return (await git(worktree, "write-tree", env=env)).strip()
 
 
-async def head_tree(worktree: Path) -> str:
-    """The tree id of ``HEAD``."""
-    return (await git(worktree, "rev-parse", "HEAD^{tree}")).strip()
-
-
 async def diff(worktree: Path, before: str, after: str) -> tuple[str, list[str]]:
     """``git diff before after`` (tree ids) and the paths it touches."""
     if before == after:

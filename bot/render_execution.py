@@ -11,7 +11,6 @@ GitHub checks API (https://docs.github.com/rest/checks/runs#update-a-check-run):
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import Any
 
 from bot.results import Evidence, ExecutionOutcome, ScenarioOutcome
@@ -245,14 +244,13 @@ def pr_body(
     return "\n\n".join(parts)
 
 
-def terminal_table(outcome: ExecutionOutcome, rows: Sequence[ScenarioOutcome] | None = None) -> str:
+def terminal_table(outcome: ExecutionOutcome) -> str:
     """A plain-text results table for the local mode's terminal."""
-    rows = outcome.results if rows is None else rows
     header = ("SCENARIO", "STATUS", "CAUSE", "CHECKPOINT", "EVIDENCE", "RERUN")
     body = [
         (r.scenario_id, r.status, r.classification.cause if r.classification else "",
          _short(checkpoint_text(r), 70), ",".join(r.evidence_ids) or "-", r.rerun_command or "-")
-        for r in rows
+        for r in outcome.results
     ]
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *body]]

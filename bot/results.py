@@ -22,7 +22,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 ResultStatus = Literal["passed", "failed", "blocked"]
-ScenarioState = Literal["pending", "running", "passed", "failed", "blocked"]
 Cause = Literal["code-defect", "stale-spec", "environment", "flaky"]
 Mode = Literal["run", "fix", "pr", "full"]
 
