@@ -23,6 +23,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.prompts import DEFAULT_TOKEN_BUDGET
+
 CONFIG_PATH = ".github/scenarioforge.yml"
 
 SourceType = Literal[
@@ -67,10 +69,23 @@ class SourcesConfig(Section):
         return override.selected if override and override.selected is not None else True
 
 
+class GenerateConfig(Section):
+    """``generate:`` — the generation loop (issue 4).
+
+    ``refine_rounds``: validator findings go back to Codex at most this many
+    times (0–5, after seed 002's "Plan Refinement Loop"); ``token_budget``:
+    estimated tokens of source text in the prompt (``bot.prompts``).
+    """
+
+    refine_rounds: int = Field(default=2, ge=0, le=5)
+    token_budget: int = Field(default=DEFAULT_TOKEN_BUDGET, ge=1000)
+
+
 class RepoConfig(Section):
     """The whole file. Later issues add ``generate`` and ``execute`` sections here."""
 
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
+    generate: GenerateConfig = Field(default_factory=GenerateConfig)
 
 
 def matches_any(path: str, globs: list[str]) -> bool:
