@@ -305,3 +305,46 @@ class ManifestConfirmation(Base):
     manifest_hash: Mapped[str] = mapped_column(String(64), index=True)
     confirmed_by: Mapped[str] = mapped_column(String(255))
     confirmed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- scenario pack revisions (issue 4): the generate action's audit record (seed 000 §9.3) -------
+# (imported here to keep this file append-only for parallel work)
+from sqlalchemy import UniqueConstraint  # noqa: E402
+
+
+class PackRevision(Base):
+    """One stored revision of a repository's scenario pack (numbered 1, 2, … per repository).
+
+    ``document`` is the whole ``bot.pack.PackDocument`` as JSON (what
+    ``scenario-pack.json`` holds); the other columns repeat its audit fields
+    for queries. ``head_sha`` is the commit the pack was generated from,
+    ``branch`` the ref it was resolved from; ``commit_sha`` and ``pr_number``
+    are set once the bot published the revision. ``token_usage`` holds one
+    entry per turn; ``timings`` maps a phase to seconds.
+    """
+
+    __tablename__ = "pack_revisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    repository: Mapped[str] = mapped_column(String(255))  # owner/name
+    revision: Mapped[int] = mapped_column(Integer)
+    mode: Mapped[str] = mapped_column(String(16))  # initial|update
+    issue_number: Mapped[int | None] = mapped_column(Integer)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"), index=True)
+    manifest_id: Mapped[int | None] = mapped_column(ForeignKey("manifests.id", ondelete="SET NULL"))
+    manifest_hash: Mapped[str | None] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(128))
+    thread_id: Mapped[str] = mapped_column(String(128))
+    turn_ids: Mapped[list[Any]] = mapped_column(default=list)
+    branch: Mapped[str | None] = mapped_column(String(255))
+    head_sha: Mapped[str | None] = mapped_column(String(64))
+    prompt_version: Mapped[str] = mapped_column(String(64))
+    token_usage: Mapped[list[Any]] = mapped_column(default=list)
+    timings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    document: Mapped[dict[str, Any]] = mapped_column()
+    change_summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    commit_sha: Mapped[str | None] = mapped_column(String(64))
+    pr_number: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("repository", "revision", name="uq_pack_revisions_repository_revision"),)

@@ -1,0 +1,91 @@
+"""Scenario pack revisions: store one per generation, find the latest or a numbered one.
+
+Revisions are numbered 1, 2, … per repository (issue 4, "Modes"; a unique
+constraint keeps two runs from storing the same number). Each row keeps the
+audit fields of seed 000 §9.3 (manifest id and hash, model, thread and turn
+ids, repository, branch, head SHA, prompt version, token usage, timings) and
+the whole ``PackDocument``, so any revision can be rendered or executed again.
+
+All functions take the caller's ``AsyncSession`` (one transaction, see
+``storage.db.Database.session``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.pack import PackDocument
+from storage.models import PackRevision
+
+
+async def latest_revision(session: AsyncSession, repository: str) -> PackRevision | None:
+    """The highest-numbered revision of ``repository`` (``owner/name``), or ``None``."""
+    query = (select(PackRevision).where(PackRevision.repository == repository)
+             .order_by(PackRevision.revision.desc()).limit(1))
+    return (await session.scalars(query)).first()
+
+
+async def get_revision(session: AsyncSession, repository: str, revision: int) -> PackRevision | None:
+    """Revision number ``revision`` of ``repository``, or ``None``."""
+    return await session.scalar(
+        select(PackRevision).where(PackRevision.repository == repository, PackRevision.revision == revision))
+
+
+async def next_number(session: AsyncSession, repository: str) -> int:
+    """The number the next revision of ``repository`` gets (1 for the first)."""
+    highest = await session.scalar(
+        select(func.max(PackRevision.revision)).where(PackRevision.repository == repository))
+    return (highest or 0) + 1
+
+
+def document_of(row: PackRevision) -> PackDocument:
+    """The stored ``PackDocument`` (revision metadata and pack)."""
+    return PackDocument.model_validate(row.document)
+
+
+async def save_revision(
+    session: AsyncSession,
+    document: PackDocument,
+    *,
+    repository: str,
+    run_id: int | None = None,
+    issue_number: int | None = None,
+    timings: dict[str, float] | None = None,
+) -> PackRevision:
+    """Store ``document`` as revision ``document.revision.revision`` of ``repository``.
+
+    ``timings`` (phase → seconds) defaults to the document's own ``timings_s``.
+
+    Raises:
+        sqlalchemy.exc.IntegrityError: that number is already stored for the repository.
+    """
+    meta = document.revision
+    manifest_id = int(meta.manifest_id) if meta.manifest_id else None
+    row = PackRevision(
+        repository=repository, revision=meta.revision, mode=meta.mode, issue_number=issue_number,
+        run_id=run_id, manifest_id=manifest_id, manifest_hash=meta.manifest_hash, model=meta.model,
+        thread_id=meta.thread_id, turn_ids=list(meta.turn_ids), branch=meta.branch, head_sha=meta.head_sha,
+        prompt_version=meta.prompt_version, token_usage=list(meta.token_usage),
+        timings=dict(timings if timings is not None else meta.timings_s),
+        document=document.model_dump(mode="json"), change_summary=dict(meta.change_summary),
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def mark_published(
+    session: AsyncSession, revision_id: int, *, commit_sha: str, pr_number: int,
+    timings: dict[str, Any] | None = None,
+) -> PackRevision:
+    """Record where revision ``revision_id`` was published; ``timings`` are merged in."""
+    row = await session.get(PackRevision, revision_id, populate_existing=True)
+    if row is None:
+        raise LookupError(f"pack revision {revision_id} does not exist")
+    row.commit_sha, row.pr_number = commit_sha, pr_number
+    if timings:
+        row.timings = {**row.timings, **timings}
+    await session.flush()
+    return row

@@ -1,0 +1,62 @@
+"""Pack revisions in a real (migrated SQLite) database."""
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from bot.pack import PackDocument, Revision, ScenarioPack
+from bot.source_model import ScanResult
+from storage import manifests, packs
+from tests.support.model_server import sample_pack
+
+REPO = "octo/app"
+
+
+def document(number: int, *, count: int = 2, manifest_id: int | None = None) -> PackDocument:
+    return PackDocument(pack=ScenarioPack.model_validate(sample_pack("7", count=count)), revision=Revision(
+        revision=number, mode="initial" if number == 1 else "update", prompt_version="generate-v1",
+        model="scripted", thread_id="thr", turn_ids=["t1", "t2"], manifest_id=str(manifest_id) if manifest_id else None, manifest_hash="f" * 64,
+        repository=REPO, branch="main", head_sha="a" * 40,
+        token_usage=[{"turn_id": "t1", "total_tokens": 120}], timings_s={"turns": 1.5},
+        change_summary={"added": ["SC-001"], "changed": [], "removed": []},
+    ))
+
+
+async def test_revisions_are_numbered_per_repository_and_keep_the_audit_fields(database):
+    async with database.session() as session:
+        manifest = await manifests.save_manifest(session, REPO, ScanResult(commit_sha="a" * 40))
+        assert await packs.latest_revision(session, REPO) is None
+        assert await packs.next_number(session, REPO) == 1
+        first = await packs.save_revision(session, document(1, manifest_id=manifest.id), repository=REPO,
+                                          issue_number=4)
+        await packs.save_revision(session, document(1), repository="octo/other")
+        await packs.save_revision(session, document(2, count=3), repository=REPO, timings={"scan": 0.1})
+    async with database.session() as session:
+        latest = await packs.latest_revision(session, REPO)
+        assert (latest.revision, latest.mode, await packs.next_number(session, REPO)) == (2, "update", 3)
+        assert latest.timings == {"scan": 0.1}
+        again = await packs.get_revision(session, REPO, 1)
+        assert await packs.get_revision(session, REPO, 9) is None
+    assert again.id == first.id
+    assert (again.manifest_id, again.manifest_hash, again.thread_id, again.turn_ids) == (
+        manifest.id, "f" * 64, "thr", ["t1", "t2"])
+    assert (again.head_sha, again.branch, again.prompt_version, again.issue_number) == ("a" * 40, "main", "generate-v1", 4)
+    assert again.token_usage == [{"turn_id": "t1", "total_tokens": 120}] and again.timings == {"turns": 1.5}
+    assert packs.document_of(latest).pack.scenario_ids() == ["SC-001", "SC-002", "SC-003"]
+    assert packs.document_of(again) == document(1, manifest_id=manifest.id)
+
+
+async def test_a_number_is_stored_once_per_repository(database):
+    async with database.session() as session:
+        await packs.save_revision(session, document(1), repository=REPO)
+    with pytest.raises(IntegrityError):
+        async with database.session() as session:
+            await packs.save_revision(session, document(1), repository=REPO)
+
+
+async def test_publishing_records_commit_pr_and_merges_timings(database):
+    async with database.session() as session:
+        row = await packs.save_revision(session, document(1), repository=REPO)
+    async with database.session() as session:
+        await packs.mark_published(session, row.id, commit_sha="c" * 40, pr_number=12, timings={"publish": 0.4})
+    async with database.session() as session:
+        stored = await packs.get_revision(session, REPO, 1)
+    assert (stored.commit_sha, stored.pr_number, stored.timings) == ("c" * 40, 12, {"turns": 1.5, "publish": 0.4})
