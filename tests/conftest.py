@@ -11,4 +11,5 @@ pytest_plugins = [
     "tests.support.webhooks",
     "tests.support.repos",
     "tests.support.target_repo",
+    "tests.support.world",
 ]
