@@ -1,0 +1,146 @@
+"""Check runs: start one in progress on a commit, update it, complete it (the checks API edge).
+
+Endpoints "Create a check run" and "Update a check run"
+(https://docs.github.com/rest/checks/runs). Limits applied here, as GitHub
+documents them: ``output.summary`` and ``output.text`` hold at most 65535
+characters; at most 50 annotations go in one request, and further ones are
+sent by more updates, which GitHub appends to the run; at most three
+``actions`` (buttons). A ``conclusion`` completes the run.
+
+:func:`start_for_run` is what actions use: the check run of a job's run on
+its checked-out commit, linked to the run's tracking comment (``details_url``)
+and remembered in ``Run.check_run_id``.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from gidgethub.abc import GitHubAPI
+from sqlalchemy import update
+
+from storage.models import Run
+
+if TYPE_CHECKING:
+    from bot.context import JobContext
+
+CHECK_RUNS = "/repos/{owner}/{repo}/check-runs"
+CHECK_RUN = "/repos/{owner}/{repo}/check-runs/{check_run_id}"
+COMMENT = "/repos/{owner}/{repo}/issues/comments/{comment_id}"
+TEXT_LIMIT = 65_535
+ANNOTATIONS_PER_REQUEST = 50
+MAX_ACTIONS = 3
+
+
+def cap(text: str, limit: int = TEXT_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters, saying that it was cut."""
+    if len(text) <= limit:
+        return text
+    note = f"\n\n… cut ({len(text)} characters in all)"
+    return text[: limit - len(note)] + note
+
+
+@dataclass(frozen=True)
+class Output:
+    """A check run's ``output``: ``title``, Markdown ``summary`` and ``text``, ``annotations``
+    (dicts with ``path``, ``start_line``, ``end_line``, ``annotation_level``, ``message``…)."""
+
+    title: str
+    summary: str
+    text: str | None = None
+    annotations: Sequence[dict[str, Any]] = field(default_factory=tuple)
+
+    def batches(self) -> list[dict[str, Any]]:
+        """The ``output`` objects to send: the first with up to 50 annotations, then one per further 50."""
+        base: dict[str, Any] = {"title": self.title[:255] or "ScenarioForge", "summary": cap(self.summary)}
+        if self.text:
+            base["text"] = cap(self.text)
+        annotations = list(self.annotations)
+        chunks = [annotations[i: i + ANNOTATIONS_PER_REQUEST]
+                  for i in range(0, len(annotations), ANNOTATIONS_PER_REQUEST)] or [[]]
+        return [{**base, **({"annotations": chunk} if chunk else {})} for chunk in chunks]
+
+
+def _timestamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class CheckRun:
+    """One check run of ``repository`` (``owner/name``); ``html_url`` is its page on GitHub."""
+
+    gh: GitHubAPI
+    repository: str
+    id: int
+    html_url: str
+
+    def _vars(self) -> dict[str, str]:
+        owner, repo = self.repository.split("/", 1)
+        return {"owner": owner, "repo": repo, "check_run_id": str(self.id)}
+
+    async def update(self, *, output: Output | None = None, actions: Sequence[dict[str, str]] | None = None,
+                     **fields: Any) -> dict[str, Any]:
+        """PATCH the run with ``fields`` (``status``, ``conclusion``, ``details_url``…), ``output``
+        and ``actions``; annotations beyond 50 go in further PATCHes. Returns the last answer."""
+        data: dict[str, Any] = dict(fields)
+        if actions is not None:
+            data["actions"] = list(actions)[:MAX_ACTIONS]
+        batches = output.batches() if output is not None else [None]
+        answer: dict[str, Any] = {}
+        for number, batch in enumerate(batches):
+            body = data if number == 0 else {}
+            if batch is not None:
+                body = {**body, "output": batch}
+            answer = await self.gh.patch(CHECK_RUN, url_vars=self._vars(), data=body)
+        return answer
+
+    async def complete(self, conclusion: str, output: Output,
+                       actions: Sequence[dict[str, str]] = ()) -> dict[str, Any]:
+        """Complete the run with ``conclusion`` (``success | failure | neutral | cancelled | …``)."""
+        return await self.update(output=output, actions=actions, status="completed", conclusion=conclusion,
+                                 completed_at=_timestamp())
+
+
+async def start(
+    gh: GitHubAPI, repository: str, *, name: str, head_sha: str, details_url: str | None = None,
+    external_id: str | None = None, output: Output | None = None,
+) -> CheckRun:
+    """Create check run ``name`` on ``head_sha``, ``in_progress`` from now on."""
+    owner, repo = repository.split("/", 1)
+    data: dict[str, Any] = {"name": name, "head_sha": head_sha, "status": "in_progress", "started_at": _timestamp()}
+    if details_url:
+        data["details_url"] = details_url
+    if external_id:
+        data["external_id"] = external_id
+    if output is not None:
+        data["output"] = output.batches()[0]
+    answer = await gh.post(CHECK_RUNS, url_vars={"owner": owner, "repo": repo}, data=data)
+    return CheckRun(gh, repository, answer["id"], answer.get("html_url") or "")
+
+
+async def tracking_comment_url(ctx: JobContext) -> str | None:
+    """The ``html_url`` of the run's tracking comment ("Get an issue comment",
+    https://docs.github.com/rest/issues/comments#get-an-issue-comment), or ``None`` if it has none."""
+    if ctx.run.tracking_comment_id is None:
+        return None
+    owner, repo = ctx.run.repository.split("/", 1)
+    comment = await ctx.gh.getitem(COMMENT, url_vars={
+        "owner": owner, "repo": repo, "comment_id": str(ctx.run.tracking_comment_id)})
+    return comment["html_url"]
+
+
+async def start_for_run(ctx: JobContext, name: str, *, output: Output | None = None) -> CheckRun:
+    """Start check run ``name`` for the job's run on its checked-out commit (``ctx.workspace.sha``),
+    ``details_url`` = the tracking comment, ``external_id`` = the run id; saves ``Run.check_run_id``."""
+    assert ctx.workspace is not None, "the worker checks out before the action runs"
+    check = await start(
+        ctx.gh, ctx.run.repository, name=name, head_sha=ctx.workspace.sha,
+        details_url=await tracking_comment_url(ctx), external_id=str(ctx.run.id), output=output,
+    )
+    async with ctx.db.session() as session:
+        await session.execute(update(Run).where(Run.id == ctx.run.id).values(check_run_id=check.id)
+                              .execution_options(synchronize_session=False))
+    ctx.run.check_run_id = check.id
+    return check
