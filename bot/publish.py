@@ -52,10 +52,9 @@ class Published:
     created: bool
     review_note: str | None = None
 
-    @property
-    def files_url(self) -> str:
-        """The branch's tree on GitHub."""
-        return f"{self.pull['head']['repo']['html_url']}/tree/{self.branch}"
+    def file_url(self, path: str) -> str:
+        """The page of ``path`` on the branch on GitHub."""
+        return f"{self.pull['head']['repo']['html_url']}/blob/{self.branch}/{path}"
 
 
 def co_author(login: str) -> str:

@@ -57,7 +57,8 @@ async def test_first_publish_commits_as_the_bot_pushes_and_opens_one_draft_pr(gh
     assert (pull["head"]["ref"], pull["base"]["ref"], pull["body"]) == (BRANCH, "main", "body revision 1\n")
     assert [user["login"] for user in pull["requested_reviewers"]] == ["alice"]
     assert published.review_note is None
-    assert published.files_url == f"https://github.com/{REPO}/tree/{BRANCH}"
+    assert published.file_url("scenarios/scenarios.md") == (
+        f"https://github.com/{REPO}/blob/{BRANCH}/scenarios/scenarios.md")
 
 
 async def test_a_later_revision_goes_on_top_and_updates_the_same_pr(gh, checkout, git_remote, github_server):
