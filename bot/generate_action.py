@@ -44,9 +44,9 @@ from bot.publish import Published, publish_files
 from bot.render_pack import SourceLink, render_pack
 from bot.snapshot import list_tree, read_blobs
 from bot.trust_gate import current_manifest, gate, load_repo_config
-from storage import packs
 from config.repo import RepoConfig
-from storage.models import Manifest
+from storage import packs
+from storage.models import Manifest, ManifestSource
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def timed(timings: dict[str, float], phase: str) -> Iterator[None]:
 # ---------------------------------------------------------------- pure parts
 
 
-def selected_rows(manifest: Manifest) -> list[Any]:
+def selected_rows(manifest: Manifest) -> list[ManifestSource]:
     """The manifest's selected sources, highest trust score first (the prompt's priority order)."""
     return sorted((row for row in manifest.sources if row.selected), key=lambda row: (-row.score, row.path))
 
@@ -153,11 +153,12 @@ def pr_body(document: PackDocument, *, run_id: int, issue_number: int, requester
         f"- `{MD_PATH}`: the scenarios to read and review\n"
         f"- `{JSON_PATH}`: the same pack for `/scenarioforge execute`\n\n"
         "Ask for changes with `/scenarioforge generate --update WHAT TO CHANGE`; "
-        "each revision is one more commit on this branch."
+        "each revision is a new commit on this branch."
     )
 
 
 def commit_message(document: PackDocument, *, run_id: int) -> str:
+    """Subject and body of the bot's commit (the caller adds the co-author trailer)."""
     meta = document.revision
     return (f"ScenarioForge: scenario pack revision {meta.revision}\n\n{headline(document)}; "
             f"{changes_line(meta.change_summary)}.\nManifest {meta.manifest_hash}, run {run_id}, "
@@ -194,7 +195,7 @@ def failure_output(exc: BaseException) -> checks.Output:
 # ---------------------------------------------------------------- the action
 
 
-async def read_sources(worktree: Path, rows: list[Any]) -> list[SourceText]:
+async def read_sources(worktree: Path, rows: list[ManifestSource]) -> list[SourceText]:
     """The selected sources' text as the manifest hashed it (their blobs, one ``git cat-file``)."""
     blobs = await asyncio.to_thread(read_blobs, worktree, [row.blob_sha for row in rows])
     return [SourceText(str(row.id), row.path, blobs[row.blob_sha].decode("utf-8", "replace")) for row in rows]

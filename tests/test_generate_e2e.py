@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 
 from bot import messages
-from bot.generate_action import BRANCH, CHECK_NAME, JSON_PATH, MD_PATH
-from bot.pack import PackDocument
+from bot.errors import CodexError
+from bot.generate_action import BRANCH, CHECK_NAME, JSON_PATH, MD_PATH, failure_output, numbered
+from bot.generation import GenerationResult
+from bot.pack import PackDocument, Revision, ScenarioPack, change_summary
 from bot.publish import BOT_NAME
 from storage import packs
 from tests.support.model_server import (
@@ -268,6 +270,30 @@ async def test_the_gate_blocks_a_suspect_selection_until_confirm_resumes_it(worl
     assert revision.pr_number == pull["number"] and revision.run_id == run.id
     (check,) = world.github.check_runs.values()
     assert check["conclusion"] == "success"
+
+
+def test_a_fresh_generation_over_a_stored_pack_is_numbered_after_it():
+    """Without ``--update`` the pack is built from scratch, but numbers are per repository."""
+    def result(number: int, count: int) -> GenerationResult:
+        pack = ScenarioPack.model_validate(sample_pack("2", count=count))
+        revision = Revision(revision=number, mode="initial", prompt_version="v", model="m", thread_id="t",
+                            turn_ids=["u"], change_summary=change_summary(None, pack).as_dict())
+        return GenerationResult(pack, revision, change_summary(None, pack), [])
+
+    previous = numbered(result(3, 2), None)
+    assert previous.revision.revision == 3
+    fresh = numbered(result(1, 3), previous)
+    assert (fresh.revision.revision, fresh.revision.mode) == (4, "initial")
+    assert fresh.revision.change_summary == {"added": ["SC-003"], "changed": [], "removed": []}
+
+
+def test_a_failed_check_run_shows_the_raw_error_and_its_context():
+    error = CodexError("stream disconnected: ```boom```", error_type="responseStreamDisconnected",
+                       thread_id="thr", turn_id="turn-9")
+    output = failure_output(error)
+    assert output.title == "Generation failed: responseStreamDisconnected"
+    assert output.summary.startswith("````\nstream disconnected: ```boom```\n````")
+    assert "- turn_id: `turn-9`" in output.summary
 
 @pytest.fixture
 def world_actions():  # TEMPORARY until bot.actions registers generate
