@@ -17,7 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.db import Database
 from storage.models import Delivery, utcnow
@@ -65,7 +65,9 @@ class DeliveryLog:
         self._writer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._writer = asyncio.create_task(self._write_loop(), name="delivery-writer")
+        """Start the writer; it keeps one connection of its own (no pool round trip per batch)."""
+        connection = await self._database.engine.connect()
+        self._writer = asyncio.create_task(self._write_loop(connection), name="delivery-writer")
 
     async def close(self) -> None:
         """Write what is queued, then stop the writer."""
@@ -97,36 +99,40 @@ class DeliveryLog:
         self._queue.put_nowait((item, future))
         return await future
 
-    async def _write_loop(self) -> None:
-        stopping = False
-        while not stopping:
-            batch = [await self._queue.get()]
-            while len(batch) < MAX_BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            if None in batch:
-                stopping = True
-            work = [entry for entry in batch if entry is not None]
-            if not work:
-                continue
-            try:
-                async with self._database.session() as session:
-                    results = await self._write(session, [item for item, _ in work])
-            except Exception as exc:  # every waiter of the failed transaction gets the error
-                for _, future in work:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), result in zip(work, results):
-                if not future.done():  # the waiting request may have been cancelled
-                    future.set_result(result)
+    async def _write_loop(self, connection: AsyncConnection) -> None:
+        try:
+            while not await self._write_batch(connection):
+                pass
+        finally:
+            await connection.close()
 
-    async def _write(self, session: AsyncSession, items: list[DeliveryRecord | _Mark]) -> list[bool]:
+    async def _write_batch(self, connection: AsyncConnection) -> bool:
+        """Write everything queued (waiting for at least one item); True once told to stop."""
+        batch = [await self._queue.get()]
+        while len(batch) < MAX_BATCH and not self._queue.empty():
+            batch.append(self._queue.get_nowait())
+        work = [entry for entry in batch if entry is not None]
+        if work:
+            try:
+                async with connection.begin():
+                    results = await self._write(connection, [item for item, _ in work])
+            except Exception as exc:  # every waiter of the failed transaction gets the error
+                results = [exc] * len(work)
+            for (_, future), result in zip(work, results):
+                if future.done():  # the waiting request was cancelled
+                    continue
+                if isinstance(result, Exception):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+        return None in batch
+
+    async def _write(self, connection: AsyncConnection, items: list[DeliveryRecord | _Mark]) -> list[bool]:
         """One transaction: new rows first, then status marks; each item's result in order.
 
         A record's result is True only for the first copy of its id that got
         inserted; marks always give True.
         """
-        connection = await session.connection()
         records = [item for item in items if isinstance(item, DeliveryRecord)]
         first_copy = {record.id: record for record in reversed(records)}
         inserted: set[str] = set()

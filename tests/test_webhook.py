@@ -229,7 +229,7 @@ async def test_concurrent_copies_of_a_delivery_are_processed_once(running, handl
     assert await delivery_count(running) == 1
 
 
-async def test_deliveries_left_received_are_dispatched_at_start(start_app, webhook_settings, database, handled):
+async def test_deliveries_left_received_are_dispatched_at_start(database, start_app, webhook_settings, handled):
     payload = load_payload(COMMENT)
     async with database.session() as session:
         session.add(

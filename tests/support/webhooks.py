@@ -95,8 +95,17 @@ async def post_delivery(
 class RunningApp:
     """The real application serving on ``url`` (``http://127.0.0.1:<port>``)."""
 
-    app: web.Application
+    runner: web.AppRunner
     url: str
+
+    @property
+    def app(self) -> web.Application:
+        return self.runner.app
+
+    async def stop(self) -> None:
+        """Stop serving and run the app's cleanup (services stop, workers and dispatch drain)."""
+        if self.runner.server is not None:
+            await self.runner.cleanup()
 
     @property
     def services(self) -> Services:
@@ -147,18 +156,22 @@ def webhook_settings(tmp_path, app_keys) -> Settings:
 
 @pytest.fixture
 async def start_app():
-    """``await start_app(settings, **create_app_options) -> RunningApp``; stopped at teardown."""
-    runners: list[web.AppRunner] = []
+    """``await start_app(settings, **create_app_options) -> RunningApp``; stopped at teardown.
+
+    A ``database=`` passed in must come from a fixture set up before this one
+    (listed earlier in the test's arguments), so that it outlives the app.
+    """
+    started: list[RunningApp] = []
 
     async def start(settings: Settings, **options: Any) -> RunningApp:
         runner = web.AppRunner(create_app(settings, **options), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        runners.append(runner)
         host, port = runner.addresses[0][:2]
-        return RunningApp(runner.app, f"http://{host}:{port}")
+        started.append(RunningApp(runner, f"http://{host}:{port}"))
+        return started[-1]
 
     yield start
-    for runner in reversed(runners):
-        await runner.cleanup()
+    for running in reversed(started):
+        await running.stop()
