@@ -1,26 +1,11 @@
 """An execute outcome stored and re-reported from a real SQLite file; the run ↔ PR link."""
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from storage import models
 from storage.executions import evidence_of, link_pull_request, load_outcome, pull_request_of, save_outcome
 from tests.test_render_execution import fixed_outcome
-
-
-EXECUTION_TABLES = [models.ExecutionResult, models.ScenarioResult, models.Evidence, models.FixAttempt,
-                    models.PullRequestLink]
-
-
-@pytest.fixture
-async def execution_database(database):
-    """The migrated database; the execute tables are created here while migration 0004 waits for 0003
-    (``checkfirst``: a no-op once the migration chain holds them)."""
-    tables = [model.__table__ for model in EXECUTION_TABLES]
-    async with database.engine.begin() as connection:
-        await connection.run_sync(lambda sync: models.Base.metadata.create_all(sync, tables=tables, checkfirst=True))
-    return database
 
 
 async def new_run(database) -> int:
@@ -31,14 +16,20 @@ async def new_run(database) -> int:
         return run.id
 
 
-async def test_outcome_round_trips_and_saving_again_replaces_it(execution_database):
-    run_id = await new_run(execution_database)
+async def test_migration_0004_creates_the_execute_tables(database):
+    async with database.engine.connect() as connection:
+        tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+    assert {"execution_results", "scenario_results", "evidence", "fix_attempts", "pull_request_links"} <= tables
+
+
+async def test_outcome_round_trips_and_saving_again_replaces_it(database):
+    run_id = await new_run(database)
     outcome = fixed_outcome()
     for _ in range(2):
-        async with execution_database.session() as session:
+        async with database.session() as session:
             await save_outcome(session, run_id, outcome, pack_revision=2, manifest_hash="abc123")
 
-    async with execution_database.session() as session:
+    async with database.session() as session:
         loaded = await load_outcome(session, run_id)
         row = await session.get(models.ExecutionResult, run_id)
         attempts = await session.scalar(select(func.count()).select_from(models.FixAttempt))
@@ -49,15 +40,15 @@ async def test_outcome_round_trips_and_saving_again_replaces_it(execution_databa
     assert stored.exit_code == 1 and "49.5" in stored.output
 
 
-async def test_one_pull_request_per_run_updated_in_place(execution_database):
-    run_id = await new_run(execution_database)
-    async with execution_database.session() as session:
+async def test_one_pull_request_per_run_updated_in_place(database):
+    run_id = await new_run(database)
+    async with database.session() as session:
         await link_pull_request(session, run_id, repository="octo/shop", number=12, url="https://x/pull/12",
                                 branch=f"scenarioforge/fix-{run_id}", scenario_ids=["SC-001"])
-    async with execution_database.session() as session:
+    async with database.session() as session:
         await link_pull_request(session, run_id, repository="octo/shop", number=12, url="https://x/pull/12",
                                 branch=f"scenarioforge/fix-{run_id}", scenario_ids=["SC-001", "SC-003"])
-    async with execution_database.session() as session:
+    async with database.session() as session:
         link = await pull_request_of(session, run_id)
         count = await session.scalar(select(func.count()).select_from(models.PullRequestLink))
     assert (link.number, link.scenario_ids, count) == (12, ["SC-001", "SC-003"], 1)
