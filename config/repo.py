@@ -14,6 +14,9 @@ Example::
       types:
         adr: {stale_after_days: 720}
         changelog: {selected: false}
+    execute:
+      mode: fix
+      max_fix_attempts: 2
 """
 from __future__ import annotations
 
@@ -81,11 +84,28 @@ class GenerateConfig(Section):
     token_budget: int = Field(default=DEFAULT_TOKEN_BUDGET, ge=1000)
 
 
+class ExecuteConfig(Section):
+    """``execute:`` — the execute → fix → rerun loop (issue 5).
+
+    ``mode``: what ``/scenarioforge execute`` (and the ``scenarioforge:execute``
+    label) does when no ``--mode`` is given; ``max_fix_attempts``: fix turns per
+    run before the loop stops (1–10); ``token_budget``: tokens (as Codex counts
+    them) after which no further fix turn starts; ``wall_clock_minutes``: the
+    same for elapsed time. ``None`` switches a budget off.
+    """
+
+    mode: Literal["run", "fix", "pr", "full"] = "run"
+    max_fix_attempts: int = Field(default=3, ge=1, le=10)
+    token_budget: int | None = Field(default=2_000_000, ge=1000)
+    wall_clock_minutes: float | None = Field(default=60.0, gt=0)
+
+
 class RepoConfig(Section):
     """The whole file. Later issues add ``generate`` and ``execute`` sections here."""
 
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     generate: GenerateConfig = Field(default_factory=GenerateConfig)
+    execute: ExecuteConfig = Field(default_factory=ExecuteConfig)
 
 
 def matches_any(path: str, globs: list[str]) -> bool:
