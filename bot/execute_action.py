@@ -1,0 +1,296 @@
+"""The ``execute`` action: a stored pack revision → the execute loop → check run, fix PR.
+
+Seed 000 §4.2, §9.3, §11 and issue 5. In order: the repository config from
+the default branch (``bot.trust_gate.load_repo_config``; ``execute:``
+section: default mode, fix attempts, budgets); the chosen pack revision
+(``--revision N`` or the repository's latest, ``storage.packs``) and the
+stale sources of the manifest it was generated from (``stale-spec``
+classification); the check run ``ScenarioForge / execute`` in progress on
+the checked-out commit (``external_id`` = run id, ``details_url`` = tracking
+comment); ``bot.execution.execute_pack`` in the worktree with the
+workspace-write sandbox, its real transitions becoming run events and
+tracking-comment phases; the outcome stored (``storage.executions``); in
+modes ``pr | full`` with a passing fix, the bot commits the final diff on
+``scenarioforge/fix-<run id>`` on top of the head SHA, pushes it with the
+installation token and opens (or updates: one PR per run) a draft pull
+request against the head branch (``bot.publish``); the check run completed
+with the results table, annotations and the "Fix failures" / "Open fix PR"
+buttons (``bot.render_execution``); the run ends ``passed | failed |
+blocked`` like its outcome, the tracking comment with the table, links,
+duration and token usage.
+
+Cancellation (``/scenarioforge cancel``) reaches the action as
+``CancelledError`` from the worker (``bot.jobs``): leaving the loop stops the
+Codex process, the check run is completed ``cancelled`` and the worker ends
+the run ``cancelled``. Any other failure completes the check run with
+``failure`` and the raw error, then propagates unchanged: the worker records
+it with the run's context (``ctx.set_state("failed", …, error=record)``) and
+retries the transient ones.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot import checks
+from bot.context import JobContext
+from bot.engine import Engine, EngineEvent
+from bot.errors import ScenarioForgeError
+from bot.execution import Limits, execute_pack
+from bot.generate_action import failure_output
+from bot.pack import PackDocument
+from bot.publish import base_branch, co_author, commit, open_or_update_pull, request_review
+from bot.render_execution import (
+    RERUN_TEMPLATE, check_run_actions, check_run_output, comment_section, conclusion, pr_body,
+)
+from bot.results import ExecutionOutcome, Mode
+from bot.trust_gate import load_repo_config
+from bot.workspace import push
+from config.repo import ExecuteConfig
+from storage import executions, packs
+from storage.models import Manifest, PackRevision
+
+log = logging.getLogger(__name__)
+
+CHECK_NAME = "ScenarioForge / execute"
+BRANCH_PREFIX = "scenarioforge/fix-"
+PR_MODES: frozenset[str] = frozenset({"pr", "full"})
+
+
+@dataclass(frozen=True)
+class ChosenPack:
+    """The pack revision a run executes and what its manifest says about the sources.
+
+    ``stale_source_ids``: manifest source ids (as cited by scenarios) whose
+    status is ``stale``; ``source_paths``: every source id of the manifest → path.
+    """
+
+    revision: int
+    document: PackDocument
+    manifest_hash: str | None
+    stale_source_ids: frozenset[str]
+    source_paths: Mapping[str, str]
+
+
+# ---------------------------------------------------------------- pure parts
+
+
+def limits_of(config: ExecuteConfig) -> Limits:
+    """The fix loop's stop conditions from the repository config (minutes → seconds)."""
+    minutes = config.wall_clock_minutes
+    return Limits(max_fix_attempts=config.max_fix_attempts, token_budget=config.token_budget,
+                  wall_clock_s=None if minutes is None else minutes * 60)
+
+
+def mode_of(args: Mapping[str, Any], config: ExecuteConfig) -> Mode:
+    """``--mode`` of the command or button, else the repository's ``execute.mode``."""
+    return args.get("mode") or config.mode
+
+
+def fix_branch(run_id: int) -> str:
+    """``scenarioforge/fix-<run id>``: one branch (and one pull request) per run."""
+    return f"{BRANCH_PREFIX}{run_id}"
+
+
+def rerun_template(revision: int) -> str:
+    """The command that reruns one scenario of this pack revision (``{scenario_id}`` left to fill)."""
+    return f"{RERUN_TEMPLATE} --revision {revision}"
+
+
+def fixed_ids(outcome: ExecutionOutcome) -> list[str]:
+    """Scenarios that failed in the first run and pass at the end."""
+    before = {result.scenario_id: result.status for result in outcome.initial}
+    return [r.scenario_id for r in outcome.results if before.get(r.scenario_id) == "failed" and r.status == "passed"]
+
+
+def publishes(outcome: ExecutionOutcome) -> bool:
+    """True when the run must propose its fix: mode ``pr | full``, the fix loop ended
+    with the fixed scenarios passing, and the worktree holds a change."""
+    return outcome.mode in PR_MODES and outcome.stop_reason == "passed" and bool(outcome.diff)
+
+
+def advice(outcome: ExecutionOutcome, source_paths: Mapping[str, str]) -> str:
+    """What a person should do per failing scenario (cause → action; stale documents named)."""
+    lines = []
+    for result in outcome.results:
+        cause = result.classification
+        if result.status != "failed" or cause is None:
+            continue
+        documents = ", ".join(f"`{source_paths.get(sid, sid)}`" for sid in cause.source_ids)
+        lines.append(f"- **{result.scenario_id}** — {cause.cause}: {cause.action}"
+                     + (f" ({documents})" if documents else ""))
+    return "\n".join(lines)
+
+
+def commit_message(outcome: ExecutionOutcome, *, run_id: int, run_url: str | None, chosen: ChosenPack,
+                   requester: str) -> str:
+    """The bot's fix commit: subject, what each attempt changed, the run link, the co-author trailer."""
+    summaries = "\n".join(f"- attempt {a.number}: {a.summary}" for a in outcome.attempts if a.summary)
+    link = f"ScenarioForge run {run_id}" + (f": {run_url}" if run_url else "")
+    return (f"ScenarioForge: fix {', '.join(fixed_ids(outcome))}\n\n"
+            + (f"{summaries}\n\n" if summaries else "")
+            + f"{link}\nPack revision {chosen.revision}, manifest {chosen.manifest_hash or 'unknown'}.\n\n"
+            + co_author(requester))
+
+
+def final_message(outcome: ExecutionOutcome, chosen: ChosenPack, *, check_url: str,
+                  pull: Mapping[str, Any] | None, notes: Collection[str] = ()) -> str:
+    """The ``complete`` phase of the tracking comment: the results, links, what to do, audit."""
+    parts = [comment_section(outcome, check_run_url=check_url, pr_url=pull["html_url"] if pull else None,
+                             rerun_template=rerun_template(chosen.revision))]
+    if todo := advice(outcome, chosen.source_paths):
+        parts.append(todo)
+    parts += list(notes)
+    parts.append(f"Pack revision {chosen.revision} · manifest `{chosen.manifest_hash or 'unknown'}`")
+    return "\n\n".join(parts)
+
+
+def check_output(outcome: ExecutionOutcome, chosen: ChosenPack, *, root: str,
+                 pull: Mapping[str, Any] | None) -> checks.Output:
+    """The completed check run's output: table, attempts, annotations, what to do, the fix PR."""
+    output = check_run_output(outcome, root=root, rerun_template=rerun_template(chosen.revision))
+    extra = [text for text in (advice(outcome, chosen.source_paths),
+                               f"Fix PR: [#{pull['number']}]({pull['html_url']})" if pull else "") if text]
+    summary = "\n\n".join([output["summary"], *extra])
+    return checks.Output(output["title"], summary, annotations=output["annotations"])
+
+
+def failed_output(exc: BaseException) -> checks.Output:
+    """The check run's output for a run that raised: the raw error and its context."""
+    kind = exc.error_type if isinstance(exc, ScenarioForgeError) else type(exc).__name__
+    return checks.Output(f"Execution failed: {kind}", failure_output(exc).summary)
+
+
+# ---------------------------------------------------------------- the action
+
+
+async def choose_pack(ctx: JobContext) -> ChosenPack:
+    """The revision ``ctx.run.args["revision"]`` or the latest one, with its manifest's sources.
+
+    Raises:
+        ScenarioForgeError: no revision stored (type ``NoScenarioPack``) or not
+            that number (type ``UnknownRevision``).
+    """
+    repository, number = ctx.run.repository, ctx.run.args.get("revision")
+    async with ctx.db.session() as session:
+        row: PackRevision | None = (await packs.get_revision(session, repository, number) if number
+                                    else await packs.latest_revision(session, repository))
+        latest = await packs.latest_revision(session, repository) if number and row is None else None
+        manifest = await session.get(Manifest, row.manifest_id) if row is not None and row.manifest_id else None
+        sources = [(str(s.id), s.path, s.status) for s in manifest.sources] if manifest else []
+    if row is None and number:
+        raise ScenarioForgeError(
+            f"{repository} has no scenario pack revision {number}"
+            + (f" (the latest is {latest.revision})" if latest else "; run `/scenarioforge generate` first"),
+            error_type="UnknownRevision", repository=repository)
+    if row is None:
+        raise ScenarioForgeError(
+            f"{repository} has no scenario pack yet: run `/scenarioforge generate` first, then execute it",
+            error_type="NoScenarioPack", repository=repository)
+    return ChosenPack(
+        revision=row.revision, document=packs.document_of(row), manifest_hash=row.manifest_hash,
+        stale_source_ids=frozenset(sid for sid, _, status in sources if status == "stale"),
+        source_paths={sid: path for sid, path, _ in sources},
+    )
+
+
+async def execute(ctx: JobContext) -> None:
+    """The ``execute`` action (see the module docstring). ``ctx.run.args``: ``mode`` (``run | fix |
+    pr | full`` or ``None`` = config), ``scenarios`` (ids; empty = all), ``revision`` (``None`` = latest)."""
+    assert ctx.workspace is not None, "the worker checks out before the action runs"
+    config, _ = await load_repo_config(ctx)
+    chosen = await choose_pack(ctx)
+    mode = mode_of(ctx.run.args, config.execute)
+    scenario_ids = list(ctx.run.args.get("scenarios") or [])
+    await ctx.event("pack", "complete", f"pack revision {chosen.revision} "
+                    f"({len(chosen.document.pack.scenario_ids())} scenarios, manifest "
+                    f"`{(chosen.manifest_hash or 'unknown')[:12]}`), mode `{mode}`",
+                    {"revision": chosen.revision, "mode": mode, "scenario_ids": scenario_ids})
+    await ctx.report()
+    check = await checks.start_for_run(ctx, CHECK_NAME)
+    try:
+        await _execute_and_report(ctx, check, chosen, mode, scenario_ids, limits_of(config.execute))
+    except asyncio.CancelledError:
+        await _conclude(check, "cancelled", checks.Output("Cancelled", "The run was cancelled or its worker stopped."))
+        raise
+    except Exception as exc:
+        await _conclude(check, "failure", failed_output(exc))
+        raise
+
+
+async def _execute_and_report(ctx: JobContext, check: checks.CheckRun, chosen: ChosenPack, mode: Mode,
+                              scenario_ids: list[str], limits: Limits) -> None:
+    run, workspace = ctx.run, ctx.workspace
+    assert workspace is not None
+
+    async def on_event(event: EngineEvent) -> None:
+        await ctx.event(event.phase, event.status, event.message, event.payload)
+        await ctx.report()
+
+    outcome = await execute_pack(
+        Engine(ctx.settings), worktree=workspace.path, pack=chosen.document.pack,
+        scenario_ids=scenario_ids or None, mode=mode, limits=limits,
+        stale_source_ids=chosen.stale_source_ids, on_event=on_event,
+    )
+    async with ctx.db.session() as session:
+        await executions.save_outcome(session, run.id, outcome, pack_revision=chosen.revision,
+                                      manifest_hash=chosen.manifest_hash)
+    pull, notes = None, []
+    if publishes(outcome):
+        pull, note = await publish_fix(ctx, outcome, chosen)
+        notes += [note] if note else []
+    elif outcome.mode in PR_MODES:
+        notes.append(f"No fix PR: the fix loop ended with `{outcome.stop_reason}`, not with passing reruns.")
+    await check.complete(conclusion(outcome), check_output(outcome, chosen, root=str(workspace.path), pull=pull),
+                         actions=check_run_actions(outcome))
+    await ctx.set_state(outcome.status, "complete", final_message(outcome, chosen, check_url=check.html_url,
+                                                                  pull=pull, notes=notes))
+    await ctx.report(final=True)
+
+
+async def publish_fix(ctx: JobContext, outcome: ExecutionOutcome,
+                      chosen: ChosenPack) -> tuple[dict[str, Any], str | None]:
+    """Commit the worktree's change as the bot on :func:`fix_branch` (head SHA + one commit, so a
+    re-run of the same run replaces it), push with the installation token, open or update the
+    draft pull request against the head branch, ask the requester to review, link run ↔ PR.
+
+    Returns the pull request (GitHub's JSON) and why review could not be requested, if so.
+
+    Raises:
+        GitError: commit or push failed (git's stderr unchanged).
+        gidgethub.GitHubException: GitHub refused the pull request.
+    """
+    run, workspace = ctx.run, ctx.workspace
+    assert workspace is not None
+    branch = fix_branch(run.id)
+    await ctx.event("publish", "running", f"committing the fix on `{branch}`")
+    await ctx.report()
+    run_url = await checks.tracking_comment_url(ctx)
+    sha = await commit(workspace, ["."], message=commit_message(
+        outcome, run_id=run.id, run_url=run_url, chosen=chosen, requester=run.requester))
+    await push(workspace, branch, await ctx.token(), force=True)
+    base = await base_branch(workspace)
+    body = pr_body(outcome, run_id=run.id, manifest_hash=chosen.manifest_hash, pack_revision=chosen.revision,
+                   run_url=run_url)
+    pull, created = await open_or_update_pull(
+        ctx.gh, run.repository, branch=branch, base=base, body=body,
+        title=f"ScenarioForge fix: {', '.join(fixed_ids(outcome))} (run {run.id})")
+    note = await request_review(ctx.gh, run.repository, pull, run.requester)
+    async with ctx.db.session() as session:
+        await executions.link_pull_request(session, run.id, repository=run.repository, number=pull["number"],
+                                           url=pull["html_url"], branch=branch, scenario_ids=fixed_ids(outcome))
+    await ctx.event("publish", "complete", f"draft PR [#{pull['number']}]({pull['html_url']}) "
+                    f"{'opened' if created else 'updated'} at `{sha[:12]}` on `{branch}`",
+                    {"commit_sha": sha, "pr_number": pull["number"], "branch": branch})
+    return pull, note
+
+
+async def _conclude(check: checks.CheckRun, conclusion: str, output: checks.Output) -> None:
+    """Complete the check run; a GitHub failure here must not hide the run's own outcome."""
+    try:
+        await check.complete(conclusion, output)
+    except Exception:  # noqa: BLE001 - logged; the action's own error is what the run records
+        log.exception("could not complete check run %s", check.id)
