@@ -1,6 +1,6 @@
 """Webhook handlers, one module per event, merged into one router (python/bedevere style)."""
 from gidgethub import routing
 
-from handlers import installation, issue_comment, labels
+from handlers import check_run, installation, issue_comment, labels
 
-router = routing.Router(issue_comment.router, labels.router, installation.router)
+router = routing.Router(issue_comment.router, labels.router, installation.router, check_run.router)
