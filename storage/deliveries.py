@@ -1,31 +1,37 @@
-"""The ``deliveries`` table, written through one group-committing writer task.
+"""The ``deliveries`` table, written through one group-committing writer.
 
 Every webhook delivery is recorded before its HTTP answer. Concurrent requests
-hand their rows to a single writer task that inserts whatever has queued up
-since its last commit in one transaction (group commit), and each request
-awaits its own future: SQLite then pays one commit for many deliveries, and a
-repeated ``X-GitHub-Delivery`` id is detected by the primary key
-(``INSERT … ON CONFLICT DO NOTHING … RETURNING id``), also when both copies
-arrive at once. Status changes after dispatch go through the same writer.
+hand their rows to a single writer that inserts whatever has queued up since
+its last commit in one transaction (group commit), and each request awaits its
+own future: the database pays one commit for many deliveries, and a repeated
+``X-GitHub-Delivery`` id is detected by the primary key (``INSERT … ON
+CONFLICT DO NOTHING … RETURNING id``), also when both copies arrive at once.
+Status changes after dispatch go through the same writer.
+
+The writer runs each batch on a synchronous connection in its own thread: one
+thread hop per batch, where the async driver needs several per statement.
+It therefore opens its own engine on the same URL with the dialect's
+synchronous driver (an in-memory SQLite database would not be shared).
 """
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, create_engine, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.db import Database
+from storage.db import Database, _sqlite_pragmas
 from storage.models import Delivery, utcnow
 
 #: Upper bound of rows per transaction (SQLite allows 32,766 bound parameters).
 MAX_BATCH = 256
 
-_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+#: dialect → (INSERT construct with ON CONFLICT, synchronous driver)
+_DIALECTS = {"sqlite": (sqlite.insert, "pysqlite"), "postgresql": (postgresql.insert, "psycopg")}
 
 
 @dataclass(frozen=True)
@@ -56,25 +62,30 @@ class DeliveryLog:
     """Record deliveries and their outcome; ``start()`` before use, ``close()`` after."""
 
     def __init__(self, database: Database) -> None:
-        dialect = database.engine.dialect.name
-        if dialect not in _INSERTS:
+        url = database.engine.url
+        dialect = url.get_backend_name()
+        if dialect not in _DIALECTS:
             raise ValueError(f"unsupported database dialect {dialect!r} (sqlite or postgresql)")
         self._database = database
-        self._insert = _INSERTS[dialect]
+        self._insert, driver = _DIALECTS[dialect]
+        self._engine = create_engine(url.set(drivername=f"{dialect}+{driver}"))
+        if dialect == "sqlite":
+            event.listen(self._engine, "connect", _sqlite_pragmas)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="delivery-writer")
         self._queue: asyncio.Queue[_Entry | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Start the writer; it keeps one connection of its own (no pool round trip per batch)."""
-        connection = await self._database.engine.connect()
-        self._writer = asyncio.create_task(self._write_loop(connection), name="delivery-writer")
+        self._writer = asyncio.create_task(self._write_loop(), name="delivery-writer")
 
     async def close(self) -> None:
-        """Write what is queued, then stop the writer."""
+        """Write what is queued, then stop the writer and close its connections."""
         if self._writer is not None:
             self._queue.put_nowait(None)
             await self._writer
             self._writer = None
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._engine.dispose)
+        self._thread.shutdown()
 
     async def record(self, delivery: DeliveryRecord) -> bool:
         """Insert ``delivery``; True once committed, False if its id was already recorded."""
@@ -99,23 +110,21 @@ class DeliveryLog:
         self._queue.put_nowait((item, future))
         return await future
 
-    async def _write_loop(self, connection: AsyncConnection) -> None:
-        try:
-            while not await self._write_batch(connection):
-                pass
-        finally:
-            await connection.close()
-
-    async def _write_batch(self, connection: AsyncConnection) -> bool:
-        """Write everything queued (waiting for at least one item); True once told to stop."""
-        batch = [await self._queue.get()]
-        while len(batch) < MAX_BATCH and not self._queue.empty():
-            batch.append(self._queue.get_nowait())
-        work = [entry for entry in batch if entry is not None]
-        if work:
+    async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        stopping = False
+        while not stopping:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            stopping = None in batch
+            work = [entry for entry in batch if entry is not None]
+            if not work:
+                continue
             try:
-                async with connection.begin():
-                    results = await self._write(connection, [item for item, _ in work])
+                results: list[bool | Exception] = await loop.run_in_executor(
+                    self._thread, self._write, [item for item, _ in work]
+                )
             except Exception as exc:  # every waiter of the failed transaction gets the error
                 results = [exc] * len(work)
             for (_, future), result in zip(work, results):
@@ -125,34 +134,38 @@ class DeliveryLog:
                     future.set_exception(result)
                 else:
                     future.set_result(result)
-        return None in batch
 
-    async def _write(self, connection: AsyncConnection, items: list[DeliveryRecord | _Mark]) -> list[bool]:
-        """One transaction: new rows first, then status marks; each item's result in order.
+    def _write(self, items: list[DeliveryRecord | _Mark]) -> list[bool]:
+        """One transaction (in the writer thread): new rows first, then status marks.
 
-        A record's result is True only for the first copy of its id that got
-        inserted; marks always give True.
+        Returns each item's result in order: a record's is True only for the
+        first copy of its id that got inserted; marks always give True.
         """
         records = [item for item in items if isinstance(item, DeliveryRecord)]
         first_copy = {record.id: record for record in reversed(records)}
-        inserted: set[str] = set()
-        if records:
-            result = await connection.execute(
-                self._insert(_TABLE).on_conflict_do_nothing(index_elements=["id"]).returning(_TABLE.c.id),
-                [_row(record) for record in first_copy.values()],
-            )
-            inserted = set(result.scalars().all())
         marks = [
             {"mark_id": item.id, "status": item.status, "error": item.error}
             for item in items
             if isinstance(item, _Mark)
         ]
-        if marks:
-            await connection.execute(_MARK, marks)
+        inserted: set[str] = set()
+        with self._engine.begin() as connection:
+            if records:
+                inserted = self._insert_new(connection, list(first_copy.values()))
+            if marks:
+                connection.execute(_MARK, marks)
         return [
             not isinstance(item, DeliveryRecord) or (item.id in inserted and first_copy[item.id] is item)
             for item in items
         ]
+
+    def _insert_new(self, connection: Connection, records: list[DeliveryRecord]) -> set[str]:
+        """Insert rows whose id is new; returns those ids."""
+        result = connection.execute(
+            self._insert(_TABLE).on_conflict_do_nothing(index_elements=["id"]).returning(_TABLE.c.id),
+            [_row(record) for record in records],
+        )
+        return set(result.scalars().all())
 
 
 _TABLE = Delivery.__table__

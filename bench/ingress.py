@@ -1,0 +1,186 @@
+"""Ingress benchmark: signed deliveries over loopback, real app against a bare handler.
+
+    python -m bench.ingress [--deliveries 20000] [--concurrency 32] [--warmup 1000]
+
+Starts, in this process, the real application (``bot.server.create_app`` with
+the real ``handlers.router``, a SQLite file database in a temporary folder
+and an auth stand-in that makes no GitHub call) and a bare aiohttp app whose
+``POST /webhook`` reads the body and answers 202. A separate process
+(multiprocessing, spawn) then POSTs the same signed real ``issue_comment``
+payload (a comment without a command: handled, no GitHub call) under a fresh
+``X-GitHub-Delivery`` id each time, ``--concurrency`` requests in flight,
+first to the bare app, then to the real one. Printed: deliveries/s, p50 and
+p99 answer latency of each, the throughput ratio real/bare, and the rows of
+the ``deliveries`` table once dispatch has drained (none may be lost).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import func, select
+
+from bot.replay import signature
+from bot.server import SERVICES, create_app
+from config.settings import Settings
+from storage.models import Delivery
+
+PAYLOAD = Path(__file__).parent.parent / "tests" / "payloads" / "issue_comment.created.4.json"
+SECRET = "bench-secret"
+
+
+class NoGitHub:
+    """Auth stand-in: the benchmark's comment needs no GitHub call, so no client is ever used."""
+
+    def installation_client(self, installation_id: int) -> None:
+        return None
+
+    def app_client(self) -> None:
+        return None
+
+
+@dataclass
+class Result:
+    answered: int
+    failures: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.answered / self.seconds
+
+    def percentile(self, p: float) -> float:
+        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[p - 1]
+
+
+def load(url: str, body: bytes, deliveries: int, concurrency: int, warmup: int, sink) -> None:
+    """The load process: ``warmup`` unmeasured deliveries, then ``deliveries`` measured ones."""
+    sink.send(asyncio.run(_load(url, body, deliveries, concurrency, warmup)))
+    sink.close()
+
+
+async def _load(url: str, body: bytes, deliveries: int, concurrency: int, warmup: int) -> Result:
+    headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "issue_comment",
+        "X-Hub-Signature-256": signature(body, SECRET),
+    }
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def phase(count: int) -> Result:
+            latencies: list[float] = []
+            failures = 0
+            remaining = iter(range(count))
+
+            async def worker() -> None:
+                nonlocal failures
+                for _ in remaining:
+                    started = time.perf_counter()
+                    sent = {**headers, "X-GitHub-Delivery": str(uuid.uuid4())}
+                    async with session.post(url, data=body, headers=sent) as response:
+                        await response.read()
+                    latencies.append((time.perf_counter() - started) * 1000)
+                    failures += response.status != 202
+
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            return Result(len(latencies), failures, time.perf_counter() - started, latencies)
+
+        await phase(warmup)
+        return await phase(deliveries)
+
+
+async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    return runner, f"http://{host}:{port}/webhook"
+
+
+def bare_app() -> web.Application:
+    async def webhook(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(status=202)
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    return app
+
+
+async def drive(url: str, body: bytes, args: argparse.Namespace) -> Result:
+    """Run the load process against ``url`` while this loop keeps serving."""
+    context = multiprocessing.get_context("spawn")
+    source, sink = context.Pipe(duplex=False)
+    process = context.Process(target=load, args=(url, body, args.deliveries, args.concurrency, args.warmup, sink))
+    process.start()
+    sink.close()
+    try:
+        result = await asyncio.get_running_loop().run_in_executor(None, source.recv)
+    except EOFError:
+        raise SystemExit(f"the load process died (exit code {process.exitcode}); see its traceback above") from None
+    finally:
+        process.join()
+    return result
+
+
+async def run(args: argparse.Namespace) -> int:
+    body = json.dumps(json.loads(PAYLOAD.read_text(encoding="utf-8"))).encode()
+    with tempfile.TemporaryDirectory(prefix="scenarioforge-bench-") as folder:
+        settings = Settings(
+            _env_file=None,
+            app_id=1,
+            private_key_path=Path(folder) / "unused.pem",
+            webhook_secret=SECRET,
+            database_url=f"sqlite+aiosqlite:///{folder}/bench.db",
+            workdir=Path(folder) / "work",
+        )
+        real_runner, real_url = await serve(create_app(settings, auth=NoGitHub()))
+        bare_runner, bare_url = await serve(bare_app())
+        try:
+            bare = await drive(bare_url, body, args)
+            real = await drive(real_url, body, args)
+            services = real_runner.app[SERVICES]
+            await services.dispatcher.idle()
+            async with services.database.session() as session:
+                by_status = select(Delivery.status, func.count()).group_by(Delivery.status)
+                counts = dict((await session.execute(by_status)).all())
+        finally:
+            await bare_runner.cleanup()
+            await real_runner.cleanup()
+    sent = args.warmup + args.deliveries
+    rows = sum(counts.values())
+    print(f"{args.deliveries} measured deliveries (+{args.warmup} warm-up), concurrency {args.concurrency}, "
+          f"payload {len(body)} bytes")
+    for name, result in (("bare 202 handler", bare), ("POST /webhook", real)):
+        print(f"{name:>17}: {result.rate:8.0f} deliveries/s  p50 {result.percentile(50):6.2f} ms  "
+              f"p99 {result.percentile(99):6.2f} ms  non-202: {result.failures}")
+    print(f"            ratio: {real.rate / bare.rate:.2f} (real/bare deliveries/s)")
+    print(f"    database rows: {rows} of {sent} sent, by status {counts}; lost: {sent - rows}")
+    return 0 if rows == sent and real.failures == 0 else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deliveries", type=int, default=20000, help="measured deliveries per app (default: %(default)s)")
+    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (default: %(default)s)")
+    parser.add_argument("--warmup", type=int, default=1000, help="unmeasured deliveries first (default: %(default)s)")
+    return asyncio.run(run(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
