@@ -126,13 +126,15 @@ async def drive(url: str, body: bytes, args: argparse.Namespace) -> Result:
     """Run the load process against ``url`` while this loop keeps serving."""
     context = multiprocessing.get_context("spawn")
     source, sink = context.Pipe(duplex=False)
-    process = context.Process(target=load, args=(url, body, args.deliveries, args.concurrency, args.warmup, sink))
+    process = context.Process(
+        target=load, args=(url, body, args.deliveries, args.concurrency, args.warmup, sink)
+    )
     process.start()
     sink.close()
     try:
         result = await asyncio.get_running_loop().run_in_executor(None, source.recv)
     except EOFError:
-        raise SystemExit(f"the load process died (exit code {process.exitcode}); see its traceback above") from None
+        raise SystemExit(f"the load process died (exit {process.exitcode}); see its traceback above") from None
     finally:
         process.join()
     return result
@@ -176,9 +178,9 @@ async def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--deliveries", type=int, default=20000, help="measured deliveries per app (default: %(default)s)")
+    parser.add_argument("--deliveries", type=int, default=20000, help="measured per app (default: %(default)s)")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (default: %(default)s)")
-    parser.add_argument("--warmup", type=int, default=1000, help="unmeasured deliveries first (default: %(default)s)")
+    parser.add_argument("--warmup", type=int, default=1000, help="unmeasured ones first (default: %(default)s)")
     return asyncio.run(run(parser.parse_args(argv)))
 
 

@@ -65,7 +65,8 @@ class Dispatcher:
         self._auth = auth
         for delivery in await self._deliveries.pending():
             log.info("re-dispatching delivery %s left unprocessed", delivery.id)
-            self.submit(sansio.Event(json.loads(delivery.payload), event=delivery.event, delivery_id=delivery.id))
+            data = json.loads(delivery.payload)
+            self.submit(sansio.Event(data, event=delivery.event, delivery_id=delivery.id))
 
     def submit(self, event: sansio.Event) -> None:
         """Process ``event`` in a background task; returns at once."""
@@ -109,7 +110,12 @@ class Dispatcher:
         )
         try:
             await self._router.dispatch(
-                event, gh, db=self._db, settings=self._settings, auth=self._auth, delivery_id=event.delivery_id
+                event,
+                gh,
+                db=self._db,
+                settings=self._settings,
+                auth=self._auth,
+                delivery_id=event.delivery_id,
             )
         except Exception as exc:  # a handler's failure is recorded on its delivery, never lost
             log.exception("handlers failed on %s delivery", event.event)

@@ -27,7 +27,10 @@ REGISTRY = CollectorRegistry()
 #: ``outcome``: ``rejected``, ``duplicate``, ``ping``, ``ignored``, ``accepted``
 #: at the answer, then ``processed`` or ``failed`` after dispatch.
 DELIVERIES = Counter(
-    "scenarioforge_deliveries", "Webhook deliveries by event and outcome.", ["event", "outcome"], registry=REGISTRY
+    "scenarioforge_deliveries",
+    "Webhook deliveries by event and outcome.",
+    ["event", "outcome"],
+    registry=REGISTRY,
 )
 
 #: Wall time of one job, from claim to end, in seconds.

@@ -69,7 +69,9 @@ def handler(secret: str, deliveries: DeliveryLog, dispatcher: Dispatcher) -> Han
         signature = request.headers.get("X-Hub-Signature-256")
         if signature is None:
             if "X-Hub-Signature" in request.headers:
-                return _refuse(401, "X-Hub-Signature-256 is required; the SHA-1 X-Hub-Signature alone is not accepted")
+                return _refuse(
+                    401, "X-Hub-Signature-256 is required; the SHA-1 X-Hub-Signature alone is not accepted"
+                )
             return _refuse(401, "missing X-Hub-Signature-256 header")
         if request.content_type != "application/json":
             return _refuse(415, f"expected Content-Type application/json, got {request.content_type!r}")
@@ -129,7 +131,8 @@ async def _record(
     log.info("%s delivery %s", event.event, outcome)
     if outcome == "accepted":
         dispatcher.submit(event)
-    return _answer(202 if outcome in ("accepted", "ignored") else 200, status=outcome, delivery=event.delivery_id)
+    code = 202 if outcome in ("accepted", "ignored") else 200
+    return _answer(code, status=outcome, delivery=event.delivery_id)
 
 
 def _field(data: dict, key: str, inner: str) -> object:

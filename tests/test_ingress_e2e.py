@@ -22,7 +22,8 @@ def help_comment(github_server) -> dict:
     payload = load_payload(COMMENT)
     payload["comment"]["body"] = "/scenarioforge help"
     payload = github_server.adopt_payload(payload)
-    github_server.set_permission(payload["repository"]["full_name"], payload["comment"]["user"]["login"], "write")
+    login = payload["comment"]["user"]["login"]
+    github_server.set_permission(payload["repository"]["full_name"], login, "write")
     return payload
 
 

@@ -87,8 +87,8 @@ async def test_metrics_expose_deliveries_jobs_durations_and_github_calls(running
     assert status == 200
     assert content_type.startswith("text/plain; version=")
     lines = text.splitlines()
-    assert any(line.startswith('scenarioforge_deliveries_total{event="push",outcome="ignored"} ') for line in lines)
-    assert any(line.startswith('scenarioforge_deliveries_total{event="unknown",outcome="rejected"} ') for line in lines)
+    for labels in ('event="push",outcome="ignored"', 'event="unknown",outcome="rejected"'):
+        assert any(line.startswith(f"scenarioforge_deliveries_total{{{labels}}} ") for line in lines)
     assert 'scenarioforge_jobs{state="queued"} 1.0' in lines
     assert 'scenarioforge_jobs{state="running"} 0.0' in lines
     assert "# TYPE scenarioforge_job_duration_seconds histogram" in lines

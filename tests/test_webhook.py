@@ -6,13 +6,14 @@ import hashlib
 import hmac
 import json
 
+import aiohttp
 import pytest
 from gidgethub import routing
 
 from bot.errors import ConfigError
 from bot.server import create_app
 from storage.models import Delivery
-from tests.support.webhooks import WEBHOOK_SECRET, OfflineAuth, load_payload, sign
+from tests.support.webhooks import WEBHOOK_SECRET, NoWorkers, OfflineAuth, delivery_headers, load_payload, sign
 
 COMMENT = "issue_comment.created.4.json"  # has installation 1, repository Codertocat/Hello-World
 
@@ -40,7 +41,7 @@ def handled() -> Handled:
 
 @pytest.fixture
 async def running(start_app, webhook_settings, handled):
-    return await start_app(webhook_settings, router=handled.router, auth=OfflineAuth())
+    return await start_app(webhook_settings, router=handled.router, auth=OfflineAuth(), workers=NoWorkers())
 
 
 async def delivery_row(running, delivery_id: str) -> Delivery | None:
@@ -108,7 +109,8 @@ async def test_json_that_is_not_an_object_is_refused(running):
 
 
 async def test_non_json_content_type_is_refused(running):
-    answer = await running.post(b"payload=%7B%7D", "issue_comment", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    answer = await running.post(b"payload=%7B%7D", "issue_comment", headers=form)
     assert answer.status == 415
 
 
@@ -131,11 +133,9 @@ async def test_chunked_body_over_25_mb_is_refused(running):
         for start in range(0, len(body), 1 << 20):
             yield body[start : start + (1 << 20)]
 
-    import aiohttp
-    from tests.support.webhooks import delivery_headers
-
+    headers = delivery_headers(body, "issue_comment")
     async with aiohttp.ClientSession() as session:
-        async with session.post(running.webhook_url, data=chunks(), headers=delivery_headers(body, "issue_comment")) as response:
+        async with session.post(running.webhook_url, data=chunks(), headers=headers) as response:
             assert response.status == 413
 
 
@@ -233,9 +233,13 @@ async def test_deliveries_left_received_are_dispatched_at_start(database, start_
     payload = load_payload(COMMENT)
     async with database.session() as session:
         session.add(
-            Delivery(id="d-left", event="issue_comment", action="created", installation_id=1, payload=json.dumps(payload))
+            Delivery(
+                id="d-left", event="issue_comment", action="created", installation_id=1, payload=json.dumps(payload)
+            )
         )
-    running = await start_app(webhook_settings, database=database, router=handled.router, auth=OfflineAuth())
+    running = await start_app(
+        webhook_settings, database=database, router=handled.router, auth=OfflineAuth(), workers=NoWorkers()
+    )
     await running.services.dispatcher.idle()
     assert [call[0] for call in handled.calls] == ["d-left"]
     assert (await delivery_row(running, "d-left")).status == "processed"

@@ -45,7 +45,9 @@ def sign(body: bytes, secret: str = WEBHOOK_SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def delivery_headers(body: bytes, event: str, *, delivery_id: str | None = None, secret: str = WEBHOOK_SECRET) -> dict[str, str]:
+def delivery_headers(
+    body: bytes, event: str, *, delivery_id: str | None = None, secret: str = WEBHOOK_SECRET
+) -> dict[str, str]:
     """The headers of a signed delivery (a fresh ``X-GitHub-Delivery`` unless given)."""
     return {
         "Content-Type": "application/json",
@@ -85,7 +87,9 @@ async def post_delivery(
         sent.pop(name, None)
         if value is not None:
             sent[name] = value
-    async with aiohttp.ClientSession() as session, session.post(url, data=io.BytesIO(body), headers=sent) as response:
+    async with aiohttp.ClientSession() as session, session.post(
+        url, data=io.BytesIO(body), headers=sent
+    ) as response:
         text = await response.text()
         answer = json.loads(text) if response.content_type == "application/json" else {"text": text}
         return Answer(response.status, answer, sent.get("X-GitHub-Delivery", ""))
