@@ -19,6 +19,7 @@ import pytest
 from bot import logs
 from bot.replay import replay
 from bot.server import serve
+from config.settings import Settings
 from storage.db import Database
 from storage.models import Job, Run
 from tests.support.webhooks import PAYLOADS, WEBHOOK_SECRET, NoWorkers, OfflineAuth, load_payload
@@ -209,3 +210,14 @@ def test_serve_runs_until_sigterm(tmp_path, app_keys):
             assert process.wait(timeout=30) == 0
         finally:
             process.kill()
+
+
+async def test_without_app_credentials_the_app_serves_setup_mode(start_app, tmp_path):
+    settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'setup.db'}")
+    running = await start_app(settings)
+    assert running.services.dispatcher is None
+    status, _, text = await get(f"{running.url}/healthz")
+    assert (status, json.loads(text)) == (200, {"status": "ok"})
+    answer = await running.post(load_payload("ping.event.1.json"), "ping")
+    assert answer.status == 404  # no webhook route until the App is registered
+    assert "/setup/callback" in {resource.canonical for resource in running.app.router.resources()}
