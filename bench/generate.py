@@ -154,7 +154,7 @@ async def main(runs: int) -> int:
             auth = AppAuth(session, settings)
             workers = ObservedWorkers(database, settings, auth, poll_s=0.5)
             app_runner, url = await serve(create_app(settings, database=database, auth=auth, workers=workers))
-            world = World(github, remote, RunningApp(app_runner.app, url), settings, database, workers)
+            world = World(github, remote, RunningApp(app_runner, url), settings, database, workers)
             try:
                 for number in range(1, runs + 1):
                     figures = await one_run(world, number)

@@ -294,9 +294,3 @@ def test_a_failed_check_run_shows_the_raw_error_and_its_context():
     assert output.title == "Generation failed: responseStreamDisconnected"
     assert output.summary.startswith("````\nstream disconnected: ```boom```\n````")
     assert "- turn_id: `turn-9`" in output.summary
-
-@pytest.fixture
-def world_actions():  # TEMPORARY until bot.actions registers generate
-    from bot.actions import ACTIONS
-    from bot.generate_action import generate
-    return {**ACTIONS, "generate": generate}
