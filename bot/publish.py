@@ -75,10 +75,11 @@ async def _ref(workspace: Workspace, ref: str) -> str | None:
         return None
 
 
-async def base_branch(workspace: Workspace) -> str:
-    """The branch a pull request should target: the run's branch when the repository has it
-    (a fork's pull request head does not), else the default branch (the mirror's ``HEAD``)."""
-    if workspace.ref and await _ref(workspace, f"refs/heads/{workspace.ref}"):
+async def base_branch(workspace: Workspace, *, head: str | None = None) -> str:
+    """The branch a pull request from ``head`` should target: the run's branch when the
+    repository has it (a fork's pull request head does not) and it is not ``head`` itself,
+    else the default branch (the mirror's ``HEAD``)."""
+    if workspace.ref and workspace.ref != head and await _ref(workspace, f"refs/heads/{workspace.ref}"):
         return workspace.ref
     return (await git("symbolic-ref", "--short", "HEAD", cwd=workspace.mirror)).strip()
 
@@ -102,7 +103,8 @@ async def commit(workspace: Workspace, paths: Sequence[str], *, message: str, pa
     """Commit ``paths`` as they are in the worktree (added, changed or deleted) on top of ``parent``
     (default: the worktree's ``HEAD``) as the bot; returns the new commit's SHA.
 
-    Only ``HEAD`` and the index move; other files of the worktree stay as they are.
+    Only ``HEAD`` and the index move; other files of the worktree stay as they are. The
+    paths are named explicitly, so they are committed even where ``.gitignore`` matches.
 
     Raises:
         GitError: git refused (e.g. nothing changed).
@@ -111,7 +113,7 @@ async def commit(workspace: Workspace, paths: Sequence[str], *, message: str, pa
     identity = ["-c", f"user.name={BOT_NAME}", "-c", f"user.email={BOT_EMAIL}"]
     if parent is not None:
         await git("reset", "--quiet", parent, cwd=workspace.path, **context)
-    await git("add", "--all", "--", *paths, cwd=workspace.path, **context)
+    await git("add", "--all", "--force", "--", *paths, cwd=workspace.path, **context)
     await git(*identity, "commit", "--quiet", "--no-verify", "--message", message, cwd=workspace.path, **context)
     return (await git("rev-parse", "HEAD", cwd=workspace.path, **context)).strip()
 
@@ -190,7 +192,7 @@ async def publish_files(
     parent, force = await branch_parent(workspace, branch)
     sha = await commit(workspace, list(files), message=f"{message}\n\n{co_author(requester)}", parent=parent)
     await push(workspace, branch, token, force=force)
-    base = await base_branch(workspace)
+    base = await base_branch(workspace, head=branch)
     pull, created = await open_or_update_pull(gh, workspace.repository, branch=branch, base=base,
                                               title=title, body=body)
     note = await request_review(gh, workspace.repository, pull, requester)

@@ -92,8 +92,15 @@ async def test_review_refusals_are_reported_not_raised(gh, checkout, github_serv
 
 async def test_pull_requests_target_the_run_branch_when_the_repository_has_it(checkout):
     assert await base_branch(await checkout(ref="feature")) == "feature"
+    assert await base_branch(await checkout(ref="feature"), head="feature") == "main"  # never into itself
     assert await base_branch(await checkout(pull_number=7, ref="fork-work")) == "main"
     assert await base_branch(await checkout()) == "main"
+
+
+async def test_named_paths_are_committed_even_when_ignored(gh, checkout, git_remote):
+    git_remote.commit("main", ".gitignore", "scenarios/\n")
+    await publish(gh, await checkout(), "revision 1\n")
+    assert run_git("show", f"{BRANCH}:scenarios/scenarios.md", cwd=git_remote.bare) == "revision 1"
 
 
 async def test_check_runs_start_in_progress_and_complete_with_batched_annotations(gh, github_server):
