@@ -1,0 +1,169 @@
+"""Benchmark the bot's own time and GitHub API calls of ``/scenarioforge execute`` (issue 5, "Benchmark").
+
+    python bench/execute.py
+
+Run from the repository root. The whole world runs on 127.0.0.1 as in the
+end-to-end tests (``tests.support.world``, ``tests/test_execute_e2e.py``): the
+target repository with its one real bug on a local bare remote, a stored pack
+revision, signed ``issue_comment`` deliveries to the real app, its worker, the
+real ``codex`` binary and the scripted model of the end-to-end tests, which
+answers every step at once (the repository's tests it makes the agent run
+count as Codex time). A first ``--mode run`` warms the mirror; then one
+``--mode run`` and one ``--mode full`` (one fix attempt, draft PR) are
+measured from the database's timestamps (delivery, run, events, the stored
+outcome's ``duration_s`` / ``codex_s``) and the GitHub server's request log.
+
+Targets: ≤ 2 s of bot time per attempt outside Codex (its process start and
+turns), ≤ 20 GitHub API calls for a run-only execute.
+"""
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support lives beside bench/
+
+from bench.generate import APP_ID, app_keys, serve  # noqa: E402
+from bot.github import AppAuth  # noqa: E402
+from bot.server import create_app  # noqa: E402
+from config.settings import Settings  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.models import Delivery, ExecutionResult  # noqa: E402
+from tests.support.github_server import GitHubServer  # noqa: E402
+from tests.support.model_server import ScriptedModel  # noqa: E402
+from tests.support.target_repo import build_target_repo  # noqa: E402
+from tests.support.webhooks import WEBHOOK_SECRET, RunningApp, load_payload  # noqa: E402
+from tests.support.world import COMMENT_PAYLOAD, WRITER, ObservedWorkers, World, WorldRemote  # noqa: E402
+from tests.test_execute_e2e import cart_model, store_pack  # noqa: E402
+
+TARGET_PER_ATTEMPT_S = 2.0
+TARGET_CALLS = 20
+PHASES = (
+    ("intake", "intake (delivery recorded → job claimed)"), ("workspace", "workspace (fetch + worktree)"),
+    ("setup", "config, pack revision, check run started"), ("codex_start", "Codex process start"),
+    ("turns", "Codex turns (incl. the commands they ran)"), ("loop", "loop: evidence, git snapshots/diffs, events"),
+    ("publish", "publish (commit, push, PR, reviewer)"), ("finish", "finish (store, check run, comment)"),
+)
+CODEX_PHASES = ("codex_start", "turns")
+
+
+async def phases(world: World, run_id: int) -> dict[str, float]:
+    """Seconds per phase of run ``run_id`` (see ``PHASES``) and ``total``, from the database."""
+    run = next(run for run in await world.runs() if run.id == run_id)
+    async with world.database.session() as session:
+        delivery = await session.get(Delivery, run.delivery_id)
+        result = await session.get(ExecutionResult, run.id)
+    events = await world.events(run.id)
+
+    def first(phase: str, status: str) -> Any:
+        return next(e.timestamp for e in events if (e.phase, e.status) == (phase, status))
+
+    def last(phase: str, status: str) -> Any:
+        return [e.timestamp for e in events if (e.phase, e.status) == (phase, status)][-1]
+
+    def seconds(start: Any, end: Any) -> float:
+        return (end - start).total_seconds()
+
+    codex_start = seconds(last("scenario", "queued"), first("scenario", "running"))
+    published = any(e.phase == "publish" for e in events)
+    figures = {
+        "intake": seconds(delivery.received_at, run.started_at),
+        "workspace": seconds(run.started_at, first("workspace", "complete")),
+        "setup": seconds(first("workspace", "complete"), first("scenario", "queued")),
+        "codex_start": codex_start, "turns": result.codex_s,
+        "loop": result.duration_s - result.codex_s - codex_start,
+        "publish": seconds(first("publish", "running"), first("publish", "complete")) if published else 0.0,
+        "total": seconds(delivery.received_at, run.finished_at),
+    }
+    figures["finish"] = seconds(last("execute", result.status), run.finished_at) - figures["publish"]
+    figures["attempts"] = float(len([e for e in events if (e.phase, e.status) == ("fix", "running")]))
+    return figures
+
+
+async def one_run(world: World, mode: str) -> tuple[dict[str, float], Counter[str]]:
+    """Comment ``/scenarioforge execute --mode MODE``; the run's phases and its GitHub calls by route."""
+    seen = len(world.github.requests)
+    await world.comment(f"/scenarioforge execute --mode {mode}")
+    await world.settle()
+    run = (await world.runs())[-1]
+    expected = "passed" if mode == "full" else "failed"
+    if run.state != expected:
+        raise SystemExit(f"run {run.id} ({mode}) ended {run.state}, not {expected}: {run.error}")
+    calls = Counter(request.route or request.path for request in world.github.requests[seen:])
+    return await phases(world, run.id), calls
+
+
+def report(mode: str, figures: dict[str, float], calls: Counter[str]) -> float:
+    """Print one run's figures; returns the bot's own time per attempt."""
+    attempts = 1 + int(figures["attempts"])
+    print(f"\nexecute --mode {mode}: {attempts} loop(s) (first run + {attempts - 1} fix attempt(s)), warm mirror")
+    for name, label in PHASES:
+        print(f"  {label:<46} {figures[name]:7.3f} s{'  [Codex]' if name in CODEX_PHASES else ''}")
+    codex = sum(figures[name] for name in CODEX_PHASES)
+    own = figures["total"] - codex
+    print(f"  {'other (events, comment edits)':<46} "
+          f"{figures['total'] - sum(figures[name] for name, _ in PHASES):7.3f} s")
+    print(f"  {'total (delivery → run finished)':<46} {figures['total']:7.3f} s")
+    print(f"  {'bot own time (total − Codex)':<46} {own:7.3f} s = {own / attempts:.3f} s per attempt "
+          f"(target ≤ {TARGET_PER_ATTEMPT_S} s: {'met' if own / attempts <= TARGET_PER_ATTEMPT_S else 'NOT met'})")
+    total_calls = sum(calls.values())
+    target = f" (target ≤ {TARGET_CALLS}: {'met' if total_calls <= TARGET_CALLS else 'NOT met'})" if mode == "run" else ""
+    print(f"  GitHub API calls: {total_calls}{target}")
+    for route, count in sorted(calls.items(), key=lambda item: (-item[1], item[0])):
+        print(f"    {count:3d}  {route}")
+    return own / attempts
+
+
+async def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="bench-execute-") as tmp:
+        root = Path(tmp)
+        private_pem, public_pem, key_path = app_keys(root)
+        github = GitHubServer(app_id=APP_ID, public_pem=public_pem, private_pem=private_pem)
+        await github.start()
+        model = ScriptedModel(script=cart_model())
+        model_runner, model_url = await serve(model.app())
+        database = Database(f"sqlite+aiosqlite:///{root / 'scenarioforge.db'}")
+        await database.upgrade()
+        repo = load_payload(COMMENT_PAYLOAD)["repository"]
+        github.add_repo(repo["full_name"], installation_id=1, default_branch=repo["default_branch"],
+                        repo_id=repo["id"])
+        github.set_permission(repo["full_name"], WRITER, "write")
+        remote = WorldRemote(root / "git", repo["full_name"], repo["default_branch"], github)
+        target = build_target_repo(root / "target-source")
+        remote.build(lambda work: work.git("pull", "-q", str(target.path), "HEAD"))
+        (root / "codex-home").mkdir()
+        settings = Settings(
+            _env_file=None, app_id=APP_ID, private_key_path=key_path, webhook_secret=WEBHOOK_SECRET,
+            database_url=database.url, github_api_url=github.url, clone_url_template=remote.template,
+            workdir=root / "workdir", workers=1, codex_model="scripted", codex_base_url=f"{model_url}/v1",
+            codex_home=root / "codex-home", turn_timeout_s=60,
+            codex_config="model_providers.scenarioforge.request_max_retries = 0",
+        )
+        async with aiohttp.ClientSession() as session:
+            auth = AppAuth(session, settings)
+            workers = ObservedWorkers(database, settings, auth, poll_s=0.5)
+            app_runner, url = await serve(create_app(settings, database=database, auth=auth, workers=workers))
+            world = World(github, remote, RunningApp(app_runner, url), settings, database, workers)
+            try:
+                await store_pack(world)
+                await one_run(world, "run")  # cold mirror, first token
+                measured = [(mode, *await one_run(world, mode)) for mode in ("run", "full")]
+            finally:
+                await app_runner.cleanup()
+        await model_runner.cleanup()
+        await github.close()
+        await database.dispose()
+    print("execute benchmark: scripted model answering at once, real codex binary, local GitHub and git remote")
+    per_attempt = [report(mode, figures, calls) for mode, figures, calls in measured]
+    run_calls = sum(measured[0][2].values())
+    return 0 if max(per_attempt) <= TARGET_PER_ATTEMPT_S and run_calls <= TARGET_CALLS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
