@@ -113,7 +113,8 @@ def report(mode: str, figures: dict[str, float], calls: Counter[str]) -> float:
     print(f"  {'bot own time (total − Codex)':<46} {own:7.3f} s = {own / attempts:.3f} s per attempt "
           f"(target ≤ {TARGET_PER_ATTEMPT_S} s: {'met' if own / attempts <= TARGET_PER_ATTEMPT_S else 'NOT met'})")
     total_calls = sum(calls.values())
-    target = f" (target ≤ {TARGET_CALLS}: {'met' if total_calls <= TARGET_CALLS else 'NOT met'})" if mode == "run" else ""
+    verdict = "met" if total_calls <= TARGET_CALLS else "NOT met"
+    target = f" (target ≤ {TARGET_CALLS}: {verdict})" if mode == "run" else ""
     print(f"  GitHub API calls: {total_calls}{target}")
     for route, count in sorted(calls.items(), key=lambda item: (-item[1], item[0])):
         print(f"    {count:3d}  {route}")
