@@ -62,9 +62,11 @@ SandboxName = Literal["read-only", "workspace-write"]
 
 #: Variables the Codex process itself may inherit; everything else (App key,
 #: webhook secret, installation tokens, ``SCENARIOFORGE_*``) is dropped.
+#: ``OPENAI_API_KEY``/``CODEX_API_KEY`` authenticate Codex to the model
+#: provider; the shell policy below keeps them from the commands it runs.
 DEFAULT_ENV_ALLOW: tuple[str, ...] = (
     "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TZ",
-    "TMPDIR", "TEMP", "TMP", "SSL_CERT_FILE", "SSL_CERT_DIR",
+    "TMPDIR", "TEMP", "TMP", "SSL_CERT_FILE", "SSL_CERT_DIR", "OPENAI_API_KEY", "CODEX_API_KEY",
 )
 
 #: Patterns removed from the environment of every command Codex runs, on top
@@ -207,9 +209,9 @@ class Engine:
 
     ``env_allow`` names the variables the Codex process may inherit from ours.
     Codex keeps its login (``codex login``) in ``CODEX_HOME`` (setting
-    ``codex_home``, default ``<workdir>/codex-home``); a deployment that
-    authenticates through ``OPENAI_API_KEY`` adds it to ``env_allow`` — the
-    shell policy still keeps it from the commands Codex runs.
+    ``codex_home``, default ``<workdir>/codex-home``) or authenticates with
+    ``OPENAI_API_KEY``; the shell policy keeps that key from the commands
+    Codex runs.
     """
 
     def __init__(self, settings: Settings, *, env_allow: Iterable[str] = DEFAULT_ENV_ALLOW) -> None:

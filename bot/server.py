@@ -100,7 +100,7 @@ def create_app(
     if not settings.has_app_credentials:
         from bot.setup import setup_routes
 
-        setup_routes(app, settings, on_configured=on_configured)
+        setup_routes(app, settings, public_url=settings.public_url, on_configured=on_configured)
     else:
         if router is None:
             from handlers import router

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     workdir: Path = Path("./workdir")
     workers: int = Field(default=2, ge=1, le=64)
     min_permission: Permission = "write"
+    #: The bot's address as GitHub reaches it (e.g. a webhook proxy channel);
+    #: setup mode registers ``{public_url}/webhook``. Default: the address the
+    #: browser used for the setup page.
+    public_url: str | None = None
     allowed_bots: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Codex engine (issue: generate)

@@ -21,9 +21,10 @@ from tests.support.model_server import (
 SECRETS = {
     "SCENARIOFORGE_WEBHOOK_SECRET": "whsec-value-1f3a",
     "GITHUB_TOKEN": "ghs_installation-token-value-77",
-    "OPENAI_API_KEY": "sk-openai-key-value-42",
     "DEPLOY_PASSWORD": "hunter2-value-99",
 }
+#: Codex itself needs the model key to authenticate; the commands it runs must not see it.
+MODEL_KEY = {"OPENAI_API_KEY": "sk-openai-key-value-42"}
 
 
 @pytest.fixture
@@ -89,7 +90,7 @@ async def test_model_error_is_passed_through_raw(model_server, codex_settings, r
 
 
 async def test_commands_see_no_secret_from_our_environment(model_server, codex_settings, repo, monkeypatch):
-    for name, value in SECRETS.items():
+    for name, value in {**SECRETS, **MODEL_KEY}.items():
         monkeypatch.setenv(name, value)
     model_server.script = lambda request: (
         [exec_call("env; cat /proc/$PPID/environ | tr '\\0' '\\n'")] if not tool_outputs(request)
@@ -100,13 +101,14 @@ async def test_commands_see_no_secret_from_our_environment(model_server, codex_s
     assert not set(SECRETS) & set(launch.env)
     assert set(SECRETS) <= {arg.split("=", 1)[1] for arg in launch.launch_args_override if arg.startswith("--unset=")}
     assert not any(value in " ".join(launch.launch_args_override) for value in SECRETS.values())
+    assert launch.env["OPENAI_API_KEY"] == MODEL_KEY["OPENAI_API_KEY"]
     async with engine.thread(repo) as thread:
         result = await thread.turn("List the environment.")
 
     seen = "\n".join(tool_outputs(model_server.requests[-1]))
     assert "PATH=" in seen  # the command really ran and its output reached the model
     assert "SCENARIOFORGE_" not in seen
-    for value in SECRETS.values():
+    for value in [*SECRETS.values(), *MODEL_KEY.values()]:
         assert value not in seen
         assert value not in result.commands[0].output
 
