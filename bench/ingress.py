@@ -1,17 +1,20 @@
 """Ingress benchmark: signed deliveries over loopback, real app against a bare handler.
 
-    python -m bench.ingress [--deliveries 20000] [--concurrency 32] [--warmup 1000]
+    python -m bench.ingress [--deliveries 20000] [--concurrency 16] [--warmup 1000]
 
 Starts, in this process, the real application (``bot.server.create_app`` with
-the real ``handlers.router``, a SQLite file database in a temporary folder
-and an auth stand-in that makes no GitHub call) and a bare aiohttp app whose
+the real ``handlers.router``, a SQLite file database in a temporary folder,
+an auth stand-in that makes no GitHub call and JSON logs as ``serve`` has
+them, written to the null device) and a bare aiohttp app whose
 ``POST /webhook`` reads the body and answers 202. A separate process
 (multiprocessing, spawn) then POSTs the same signed real ``issue_comment``
 payload (a comment without a command: handled, no GitHub call) under a fresh
 ``X-GitHub-Delivery`` id each time, ``--concurrency`` requests in flight,
 first to the bare app, then to the real one. Printed: deliveries/s, p50 and
-p99 answer latency of each, the throughput ratio real/bare, and the rows of
-the ``deliveries`` table once dispatch has drained (none may be lost).
+p99 answer latency of each, the CPU time per delivery of this serving
+process and of the load process (is the load generator the limit?), the
+throughput ratio real/bare, and the rows of the ``deliveries`` table once
+dispatch has drained (none may be lost).
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
 import statistics
 import sys
 import tempfile
@@ -31,6 +35,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import func, select
 
+from bot import logs
 from bot.replay import signature
 from bot.server import SERVICES, create_app
 from config.settings import Settings
@@ -56,6 +61,8 @@ class Result:
     failures: int
     seconds: float
     latencies_ms: list[float]
+    load_cpu_s: float  # CPU time of the load process during the phase
+    server_cpu_s: float = 0.0  # CPU time of the serving process (all threads), warm-up included
 
     @property
     def rate(self) -> float:
@@ -95,9 +102,10 @@ async def _load(url: str, body: bytes, deliveries: int, concurrency: int, warmup
                     latencies.append((time.perf_counter() - started) * 1000)
                     failures += response.status != 202
 
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             await asyncio.gather(*(worker() for _ in range(concurrency)))
-            return Result(len(latencies), failures, time.perf_counter() - started, latencies)
+            seconds = time.perf_counter() - started
+            return Result(len(latencies), failures, seconds, latencies, time.process_time() - cpu)
 
         await phase(warmup)
         return await phase(deliveries)
@@ -122,13 +130,15 @@ def bare_app() -> web.Application:
     return app
 
 
-async def drive(url: str, body: bytes, args: argparse.Namespace) -> Result:
-    """Run the load process against ``url`` while this loop keeps serving."""
+async def drive(url: str, body: bytes, args: argparse.Namespace, settle=None) -> Result:
+    """Run the load process against ``url`` while this loop keeps serving; the
+    result's ``server_cpu_s`` also covers ``await settle()`` (work left after the answers)."""
     context = multiprocessing.get_context("spawn")
     source, sink = context.Pipe(duplex=False)
     process = context.Process(
         target=load, args=(url, body, args.deliveries, args.concurrency, args.warmup, sink)
     )
+    cpu = time.process_time()
     process.start()
     sink.close()
     try:
@@ -137,12 +147,16 @@ async def drive(url: str, body: bytes, args: argparse.Namespace) -> Result:
         raise SystemExit(f"the load process died (exit {process.exitcode}); see its traceback above") from None
     finally:
         process.join()
+    if settle is not None:
+        await settle()
+    result.server_cpu_s = time.process_time() - cpu
     return result
 
 
 async def run(args: argparse.Namespace) -> int:
     body = json.dumps(json.loads(PAYLOAD.read_text(encoding="utf-8"))).encode()
-    with tempfile.TemporaryDirectory(prefix="scenarioforge-bench-") as folder:
+    with tempfile.TemporaryDirectory(prefix="scenarioforge-bench-") as folder, open(os.devnull, "w") as null:
+        logs.configure(stream=null)
         settings = Settings(
             _env_file=None,
             app_id=1,
@@ -154,10 +168,9 @@ async def run(args: argparse.Namespace) -> int:
         real_runner, real_url = await serve(create_app(settings, auth=NoGitHub()))
         bare_runner, bare_url = await serve(bare_app())
         try:
-            bare = await drive(bare_url, body, args)
-            real = await drive(real_url, body, args)
             services = real_runner.app[SERVICES]
-            await services.dispatcher.idle()
+            bare = await drive(bare_url, body, args)
+            real = await drive(real_url, body, args, settle=services.dispatcher.idle)
             async with services.database.session() as session:
                 by_status = select(Delivery.status, func.count()).group_by(Delivery.status)
                 counts = dict((await session.execute(by_status)).all())
@@ -171,6 +184,9 @@ async def run(args: argparse.Namespace) -> int:
     for name, result in (("bare 202 handler", bare), ("POST /webhook", real)):
         print(f"{name:>17}: {result.rate:8.0f} deliveries/s  p50 {result.percentile(50):6.2f} ms  "
               f"p99 {result.percentile(99):6.2f} ms  non-202: {result.failures}")
+        print(f"{'':>17}  CPU per delivery: server {result.server_cpu_s / sent * 1000:.2f} ms, "
+              f"load generator {result.load_cpu_s / result.answered * 1000:.2f} ms "
+              f"({result.load_cpu_s / result.seconds:.0%} of a core)")
     print(f"            ratio: {real.rate / bare.rate:.2f} (real/bare deliveries/s)")
     print(f"    database rows: {rows} of {sent} sent, by status {counts}; lost: {sent - rows}")
     return 0 if rows == sent and real.failures == 0 else 1

@@ -66,10 +66,11 @@ def json_handler(stream: TextIO | None = None) -> logging.Handler:
     return handler
 
 
-def configure(level: int | str = logging.INFO) -> None:
-    """Send every log record of the process to stderr as JSON lines (called by ``serve``)."""
+def configure(level: int | str = logging.INFO, stream: TextIO | None = None) -> None:
+    """Send every log record of the process to ``stream`` (default stderr) as JSON lines
+    (called by ``serve``; the ingress benchmark passes a null stream)."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    root.addHandler(json_handler())
+    root.addHandler(json_handler(stream))
     root.setLevel(level)
