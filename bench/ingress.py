@@ -13,8 +13,8 @@ payload (a comment without a command: handled, no GitHub call) under a fresh
 first to the bare app, then to the real one. Printed: deliveries/s, p50 and
 p99 answer latency of each, the CPU time per delivery of this serving
 process and of the load process (is the load generator the limit?), the
-throughput ratio real/bare, and the rows of the ``deliveries`` table once
-dispatch has drained (none may be lost).
+throughput ratio real/bare, and the rows of the ``deliveries`` table, by
+outcome, once dispatch has drained (none may be lost).
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ from bot import logs
 from bot.replay import signature
 from bot.server import SERVICES, create_app
 from config.settings import Settings
-from storage.models import Delivery
+from storage.models import Delivery, DeliveryOutcome
 
 PAYLOAD = Path(__file__).parent.parent / "tests" / "payloads" / "issue_comment.created.4.json"
 SECRET = "bench-secret"
@@ -172,8 +172,13 @@ async def run(args: argparse.Namespace) -> int:
             bare = await drive(bare_url, body, args)
             real = await drive(real_url, body, args, settle=services.dispatcher.idle)
             async with services.database.session() as session:
-                by_status = select(Delivery.status, func.count()).group_by(Delivery.status)
-                counts = dict((await session.execute(by_status)).all())
+                by_outcome = (
+                    select(DeliveryOutcome.status, func.count())
+                    .select_from(Delivery)
+                    .outerjoin(DeliveryOutcome)
+                    .group_by(DeliveryOutcome.status)
+                )
+                counts = {status or "pending": n for status, n in (await session.execute(by_outcome)).all()}
         finally:
             await bare_runner.cleanup()
             await real_runner.cleanup()
@@ -188,7 +193,7 @@ async def run(args: argparse.Namespace) -> int:
               f"load generator {result.load_cpu_s / result.answered * 1000:.2f} ms "
               f"({result.load_cpu_s / result.seconds:.0%} of a core)")
     print(f"            ratio: {real.rate / bare.rate:.2f} (real/bare deliveries/s)")
-    print(f"    database rows: {rows} of {sent} sent, by status {counts}; lost: {sent - rows}")
+    print(f"    database rows: {rows} of {sent} sent, by outcome {counts}; lost: {sent - rows}")
     return 0 if rows == sent and real.failures == 0 else 1
 
 

@@ -4,9 +4,9 @@ Each accepted delivery becomes a background task (at most ``concurrency``
 running at once, every task tracked so shutdown can wait for them). A task
 builds the installation's GitHub client, calls
 ``router.dispatch(event, gh, db=…, settings=…, auth=…, delivery_id=…)`` and
-marks the delivery ``processed`` or ``failed`` with the error text. At start-up,
-deliveries still ``received`` (the process stopped before handling them) are
-dispatched again.
+records the delivery's outcome, ``processed`` or ``failed`` with the error
+text. At start-up, deliveries without an outcome (the process stopped before
+handling them) are dispatched again.
 """
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ class Dispatcher:
         return bool(self._router.fetch(event))
 
     async def start(self, auth: Auth) -> None:
-        """Use ``auth`` for GitHub clients from now on and re-dispatch deliveries left ``received``."""
+        """Use ``auth`` for GitHub clients from now on and re-dispatch deliveries left pending."""
         self._auth = auth
         for delivery in await self._deliveries.pending():
             log.info("re-dispatching delivery %s left unprocessed", delivery.id)
@@ -81,7 +81,7 @@ class Dispatcher:
 
     async def close(self, grace_s: float = 30.0) -> None:
         """Wait up to ``grace_s`` seconds for running deliveries, then cancel the rest;
-        cancelled ones stay ``received`` and are dispatched again at the next start."""
+        cancelled ones stay pending and are dispatched again at the next start."""
         if self._tasks:
             _, late = await asyncio.wait(set(self._tasks), timeout=grace_s)
             for task in late:
@@ -94,9 +94,9 @@ class Dispatcher:
                 status, error = await self._dispatch(event)
                 DELIVERIES.labels(event.event, status).inc()
                 try:
-                    await self._deliveries.mark(event.delivery_id, status, error)
-                except Exception:  # stays "received": dispatched again at the next start
-                    log.exception("could not mark delivery %s", status)
+                    await self._deliveries.record_outcome(event.delivery_id, status, error)
+                except Exception:  # stays pending: dispatched again at the next start
+                    log.exception("could not record the delivery as %s", status)
 
     async def _dispatch(self, event: sansio.Event) -> tuple[str, str | None]:
         """Run the handlers; ``("processed", None)`` or ``("failed", error text)``."""

@@ -107,11 +107,11 @@ async def _record(
 ) -> web.Response:
     """Record a verified delivery, then answer (and hand it over when a handler takes it)."""
     if event.event == "ping":
-        outcome, status = "ping", "processed"
+        outcome, recorded = "ping", "processed"
     elif dispatcher.handles(event):
-        outcome, status = "accepted", "received"
+        outcome, recorded = "accepted", None  # pending until dispatched
     else:
-        outcome, status = "ignored", "ignored"
+        outcome, recorded = "ignored", "ignored"
     data = event.data
     action = data.get("action")
     is_new = await deliveries.record(
@@ -122,7 +122,7 @@ async def _record(
             installation_id=_field(data, "installation", "id"),
             repository=_field(data, "repository", "full_name"),
             payload=body.decode("utf-8"),
-            status=status,
+            outcome=recorded,
         )
     )
     if not is_new:

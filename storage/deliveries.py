@@ -1,4 +1,4 @@
-"""The ``deliveries`` table, written through one group-committing writer.
+"""The ``deliveries`` and ``delivery_outcomes`` tables, written through one group-committing writer.
 
 Every webhook delivery is recorded before its HTTP answer. Concurrent requests
 hand their rows to a single writer that inserts whatever has queued up since
@@ -6,7 +6,11 @@ its last commit in one transaction (group commit), and each request awaits its
 own future: the database pays one commit for many deliveries, and a repeated
 ``X-GitHub-Delivery`` id is detected by the primary key (``INSERT … ON
 CONFLICT DO NOTHING … RETURNING id``), also when both copies arrive at once.
-Status changes after dispatch go through the same writer.
+
+A delivery row is written once and never updated. How it ended is a small
+``delivery_outcomes`` row, inserted through the same writer (in the same
+transaction as the delivery when the outcome is known at the answer); a
+delivery without one is pending.
 
 The writer runs each batch on a synchronous connection in its own thread: one
 thread hop per batch, where the async driver needs several per statement.
@@ -21,11 +25,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, create_engine, event, select, update
+from sqlalchemy import Connection, create_engine, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from storage.db import Database, _sqlite_pragmas
-from storage.models import Delivery, utcnow
+from storage.db import Database, sqlite_pragmas
+from storage.models import Delivery, DeliveryOutcome, utcnow
 
 #: Upper bound of rows per transaction (SQLite allows 32,766 bound parameters).
 MAX_BATCH = 256
@@ -44,18 +48,23 @@ class DeliveryRecord:
     installation_id: int | None
     repository: str | None  # owner/name
     payload: str  # the raw JSON body
-    status: str = "received"  # or "ignored" (no handler) / "processed" (ping)
+    #: the outcome when known at the answer (``ignored``: no handler; ``processed``:
+    #: ping), else None: pending until the dispatcher records one.
+    outcome: str | None = None
     received_at: datetime = field(default_factory=utcnow)
 
 
 @dataclass(frozen=True)
-class _Mark:
-    id: str
-    status: str
-    error: str | None
+class Outcome:
+    """How a delivery ended (a ``delivery_outcomes`` row)."""
+
+    delivery_id: str
+    status: str  # processed | ignored | failed
+    error: str | None = None
+    finished_at: datetime = field(default_factory=utcnow)
 
 
-_Entry = tuple[DeliveryRecord | _Mark, asyncio.Future[bool]]
+_Entry = tuple[DeliveryRecord | Outcome, asyncio.Future[bool]]
 
 
 class DeliveryLog:
@@ -67,10 +76,15 @@ class DeliveryLog:
         if dialect not in _DIALECTS:
             raise ValueError(f"unsupported database dialect {dialect!r} (sqlite or postgresql)")
         self._database = database
-        self._insert, driver = _DIALECTS[dialect]
+        insert, driver = _DIALECTS[dialect]
+        self._insert_deliveries = (
+            insert(_DELIVERIES).on_conflict_do_nothing(index_elements=["id"]).returning(_DELIVERIES.c.id)
+        )
+        # The first outcome of a delivery stays; a conflict never fails the batch it is in.
+        self._insert_outcomes = insert(_OUTCOMES).on_conflict_do_nothing(index_elements=["delivery_id"])
         self._engine = create_engine(url.set(drivername=f"{dialect}+{driver}"))
         if dialect == "sqlite":
-            event.listen(self._engine, "connect", _sqlite_pragmas)
+            event.listen(self._engine, "connect", sqlite_pragmas)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="delivery-writer")
         self._queue: asyncio.Queue[_Entry | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
@@ -88,22 +102,27 @@ class DeliveryLog:
         self._thread.shutdown()
 
     async def record(self, delivery: DeliveryRecord) -> bool:
-        """Insert ``delivery``; True once committed, False if its id was already recorded."""
+        """Insert ``delivery`` (and its outcome, if known); True once committed,
+        False if its id was already recorded (then nothing is written)."""
         return await self._submit(delivery)
 
-    async def mark(self, delivery_id: str, status: str, error: str | None = None) -> None:
-        """Set the status (``processed`` | ``failed``) and error text of a recorded delivery."""
-        await self._submit(_Mark(delivery_id, status, error))
+    async def record_outcome(self, delivery_id: str, status: str, error: str | None = None) -> None:
+        """Record how a delivery ended (``processed`` | ``failed`` with the error text),
+        once committed; a delivery keeps its first outcome."""
+        await self._submit(Outcome(delivery_id, status, error))
 
     async def pending(self) -> Sequence[Delivery]:
-        """Deliveries still ``received`` (recorded, never handled), oldest first."""
+        """Deliveries recorded without an outcome (never handled), oldest first."""
         async with self._database.session() as session:
             rows = await session.scalars(
-                select(Delivery).where(Delivery.status == "received").order_by(Delivery.received_at)
+                select(Delivery)
+                .outerjoin(DeliveryOutcome)
+                .where(DeliveryOutcome.delivery_id.is_(None))
+                .order_by(Delivery.received_at)
             )
             return rows.all()
 
-    async def _submit(self, item: DeliveryRecord | _Mark) -> bool:
+    async def _submit(self, item: DeliveryRecord | Outcome) -> bool:
         if self._writer is None:
             raise RuntimeError("DeliveryLog is not started")
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -135,48 +154,39 @@ class DeliveryLog:
                 else:
                     future.set_result(result)
 
-    def _write(self, items: list[DeliveryRecord | _Mark]) -> list[bool]:
-        """One transaction (in the writer thread): new rows first, then status marks.
+    def _write(self, items: list[DeliveryRecord | Outcome]) -> list[bool]:
+        """One transaction (in the writer thread): new deliveries first, then outcomes.
 
         Returns each item's result in order: a record's is True only for the
-        first copy of its id that got inserted; marks always give True.
+        first copy of its id that got inserted; outcomes always give True.
         """
         records = [item for item in items if isinstance(item, DeliveryRecord)]
         first_copy = {record.id: record for record in reversed(records)}
-        marks = [
-            {"mark_id": item.id, "status": item.status, "error": item.error}
-            for item in items
-            if isinstance(item, _Mark)
-        ]
-        inserted: set[str] = set()
         with self._engine.begin() as connection:
-            if records:
-                inserted = self._insert_new(connection, list(first_copy.values()))
-            if marks:
-                connection.execute(_MARK, marks)
+            inserted = self._insert_new(connection, list(first_copy.values())) if records else set()
+            outcomes = [
+                _outcome_row(Outcome(record.id, record.outcome, finished_at=record.received_at))
+                for record in first_copy.values()
+                if record.outcome is not None and record.id in inserted
+            ] + [_outcome_row(item) for item in items if isinstance(item, Outcome)]
+            if outcomes:
+                connection.execute(self._insert_outcomes, outcomes)
         return [
             not isinstance(item, DeliveryRecord) or (item.id in inserted and first_copy[item.id] is item)
             for item in items
         ]
 
     def _insert_new(self, connection: Connection, records: list[DeliveryRecord]) -> set[str]:
-        """Insert rows whose id is new; returns those ids."""
-        result = connection.execute(
-            self._insert(_TABLE).on_conflict_do_nothing(index_elements=["id"]).returning(_TABLE.c.id),
-            [_row(record) for record in records],
-        )
+        """Insert deliveries whose id is new; returns those ids."""
+        result = connection.execute(self._insert_deliveries, [_delivery_row(record) for record in records])
         return set(result.scalars().all())
 
 
-_TABLE = Delivery.__table__
-_MARK = (
-    update(_TABLE)
-    .where(_TABLE.c.id == bindparam("mark_id"))
-    .values(status=bindparam("status"), error=bindparam("error"))
-)
+_DELIVERIES = Delivery.__table__
+_OUTCOMES = DeliveryOutcome.__table__
 
 
-def _row(record: DeliveryRecord) -> dict[str, object]:
+def _delivery_row(record: DeliveryRecord) -> dict[str, object]:
     return {
         "id": record.id,
         "event": record.event,
@@ -184,7 +194,14 @@ def _row(record: DeliveryRecord) -> dict[str, object]:
         "installation_id": record.installation_id,
         "repository": record.repository,
         "received_at": record.received_at,
-        "status": record.status,
         "payload": record.payload,
-        "error": None,
+    }
+
+
+def _outcome_row(outcome: Outcome) -> dict[str, object]:
+    return {
+        "delivery_id": outcome.delivery_id,
+        "status": outcome.status,
+        "error": outcome.error,
+        "finished_at": outcome.finished_at,
     }

@@ -54,10 +54,10 @@ class InstallationRepository(Base):
 
 
 class Delivery(Base):
-    """One webhook delivery, recorded before the HTTP answer.
+    """One webhook delivery, recorded before the HTTP answer and never changed after.
 
-    ``status``: ``received`` (recorded, not yet handled) → ``processed`` |
-    ``ignored`` (no handler for the event) | ``failed`` (handler raised).
+    How it ended is a ``DeliveryOutcome`` row; a delivery without one is
+    pending (recorded, not handled yet).
     """
 
     __tablename__ = "deliveries"
@@ -68,11 +68,26 @@ class Delivery(Base):
     installation_id: Mapped[int | None] = mapped_column(BigInteger)
     repository: Mapped[str | None] = mapped_column(String(255))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
-    status: Mapped[str] = mapped_column(String(16), default="received")
     payload: Mapped[str] = mapped_column(Text)
-    error: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_deliveries_status", "status"),)
+
+class DeliveryOutcome(Base):
+    """How a delivery ended, in a narrow table of its own: writing an outcome
+    inserts a few bytes instead of rewriting the delivery's payload row.
+
+    ``status``: ``processed`` | ``ignored`` (no handler for the event) |
+    ``failed`` (a handler raised; ``error`` is its text).
+    """
+
+    __tablename__ = "delivery_outcomes"
+
+    # No ON DELETE CASCADE: a migration that rebuilds ``deliveries`` (SQLite batch mode
+    # drops the old table) fails here instead of erasing every outcome, which would
+    # make every delivery pending and dispatched again.
+    delivery_id: Mapped[str] = mapped_column(String(64), ForeignKey("deliveries.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Run(Base):

@@ -15,12 +15,15 @@ import sys
 
 import aiohttp
 import pytest
+from alembic import command
+from sqlalchemy import text
 
 from bot import logs
 from bot.replay import replay
 from bot.server import serve
 from config.settings import Settings
-from storage.db import Database
+from storage.db import Database, alembic_config
+from storage.deliveries import DeliveryLog
 from storage.models import Job, Run
 from tests.support.webhooks import PAYLOADS, WEBHOOK_SECRET, NoWorkers, OfflineAuth, load_payload
 
@@ -94,6 +97,47 @@ async def test_metrics_expose_deliveries_jobs_durations_and_github_calls(running
     assert 'scenarioforge_jobs{state="running"} 0.0' in lines
     assert "# TYPE scenarioforge_job_duration_seconds histogram" in lines
     assert "# TYPE scenarioforge_github_calls_total counter" in lines
+
+
+# --- migration 0005 ----------------------------------------------------------------
+
+
+async def migrate(database: Database, revision: str, *, down: bool = False) -> None:
+    def run(connection) -> None:
+        config = alembic_config(database.url)
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+    async with database.engine.begin() as connection:
+        await connection.run_sync(run)
+
+
+async def test_migration_0005_moves_delivery_statuses_to_outcomes_and_back(tmp_path):
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    try:
+        await migrate(database, "0004")
+        rows = [("d-new", "received", None), ("d-done", "processed", None), ("d-bad", "failed", "Boom")]
+        async with database.engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO deliveries (id, event, received_at, status, payload, error)"
+                    " VALUES (:id, 'issues', '2024-05-01 10:00:00', :status, '{}', :error)"
+                ),
+                [{"id": id, "status": status, "error": error} for id, status, error in rows],
+            )
+        await migrate(database, "head")
+        async with database.engine.connect() as connection:
+            outcomes = (await connection.execute(text("SELECT delivery_id, status, error FROM delivery_outcomes"))).all()
+        assert sorted(outcomes) == sorted(rows[1:])
+        deliveries = DeliveryLog(database)
+        assert [delivery.id for delivery in await deliveries.pending()] == ["d-new"]
+        await deliveries.close()
+        await migrate(database, "0004", down=True)
+        async with database.engine.connect() as connection:
+            statuses = (await connection.execute(text("SELECT id, status, error FROM deliveries"))).all()
+        assert sorted(statuses) == sorted(rows)
+    finally:
+        await database.dispose()
 
 
 # --- logs ------------------------------------------------------------------------
