@@ -5,7 +5,8 @@ running at once, every task tracked so shutdown can wait for them). A task
 builds the installation's GitHub client, calls
 ``router.dispatch(event, gh, db=…, settings=…, auth=…, delivery_id=…)`` and
 records the delivery's outcome, ``processed`` or ``failed`` with the error
-text. At start-up, deliveries without an outcome (the process stopped before
+text (only failures are logged: the webhook logged the delivery's line, and
+the outcome is in the database and the metrics). At start-up, deliveries without an outcome (the process stopped before
 handling them) are dispatched again.
 """
 from __future__ import annotations
@@ -120,5 +121,4 @@ class Dispatcher:
         except Exception as exc:  # a handler's failure is recorded on its delivery, never lost
             log.exception("handlers failed on %s delivery", event.event)
             return "failed", "".join(traceback.format_exception_only(exc)).strip()
-        log.info("%s delivery processed", event.event)
         return "processed", None

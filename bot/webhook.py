@@ -9,8 +9,9 @@ https://docs.github.com/webhooks/webhook-events-and-payloads#delivery-headers):
 3. ``Content-Type: application/json`` (what GitHub Apps send) → else 415;
 4. body at most 25 MB, GitHub's own cap on payloads → else 413;
 5. HMAC-SHA256 of the raw body with the webhook secret, checked by
-   ``gidgethub.sansio.Event.from_http`` before it parses anything → else 401;
-6. a JSON object → else 400.
+   ``gidgethub.sansio.validate_event`` before anything is parsed → else 401;
+6. a JSON object in UTF-8 → else 400. It is parsed once; the handlers get
+   that ``gidgethub.sansio.Event``.
 
 Then the delivery is recorded (``storage.deliveries``) before the answer:
 ``ping`` → 200, a delivery id seen before → 200 and nothing else, an event
@@ -81,31 +82,31 @@ def handler(secret: str, deliveries: DeliveryLog, dispatcher: Dispatcher) -> Han
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return _refuse(413, f"body exceeds the {MAX_BODY}-byte cap")
-        # Only the SHA-256 header reaches gidgethub, so its SHA-1 fallback can never apply.
-        headers = {
-            "content-type": request.headers["Content-Type"],
-            "x-github-delivery": delivery_id,
-            "x-github-event": event_name,
-            "x-hub-signature-256": signature,
-        }
-        try:
-            event = sansio.Event.from_http(headers, body, secret=secret)
+        try:  # the SHA-256 signature only: gidgethub's SHA-1 fallback is never reached
+            sansio.validate_event(body, signature=signature, secret=secret)
         except gidgethub.ValidationFailure as exc:
             return _refuse(401, f"signature check failed: {exc}")
-        except gidgethub.BadRequest as exc:  # from_http wraps the JSON/UTF-8 decoding error
-            return _refuse(400, f"body is not valid JSON: {exc.__cause__}")
-        if not isinstance(event.data, dict):
+        try:  # JSON between systems is UTF-8 (RFC 8259 §8.1); the text is also what gets stored
+            text = body.decode("utf-8")
+            data = json.loads(text)
+        except ValueError as exc:  # UnicodeDecodeError, JSONDecodeError
+            return _refuse(400, f"body is not valid JSON: {exc}")
+        if not isinstance(data, dict):
             return _refuse(400, "body is not a JSON object")
+        event = sansio.Event(data, event=event_name, delivery_id=delivery_id)
         with logs.bound(delivery_id=delivery_id):
-            return await _record(event, body, deliveries, dispatcher)
+            return await _record(event, text, deliveries, dispatcher)
 
     return receive
 
 
 async def _record(
-    event: sansio.Event, body: bytes, deliveries: DeliveryLog, dispatcher: Dispatcher
+    event: sansio.Event, payload: str, deliveries: DeliveryLog, dispatcher: Dispatcher
 ) -> web.Response:
-    """Record a verified delivery, then answer (and hand it over when a handler takes it)."""
+    """Record a verified delivery, then answer (and hand it over when a handler takes it).
+
+    This logs the delivery's one line at the answer; the dispatcher logs only failures.
+    """
     if event.event == "ping":
         outcome, recorded = "ping", "processed"
     elif dispatcher.handles(event):
@@ -121,7 +122,7 @@ async def _record(
             action=action if isinstance(action, str) else None,
             installation_id=_field(data, "installation", "id"),
             repository=_field(data, "repository", "full_name"),
-            payload=body.decode("utf-8"),
+            payload=payload,
             outcome=recorded,
         )
     )

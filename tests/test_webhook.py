@@ -107,6 +107,13 @@ async def test_invalid_json_with_valid_signature_is_refused(running):
     assert await delivery_count(running) == 0
 
 
+async def test_body_that_is_not_utf8_is_refused(running):
+    answer = await running.post('{"action": "créé"}'.encode("latin-1"), "issue_comment")
+    assert answer.status == 400
+    assert answer.body["error"].startswith("body is not valid JSON")
+    assert await delivery_count(running) == 0
+
+
 async def test_json_that_is_not_an_object_is_refused(running):
     answer = await running.post(b"[1, 2]", "issue_comment")
     assert answer.status == 400
