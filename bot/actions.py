@@ -1,16 +1,17 @@
 """The registry of job actions: run action name → ``async def (ctx: JobContext) -> None``.
 
-Until the issues that bring them land, ``generate``, ``execute``, ``sources``
-and ``confirm`` say plainly that the capability is not installed yet and end
-the run ``blocked`` in phase ``not-installed``: nothing failed, and a later
-version can pick the same request up again (``blocked`` may be re-queued).
+``sources`` and ``confirm`` are the trust gate's (``bot.source_actions``).
+Until the issues that bring them land, the others say plainly that the
+capability is not installed yet and end the run ``blocked`` in phase
+``not-installed``: nothing failed, and a later version can pick the same
+request up again (``blocked`` may be re-queued).
 Later issues replace the entries of ``ACTIONS``.
 """
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot import messages
+from bot import messages, source_actions
 from bot.context import JobContext
 
 Action = Callable[[JobContext], Awaitable[None]]
@@ -23,4 +24,9 @@ async def not_installed(ctx: JobContext) -> None:
     await ctx.report(final=True)
 
 
-ACTIONS: dict[str, Action] = {verb: not_installed for verb in ("generate", "execute", "sources", "confirm")}
+ACTIONS: dict[str, Action] = {
+    "generate": not_installed,
+    "execute": not_installed,
+    "sources": source_actions.sources,
+    "confirm": source_actions.confirm,
+}
