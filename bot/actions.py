@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot import messages, source_actions
+from bot import generate_action, messages, source_actions
 from bot.context import JobContext
 
 Action = Callable[[JobContext], Awaitable[None]]
@@ -25,7 +25,7 @@ async def not_installed(ctx: JobContext) -> None:
 
 
 ACTIONS: dict[str, Action] = {
-    "generate": not_installed,
+    "generate": generate_action.generate,
     "execute": not_installed,
     "sources": source_actions.sources,
     "confirm": source_actions.confirm,
