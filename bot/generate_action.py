@@ -78,7 +78,7 @@ def selected_rows(manifest: Manifest) -> list[ManifestSource]:
 def source_links(paths: dict[str, str]) -> SourceLink:
     """Links from ``scenarios/scenarios.md`` to each cited source (source id → path), relative:
     the sources are on the same branch."""
-    return lambda source_id: f"../{quote(paths[source_id])}" if source_id in paths else None
+    return lambda source_id: (paths[source_id], f"../{quote(paths[source_id])}") if source_id in paths else None
 
 
 def render_files(document: PackDocument, paths: dict[str, str]) -> dict[str, str]:

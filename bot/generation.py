@@ -301,7 +301,7 @@ def generate_command(repo: Path, instruction: str, out: Path, assume_yes: bool =
     document = generated.document()
     out.mkdir(parents=True, exist_ok=True)
     pack_path.write_text(document.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    markdown = render_pack(document, source_link=lambda source_id: os.path.relpath(repo / source_id, out))
+    markdown = render_pack(document, source_link=lambda source_id: (source_id, os.path.relpath(repo / source_id, out)))
     (out / PACK_MD).write_text(markdown, encoding="utf-8")
     changes = generated.changes
     print(f"Revision {document.revision.revision}: {len(document.pack.scenario_ids())} scenarios "

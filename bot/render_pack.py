@@ -10,8 +10,9 @@ from collections.abc import Callable
 
 from bot.pack import PackDocument, Scenario
 
-#: Maps a source id to a link target (URL or relative path); ``None`` = no link.
-SourceLink = Callable[[str], str | None]
+#: Maps a source id to ``(label, target)`` — the text shown (e.g. the source's
+#: path) and the link target (URL or relative path); ``None`` = no link.
+SourceLink = Callable[[str], tuple[str, str] | None]
 
 _LIST_FIELDS = (
     ("Preconditions", "preconditions"),
@@ -32,8 +33,8 @@ def _escape(text: str) -> str:
 def _sources(scenario: Scenario, source_link: SourceLink) -> str:
     parts = []
     for source_id in scenario.source_ids:
-        target = source_link(source_id)
-        parts.append(f"[`{source_id}`]({target})" if target else f"`{source_id}`")
+        link = source_link(source_id)
+        parts.append(f"[`{link[0]}`]({link[1]})" if link else f"`{source_id}`")
     return ", ".join(parts)
 
 

@@ -116,7 +116,7 @@ async def test_a_generate_comment_ends_in_a_draft_pr_holding_both_files(world, m
     # the branch on the bare remote: the run's commit plus one bot commit with both files
     assert PackDocument.model_validate_json(git_show(world, f"{BRANCH}:{JSON_PATH}")) == document
     markdown = git_show(world, f"{BRANCH}:{MD_PATH}")
-    assert markdown.startswith("# Shop scenarios") and "(../docs/spec.md)" in markdown
+    assert markdown.startswith("# Shop scenarios") and "[`docs/spec.md`](../docs/spec.md)" in markdown
     assert git_show(world, "--no-patch", "--format=%P|%an", BRANCH) == f"{world.remote.sha()}|{BOT_NAME}"
     assert f"Co-authored-by: {WRITER} <" in git_show(world, "--no-patch", "--format=%B", BRANCH)
 

@@ -20,7 +20,7 @@ def document() -> PackDocument:
 
 def test_render_has_title_toc_groups_and_every_scenario():
     doc = document()
-    md = render_pack(doc, source_link=lambda sid: f"https://example.test/blob/{sid}")
+    md = render_pack(doc, source_link=lambda sid: (f"{sid} (manifest)", f"https://example.test/blob/{sid}"))
     assert md.startswith("# Shop scenarios\n")
     assert "revision 2" in md and "manifest `abababababab`" in md
     assert "## Checkout" in md and "## Returns \\| refunds" in md
@@ -32,7 +32,7 @@ def test_render_has_title_toc_groups_and_every_scenario():
     for sid in doc.pack.scenario_ids():
         assert f"#### {sid} — " in md
         assert f"(#{sid.lower()})" in toc
-    assert "[`docs/prd.md`](https://example.test/blob/docs/prd.md)" in md
+    assert "[`docs/prd.md (manifest)`](https://example.test/blob/docs/prd.md)" in md
     scenario = doc.pack.feature_areas[0].outcomes[0].scenarios[0]
     for value in [scenario.persona, scenario.objective, scenario.pass_criteria,
                   *scenario.preconditions, *scenario.test_data, *scenario.checkpoints, *scenario.edge_variants]:
