@@ -95,9 +95,15 @@ class _Signals:
 
 
 async def _pause(event: asyncio.Event, timeout: float) -> None:
-    """Wait until ``event`` is set or ``timeout`` seconds pass, then clear it."""
+    """Wait until ``event`` is set or ``timeout`` seconds pass, then clear it.
+
+    ``asyncio.timeout``, not ``wait_for``: on Python 3.11 ``wait_for`` swallows a
+    cancellation that arrives together with the event (python/cpython#86296), and
+    a lease keeper cancelled right after a ``wake()`` then never ends.
+    """
     try:
-        await asyncio.wait_for(event.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await event.wait()
     except TimeoutError:
         pass
     event.clear()
