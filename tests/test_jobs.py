@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot import messages
+from bot.actions import not_installed
 from bot.errors import GitError
 from bot.jobs import Workers, is_transient
 from storage import jobs, runs
@@ -200,7 +201,7 @@ async def state_of(database, run: Run) -> tuple[Run, Job]:
 async def test_placeholder_action_blocks_run_as_not_installed(database, world):
     auth, _clock, workers = world
     run = await queue_run(database, action="sources")
-    assert await workers().run_once() is not None
+    assert await workers(actions={"sources": not_installed}).run_once() is not None
 
     stored, job = await state_of(database, run)
     assert (stored.state, stored.phase, job.state) == ("blocked", "not-installed", "done")
