@@ -12,11 +12,11 @@ handling them) are dispatched again.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import traceback
 from typing import Any, Protocol
 
+import orjson
 from gidgethub import sansio
 from gidgethub.routing import Router
 
@@ -66,7 +66,7 @@ class Dispatcher:
         self._auth = auth
         for delivery in await self._deliveries.pending():
             log.info("re-dispatching delivery %s left unprocessed", delivery.id)
-            data = json.loads(delivery.payload)
+            data = orjson.loads(delivery.payload)  # as bot.webhook parsed it
             self.submit(sansio.Event(data, event=delivery.event, delivery_id=delivery.id))
 
     def submit(self, event: sansio.Event) -> None:
