@@ -113,6 +113,22 @@ async def _resume_blocked(session: AsyncSession, run: Run, note: str) -> list[Ru
     return list(blocked)
 
 
+async def _record_confirmation(session: AsyncSession, manifest: Manifest | None, sha: str, login: str) -> str:
+    """Confirm ``manifest`` for ``login`` when it selects stale or suspect sources that nobody
+    confirmed yet; returns what happened, in words."""
+    if manifest is None:
+        return f"nothing to confirm: no manifest of `{sha[:12]}` yet (`/scenarioforge sources` shows the sources)"
+    short = manifest.manifest_hash[:12]
+    pending = manifests.needs_confirmation(manifest)
+    if not pending:
+        return f"nothing to confirm: manifest hash `{short}` selects no stale or suspect source"
+    earlier = await manifests.is_confirmed(session, manifest)
+    if earlier is not None:
+        return f"manifest hash `{short}` was already confirmed by @{earlier.confirmed_by}"
+    await manifests.confirm(session, manifest, login)
+    return f"@{login} confirmed manifest hash `{short}` with " + ", ".join(f"`{s.path}` ({s.status})" for s in pending)
+
+
 async def confirm(ctx: JobContext) -> None:
     """``/scenarioforge confirm``: record the requester's confirmation of the manifest at this
     commit (its hash) and resume the runs of this issue/PR blocked by the gate.
@@ -121,33 +137,22 @@ async def confirm(ctx: JobContext) -> None:
     The confirmed manifest is the newest one of the worktree's commit — the one
     the blocked runs and the manifest comment showed; with none, or nothing
     stale or suspect selected, there is nothing to confirm and the run says so.
+    Blocked runs are resumed in every case: they check the gate again.
     """
     assert ctx.workspace is not None, "actions run after the checkout"
-    login, sha = ctx.run.requester, ctx.workspace.sha
+    login = ctx.run.requester
     async with ctx.db.session() as session:
-        manifest = await manifest_at(session, ctx.run.repository, sha)
-        pending = manifests.needs_confirmation(manifest) if manifest is not None else []
-        earlier = await manifests.is_confirmed(session, manifest) if pending else None
-        if manifest is None:
-            outcome = (f"nothing to confirm: no manifest of `{sha[:12]}` yet "
-                       "(`/scenarioforge sources` shows the sources)")
-        elif not pending:
-            outcome = f"nothing to confirm: manifest hash `{manifest.manifest_hash[:12]}` selects no stale or suspect source"
-        elif earlier is not None:
-            outcome = f"manifest hash `{manifest.manifest_hash[:12]}` was already confirmed by @{earlier.confirmed_by}"
-        else:
-            await manifests.confirm(session, manifest, login)
-            outcome = (f"@{login} confirmed manifest hash `{manifest.manifest_hash[:12]}` with "
-                       + ", ".join(f"`{s.path}` ({s.status})" for s in pending))
-        resumed = await _resume_blocked(session, ctx.run, f"@{login} answered with `/scenarioforge confirm` "
-                                                          f"(run {ctx.run.id}); resumed")
+        manifest = await manifest_at(session, ctx.run.repository, ctx.workspace.sha)
+        outcome = await _record_confirmation(session, manifest, ctx.workspace.sha, login)
+        resumed = await _resume_blocked(
+            session, ctx.run, f"@{login} answered with `/scenarioforge confirm` (run {ctx.run.id}); resumed")
     await ctx.event("confirm", "complete", outcome,
                     {"manifest_id": manifest.id if manifest else None, "resumed": [r.id for r in resumed]})
     for other in resumed:
         async with ctx.db.session() as session:
             events = await runs.events_of(session, other.id)
         await Tracker(ctx.gh, ctx.db, other).update(messages.tracking(other, events), final=True)
-    if manifest is not None and pending:
+    if manifest is not None and manifests.needs_confirmation(manifest):
         await publish_manifest(ctx, manifest, create=False)
     await ctx.set_state("passed", "resumed", "resumed " + ", ".join(f"run {r.id} (`{r.action}`)" for r in resumed)
                         if resumed else "no run here was waiting for a confirmation")

@@ -282,21 +282,22 @@ class World:
     async def settle(self, timeout: float = SETTLE_TIMEOUT_S) -> None:
         """Wait until every delivery is handled and no job is queued or running.
 
-        Wakes the workers after each handled batch of deliveries (handlers only
-        enqueue), then polls the job table every ``POLL_S`` seconds until no job
-        is open and no worker is inside ``run_once``. Raises ``TimeoutError``
-        naming the open jobs after ``timeout`` seconds.
+        Polls the job table every ``POLL_S`` seconds until no job is open and no
+        worker is inside ``run_once``; idle workers are woken when a job waits
+        (handlers only enqueue; the workers' own poll is slower). Raises
+        ``TimeoutError`` naming the open jobs after ``timeout`` seconds.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         dispatcher = self.running.services.dispatcher
         while True:
             await asyncio.wait_for(dispatcher.idle(), max(0.0, deadline - loop.time()))
-            self.workers.wake()
             async with self.database.session() as session:
                 open_jobs = (await session.scalars(select(Job).where(Job.state.in_(("queued", "running"))))).all()
-            if not open_jobs and self.workers.active == 0 and not dispatcher._tasks:
-                return
+            if self.workers.active == 0:
+                if not open_jobs:  # no delivery can arrive meanwhile: the test awaits settle()
+                    return
+                self.workers.wake()
             if loop.time() > deadline:
                 raise TimeoutError("the world did not settle: open jobs "
                                    + ", ".join(f"{j.id} (run {j.run_id}, {j.state})" for j in open_jobs))
