@@ -140,8 +140,9 @@ def needs_look(pending: list[Source], manifest_hash: str) -> str:
     return (
         f"{len(pending)} selected source(s) are stale or suspect and need a look before generation "
         f"(manifest hash `{manifest_hash[:12]}`):\n{rows}\n\n"
-        "  Reply `/scenarioforge confirm` to accept them as they are, or change the selection with "
-        f"`/scenarioforge sources --exclude {pending[0].path}` (globs allowed) and ask again."
+        "  Reply `/scenarioforge confirm` to accept them as they are and resume this run; to leave them out, "
+        f"first change the selection (`/scenarioforge sources --exclude {pending[0].path}`, globs allowed), "
+        "then confirm."
     )
 
 

@@ -68,7 +68,17 @@ async def test_a_repeated_delivery_is_answered_once(world):
     assert world.comments() == [messages.help_text()]
 
 
-async def test_concurrent_duplicate_deliveries_are_answered_once(world):
+async def test_concurrent_duplicate_help_deliveries_are_answered_once(world):
+    payload = world.comment_payload("/scenarioforge help")
+    answers = await asyncio.gather(*(world.post(payload, "issue_comment", delivery_id="same-help")
+                                     for _ in range(4)))
+    await world.settle()
+
+    assert sorted(a.status for a in answers) == [200, 200, 200, 202]
+    assert world.comments() == [messages.help_text()]
+
+
+async def test_concurrent_duplicate_command_deliveries_make_one_run(world):
     payload = world.comment_payload("/scenarioforge sources")
     answers = await asyncio.gather(*(world.post(payload, "issue_comment", delivery_id="same-delivery")
                                      for _ in range(4)))

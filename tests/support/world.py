@@ -36,7 +36,6 @@ default branch or only to a pull request's head is seen where GitHub would.
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -115,7 +114,8 @@ class WorldRemote:
 
     ``template`` is the ``clone_url_template`` of the remotes directory. After
     every push the ``.github/`` files of the pushed branch are published to the
-    GitHub server's contents API (the default branch as ``ref`` None).
+    GitHub server's contents API (the default branch as ``ref`` None; trailing
+    whitespace becomes one newline).
     """
 
     def __init__(self, root: Path, full_name: str, default_branch: str, github: GitHubServer) -> None:
@@ -127,7 +127,6 @@ class WorldRemote:
         self.work.git("init", "-q", "--bare", str(self.bare))
         self.work.git("--git-dir", str(self.bare), "symbolic-ref", "HEAD", f"refs/heads/{default_branch}")
         self.work.git("remote", "add", "origin", self.bare.as_uri())
-        self._dates = itertools.count(1)
 
     @property
     def template(self) -> str:
