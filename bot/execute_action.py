@@ -33,9 +33,11 @@ import asyncio
 import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bot import checks
+from bot import evidence as ev
 from bot.context import JobContext
 from bot.engine import Engine, EngineEvent
 from bot.errors import ScenarioForgeError
@@ -251,6 +253,14 @@ async def _execute_and_report(ctx: JobContext, check: checks.CheckRun, chosen: C
     await ctx.report(final=True)
 
 
+async def changed_paths(worktree: Path) -> list[str]:
+    """The paths the loop changed in ``worktree`` since its ``HEAD`` (``.gitignore`` respected, as
+    in ``outcome.diff``; ``bot.evidence``), so that the commit holds exactly the reviewed diff."""
+    start = (await ev.git(worktree, "rev-parse", "HEAD^{tree}")).strip()
+    _, paths = await ev.diff(worktree, start, await ev.snapshot(worktree))
+    return paths
+
+
 async def publish_fix(ctx: JobContext, outcome: ExecutionOutcome,
                       chosen: ChosenPack) -> tuple[dict[str, Any], str | None]:
     """Commit the worktree's change as the bot on :func:`fix_branch` (head SHA + one commit, so a
@@ -269,10 +279,10 @@ async def publish_fix(ctx: JobContext, outcome: ExecutionOutcome,
     await ctx.event("publish", "running", f"committing the fix on `{branch}`")
     await ctx.report()
     run_url = await checks.tracking_comment_url(ctx)
-    sha = await commit(workspace, ["."], message=commit_message(
+    sha = await commit(workspace, await changed_paths(workspace.path), message=commit_message(
         outcome, run_id=run.id, run_url=run_url, chosen=chosen, requester=run.requester))
     await push(workspace, branch, await ctx.token(), force=True)
-    base = await base_branch(workspace)
+    base = await base_branch(workspace, head=branch)
     body = pr_body(outcome, run_id=run.id, manifest_hash=chosen.manifest_hash, pack_revision=chosen.revision,
                    run_url=run_url)
     pull, created = await open_or_update_pull(
