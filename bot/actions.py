@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot import generate_action, messages, source_actions
+from bot import execute_action, generate_action, messages, source_actions
 from bot.context import JobContext
 
 Action = Callable[[JobContext], Awaitable[None]]
@@ -26,7 +26,7 @@ async def not_installed(ctx: JobContext) -> None:
 
 ACTIONS: dict[str, Action] = {
     "generate": generate_action.generate,
-    "execute": not_installed,
+    "execute": execute_action.execute,
     "sources": source_actions.sources,
     "confirm": source_actions.confirm,
 }
