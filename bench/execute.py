@@ -1,6 +1,6 @@
 """Benchmark the bot's own time and GitHub API calls of ``/scenarioforge execute`` (issue 5, "Benchmark").
 
-    python bench/execute.py
+    python -m bench.execute
 
 Run from the repository root. The whole world runs on 127.0.0.1 as in the
 end-to-end tests (``tests.support.world``, ``tests/test_execute_e2e.py``): the
@@ -99,8 +99,8 @@ async def one_run(world: World, mode: str) -> tuple[dict[str, float], Counter[st
     return await phases(world, run.id), calls
 
 
-def report(mode: str, figures: dict[str, float], calls: Counter[str]) -> float:
-    """Print one run's figures; returns the bot's own time per attempt."""
+def report(mode: str, figures: dict[str, float], calls: Counter[str]) -> None:
+    """Print one run's figures against the targets."""
     attempts = 1 + int(figures["attempts"])
     print(f"\nexecute --mode {mode}: {attempts} loop(s) (first run + {attempts - 1} fix attempt(s)), warm mirror")
     for name, label in PHASES:
@@ -118,7 +118,6 @@ def report(mode: str, figures: dict[str, float], calls: Counter[str]) -> float:
     print(f"  GitHub API calls: {total_calls}{target}")
     for route, count in sorted(calls.items(), key=lambda item: (-item[1], item[0])):
         print(f"    {count:3d}  {route}")
-    return own / attempts
 
 
 async def main() -> int:
@@ -161,9 +160,9 @@ async def main() -> int:
         await github.close()
         await database.dispose()
     print("execute benchmark: scripted model answering at once, real codex binary, local GitHub and git remote")
-    per_attempt = [report(mode, figures, calls) for mode, figures, calls in measured]
-    run_calls = sum(measured[0][2].values())
-    return 0 if max(per_attempt) <= TARGET_PER_ATTEMPT_S and run_calls <= TARGET_CALLS else 1
+    for mode, figures, calls in measured:
+        report(mode, figures, calls)
+    return 0
 
 
 if __name__ == "__main__":
