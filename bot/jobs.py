@@ -243,8 +243,9 @@ class Workers:
                 log.exception("run %s: could not remove worktree %s", ctx.run.id, ctx.workspace.path)
 
     async def _checkout(self, ctx: JobContext) -> Workspace:
-        """The run's worktree: an explicit ``--branch`` (``run.args["branch"]``, or
-        ``run.ref`` on an issue), else the pull
+        """The run's worktree: the head SHA the trigger named (``run.head_sha``: a
+        ``pull_request`` label event's or a check run's), else an explicit ``--branch``
+        (``run.args["branch"]``, or ``run.ref`` on an issue), else the pull
         request's ``head.sha`` (GET /repos/{o}/{r}/pulls/{n},
         https://docs.github.com/rest/pulls/pulls#get-a-pull-request; the mirror holds
         ``refs/pull/N/head``, so fork PRs work), else the default branch. The clone URL
@@ -258,11 +259,12 @@ class Workers:
             clone_url = template.format(full_name=run.repository, owner=owner, repo=repo)
         else:
             clone_url = (await ctx.gh.getitem(REPOSITORY, url_vars=names))["clone_url"]
-        sha = pull_number = None
+        sha, pull_number = run.head_sha, None
         ref = run.args.get("branch") or (None if run.is_pull_request else run.ref)
         if ref is None and run.is_pull_request:
             pull = await ctx.gh.getitem(PULL, url_vars={**names, "pull_number": str(run.issue_number)})
-            sha, ref, pull_number = pull["head"]["sha"], pull["head"]["ref"], run.issue_number
+            ref, pull_number = pull["head"]["ref"], run.issue_number
+            sha = sha or pull["head"]["sha"]
         return await self.workspaces.prepare(
             repository=run.repository, clone_url=clone_url, token=await ctx.token(),
             sha=sha, ref=ref, pull_number=pull_number, label=f"run-{run.id}",

@@ -120,14 +120,6 @@ def nothing_to_cancel(issue_number: int) -> str:
     return f"Nothing to cancel: no run is queued or running on #{issue_number}."
 
 
-def not_installed(verb: str) -> str:
-    """What the placeholder action says until the capability lands."""
-    return (
-        f"The `{verb}` capability is not installed yet in this version of ScenarioForge. "
-        "The command was accepted and recorded; nothing else was done."
-    )
-
-
 def phase_lines(events: Iterable[RunEvent]) -> list[str]:
     """One line per phase, in the order phases started, with its latest status and message."""
     latest: dict[str, RunEvent] = {}

@@ -70,7 +70,7 @@ async def start_again(data: dict[str, Any], gh: GitHubAPI, original: Run, mode: 
         gh, db, delivery_id=delivery_id, verb="execute", installation_id=data["installation"]["id"],
         repository=original.repository, issue_number=original.issue_number,
         is_pull_request=original.is_pull_request, requester=login, args=args,
-        ref=None if original.is_pull_request else original.ref,
+        ref=None if original.is_pull_request else original.ref, head_sha=data["check_run"]["head_sha"],
     )
 
 

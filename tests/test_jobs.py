@@ -8,8 +8,6 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot import messages
-from bot.actions import not_installed
 from bot.errors import GitError
 from bot.jobs import Workers, is_transient
 from storage import jobs, runs
@@ -198,16 +196,22 @@ async def state_of(database, run: Run) -> tuple[Run, Job]:
 
 
 
-async def test_placeholder_action_blocks_run_as_not_installed(database, world):
+async def block_run(ctx):
+    """An action that leaves its run blocked, as the trust gate does."""
+    await ctx.set_state("blocked", "needs-confirmation", "waiting for a look at docs/adr.md")
+    await ctx.report(final=True)
+
+
+async def test_an_action_that_blocks_its_run_ends_the_job(database, world):
     auth, _clock, workers = world
     run = await queue_run(database, action="sources")
-    assert await workers(actions={"sources": not_installed}).run_once() is not None
+    assert await workers(actions={"sources": block_run}).run_once() is not None
 
     stored, job = await state_of(database, run)
-    assert (stored.state, stored.phase, job.state) == ("blocked", "not-installed", "done")
+    assert (stored.state, stored.phase, job.state) == ("blocked", "needs-confirmation", "done")
     edits = auth.installation_client(42).requests("PATCH")
     assert edits and edits[-1].url == COMMENT
-    assert messages.not_installed("sources") in edits[-1].data["body"]
+    assert "waiting for a look at docs/adr.md" in edits[-1].data["body"]
     assert list((workers().workspaces.root / "worktrees" / "octo" / "app").iterdir()) == []
 
 
