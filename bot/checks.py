@@ -13,7 +13,11 @@ and remembered in ``Run.check_run_id``.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -21,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from gidgethub.abc import GitHubAPI
 from sqlalchemy import update
 
+from bot.errors import ScenarioForgeError
 from storage.models import Run
 
 if TYPE_CHECKING:
@@ -32,6 +37,8 @@ COMMENT = "/repos/{owner}/{repo}/issues/comments/{comment_id}"
 TEXT_LIMIT = 65_535
 ANNOTATIONS_PER_REQUEST = 50
 MAX_ACTIONS = 3
+
+log = logging.getLogger(__name__)
 
 
 def cap(text: str, limit: int = TEXT_LIMIT) -> str:
@@ -144,3 +151,38 @@ async def start_for_run(ctx: JobContext, name: str, *, output: Output | None = N
                               .execution_options(synchronize_session=False))
     ctx.run.check_run_id = check.id
     return check
+
+
+def failure_output(title: str, exc: BaseException) -> Output:
+    """The output of a check run whose action raised: ``"{title}: {error type}"`` and
+    the raw error message, unchanged (seed 000 §6), with its context listed."""
+    if isinstance(exc, ScenarioForgeError):
+        kind, message, context = exc.error_type, exc.message, exc.context
+    else:
+        kind, message, context = type(exc).__name__, str(exc), {}
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", message)), default=0))
+    summary = f"{fence}\n{message}\n{fence}"
+    if context:
+        summary += "\n\n" + "\n".join(f"- {key}: `{value}`" for key, value in context.items())
+    return Output(f"{title}: {kind}", summary)
+
+
+@asynccontextmanager
+async def concluded_on_error(check: CheckRun, title: str) -> AsyncIterator[None]:
+    """Complete ``check`` when the body raises, then re-raise: ``cancelled`` on
+    cancellation, else ``failure`` with :func:`failure_output`. A GitHub error
+    while completing is logged, never raised over the action's own error."""
+    try:
+        yield
+    except BaseException as exc:
+        if isinstance(exc, asyncio.CancelledError):
+            conclusion, output = "cancelled", Output("Cancelled", "The run was cancelled or its worker stopped.")
+        elif isinstance(exc, Exception):
+            conclusion, output = "failure", failure_output(title, exc)
+        else:
+            raise
+        try:
+            await check.complete(conclusion, output)
+        except Exception:  # noqa: BLE001 - logged; the action's own error is what the run records
+            log.exception("could not complete check run %s", check.id)
+        raise

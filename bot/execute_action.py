@@ -29,8 +29,6 @@ retries the transient ones.
 """
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,11 +40,21 @@ from bot.context import JobContext
 from bot.engine import Engine, EngineEvent
 from bot.errors import ScenarioForgeError
 from bot.execution import Limits, execute_pack
-from bot.generate_action import failure_output
 from bot.pack import PackDocument
-from bot.publish import base_branch, co_author, commit, open_or_update_pull, request_review
+from bot.publish import (
+    base_branch,
+    co_author,
+    commit,
+    open_or_update_pull,
+    request_review,
+)
 from bot.render_execution import (
-    RERUN_TEMPLATE, check_run_actions, check_run_output, comment_section, conclusion, pr_body,
+    RERUN_TEMPLATE,
+    check_run_actions,
+    check_run_output,
+    comment_section,
+    conclusion,
+    pr_body,
 )
 from bot.results import ExecutionOutcome, Mode
 from bot.trust_gate import load_repo_config
@@ -54,8 +62,6 @@ from bot.workspace import push
 from config.repo import ExecuteConfig
 from storage import executions, packs
 from storage.models import Manifest, PackRevision
-
-log = logging.getLogger(__name__)
 
 CHECK_NAME = "ScenarioForge / execute"
 BRANCH_PREFIX = "scenarioforge/fix-"
@@ -160,12 +166,6 @@ def check_output(outcome: ExecutionOutcome, chosen: ChosenPack, *, root: str,
     return checks.Output(output["title"], summary, annotations=output["annotations"])
 
 
-def failed_output(exc: BaseException) -> checks.Output:
-    """The check run's output for a run that raised: the raw error and its context."""
-    kind = exc.error_type if isinstance(exc, ScenarioForgeError) else type(exc).__name__
-    return checks.Output(f"Execution failed: {kind}", failure_output(exc).summary)
-
-
 # ---------------------------------------------------------------- the action
 
 
@@ -213,14 +213,8 @@ async def execute(ctx: JobContext) -> None:
                     {"revision": chosen.revision, "mode": mode, "scenario_ids": scenario_ids})
     await ctx.report()
     check = await checks.start_for_run(ctx, CHECK_NAME)
-    try:
+    async with checks.concluded_on_error(check, "Execution failed"):
         await _execute_and_report(ctx, check, chosen, mode, scenario_ids, limits_of(config.execute))
-    except asyncio.CancelledError:
-        await _conclude(check, "cancelled", checks.Output("Cancelled", "The run was cancelled or its worker stopped."))
-        raise
-    except Exception as exc:
-        await _conclude(check, "failure", failed_output(exc))
-        raise
 
 
 async def _execute_and_report(ctx: JobContext, check: checks.CheckRun, chosen: ChosenPack, mode: Mode,
@@ -296,11 +290,3 @@ async def publish_fix(ctx: JobContext, outcome: ExecutionOutcome,
                     f"{'opened' if created else 'updated'} at `{sha[:12]}` on `{branch}`",
                     {"commit_sha": sha, "pr_number": pull["number"], "branch": branch})
     return pull, note
-
-
-async def _conclude(check: checks.CheckRun, conclusion: str, output: checks.Output) -> None:
-    """Complete the check run; a GitHub failure here must not hide the run's own outcome."""
-    try:
-        await check.complete(conclusion, output)
-    except Exception:  # noqa: BLE001 - logged; the action's own error is what the run records
-        log.exception("could not complete check run %s", check.id)

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -35,8 +33,13 @@ from urllib.parse import quote
 from bot import checks
 from bot.context import JobContext
 from bot.engine import Engine, EngineEvent
-from bot.errors import ScenarioForgeError
-from bot.generation import PACK_JSON, PACK_MD, GenerationResult, generate_pack, repository_facts
+from bot.generation import (
+    PACK_JSON,
+    PACK_MD,
+    GenerationResult,
+    generate_pack,
+    repository_facts,
+)
 from bot.inventory import language_of
 from bot.pack import PackDocument, change_summary
 from bot.prompts import SourceText
@@ -47,8 +50,6 @@ from bot.trust_gate import current_manifest, gate, load_repo_config
 from config.repo import RepoConfig
 from storage import packs
 from storage.models import Manifest, ManifestSource
-
-log = logging.getLogger(__name__)
 
 CHECK_NAME = "ScenarioForge / generate"
 BRANCH = "scenarioforge/scenarios"
@@ -179,19 +180,6 @@ def final_message(document: PackDocument, published: Published, check_url: str) 
     return "\n".join(lines)
 
 
-def failure_output(exc: BaseException) -> checks.Output:
-    """The check run's output for a failed generation: the raw error and its context."""
-    if isinstance(exc, ScenarioForgeError):
-        kind, message, context = exc.error_type, exc.message, exc.context
-    else:
-        kind, message, context = type(exc).__name__, str(exc), {}
-    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", message)), default=0))
-    summary = f"{fence}\n{message}\n{fence}"
-    if context:
-        summary += "\n\n" + "\n".join(f"- {key}: `{value}`" for key, value in context.items())
-    return checks.Output(f"Generation failed: {kind}", summary)
-
-
 # ---------------------------------------------------------------- the action
 
 
@@ -233,14 +221,8 @@ async def generate(ctx: JobContext) -> None:
         await ctx.event("generate", "running", "no earlier revision to update: generating revision 1")
     with timed(timings, "check_run"):
         check = await checks.start_for_run(ctx, CHECK_NAME)
-    try:
+    async with checks.concluded_on_error(check, "Generation failed"):
         await _generate_and_publish(ctx, check, manifest, sources, facts, previous, update, config, timings)
-    except asyncio.CancelledError:
-        await _conclude(check, "cancelled", checks.Output("Cancelled", "The run was cancelled or its worker stopped."))
-        raise
-    except Exception as exc:
-        await _conclude(check, "failure", failure_output(exc))
-        raise
 
 
 async def _generate_and_publish(ctx: JobContext, check: checks.CheckRun, manifest: Manifest,
@@ -313,11 +295,3 @@ def numbered(result: GenerationResult, previous: PackDocument | None) -> PackDoc
     document.revision = document.revision.model_copy(update={
         "revision": previous.revision.revision + 1, "change_summary": changes.as_dict()})
     return document
-
-
-async def _conclude(check: checks.CheckRun, conclusion: str, output: checks.Output) -> None:
-    """Complete the check run; a GitHub failure here must not hide the original error."""
-    try:
-        await check.complete(conclusion, output)
-    except Exception:  # noqa: BLE001 - logged; the action's own error is what the run records
-        log.exception("could not complete check run %s", check.id)

@@ -7,15 +7,29 @@ from __future__ import annotations
 
 import pytest
 
+from bot import checks
 from bot.context import JobContext
 from bot.errors import CodexError, ScenarioForgeError
 from bot.execute_action import (
-    ChosenPack, check_output, choose_pack, commit_message, failed_output, final_message, fixed_ids, limits_of,
-    mode_of, publishes,
+    ChosenPack,
+    check_output,
+    choose_pack,
+    commit_message,
+    final_message,
+    fixed_ids,
+    limits_of,
+    mode_of,
+    publishes,
 )
 from bot.execution import Limits
 from bot.pack import PackDocument, Revision
-from bot.results import CheckpointResult, Classification, ExecutionOutcome, FixAttempt, ScenarioOutcome
+from bot.results import (
+    CheckpointResult,
+    Classification,
+    ExecutionOutcome,
+    FixAttempt,
+    ScenarioOutcome,
+)
 from bot.source_model import ScanResult, Source
 from config.repo import ExecuteConfig, load_repo_config
 from config.settings import Settings
@@ -101,10 +115,10 @@ def test_texts_name_the_fixed_scenarios_the_run_and_what_to_do():
 
 
 def test_a_failed_run_shows_the_raw_error_in_the_check_run():
-    output = failed_output(CodexError("stream disconnected", error_type="responseStreamDisconnected", turn_id="t9"))
+    output = checks.failure_output("Execution failed", CodexError("stream disconnected", error_type="responseStreamDisconnected", turn_id="t9"))
     assert output.title == "Execution failed: responseStreamDisconnected"
     assert "stream disconnected" in output.summary and "- turn_id: `t9`" in output.summary
-    assert failed_output(OSError("disk full")).title == "Execution failed: OSError"
+    assert checks.failure_output("Execution failed", OSError("disk full")).title == "Execution failed: OSError"
 
 
 def context(database, **args) -> JobContext:

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from bot import messages
+from bot import checks, messages
 from bot.errors import CodexError
-from bot.generate_action import BRANCH, CHECK_NAME, JSON_PATH, MD_PATH, failure_output, numbered
+from bot.generate_action import BRANCH, CHECK_NAME, JSON_PATH, MD_PATH, numbered
 from bot.generation import GenerationResult
 from bot.pack import PackDocument, Revision, ScenarioPack, change_summary
 from bot.publish import BOT_NAME
@@ -290,7 +290,7 @@ def test_a_fresh_generation_over_a_stored_pack_is_numbered_after_it():
 def test_a_failed_check_run_shows_the_raw_error_and_its_context():
     error = CodexError("stream disconnected: ```boom```", error_type="responseStreamDisconnected",
                        thread_id="thr", turn_id="turn-9")
-    output = failure_output(error)
+    output = checks.failure_output("Generation failed", error)
     assert output.title == "Generation failed: responseStreamDisconnected"
     assert output.summary.startswith("````\nstream disconnected: ```boom```\n````")
     assert "- turn_id: `turn-9`" in output.summary
