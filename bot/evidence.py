@@ -23,8 +23,9 @@ import shlex
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from bot.engine import CommandRun
 from bot.errors import GitError
 from bot.results import Evidence, ExecutionReport, ScenarioOutcome
 
@@ -32,17 +33,6 @@ from bot.results import Evidence, ExecutionReport, ScenarioOutcome
 OUTPUT_LIMIT = 12_000
 _HEAD = 2_000
 _SHELLS = {"bash", "sh", "zsh", "dash"}
-
-
-class CommandItem(Protocol):
-    """The fields of a Codex ``commandExecution`` item the evidence needs (``bot.engine.CommandRun``)."""
-
-    item_id: str
-    command: str
-    cwd: str
-    exit_code: int | None
-    output: str
-    duration_ms: int | None
 
 
 def evidence_id(content: dict[str, Any]) -> str:
@@ -66,7 +56,7 @@ def cap_output(text: str, limit: int = OUTPUT_LIMIT) -> tuple[str, str | None]:
     return kept, statement
 
 
-def command_evidence(items: Iterable[CommandItem], *, turn_id: str | None, attempt: int) -> list[Evidence]:
+def command_evidence(items: Iterable[CommandRun], *, turn_id: str | None, attempt: int) -> list[Evidence]:
     """One command evidence per ``commandExecution`` item, in stream order."""
     evidence = []
     for item in items:
