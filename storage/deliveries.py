@@ -16,10 +16,17 @@ The writer runs each batch on a synchronous connection in its own thread: one
 thread hop per batch, where the async driver needs several per statement.
 It therefore opens its own engine on the same URL with the dialect's
 synchronous driver (an in-memory SQLite database would not be shared).
+
+On SQLite the writer also checkpoints the WAL itself, every
+``CHECKPOINT_BYTES`` of payload, after answering the batch that crossed the
+mark, instead of SQLite's automatic checkpoint inside a commit: the requests
+of that batch do not wait for the checkpoint's fsync, and smaller checkpoints
+keep the stall short for those that queue meanwhile.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,8 +38,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from storage.db import Database, sqlite_pragmas
 from storage.models import Delivery, DeliveryOutcome, utcnow
 
+log = logging.getLogger(__name__)
+
 #: Upper bound of rows per transaction (SQLite allows 32,766 bound parameters).
 MAX_BATCH = 256
+#: SQLite: payload bytes the writer lets into the WAL before it checkpoints them into
+#: the database file. A checkpoint holds the writer for a time about proportional to
+#: its size, fsync included: ~3 ms for 512 KiB on the 2-core bench machine, ~14 ms
+#: for SQLite's automatic 1000 pages (4 MiB), at about the same cost per byte.
+CHECKPOINT_BYTES = 512 * 1024
 
 #: dialect → (INSERT construct with ON CONFLICT, synchronous driver)
 _DIALECTS = {"sqlite": (sqlite.insert, "pysqlite"), "postgresql": (postgresql.insert, "psycopg")}
@@ -83,8 +97,11 @@ class DeliveryLog:
         # The first outcome of a delivery stays; a conflict never fails the batch it is in.
         self._insert_outcomes = insert(_OUTCOMES).on_conflict_do_nothing(index_elements=["delivery_id"])
         self._engine = create_engine(url.set(drivername=f"{dialect}+{driver}"))
-        if dialect == "sqlite":
+        self._checkpoints = dialect == "sqlite"
+        if self._checkpoints:
             event.listen(self._engine, "connect", sqlite_pragmas)
+            event.listen(self._engine, "connect", _no_automatic_checkpoint)
+        self._unchecked_bytes = 0  # payload bytes written since the last checkpoint (writer thread)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="delivery-writer")
         self._queue: asyncio.Queue[_Entry | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
@@ -153,6 +170,8 @@ class DeliveryLog:
                     future.set_exception(result)
                 else:
                     future.set_result(result)
+            if self._checkpoints and self._unchecked_bytes >= CHECKPOINT_BYTES:
+                await loop.run_in_executor(self._thread, self._checkpoint)
 
     def _write(self, items: list[DeliveryRecord | Outcome]) -> list[bool]:
         """One transaction (in the writer thread): new deliveries first, then outcomes.
@@ -171,10 +190,21 @@ class DeliveryLog:
             ] + [_outcome_row(item) for item in items if isinstance(item, Outcome)]
             if outcomes:
                 connection.execute(self._insert_outcomes, outcomes)
+        self._unchecked_bytes += sum(len(first_copy[id].payload) for id in inserted)
         return [
             not isinstance(item, DeliveryRecord) or (item.id in inserted and first_copy[item.id] is item)
             for item in items
         ]
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the database file (in the writer thread, after the batch's
+        waiters have their answer); a failure only leaves the WAL longer."""
+        self._unchecked_bytes = 0
+        try:
+            with self._engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception:
+            log.warning("WAL checkpoint failed", exc_info=True)
 
     def _insert_new(self, connection: Connection, records: list[DeliveryRecord]) -> set[str]:
         """Insert deliveries whose id is new; returns those ids."""
@@ -184,6 +214,13 @@ class DeliveryLog:
 
 _DELIVERIES = Delivery.__table__
 _OUTCOMES = DeliveryOutcome.__table__
+
+
+def _no_automatic_checkpoint(dbapi_connection, _record) -> None:
+    """The writer checkpoints itself, between batches (``DeliveryLog._checkpoint``): an
+    automatic one would run inside a commit, with every request of the batch waiting on
+    its fsync (https://www.sqlite.org/wal.html#application_initiated_checkpoints)."""
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
 
 
 def _delivery_row(record: DeliveryRecord) -> dict[str, object]:

@@ -23,7 +23,7 @@ from bot.replay import replay
 from bot.server import serve
 from config.settings import Settings
 from storage.db import Database, alembic_config
-from storage.deliveries import DeliveryLog
+from storage.deliveries import CHECKPOINT_BYTES, DeliveryLog, DeliveryRecord
 from storage.models import Job, Run
 from tests.support.webhooks import PAYLOADS, WEBHOOK_SECRET, NoWorkers, OfflineAuth, load_payload
 
@@ -97,6 +97,26 @@ async def test_metrics_expose_deliveries_jobs_durations_and_github_calls(running
     assert 'scenarioforge_jobs{state="running"} 0.0' in lines
     assert "# TYPE scenarioforge_job_duration_seconds histogram" in lines
     assert "# TYPE scenarioforge_github_calls_total counter" in lines
+
+
+# --- delivery storage --------------------------------------------------------------
+
+
+async def test_the_delivery_writer_checkpoints_the_wal_every_checkpoint_bytes(database, tmp_path):
+    """Deliveries reach the database file, not only the WAL, once CHECKPOINT_BYTES are written."""
+    database_file = tmp_path / "scenarioforge.db"  # the ``database`` fixture's file
+    deliveries = DeliveryLog(database)
+    await deliveries.start()
+    try:
+        payload = "x" * (CHECKPOINT_BYTES // 4)
+        for number in range(5):
+            if number == 4:
+                assert database_file.stat().st_size < CHECKPOINT_BYTES  # all still in the WAL
+            record = DeliveryRecord(f"d-{number}", "push", None, None, None, payload, outcome="ignored")
+            assert await deliveries.record(record)
+        assert database_file.stat().st_size > CHECKPOINT_BYTES
+    finally:
+        await deliveries.close()
 
 
 # --- migration 0005 ----------------------------------------------------------------
