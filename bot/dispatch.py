@@ -6,8 +6,9 @@ builds the installation's GitHub client, calls
 ``router.dispatch(event, gh, db=…, settings=…, auth=…, delivery_id=…)`` and
 records the delivery's outcome, ``processed`` or ``failed`` with the error
 text (only failures are logged: the webhook logged the delivery's line, and
-the outcome is in the database and the metrics). At start-up, deliveries without an outcome (the process stopped before
-handling them) are dispatched again.
+the outcome is in the database and the metrics). At start-up, deliveries
+without an outcome (the process stopped before handling them) are dispatched
+again.
 """
 from __future__ import annotations
 

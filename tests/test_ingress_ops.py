@@ -147,7 +147,9 @@ async def test_migration_0005_moves_delivery_statuses_to_outcomes_and_back(tmp_p
             )
         await migrate(database, "head")
         async with database.engine.connect() as connection:
-            outcomes = (await connection.execute(text("SELECT delivery_id, status, error FROM delivery_outcomes"))).all()
+            outcomes = (
+                await connection.execute(text("SELECT delivery_id, status, error FROM delivery_outcomes"))
+            ).all()
         assert sorted(outcomes) == sorted(rows[1:])
         deliveries = DeliveryLog(database)
         assert [delivery.id for delivery in await deliveries.pending()] == ["d-new"]

@@ -249,7 +249,9 @@ async def test_deliveries_without_an_outcome_are_dispatched_at_start(
     async with database.session() as session:
         for delivery_id in ("d-left", "d-done"):
             session.add(
-                Delivery(id=delivery_id, event="issue_comment", action="created", installation_id=1, payload=payload)
+                Delivery(
+                    id=delivery_id, event="issue_comment", action="created", installation_id=1, payload=payload
+                )
             )
         await session.flush()
         session.add(DeliveryOutcome(delivery_id="d-done", status="processed"))
