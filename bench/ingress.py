@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -150,7 +151,9 @@ def bare_app() -> web.Application:
     return app
 
 
-async def drive(url: str, body: bytes, args: argparse.Namespace, settle=None) -> Result:
+async def drive(
+    url: str, body: bytes, args: argparse.Namespace, settle: Callable[[], Awaitable[None]] | None = None
+) -> Result:
     """Run the load process against ``url`` while this loop keeps serving; the
     result's ``server_cpu_s`` also covers ``await settle()`` (work left after the answers)."""
     context = multiprocessing.get_context("spawn")
