@@ -226,7 +226,8 @@ async def _serve(settings: Settings, host: str, port: int) -> int:
         async def on_configured(_new: Settings) -> None:
             configured.set()
 
-        runner = web.AppRunner(create_app(settings, on_configured=on_configured))
+        # No access log: every delivery already has its own JSON line with its delivery id.
+        runner = web.AppRunner(create_app(settings, on_configured=on_configured), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
         mode = "webhooks" if settings.has_app_credentials else "setup mode"
