@@ -119,7 +119,11 @@ class Run(Base):
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
 
-    __table_args__ = (Index("ix_runs_repository_issue", "repository", "issue_number"),)
+    __table_args__ = (
+        Index("ix_runs_repository_issue", "repository", "issue_number"),
+        # One run per delivery and verb, however often the delivery is dispatched.
+        Index("ux_runs_delivery_action", "delivery_id", "action", unique=True),
+    )
 
 
 class RunEvent(Base):
