@@ -5,9 +5,15 @@
 saying what was wrong with it. A command line starts with ``/scenarioforge``
 (at most three spaces of indentation, as a Markdown paragraph); lines inside
 fenced code blocks and block quotes (``>``) are not commands, so quoting an
-earlier command never runs it again. Tokens are split with ``shlex`` (quotes
-group words); flags are checked by ``argparse`` whose errors become our
-``CommandError`` values instead of exiting.
+earlier command never runs it again.
+
+After the verb come its flags, split with ``shlex`` (quotes group words, as in
+``--branch "feature/x"``) and checked by ``argparse``, whose errors become our
+``CommandError`` values instead of exiting. For ``generate``, flags are read
+only up to the first word that is neither a flag nor a flag's value (or up to
+``--``); the rest of the line is the instruction TEXT, verbatim: it may hold
+apostrophes or words that look like flags (``generate cover the --branch
+option docs``).
 
 No flag changes credentials, endpoints or sandboxing: the only flags are the
 ones listed in ``bot.messages.USAGE``.
@@ -120,12 +126,15 @@ def _branch(value: str) -> str:
     return value
 
 
+#: Flags of ``generate`` that take the next word as their value.
+_GENERATE_VALUE_FLAGS = ("--branch",)
+
+
 def _parser(verb: str) -> _Parser:
     parser = _Parser(verb)
     if verb == "generate":
         parser.add_argument("--update", action="store_true")
-        parser.add_argument("--branch", type=_branch)
-        parser.add_argument("text", nargs="*")
+        parser.add_argument(*_GENERATE_VALUE_FLAGS, type=_branch)
     elif verb == "execute":
         parser.add_argument("--mode", choices=MODES)
         parser.add_argument("--scenarios", type=_scenario_ids, default=())
@@ -152,26 +161,56 @@ def find_command_line(body: str) -> str | None:
     return None
 
 
+def split_flags(rest: str, value_flags: tuple[str, ...]) -> tuple[list[str], str]:
+    """Split the leading flags of ``rest`` from the text after them.
+
+    Returns ``(tokens, text)``: ``tokens`` are the flag words and the values of
+    ``value_flags`` (each takes the next word), unquoted by ``shlex``; ``text``
+    is ``rest`` verbatim from the first other word on (after ``--`` if given),
+    ``""`` when there is none. Words after the flags are never lexed, so an
+    apostrophe there is just text.
+
+    Raises:
+        ValueError: a flag or flag value has an unbalanced quote (``shlex``).
+    """
+    lexer = shlex.shlex(rest, posix=True)
+    lexer.whitespace_split, lexer.commenters = True, ""
+    tokens: list[str] = []
+    wants_value = False
+    while True:
+        start = len(rest) - len(rest[lexer.instream.tell():].lstrip(lexer.whitespace))
+        if start == len(rest):
+            return tokens, ""
+        if not wants_value and not rest.startswith("-", start):
+            return tokens, rest[start:]
+        token = lexer.get_token()
+        if token == "--" and not wants_value:
+            return tokens, rest[lexer.instream.tell():].lstrip(lexer.whitespace)
+        tokens.append(token)
+        wants_value = not wants_value and token in value_flags
+
+
 def parse(body: str) -> Command | CommandError | None:
     """Parse the first command of a comment body; see the module docstring."""
     line = find_command_line(body)
     if line is None:
         return None
-    try:
-        tokens = shlex.split(line)
-    except ValueError as exc:  # unbalanced quotes
-        return CommandError(line, f"cannot split the line: {exc}", None)
-    if len(tokens) < 2:
+    words = line.split(None, 2)
+    if len(words) < 2:
         return CommandError(line, "no verb given", None)
-    verb = tokens[1]
+    verb, rest = words[1], words[2] if len(words) > 2 else ""
     if verb not in VERBS:
         return CommandError(line, f"unknown verb {verb!r}", None)
     try:
-        options = vars(_parser(verb).parse_intermixed_args(tokens[2:]))
+        tokens, text = split_flags(rest, _GENERATE_VALUE_FLAGS) if verb == "generate" else (shlex.split(rest), "")
+    except ValueError as exc:  # unbalanced quotes
+        return CommandError(line, f"cannot split the line: {exc}", verb)
+    try:
+        options = vars(_parser(verb).parse_args(tokens))
     except (_Invalid, argparse.ArgumentError) as exc:
         return CommandError(line, str(exc), verb)
-    if "text" in options:
-        options["text"] = " ".join(options["text"])
+    if verb == "generate":
+        options["text"] = text
     for name in ("include", "exclude", "scenarios"):
         if name in options:
             options[name] = tuple(options[name])

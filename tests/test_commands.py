@@ -32,13 +32,26 @@ def test_first_command_line_counts_outside_fences_and_quotes():
     assert parse(body) == Command(verb="status", line="/scenarioforge status")
 
 
-def test_generate_with_quoted_and_free_text():
-    command = parse('/scenarioforge generate --update --branch feature/login "focus on login" and signup')
+def test_generate_flags_then_verbatim_text():
+    line = '/scenarioforge generate --update --branch "feature/login" "focus on login" and signup'
+    command = parse(line)
     assert command == Command(
-        verb="generate", line='/scenarioforge generate --update --branch feature/login "focus on login" and signup',
-        update=True, branch="feature/login", text="focus on login and signup",
+        verb="generate", line=line, update=True, branch="feature/login", text='"focus on login" and signup',
     )
-    assert command.args() == {"update": True, "branch": "feature/login", "text": "focus on login and signup"}
+    assert command.args() == {"update": True, "branch": "feature/login", "text": '"focus on login" and signup'}
+
+
+@pytest.mark.parametrize(("line", "update", "branch", "text"), [
+    ("/scenarioforge generate add the user's refund flow", False, None, "add the user's refund flow"),
+    ("/scenarioforge generate cover the --branch option docs", False, None, "cover the --branch option docs"),
+    ("/scenarioforge generate --branch 'it''s/x' don't --update", False, "its/x", "don't --update"),
+    ("/scenarioforge generate --update   keep  #12's   spacing", True, None, "keep  #12's   spacing"),
+    ("/scenarioforge generate --branch=dev -- --update is a word here", False, "dev", "--update is a word here"),
+    ("/scenarioforge generate --update", True, None, ""),
+])
+def test_generate_text_is_everything_after_the_flags(line, update, branch, text):
+    command = parse(line)
+    assert (command.update, command.branch, command.text) == (update, branch, text)
 
 
 def test_generate_defaults():
@@ -79,7 +92,9 @@ def test_sources_include_and_exclude_repeat():
     ("/scenarioforge execute --sandbox off", "unrecognized arguments: --sandbox off", "execute"),
     ("/scenarioforge execute --base-url http://evil", "unrecognized arguments", "execute"),
     ("/scenarioforge sources --include", "expected at least one argument", "sources"),
-    ('/scenarioforge generate "unclosed', "cannot split the line: No closing quotation", None),
+    ('/scenarioforge generate --branch "unclosed', "cannot split the line: No closing quotation", "generate"),
+    ("/scenarioforge sources --include 'a b", "cannot split the line: No closing quotation", "sources"),
+    ("/scenarioforge generate --update --branch", "argument --branch: expected one argument", "generate"),
 ])
 def test_errors(line, problem, verb):
     error = error_of(f"Please:\n{line}\nthanks")

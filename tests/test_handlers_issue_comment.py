@@ -135,13 +135,13 @@ async def test_status_lists_the_latest_runs(dispatch, fake_gh, database):
 async def test_an_accepted_command_gets_one_reaction_comment_run_and_job(dispatch, fake_gh, database):
     allow(fake_gh)
     fake_gh.answer("POST", COMMENTS, {"id": 501}, status=201)
-    event = comment_event('/scenarioforge generate --branch dev "cover checkout"', on_pr=True)
+    event = comment_event("/scenarioforge generate --branch dev cover the user's checkout", on_pr=True)
     await dispatch(event)
     await dispatch(event)  # the same delivery dispatched again (restart)
 
     (run,) = await all_runs(database)
     assert (run.action, run.args, run.ref, run.is_pull_request, run.requester, run.installation_id) == (
-        "generate", {"update": False, "branch": "dev", "text": "cover checkout"}, "dev", True, "Codertocat", 1,
+        "generate", {"update": False, "branch": "dev", "text": "cover the user's checkout"}, "dev", True, "Codertocat", 1,
     )
     assert (run.state, run.phase, run.tracking_comment_id, run.delivery_id) == ("queued", "queued", 501, "d-1")
     async with database.session() as session:
