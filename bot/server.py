@@ -203,15 +203,21 @@ def load_settings(*, serving: bool = False) -> Settings | None:
 def serve(host: str, port: int) -> int:
     """``scenarioforge serve``: run until SIGINT/SIGTERM; returns the exit code.
 
-    Invalid settings print one line per problem and return 2. Without App
-    credentials the app starts in setup mode and, once ``bot.setup`` has stored
-    them in ``.env``, restarts with the settings read again.
+    Invalid settings print one line per problem and return 2, and so does an
+    app that cannot be built (``ConfigError``, e.g. setup mode's App manifest
+    cannot be read). Without App credentials the app starts in setup mode and,
+    once ``bot.setup`` has stored them in ``.env``, restarts with the settings
+    read again.
     """
     settings = load_settings(serving=True)
     if settings is None:
         return 2
     logs.configure()
-    return asyncio.run(_serve(settings, host, port))
+    try:
+        return asyncio.run(_serve(settings, host, port))
+    except ConfigError as exc:
+        print(f"cannot serve: {exc.message}", file=sys.stderr)
+        return 2
 
 
 async def _serve(settings: Settings, host: str, port: int) -> int:

@@ -1,5 +1,9 @@
 """Setup mode: register the GitHub App from ``app.yml`` through GitHub's manifest flow.
 
+The manifest is ``bot/app.yml``, shipped as package data (the repository's
+top-level ``app.yml`` is a symlink to it) and read through
+``importlib.resources``, so the working directory does not matter.
+
 Probot's convention for a first run without credentials: ``GET /`` shows a
 page whose form POSTs the manifest to GitHub; GitHub registers the App and
 redirects the browser to ``GET /setup/callback?code=…&state=…``; the bot
@@ -24,6 +28,7 @@ import secrets
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -37,6 +42,7 @@ from gidgethub.aiohttp import GitHubAPI
 from pydantic import BaseModel, SecretStr, ValidationError
 from yarl import URL
 
+from bot.errors import ConfigError
 from config.settings import Settings
 
 #: Where GitHub sends the browser back to with ``?code=…&state=…``.
@@ -46,6 +52,8 @@ WEBHOOK_PATH = "/webhook"
 #: File name of the App's private key, written next to the ``.env`` file.
 PRIVATE_KEY_FILE = "scenarioforge.private-key.pem"
 USER_AGENT = "scenarioforge-setup"
+#: The App manifest registered by setup mode (package data of ``bot``).
+MANIFEST = resources.files("bot").joinpath("app.yml")
 
 OnConfigured = Callable[[Settings], Awaitable[None]]
 
@@ -157,6 +165,21 @@ def store_credentials(app: AppConversion, env_path: Path) -> dict[str, Any]:
     return fields
 
 
+def load_manifest(source: Traversable) -> dict[str, Any]:
+    """Read the App manifest template (YAML mapping) from ``source``.
+
+    Raises:
+        ConfigError: ``source`` cannot be read, is not YAML, or is not a mapping.
+    """
+    try:
+        template = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read the App manifest {source}: {exc}") from exc
+    if not isinstance(template, dict):
+        raise ConfigError(f"the App manifest {source} is not a YAML mapping")
+    return template
+
+
 def render(template_name: str, **values: str) -> str:
     """Fill ``bot/templates/<template_name>`` with ``values``, each HTML-escaped."""
     source = resources.files("bot").joinpath("templates", template_name).read_text("utf-8")
@@ -186,14 +209,14 @@ class ManifestFlow:
         settings: Settings,
         *,
         env_path: Path,
-        manifest_path: Path,
+        template: Mapping[str, Any],
         public_url: str | None,
         web_url: str | None,
         on_configured: OnConfigured | None,
     ) -> None:
         self._settings = settings
         self._env_path = env_path
-        self._manifest_path = manifest_path
+        self._template = template
         self._public_url = public_url.rstrip("/") if public_url else None
         self._web_url = (web_url or github_web_url(settings.github_api_url)).rstrip("/")
         self._on_configured = on_configured
@@ -205,9 +228,8 @@ class ManifestFlow:
         """``GET /``: the page with the "Register" button."""
         if self._configured:
             return _error("The GitHub App is already registered; this bot is configured.", 409)
-        template = yaml.safe_load(self._manifest_path.read_text(encoding="utf-8"))
         base_url = self._public_url or str(request.url.origin())
-        manifest = build_manifest(template, base_url)
+        manifest = build_manifest(self._template, base_url)
         action = URL(self._web_url) / "settings/apps/new"
         return _page(
             "setup.html",
@@ -270,7 +292,7 @@ def setup_routes(
     settings: Settings,
     *,
     env_path: Path = Path(".env"),
-    manifest_path: Path = Path("app.yml"),
+    manifest_path: Traversable = MANIFEST,
     public_url: str | None = None,
     web_url: str | None = None,
     on_configured: OnConfigured | None = None,
@@ -282,7 +304,8 @@ def setup_routes(
             ``github_api_url`` says where to register (github.com or GHES).
         env_path: the ``.env`` file to update (relative paths resolve against
             the working directory, as pydantic-settings does).
-        manifest_path: the App manifest (YAML) to register.
+        manifest_path: the App manifest (YAML) to register; read here, once,
+            so a missing or broken manifest fails at start-up.
         public_url: the bot's address as GitHub and browsers reach it (e.g.
             a webhook proxy); default: the origin of the request for ``/``.
         web_url: GitHub's web root, where ``/settings/apps/new`` lives;
@@ -291,11 +314,14 @@ def setup_routes(
         on_configured: awaited once with the new Settings (App id, key path,
             webhook secret filled in) after ``.env`` is written, before the
             success page is sent.
+
+    Raises:
+        ConfigError: the manifest cannot be read or is not a YAML mapping.
     """
     flow = ManifestFlow(
         settings,
         env_path=env_path,
-        manifest_path=manifest_path,
+        template=load_manifest(manifest_path),
         public_url=public_url,
         web_url=web_url,
         on_configured=on_configured,

@@ -10,6 +10,7 @@ import asyncio
 import json
 import secrets
 import stat
+from html.parser import HTMLParser
 from pathlib import Path
 
 import aiohttp
@@ -21,11 +22,14 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 from yarl import URL
 
+from bot.errors import ConfigError
 from bot.setup import (
     CALLBACK_PATH,
+    MANIFEST,
     PRIVATE_KEY_FILE,
     build_manifest,
     github_web_url,
+    load_manifest,
     merge_env,
     render,
     setup_routes,
@@ -37,6 +41,30 @@ EXISTING_ENV = "# kept as written\nOTHER_TOOL_TOKEN='keep me'\nSCENARIOFORGE_APP
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
+
+
+class SetupForm(HTMLParser):
+    """The setup page's form as a browser would submit it: ``action`` and the ``manifest`` it POSTs."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.action = ""
+        self.manifest: dict = {}
+        self.feed(page)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "form":
+            self.action = attributes["action"] or ""
+        elif tag == "input" and attributes.get("name") == "manifest":
+            self.manifest = json.loads(attributes["value"] or "")
+
+
+async def _setup_form(url: str) -> SetupForm:
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        assert response.status == 200
+        return SetupForm(await response.text())
 
 
 @pytest.fixture
@@ -84,7 +112,6 @@ async def setup_bot(aiohttp_server, github_server, fake_github_web, tmp_path):
         app,
         settings,
         env_path=env_path,
-        manifest_path=APP_YML,
         web_url=fake_github_web["url"],
         on_configured=on_configured,
     )
@@ -189,9 +216,7 @@ def test_github_web_url_from_api_url(api_url, web_url):
 
 
 def test_manifest_gets_the_bots_urls_and_keeps_app_yml():
-    import yaml
-
-    template = yaml.safe_load(APP_YML.read_text(encoding="utf-8"))
+    template = load_manifest(MANIFEST)
 
     manifest = build_manifest(template, "https://bot.example.com")
 
@@ -221,3 +246,39 @@ def test_pages_escape_what_they_print():
 
     assert "<script>" not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+
+
+# --- the packaged manifest ---------------------------------------------------------
+
+
+def test_top_level_app_yml_is_the_packaged_manifest():
+    assert APP_YML.is_symlink()
+    assert APP_YML.resolve() == Path(str(MANIFEST)).resolve()
+
+
+async def test_setup_page_is_served_from_any_working_directory(start_app, tmp_path, monkeypatch):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # no app.yml here: the manifest comes with the package
+    settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'setup.db'}")
+    running = await start_app(settings)
+
+    form = await _setup_form(running.url + "/")
+
+    assert form.manifest["name"] == "ScenarioForge"
+    assert form.manifest["default_events"] == load_manifest(MANIFEST)["default_events"]
+    assert URL(form.action).path == "/settings/apps/new"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [(None, "cannot read the App manifest"), ("name: [unclosed\n", "cannot read the App manifest"),
+     ("- a list\n", "is not a YAML mapping")],
+)
+def test_a_manifest_that_cannot_be_used_fails_when_the_routes_are_added(tmp_path, text, problem):
+    manifest = tmp_path / "app.yml"
+    if text is not None:
+        manifest.write_text(text, encoding="utf-8")
+
+    with pytest.raises(ConfigError, match=problem):
+        setup_routes(web.Application(), Settings(_env_file=None), manifest_path=manifest)
