@@ -2,9 +2,11 @@
 
 Issue 3 ("contradiction hints"): two sources that define the same route,
 setting or term differently. A route conflicts when two documents give the
-same ``METHOD /path`` different status codes; a setting when two documents
-give the same key (``KEY = value``, "X defaults to N") different values. Every
-hint names both documents with their lines.
+same ``METHOD /path`` status codes that have nothing in common ("201" against
+"200", not "200" against "200 or 404"); a setting when two documents give the
+same key (``KEY = value``, "X defaults to N") different values. Every hint
+names both documents with their lines. Callers leave out documents that are
+withdrawn or superseded: they may rightly disagree with the current ones.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ def find(claims: dict[str, Claims]) -> dict[str, list[Reason]]:
     reasons: dict[str, list[Reason]] = defaultdict(list)
     for (method, path), by_doc in routes.items():
         for doc, (codes, evidence) in by_doc.items():
-            others = [ev for other, (c, ev) in by_doc.items() if other != doc and c != codes]
+            others = [ev for other, (c, ev) in by_doc.items() if other != doc and not c & codes]
             if others:
                 reasons[doc].append(Reason(
                     code="contradiction-route", severity="warn", penalty=PENALTY,

@@ -21,7 +21,7 @@ DOC_DIRS = {
     "roadmap", "planning", "prd", "prds",
 }
 _TOKEN = re.compile(r"[a-z0-9]+")
-_FRONT_MATTER = re.compile(r"\A---\s*\n(?P<body>.*?)\n(?:---|\.\.\.)\s*(?:\n|\Z)", re.S)
+FRONT_MATTER = re.compile(r"\A---\s*\n(?P<body>.*?)\n(?:---|\.\.\.)\s*(?:\n|\Z)", re.S)
 _CHECKBOX = re.compile(r"^\s*[-*+]\s+\[[ xX]\]\s", re.M)
 _NOT_DOCS = re.compile(
     r"(^|/)(requirements[\w.-]*\.txt|constraints[\w.-]*\.txt|licen[cs]e[\w.-]*|copying[\w.-]*|notice[\w.-]*|"
@@ -79,7 +79,7 @@ def is_candidate_path(path: str) -> bool:
 
 def front_matter(text: str) -> dict[str, str]:
     """``key: value`` pairs of a leading ``---`` block (lower-case keys, raw string values)."""
-    match = _FRONT_MATTER.match(text)
+    match = FRONT_MATTER.match(text)
     if not match:
         return {}
     pairs = {}

@@ -1,9 +1,27 @@
 """What a document claims about the code: referenced paths, identifiers, routes, settings, lifecycle.
 
 Pure text analysis (issue 3, "drift", "lifecycle markers", "contradiction
-hints"). Paths come from Markdown/reST links and backticks; identifiers from
-backticks; routes from ``METHOD /path`` mentions (with any status codes on
-the same line); settings from ``KEY = value`` lines and "X defaults to N".
+hints"). Fenced code blocks are blanked (same length, same line numbers)
+before anything but routes is read, so every line number is one of the
+original text.
+
+- Paths come from Markdown/reST/AsciiDoc links and backticks. Paths that
+  leave the tree (``../shared/x.md``, ``/etc/x``) and dotfiles (``.env``,
+  usually git-ignored local files) are not claims.
+- Identifiers come from backticks (``snake_case``, ``camelCase``,
+  ``Dotted.name``, ``call()``); ``config.nu``-like names (one dot, a short
+  lower-case suffix) are file names of unknown type, not identifiers.
+- Routes come from ``METHOD /path`` mentions, fences included; the status
+  codes are those after the route on its line, up to the next route.
+- Settings come from ``KEY = value`` / ``KEY: value`` lines (admonitions
+  such as ``NOTE:`` or ``WARNING:`` are not keys) and "X defaults to N"
+  (pronouns such as "This defaults to" are not keys).
+- Lifecycle comes only from places that describe the document itself:
+  front matter, a ``Status:`` line in the metadata block between the title
+  and the first section, the first line of a ``Status`` section, or the title
+  (the first heading, when it is a level-1 heading). "Superseded by …" /
+  "Replaced by …" counts in those places or as a line of its own in the
+  metadata block, never inside prose.
 """
 from __future__ import annotations
 
@@ -11,10 +29,10 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from bot.discovery import DOC_FORMATS, extension, front_matter
+from bot.discovery import DOC_FORMATS, FRONT_MATTER, extension, front_matter
 from bot.inventory import HTTP_METHODS, LANGUAGES, normalize_route
 
-_FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.M | re.S)
+_FENCE = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1[^\n]*$", re.M | re.S)
 _LINK = re.compile(
     r"\[[^\]]*\]\((?P<target>[^)\s]+)(?:\s+\"[^\"]*\")?\)"  # Markdown [text](target "title")
     r"|`[^`<]*<(?P<rst>[^>`]+)>`_"  # reStructuredText `text <target>`_
@@ -27,24 +45,33 @@ FILE_EXTENSIONS = set(LANGUAGES) | DOC_FORMATS | {
     ".tf", ".mk", ".gradle", ".properties", ".vue", ".svelte",
 }
 _IDENT = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(\(\))?$")
+_FILE_NAME = re.compile(r"^[a-z_][\w\-]*\.[a-z][a-z0-9]{0,3}$")  # config.nu, setup.py: a name, not code
 _ROUTE = re.compile(rf"\b(?P<method>{'|'.join(HTTP_METHODS)})\s+`?(?P<path>/[^\s`'\")\]<>,;]*)")
 _STATUS_CODE = re.compile(r"\b(?P<code>[1-5]\d\d)\b")
-_SETTING = re.compile(r"^\s*[-*]?\s*`?(?P<key>[A-Z][A-Z0-9_]{2,})`?\s*(?:=|:)\s*`?(?P<value>[^\s`]+)`?", re.M)
-_DEFAULTS = re.compile(r"`?(?P<key>[A-Za-z_][\w.\-]*)`?\s+defaults\s+to\s+`?(?P<value>[^\s`]+?)`?[.,;]?(?:\s|$)")
+_SETTING = re.compile(r"^[ \t]*[-*]?[ \t]*`?(?P<key>[A-Z][A-Z0-9_]{2,})`?[ \t]*(?:=|:)[ \t]*`?(?P<value>[^\s`]+)`?", re.M)
+_DEFAULTS = re.compile(r"`?(?P<key>[A-Za-z_][\w.\-]*)`?[ \t]+defaults[ \t]+to[ \t]+`?(?P<value>[^\s`]+?)`?[.,;]?(?:\s|$)")
+NOT_SETTING_KEYS = {  # admonitions and markers written like "KEY: text"
+    "NOTE", "NOTES", "TODO", "FIXME", "XXX", "HACK", "BUG", "WARNING", "WARN", "CAUTION", "IMPORTANT", "TIP",
+    "HINT", "DANGER", "INFO", "ERROR", "ATTENTION", "EXAMPLE", "SEE", "TLDR", "PS", *HTTP_METHODS,
+}
+PRONOUNS = {"it", "this", "that", "which", "these", "those", "they", "what", "everything", "something", "one",
+            "each", "either", "both", "all", "value", "default"}
 _LIFECYCLE_WORDS = ("withdrawn", "superseded", "deprecated", "replaced", "obsolete", "rejected", "draft", "proposed",
                     "accepted", "implemented")
-_STATUS_LINE = re.compile(r"^\s*(?:[-*]\s*)?\**status\**\s*:\**\s*(?P<value>[A-Za-z]+)", re.I | re.M)
-_STATUS_HEADING = re.compile(r"^#{1,4}\s*status\s*\n+\s*(?P<value>[A-Za-z]+)", re.I | re.M)
 _WORDS = "|".join(_LIFECYCLE_WORDS)
-_TITLE_MARK = re.compile(  # "# Deprecated: X", "# X (Deprecated)", "# [WITHDRAWN] X"
-    rf"^#{{1,4}}\s*(?:(?P<b>{_WORDS})\s*:|.*?[\[(]\s*(?P<a>{_WORDS})\s*[\])])", re.I | re.M
+_HEADING = re.compile(  # ATX "## x", AsciiDoc "== x", or a line underlined with = or - (setext / reST)
+    r"^(?:(?P<atx>#{1,6}|={1,6})[ \t]+(?P<text>[^\n]*)|(?P<under>[^\s\n][^\n]*)\n(?P<rule>=+|-+)[ \t]*)$", re.M
 )
+_STATUS_LINE = re.compile(r"^[ \t]*(?:[-*+][ \t]+)?[*_:]*status[*_]*[ \t]*:[*_]*[ \t]*(?P<value>[^\n]+)", re.I | re.M)
+_BY_LINE = re.compile(r"^[ \t]*(?:[-*+>][ \t]+)?[*_]*(?P<value>(?:superseded|replaced)[*_]*[ \t]+by\b[^\n]*)", re.I | re.M)
+_TITLE_MARK = re.compile(rf"^(?:(?P<b>{_WORDS})\s*:|.*?[\[(]\s*(?P<a>{_WORDS})\s*[\])])", re.I)  # "Deprecated: X"
 _SUPERSEDED_BY = re.compile(r"(?P<verb>superseded|replaced)\s+by\s+(?P<target>\[[^\]]*\]\([^)]*\)|`[^`]+`|\S+)", re.I)
+META_BLOCK_LINES = 20  # the metadata block under the title is at most this long
 
 
 @dataclass(frozen=True)
 class RouteClaim:
-    """``METHOD /path`` named in a document; ``codes``: HTTP status codes stated on the same line."""
+    """``METHOD /path`` named in a document; ``codes``: HTTP status codes stated after it on its line."""
 
     method: str
     path: str  # normalised
@@ -71,6 +98,10 @@ def _line_of(text: str, pos: int) -> int:
     return text.count("\n", 0, pos) + 1
 
 
+def _blank(match: re.Match[str]) -> str:
+    return re.sub(r"[^\n]", " ", match.group(0))
+
+
 def _resolve(doc_path: str, target: str) -> str | None:
     """A link target relative to the document, as a repository path; ``None`` when it leaves the tree."""
     target = target.split("#", 1)[0].split("?", 1)[0]
@@ -81,12 +112,16 @@ def _resolve(doc_path: str, target: str) -> str | None:
     return None if resolved.startswith("..") or resolved == "." else resolved
 
 
+def _is_dotfile(path: str) -> bool:
+    return path.rstrip("/").rsplit("/", 1)[-1].startswith(".")
+
+
 def _is_code_identifier(token: str) -> bool:
     """Backticked words that look like code names: ``snake_case``, ``camelCase``, ``Dotted.name``, ``call()``.
 
-    ALL_CAPS names are settings, plain words are prose: neither is checked.
+    ALL_CAPS names are settings, plain words are prose, ``config.nu`` is a file name: none is checked.
     """
-    if not _IDENT.match(token) or token.isupper():
+    if not _IDENT.match(token) or token.isupper() or _FILE_NAME.match(token):
         return False
     bare = token.removesuffix("()")
     return token.endswith("()") or "_" in bare.strip("_") or "." in bare or bool(re.search(r"[a-z][A-Z]", bare))
@@ -95,37 +130,55 @@ def _is_code_identifier(token: str) -> bool:
 def extract(doc_path: str, text: str) -> Claims:
     """The claims of the document at ``doc_path`` (repository-relative) with content ``text``."""
     claims = Claims()
-    prose = _FENCE.sub("", text)
+    prose = _FENCE.sub(_blank, text)
     for m in _LINK.finditer(prose):
         resolved = _resolve(doc_path, m.group("target") or m.group("rst") or m.group("adoc"))
-        if resolved:
+        if resolved and not _is_dotfile(resolved):
             claims.paths.append(resolved)
     for m in _TICK.finditer(prose):
-        body = m.group("body").strip()
-        if body.startswith("/") or " " in body or "://" in body:
-            continue
-        has_ext = extension(body) in FILE_EXTENSIONS
-        if "/" in body and _PATHLIKE.match(body) and (has_ext or body.endswith("/")):
-            claims.paths.append(body.rstrip("/"))
-        elif has_ext and _PATHLIKE.match(body):
-            claims.basenames.append(body)
-        elif _is_code_identifier(body):
-            claims.identifiers.append(body.removesuffix("()"))
-    for m in _ROUTE.finditer(text):
-        line_start = text.rfind("\n", 0, m.start()) + 1
-        line_end = text.find("\n", m.end())
-        rest = text[m.end() : line_end if line_end != -1 else len(text)]
-        codes = tuple(dict.fromkeys(c.group("code") for c in _STATUS_CODE.finditer(rest)))
-        claims.routes.append(
-            RouteClaim(m.group("method"), normalize_route(m.group("path")), f"{m.group('method')} {m.group('path')}",
-                       _line_of(text, line_start), codes)
-        )
+        _tick(claims, doc_path, m.group("body").strip())
+    _routes(claims, text)
     for regex in (_SETTING, _DEFAULTS):
         for m in regex.finditer(prose):
-            value = m.group("value").strip("\"'.,;")
-            claims.settings.setdefault(m.group("key"), (value, _line_of(prose, m.start())))
-    _lifecycle(claims, text)
+            key = m.group("key")
+            if key in NOT_SETTING_KEYS or key.lower() in PRONOUNS:
+                continue
+            claims.settings.setdefault(key, (m.group("value").strip("\"'.,;"), _line_of(prose, m.start("key"))))
+    _lifecycle(claims, text, FRONT_MATTER.sub(_blank, prose, count=1))
     return claims
+
+
+def _tick(claims: Claims, doc_path: str, body: str) -> None:
+    """One backticked token: a path (kept only inside the tree), a file name, or an identifier."""
+    if body.startswith("/") or " " in body or "://" in body:
+        return
+    has_ext = extension(body) in FILE_EXTENSIONS
+    if _PATHLIKE.match(body) and (has_ext or body.endswith("/")) and ("/" in body or body.startswith(".")):
+        if body.startswith(".."):  # relative to the document: keep only when it stays in the tree
+            resolved = _resolve(doc_path, body)
+            if resolved and not _is_dotfile(resolved):
+                claims.paths.append(resolved)
+            return
+        path = posixpath.normpath(body)
+        if not _is_dotfile(path) and path != ".":
+            claims.paths.append(path)
+    elif has_ext and _PATHLIKE.match(body):
+        claims.basenames.append(body)
+    elif _is_code_identifier(body):
+        claims.identifiers.append(body.removesuffix("()"))
+
+
+def _routes(claims: Claims, text: str) -> None:
+    """``METHOD /path`` mentions with the status codes between them and the next route (or the line's end)."""
+    matches = list(_ROUTE.finditer(text))
+    for i, m in enumerate(matches):
+        end = text.find("\n", m.end())
+        end = len(text) if end == -1 else end
+        if i + 1 < len(matches):
+            end = min(end, matches[i + 1].start())
+        codes = tuple(dict.fromkeys(c.group("code") for c in _STATUS_CODE.finditer(text, m.end(), end)))
+        claims.routes.append(RouteClaim(m.group("method"), normalize_route(m.group("path")),
+                                        f"{m.group('method')} {m.group('path')}", _line_of(text, m.start()), codes))
 
 
 def locate(doc_path: str, paths: list[str], tree: set[str]) -> list[str]:
@@ -140,26 +193,52 @@ def locate(doc_path: str, paths: list[str], tree: set[str]) -> list[str]:
     return located
 
 
-def _lifecycle(claims: Claims, text: str) -> None:
-    """Front matter ``status:``, a ``Status:`` line or ``## Status`` heading near the top, "superseded by …"."""
-    meta_status = front_matter(text).get("status", "")
-    head = text[:3000]
-    candidates = [(meta_status, f"front matter status: {meta_status}")] if meta_status else []
-    for regex in (_STATUS_LINE, _STATUS_HEADING):
-        m = regex.search(head)
+def _layout(masked: str) -> tuple[re.Match[str] | None, tuple[int, int], re.Match[str] | None, tuple[int, int]]:
+    """The title (first heading, if level 1), the metadata block span, the ``Status`` heading and its body span."""
+    headings = list(_HEADING.finditer(masked))
+    first = headings[0] if headings else None
+    title = first if first and (first.group("atx") in ("#", "=") or (first.group("rule") or "").startswith("=")) else None
+    start = title.end() + 1 if title else 0
+    limit = start
+    for _ in range(META_BLOCK_LINES):
+        limit = masked.find("\n", limit) + 1 or len(masked)
+    block = (start, min(next((h.start() for h in headings if h.start() >= start), len(masked)), limit))
+    for i, h in enumerate(headings):
+        if (h.group("text") or h.group("under") or "").strip(" *_:#").lower() == "status":
+            return title, block, h, (h.end() + 1, headings[i + 1].start() if i + 1 < len(headings) else len(masked))
+    return title, block, None, (0, 0)
+
+
+def _lifecycle(claims: Claims, text: str, masked: str) -> None:
+    """The document's own lifecycle marker, from the places listed in the module docstring (first found wins)."""
+    meta = front_matter(text)
+    title, block, status_heading, section = _layout(masked)
+    values: list[tuple[str, str, bool]] = []  # (value as written, evidence, may name a state by its first word)
+    if meta.get("status"):
+        values.append((meta["status"], f"front matter status: {meta['status']}", True))
+    for key in ("superseded_by", "superseded-by", "replaced_by", "replaced-by"):
+        if meta.get(key):
+            values.append((f"{key[:-3]} by {meta[key]}", f"front matter {key}: {meta[key]}", True))
+    for regex in (_STATUS_LINE, _BY_LINE):
+        m = regex.search(masked, *block)
         if m:
-            candidates.append((m.group("value"), f"line {_line_of(head, m.start())}: Status: {m.group('value')}"))
-    m = _TITLE_MARK.search(head)
-    if m:
-        candidates.append((m.group("a") or m.group("b"), f"line {_line_of(head, m.start())}: {m.group(0).strip()}"))
-    for value, evidence in candidates:
-        word = value.lower().split()[0] if value else ""
-        if word in _LIFECYCLE_WORDS:
-            claims.lifecycle, claims.lifecycle_evidence = word, evidence
-            break
-    m = _SUPERSEDED_BY.search(head)
-    if m:
-        claims.superseded_by = m.group("target")
-        if claims.lifecycle in (None, "draft", "proposed", "accepted", "implemented"):
-            claims.lifecycle = m.group("verb").lower()
-            claims.lifecycle_evidence = f"line {_line_of(head, m.start())}: {m.group(0).strip()}"
+            values.append((m.group("value"), f"line {_line_of(text, m.start('value'))}: {m.group(0).strip()}", True))
+    body = masked[section[0]:section[1]].strip()
+    if status_heading and body:
+        first_line = body.splitlines()[0].strip()
+        word = re.sub(r"[^A-Za-z]", "", first_line.split()[0])
+        values.append((first_line, f"line {_line_of(text, status_heading.start())}: Status: {word}", True))
+    if title:
+        heading = (title.group("text") or title.group("under")).strip()
+        evidence = f"line {_line_of(text, title.start())}: {title.group(0).splitlines()[0].strip()}"
+        mark = _TITLE_MARK.search(heading)
+        values.append(((mark.group("a") or mark.group("b")) if mark else heading, evidence, bool(mark)))
+    for value, evidence, may_name_state in values:
+        words = re.findall(r"[A-Za-z]+", value)
+        if may_name_state and words and words[0].lower() in _LIFECYCLE_WORDS and claims.lifecycle is None:
+            claims.lifecycle, claims.lifecycle_evidence = words[0].lower(), evidence
+        by = _SUPERSEDED_BY.search(value) if claims.superseded_by is None else None
+        if by:
+            claims.superseded_by = by.group("target")
+            if claims.lifecycle in (None, "draft", "proposed", "accepted", "implemented"):
+                claims.lifecycle, claims.lifecycle_evidence = by.group("verb").lower(), evidence

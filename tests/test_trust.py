@@ -150,10 +150,40 @@ def test_claims_of_a_document():
     assert (claims.lifecycle, claims.lifecycle_evidence) == ("draft", "front matter status: Draft")
 
 
-@pytest.mark.parametrize("title", ["# Orders API (Deprecated)", "# [WITHDRAWN] Orders API", "## Deprecated: Orders API"])
-def test_lifecycle_marker_in_a_heading(title):
+@pytest.mark.parametrize("title", ["# Orders API (Deprecated)", "# [WITHDRAWN] Orders API", "Orders API (deprecated)\n==="])
+def test_lifecycle_marker_in_the_title(title):
     assert extract("a.md", f"{title}\n\nText.\n").lifecycle in ("deprecated", "withdrawn")
-    assert extract("a.md", "# How we deprecated the old API\n").lifecycle is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# How we deprecated the old API\n",
+        "# Cache\n\nThe cache is replaced by Redis in v2.\n",  # prose, not a marker
+        "# Flags\n\nCurrent flags.\n\n## Deprecated: the v1 flags\n\n- `--old`\n",  # a subheading, not the title
+        "## Deprecated: Orders API\n\nText.\n",  # the first heading is no title unless level 1
+        "# Order\n\n## Fields\n\n- id: int\n- status: draft | paid\n",  # a field list in a section
+        "# Order\n\nOrders move on.\n\n## Lifecycle\n\nStatus: withdrawn when cancelled.\n",
+        "# Setup\n\n```sh\n# Deprecated: old flags\nstatus: superseded\n```\n",  # inside a code fence
+    ],
+)
+def test_lifecycle_words_outside_the_marker_places_do_not_count(text):
+    claims = extract("a.md", text)
+    assert (claims.lifecycle, claims.superseded_by) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "text, state, evidence",
+    [
+        ("# ADR 3\n\n* Status: Deprecated\n* Date: 2024-01-01\n\n## Context\n", "deprecated", "line 3: * Status: Deprecated"),
+        ("Orders\n======\n\n:Status: Draft\n\nSection\n-------\n", "draft", "line 4: :Status: Draft"),
+        ("---\ntitle: X\nsuperseded_by: adr/9.md\n---\n# X\n", "superseded", "front matter superseded_by: adr/9.md"),
+        ("# ADR 4 (replaced by ADR 7)\n\nText.\n", "replaced", "line 1: # ADR 4 (replaced by ADR 7)"),
+    ],
+)
+def test_lifecycle_marker_places(text, state, evidence):
+    claims = extract("a.md", text)
+    assert (claims.lifecycle, claims.lifecycle_evidence) == (state, evidence)
 
 
 def test_rst_and_asciidoc_links():
@@ -169,6 +199,30 @@ def test_superseded_by_link_and_status_heading():
     assert (withdrawn.lifecycle, withdrawn.lifecycle_evidence) == ("withdrawn", "line 3: Status: Withdrawn")
 
 
+@pytest.mark.parametrize(
+    "line",
+    ["NOTE: this changes", "TODO: write more", "WARNING: slow", "IMPORTANT: read this", "> **Note:** x",
+     "This defaults to 30.", "It defaults to `true`.", "Which defaults to off."],
+)
+def test_admonitions_and_pronouns_are_not_settings(line):
+    assert extract("a.md", f"# A\n\n{line}\n").settings == {}
+
+
+def test_line_numbers_are_those_of_the_original_text():
+    text = "# A\n\n```sh\nrun\n```\n\nRETRY_LIMIT = 3\n\n`timeout` defaults to 5.\n\n## Status\n\nDraft\n"
+    claims = extract("a.md", text)
+    assert claims.settings == {"RETRY_LIMIT": ("3", 7), "timeout": ("5", 9)}
+    assert claims.lifecycle_evidence == "line 11: Status: Draft"
+
+
+def test_paths_outside_the_tree_dotfiles_and_unknown_file_names_are_not_claims():
+    claims = extract("README.md", "See `../shared/docs/DESIGN.md`, `./.env`, `.env`, `/etc/hosts`, "
+                                  "[up](../other/x.md), `config.nu` and `docs/`; `./app/main.py`.\n")
+    assert (claims.paths, claims.basenames, claims.identifiers) == (["docs", "app/main.py"], [], [])
+    inside = extract("docs/a/b.md", "See `../../app/main.py` and `../../../x.py`.\n")
+    assert inside.paths == ["app/main.py"]
+
+
 def test_contradictions_name_both_documents():
     found = contradictions.find({
         "a.md": extract("a.md", "`GET /x/{id}` returns 200\n\n`limit` defaults to 10.\n"),
@@ -179,6 +233,17 @@ def test_contradictions_name_both_documents():
         "b.md line 1: GET /x/:id → 404", "a.md line 1: GET /x/{id} → 200", "c.md line 1: GET /x/:id → 200"]]
     assert [r.evidence for r in found["a.md"]] == [["a.md line 1: GET /x/{id} → 200", "b.md line 1: GET /x/:id → 404"]]
     assert all(r.code == "contradiction-route" for rs in found.values() for r in rs)
+
+
+def test_overlapping_codes_later_routes_and_superseded_wording_are_no_contradiction():
+    found = contradictions.find({
+        "a.md": extract("a.md", "`GET /x` returns 200.\n"),
+        "b.md": extract("b.md", "`GET /x` returns 200 or 404.\n"),
+        "c.md": extract("c.md", "`GET /x` and `GET /y` (404 when missing).\n"),
+    })
+    assert found == {}
+    claims = extract("c.md", "`GET /x` and `GET /y` → 404; `POST /x` 201\n")
+    assert [(r.raw, r.codes) for r in claims.routes] == [("GET /x", ()), ("GET /y", ("404",)), ("POST /x", ("201",))]
 
 
 def _r(severity, penalty=0.0):
