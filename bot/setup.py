@@ -86,21 +86,26 @@ def github_web_url(api_url: str) -> str:
     return str(url)
 
 
-def build_manifest(template: Mapping[str, Any], base_url: str) -> dict[str, Any]:
+def build_manifest(
+    template: Mapping[str, Any], origin: str, webhook_url: str | None = None
+) -> dict[str, Any]:
     """Return the manifest to POST: ``template`` (app.yml) with this bot's URLs.
 
-    ``base_url`` is where GitHub and browsers reach the bot (no trailing
-    slash). Fills ``hook_attributes.url`` (``base_url + /webhook``) and
-    ``redirect_url`` (``base_url + /setup/callback``), and ``url`` (the
-    App's homepage, required by GitHub) when app.yml does not set one.
+    ``origin`` is where the browser reaches the bot (``scheme://host:port``):
+    GitHub sends the browser back to ``redirect_url`` = ``origin +
+    /setup/callback``, and ``url`` (the App's homepage, required by GitHub)
+    is ``origin`` when app.yml does not set one. ``hook_attributes.url`` is
+    where GitHub posts webhooks: ``webhook_url`` exactly as given (e.g. a
+    webhook proxy channel such as ``https://smee.io/<channel>``, which
+    forwards to this bot's ``/webhook`` itself), default ``origin + /webhook``.
     """
     manifest = dict(template)
-    manifest.setdefault("url", base_url)
+    manifest.setdefault("url", origin)
     manifest["hook_attributes"] = {
         **manifest.get("hook_attributes", {}),
-        "url": base_url + WEBHOOK_PATH,
+        "url": webhook_url or origin + WEBHOOK_PATH,
     }
-    manifest["redirect_url"] = base_url + CALLBACK_PATH
+    manifest["redirect_url"] = origin + CALLBACK_PATH
     return manifest
 
 
@@ -210,14 +215,14 @@ class ManifestFlow:
         *,
         env_path: Path,
         template: Mapping[str, Any],
-        public_url: str | None,
+        webhook_url: str | None,
         web_url: str | None,
         on_configured: OnConfigured | None,
     ) -> None:
         self._settings = settings
         self._env_path = env_path
         self._template = template
-        self._public_url = public_url.rstrip("/") if public_url else None
+        self._webhook_url = webhook_url
         self._web_url = (web_url or github_web_url(settings.github_api_url)).rstrip("/")
         self._on_configured = on_configured
         self._state = secrets.token_urlsafe(24)
@@ -228,8 +233,7 @@ class ManifestFlow:
         """``GET /``: the page with the "Register" button."""
         if self._configured:
             return _error("The GitHub App is already registered; this bot is configured.", 409)
-        base_url = self._public_url or str(request.url.origin())
-        manifest = build_manifest(self._template, base_url)
+        manifest = build_manifest(self._template, str(request.url.origin()), self._webhook_url)
         action = URL(self._web_url) / "settings/apps/new"
         return _page(
             "setup.html",
@@ -306,8 +310,11 @@ def setup_routes(
             the working directory, as pydantic-settings does).
         manifest_path: the App manifest (YAML) to register; read here, once,
             so a missing or broken manifest fails at start-up.
-        public_url: the bot's address as GitHub and browsers reach it (e.g.
-            a webhook proxy); default: the origin of the request for ``/``.
+        public_url: the URL GitHub posts webhooks to, registered exactly as
+            given, e.g. a smee channel ``https://smee.io/<channel>``
+            (``SCENARIOFORGE_PUBLIC_URL``); default: ``<browser origin>/webhook``.
+            The redirect back to ``/setup/callback`` always goes to the
+            origin the browser used for ``/``.
         web_url: GitHub's web root, where ``/settings/apps/new`` lives;
             default: derived from ``settings.github_api_url`` by
             ``github_web_url`` (Probot's ``GHE_HOST`` plays this part).
@@ -322,7 +329,7 @@ def setup_routes(
         settings,
         env_path=env_path,
         template=load_manifest(manifest_path),
-        public_url=public_url,
+        webhook_url=public_url,
         web_url=web_url,
         on_configured=on_configured,
     )

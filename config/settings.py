@@ -41,9 +41,11 @@ class Settings(BaseSettings):
     workdir: Path = Path("./workdir")
     workers: int = Field(default=2, ge=1, le=64)
     min_permission: Permission = "write"
-    #: The bot's address as GitHub reaches it (e.g. a webhook proxy channel);
-    #: setup mode registers ``{public_url}/webhook``. Default: the address the
-    #: browser used for the setup page.
+    #: The URL GitHub posts webhooks to, e.g. a smee channel
+    #: ``https://smee.io/<channel>`` that forwards to this bot's ``/webhook``;
+    #: setup mode registers it exactly as given. Default: ``/webhook`` at the
+    #: address the browser used for the setup page, which also receives
+    #: GitHub's redirect back (``/setup/callback``) in either case.
     public_url: str | None = None
     allowed_bots: Annotated[list[str], NoDecode] = Field(default_factory=list)
 

@@ -223,6 +223,9 @@ def test_manifest_gets_the_bots_urls_and_keeps_app_yml():
     assert manifest["url"] == "https://bot.example.com"
     assert manifest["hook_attributes"] == {"url": "https://bot.example.com/webhook"}
     assert manifest["redirect_url"] == "https://bot.example.com/setup/callback"
+    proxied = build_manifest(template, "http://127.0.0.1:3000", "https://smee.io/AbC123")
+    assert proxied["hook_attributes"] == {"url": "https://smee.io/AbC123"}
+    assert proxied["redirect_url"] == "http://127.0.0.1:3000/setup/callback"
     assert set(manifest["default_events"]) == {
         "issue_comment", "issues", "pull_request", "check_run", "check_suite"
     }
@@ -282,3 +285,34 @@ def test_a_manifest_that_cannot_be_used_fails_when_the_routes_are_added(tmp_path
 
     with pytest.raises(ConfigError, match=problem):
         setup_routes(web.Application(), Settings(_env_file=None), manifest_path=manifest)
+
+
+# --- a webhook proxy (smee) ---------------------------------------------------------
+
+
+async def test_public_url_is_the_webhook_url_and_github_sends_the_browser_back_to_the_bot(
+    aiohttp_server, github_server, fake_github_web, tmp_path
+):
+    channel = "https://smee.io/AbC123"  # smee forwards to /webhook; it never sees /setup/callback
+    app = web.Application()
+    setup_routes(
+        app, Settings(_env_file=None, github_api_url=github_server.url), env_path=tmp_path / ".env",
+        public_url=channel, web_url=fake_github_web["url"],
+    )
+    bot = await aiohttp_server(app)
+    origin = str(bot.make_url("")).rstrip("/")
+
+    form = await _setup_form(origin + "/")
+    async with aiohttp.ClientSession() as http:  # what the browser does with the form
+        async with http.post(
+            form.action, data={"manifest": json.dumps(form.manifest)}, allow_redirects=False
+        ) as registered:
+            back = registered.headers["Location"]
+        async with http.get(back) as done:
+            page = await done.text()
+
+    assert form.manifest["hook_attributes"]["url"] == channel
+    assert form.manifest["redirect_url"] == origin + CALLBACK_PATH
+    assert URL(back).origin() == URL(origin)
+    assert done.status == 200, page
+    assert "GitHub App registered" in page
