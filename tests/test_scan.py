@@ -65,7 +65,7 @@ def test_two_docs_contradicting_each_other_on_one_route(shop):
         assert route.evidence[0].endswith(f"POST /api/orders → {mine}")
         assert route.evidence[1].endswith(f"POST /api/orders → {other}")
         assert {"contradiction-route", "contradiction-setting"} == codes(doc)
-    assert "docs/orders-howto.md line 5: PAGE_SIZE = 20"  # line 5 of the file in next(
+    assert "docs/orders-howto.md line 5: PAGE_SIZE = 20" in next(  # line 5 of the file
         r for r in guide.reasons if r.code == "contradiction-setting").evidence
 
 
