@@ -1,9 +1,12 @@
 """The code inventory: files by language, top-level symbols and HTTP routes declared in code.
 
-Python is read with ``ast`` (functions, classes, methods, module constants,
-route decorators, Django ``path()``); other languages with line-anchored
-regexes for their declaration forms. Route paths are normalised so that
-``{id}``, ``:id``, ``<int:id>`` and ``[id]`` compare equal.
+Python is read with ``ast`` only (no regex ever sees its comments or
+strings); other languages with line-anchored regexes
+for their declaration forms, run after their comments are blanked. Routes
+are declarations on a server or router (decorators, ``app.get('/x')``,
+``router.add_get``), never client calls (``axios.get``, ``requests.get``,
+``fetch``). Route paths are normalised so that ``{id}``, ``:id``,
+``<int:id>`` and ``[id]`` compare equal.
 """
 from __future__ import annotations
 
@@ -56,17 +59,27 @@ _SYMBOLS = {
 }
 _FAMILY = {"TypeScript": "JavaScript", "Kotlin": "Java", "Scala": "Java", "C#": "Java"}
 _SYMBOL_RES = {lang: [re.compile(p, _M) for p in pats] for lang, pats in _SYMBOLS.items()}
+_JS_IMPORT = re.compile(r"^\s*import\s+(?:\*\s*as\s+)?(?P<name>[A-Za-z_$][\w$]*)\s*(?:,|from\b)", _M)
+
+# Comments are blanked (newlines kept) before the regexes run; strings are matched first so "//" in a URL survives.
+_STRINGS = r"""(?P<s>"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'"""
+_C_COMMENTS = re.compile(_STRINGS + r"""|`(?:\\.|[^`\\])*`)|//[^\n]*|/\*.*?\*/""", re.S)
+_HASH_COMMENTS = re.compile(_STRINGS + r")|(?:^|(?<=\s))#[^\n]*", _M)
+_COMMENTS = {"JavaScript": _C_COMMENTS, "Go": _C_COMMENTS, "Java": _C_COMMENTS, "Rust": _C_COMMENTS,
+             "PHP": _C_COMMENTS, "Ruby": _HASH_COMMENTS, "Shell": _HASH_COMMENTS}
 
 _Q = r"""["'`]"""
 _ROUTES = {
-    # Express / Koa / Fastify / Hono: app.get('/x', …), router.post("/x"
+    # Express / Koa / Fastify / Hono on a server or router receiver: app.get('/x', …), router.route('/x').get(…);
+    # client calls (axios.get, fetch, request(app).get) are not declarations.
     "JavaScript": re.compile(
-        rf"\b\w+\.(?P<method>get|post|put|patch|delete|head|options|all)\(\s*{_Q}(?P<path>/[^\"'`]*){_Q}"
+        r"\b(?:app|api|server|router|routes|web|fastify|[a-z]\w*(?:Router|App|Routes))"
+        rf"\.(?P<method>get|post|put|patch|delete|head|options|all|route)\(\s*{_Q}(?P<path>/[^\"'`]*){_Q}"
     ),
-    # net/http HandleFunc("/x" or "GET /x"; gin/echo/chi r.GET("/x" / r.Get("/x"
+    # net/http HandleFunc("/x" or "GET /x"; gin/echo/chi r.GET("/x" / r.Get("/x" (not the http.Get client)
     "Go": re.compile(
         r"\b(?:HandleFunc|Handle)\(\s*\"(?:(?P<m1>[A-Z]+)\s+)?(?P<p1>/[^\"]*)\"|"
-        r"\.(?P<method>GET|POST|PUT|PATCH|DELETE|Get|Post|Put|Patch|Delete)\(\s*\"(?P<path>/[^\"]*)\""
+        r"\b(?!http\.|client\.)\w+\.(?P<method>GET|POST|PUT|PATCH|DELETE|Get|Post|Put|Patch|Delete)\(\s*\"(?P<path>/[^\"]*)\""
     ),
     # Spring: @GetMapping("/x"), @RequestMapping(value = "/x", method = …)
     "Java": re.compile(
@@ -75,8 +88,6 @@ _ROUTES = {
     # Rails routes.rb / Sinatra: get '/x'
     "Ruby": re.compile(r"^\s*(?P<method>get|post|put|patch|delete)\s+['\"](?P<path>/?[^'\"]*)['\"]", _M),
 }
-_DJANGO = re.compile(r"""\b(?:re_)?path\(\s*r?["'](?P<path>[^"']*)["']""")  # urlpatterns: path("orders/<int:pk>/", …)
-_PY_ROUTE_ATTRS = {"get", "post", "put", "patch", "delete", "head", "options", "route", "api_route", "websocket"}
 
 
 def normalize_route(path: str) -> str:
@@ -88,10 +99,12 @@ def normalize_route(path: str) -> str:
 
 @dataclass
 class Inventory:
-    """``symbols``: declared names (bare and ``Class.method``); ``routes``: declared (method, path) pairs."""
+    """``symbols``: declared and imported names (bare and ``Class.member``); ``modules``: names bound to
+    imported modules (``import os`` → ``os``); ``routes``: declared (method, path) pairs."""
 
     languages: dict[str, int] = field(default_factory=dict)
     symbols: set[str] = field(default_factory=set)
+    modules: set[str] = field(default_factory=set)
     routes: list[RouteRef] = field(default_factory=list)
     code_paths: list[str] = field(default_factory=list)
 
@@ -123,11 +136,17 @@ def add_file(inventory: Inventory, path: str, language: str, text: str | None) -
     inventory.code_paths.append(path)
     if text is None:
         return
-    if language == "Python" and _add_python(inventory, path, text):
+    if language == "Python":
+        _add_python(inventory, path, text)
         return
     family = _FAMILY.get(language, language)
+    comments = _COMMENTS.get(family)
+    if comments:
+        text = comments.sub(lambda m: m.group(0) if m.group("s") else "\n" * m.group(0).count("\n"), text)
     for regex in _SYMBOL_RES.get(family, ()):
         inventory.symbols.update(m.group("name") for m in regex.finditer(text))
+    if family == "JavaScript":
+        inventory.modules.update(m.group("name") for m in _JS_IMPORT.finditer(text))
     route_re = _ROUTES.get(family)
     if route_re:
         for m in route_re.finditer(text):
@@ -137,48 +156,86 @@ def add_file(inventory: Inventory, path: str, language: str, text: str | None) -
             inventory.routes.append(RouteRef(method=method, path=normalize_route(groups.get("path") or groups["p1"]), file=path))
 
 
-def _add_python(inventory: Inventory, path: str, text: str) -> bool:
-    """Collect Python symbols and decorator routes with ``ast``, Django ``path()`` routes by regex.
-
-    ``False`` when the file does not parse.
-    """
+def _add_python(inventory: Inventory, path: str, text: str) -> None:
+    """Python names (``_python_names``) and routes (``_python_routes``); a file that does not parse adds nothing."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
-        return False
-    for node in tree.body:
+        return
+    _python_names(inventory, tree.body, None)
+    _python_routes(inventory, path, tree)
+
+
+_BLOCKS = (ast.If, ast.Try, ast.With, ast.AsyncWith, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
+
+
+def _python_names(inventory: Inventory, body: list[ast.stmt], owner: str | None) -> None:
+    """Functions, classes, assignments and imports of a module or class body, also under ``if``/``try``/``with``.
+
+    Members of a class are recorded bare and as ``Class.member`` (methods and fields such as ``rounds: int = 2``).
+    """
+    for node in body:
+        names: list[str] = []
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            inventory.symbols.add(node.name)
-            _python_routes(inventory, path, node)
-        if isinstance(node, ast.ClassDef):
-            for item in node.body:
-                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    inventory.symbols.update((item.name, f"{node.name}.{item.name}"))
-                    _python_routes(inventory, path, item)
+            names = [node.name]
+            if isinstance(node, ast.ClassDef) and owner is None:
+                _python_names(inventory, node.body, node.name)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            inventory.symbols.update(t.id for t in targets if isinstance(t, ast.Name))
-    for m in _DJANGO.finditer(text):
-        inventory.routes.append(RouteRef(method="ANY", path=normalize_route(m.group("path")), file=path))
-    return True
+            names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        elif isinstance(node, ast.Import) and owner is None:
+            inventory.modules.update(a.asname or a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and owner is None:
+            names = [a.asname or a.name for a in node.names if a.name != "*"]
+        elif isinstance(node, _BLOCKS):
+            for block in (node.body, getattr(node, "orelse", []), getattr(node, "finalbody", []),
+                          *(h.body for h in getattr(node, "handlers", []))):
+                _python_names(inventory, block, owner)
+        inventory.symbols.update(names)
+        if owner:
+            inventory.symbols.update(f"{owner}.{name}" for name in names)
 
 
-def _python_routes(inventory: Inventory, path: str, node: ast.AST) -> None:
-    """Flask/FastAPI/aiohttp decorators: ``@app.get("/x")``, ``@bp.route("/x", methods=[…])``."""
-    for deco in getattr(node, "decorator_list", ()):
-        if not (isinstance(deco, ast.Call) and isinstance(deco.func, ast.Attribute)):
+_DECORATOR_ATTRS = {"get", "post", "put", "patch", "delete", "head", "options", "route", "api_route", "websocket", "view"}
+_ADD_METHOD = {f"add_{m.lower()}": m for m in HTTP_METHODS} | {"add_view": "ANY"}  # aiohttp router.add_get("/x", h)
+_DEFAULT_GET = {"route", "add_url_rule", "add_api_route", "Route"}  # Flask, FastAPI, Starlette: GET unless methods=
+
+
+def _str(node: ast.expr | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _python_routes(inventory: Inventory, path: str, tree: ast.Module) -> None:
+    """Routes from decorators and router calls, found anywhere in the module.
+
+    Decorators (any receiver): ``@app.get("/x")``, ``@bp.route("/x", methods=[…])``, ``@routes.view("/x")``.
+    Calls: aiohttp ``router.add_get/add_post/…/add_view("/x", h)``, ``add_route("GET", "/x", h)``,
+    ``web.get("/x", h)``, ``web.route("GET", "/x", h)``; Flask ``add_url_rule``; FastAPI ``add_api_route``;
+    Starlette ``Route("/x", …)``; Django ``path()``/``re_path()``. A plain ``x.get("/x")`` call is a client.
+    """
+    decorators = {id(d) for n in ast.walk(tree) for d in getattr(n, "decorator_list", ())}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
             continue
-        attr = deco.func.attr
-        if attr not in _PY_ROUTE_ATTRS or not deco.args:
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        args = [*node.args, None, None]
+        on_web = isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "web"
+        if id(node) in decorators:
+            route, method = (_str(args[0]), name.upper()) if name in _DECORATOR_ATTRS else (None, "")
+        elif name in _ADD_METHOD or (on_web and name in ("get", "post", "put", "patch", "delete", "head", "view")):
+            route, method = _str(args[0]), _ADD_METHOD.get(name) or _ADD_METHOD.get(f"add_{name}", "ANY")
+        elif name == "add_route" or (on_web and name == "route"):
+            route, method = _str(args[1]), (_str(args[0]) or "ANY").upper()
+        elif name in ("add_url_rule", "add_api_route", "Route", "path", "re_path"):
+            route, method = _str(args[0]), "ANY"
+        else:
             continue
-        first = deco.args[0]
-        if not (isinstance(first, ast.Constant) and isinstance(first.value, str) and first.value.startswith("/")):
+        if route is None or (name not in ("path", "re_path") and not route.startswith("/")):
             continue
-        methods = [attr.upper()] if attr.upper() in HTTP_METHODS else ["ANY"]
-        for kw in deco.keywords:
-            if kw.arg == "methods" and isinstance(kw.value, (ast.List, ast.Tuple)):
-                methods = [e.value.upper() for e in kw.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
-        if attr == "route" and not any(kw.arg == "methods" for kw in deco.keywords):
-            methods = ["GET"]  # Flask's default for @route
+        methods = [method if method in HTTP_METHODS else "GET" if name in _DEFAULT_GET else "ANY"]
+        for kw in node.keywords:
+            if kw.arg == "methods" and isinstance(kw.value, (ast.List, ast.Tuple, ast.Set)):
+                methods = [v.upper() for v in map(_str, kw.value.elts) if v]
         for method in methods:
-            inventory.routes.append(RouteRef(method=method, path=normalize_route(first.value), file=path))
+            inventory.routes.append(RouteRef(method=method, path=normalize_route(route), file=path))

@@ -19,6 +19,7 @@ overall 0.2, older than the code it names 0.5, terminal lifecycle 0.6.
 """
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timezone
 
 from bot.history import History
@@ -40,6 +41,18 @@ def _drift(code: str, message: str, evidence: list[str], each: float, cap: float
     return [Reason(code=code, severity="warn", penalty=penalty, message=message.format(n=len(unique)), evidence=unique)]
 
 
+def _known(identifier: str, inventory: Inventory) -> bool:
+    """A backticked name is known when it, its first or its last part is declared or imported in the code.
+
+    A dotted name whose first part is an imported module or a standard-library module (``os.environ``,
+    ``http.extraHeader``) names something outside the repository: not checked.
+    """
+    first, _, rest = identifier.partition(".")
+    if rest and (first in inventory.modules or first in sys.stdlib_module_names):
+        return True
+    return bool({identifier, first, identifier.rsplit(".", 1)[-1]} & inventory.symbols)
+
+
 def drift_reasons(claims: Claims, files: set[str], dirs: set[str], basenames: set[str], inventory: Inventory) -> list[Reason]:
     """Referenced paths missing at the commit, backticked identifiers absent from the code, routes not declared.
 
@@ -48,10 +61,7 @@ def drift_reasons(claims: Claims, files: set[str], dirs: set[str], basenames: se
     """
     missing_paths = [p for p in claims.paths if p not in files and p not in dirs]
     missing_paths += [b for b in claims.basenames if b not in basenames]
-    missing_ids = [
-        i for i in claims.identifiers
-        if i not in inventory.symbols and i.split(".")[-1] not in inventory.symbols and i.split(".")[0] not in inventory.symbols
-    ]
+    missing_ids = [i for i in claims.identifiers if not _known(i, inventory)]
     missing_routes = [r.raw for r in claims.routes if inventory.routes and not inventory.declares(r.method, r.path)]
     return [
         *_drift("missing-path", "References {n} file path(s) that do not exist at this commit.", missing_paths, 0.15, 0.45),

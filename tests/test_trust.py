@@ -8,7 +8,7 @@ from bot.discovery import classify, is_candidate_path
 from bot.inventory import Inventory, add_file, normalize_route
 from bot.references import extract
 from bot.source_model import Reason
-from bot.trust import judge
+from bot.trust import drift_reasons, judge
 
 
 @pytest.mark.parametrize(
@@ -110,6 +110,83 @@ def test_inventory_symbols_and_routes_across_languages():
     assert inventory.declares("PUT", "/orders/{}") and not inventory.declares("PUT", "/health")
     assert inventory.declares("GET", "/v2/api/java/{}") and not inventory.declares("GET", "/api/java")
     assert inventory.languages == {"Python": 1, "TypeScript": 1, "Go": 1, "Java": 1, "Ruby": 1}
+
+
+PY_ROUTERS = '''"""Routes: path("docstring/<int:pk>/", view) is prose here."""
+import os
+import requests as http_client
+from aiohttp import web
+from flask import Flask
+
+# urlpatterns = [path("commented/<int:pk>/", view)]
+app = Flask(__name__)
+app.add_url_rule("/flask/rule", "rule", view)
+app.add_url_rule("/flask/both", view_func=view, methods=["GET", "POST"])
+fast.add_api_route("/fast/items", items, methods=["PUT"])
+routes = [web.get("/aio/web", h), web.route("PATCH", "/aio/any", h), web.view("/aio/view", View)]
+LABEL = "path('in/a/string/', view)"
+
+
+def make_app():
+    application = web.Application()
+    application.router.add_get("/healthz", healthz)
+    application.router.add_post("/webhook", webhook)
+    application.router.add_route("DELETE", "/aio/route/{id}", h)
+    http_client.get("/api/users")  # a client call, not a route
+    return application
+
+
+try:
+    import tomllib
+    FAST = True
+except ImportError:
+    FAST = False
+if os.environ.get("X"):
+    def optional_helper(): ...
+
+
+class GenerateConfig:
+    refine_rounds: int = 2
+    budget = 10
+'''
+
+
+def test_python_routes_are_read_from_the_syntax_tree_only():
+    inventory = Inventory()
+    add_file(inventory, "app.py", "Python", PY_ROUTERS)
+    assert sorted((r.method, r.path) for r in inventory.routes) == [
+        ("ANY", "/aio/view"), ("DELETE", "/aio/route/{}"), ("GET", "/aio/web"), ("GET", "/flask/both"),
+        ("GET", "/flask/rule"), ("GET", "/healthz"), ("PATCH", "/aio/any"), ("POST", "/flask/both"),
+        ("POST", "/webhook"), ("PUT", "/fast/items"),
+    ]
+
+
+def test_python_names_fields_imports_and_nested_definitions():
+    inventory = Inventory()
+    add_file(inventory, "config.py", "Python", PY_ROUTERS)
+    assert {"refine_rounds", "GenerateConfig.refine_rounds", "budget", "app", "routes", "LABEL", "web", "Flask",
+            "FAST", "optional_helper", "make_app"} <= inventory.symbols
+    assert {"os", "http_client", "tomllib"} <= inventory.modules
+    claims = extract("README.md", "Set `refine_rounds`, read `os.environ`, `http_client.get` and "
+                                  "`http.extraHeader`; call `optional_helper()` but not `missing_thing()`.\n")
+    reasons = drift_reasons(claims, set(), set(), set(), inventory)
+    assert [(r.code, r.evidence) for r in reasons] == [("missing-symbol", ["missing_thing"])]
+
+
+def test_client_calls_and_comments_are_not_routes_in_other_languages():
+    inventory = Inventory()
+    add_file(inventory, "client.js", "JavaScript", """import axios from 'axios';
+// app.get('/commented', h)
+/* router.post('/block-commented', h) */
+const url = "http://example.com/x"; app.get('/after-url', h);
+axios.get("/api/users"); fetch('/api/orders'); request(app).get('/api/test');
+router.route('/chained').get(list).post(create);
+""")
+    add_file(inventory, "client.go", "Go", 'resp, _ := http.Get("/api/go-client")\n// r.GET("/commented", h)\n')
+    add_file(inventory, "routes.rb", "Ruby", "# get '/commented'\nget '/rb'\n")
+    assert sorted((r.method, r.path) for r in inventory.routes) == [("ANY", "/chained"), ("GET", "/after-url"),
+                                                                     ("GET", "/rb")]
+    assert "axios" in inventory.modules
 
 
 def test_python_that_does_not_parse_falls_back_to_nothing_but_is_counted():
