@@ -175,17 +175,24 @@ async def prometheus(request: web.Request) -> web.Response:
 def load_settings(*, serving: bool = False) -> Settings | None:
     """Settings from the environment and ``.env``, or None after printing each problem to stderr.
 
-    ``serving`` also requires what webhooks need once App credentials are set:
-    a non-empty webhook secret and a readable private key.
+    Each problem is one line: ``invalid setting NAME: reason`` for a value
+    ``Settings`` rejects, ``invalid settings: reason`` for the checks below.
+    ``serving`` also requires App credentials set both or not at all (neither:
+    setup mode) and what webhooks need once they are set: a non-empty webhook
+    secret and a readable private key.
     """
     try:
         settings = Settings()
     except ValidationError as exc:
         for error in exc.errors():
             name = "SCENARIOFORGE_" + "_".join(str(part) for part in error["loc"]).upper()
-            print(f"invalid setting {name}: {error['msg']}", file=sys.stderr)
+            # A validator's ValueError: its own text, without pydantic's "Value error, " prefix.
+            reason = error["ctx"]["error"] if error["type"] == "value_error" else error["msg"]
+            print(f"invalid setting {name}: {reason}", file=sys.stderr)
         return None
     problems = []
+    if serving and (half_set := settings.half_set_credentials()):
+        problems.append(half_set)
     if serving and settings.has_app_credentials:
         try:
             webhook_secret(settings)

@@ -6,12 +6,18 @@ module reads them at import time.
 from __future__ import annotations
 
 from pathlib import Path
+from string import Formatter
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 Permission = Literal["read", "triage", "write", "maintain", "admin"]
+
+#: The placeholders ``clone_url_template`` may use (filled in by ``bot.jobs``).
+CLONE_URL_FIELDS = frozenset({"full_name", "owner", "repo"})
 
 #: GitHub's repository roles from weakest to strongest, as returned in
 #: ``role_name`` by "Get repository permissions for a user"
@@ -70,10 +76,82 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @field_validator("database_url")
+    @classmethod
+    def _async_database(cls, value: str) -> str:
+        """A SQLAlchemy URL (https://docs.sqlalchemy.org/core/engines.html#database-urls)
+        whose driver is an installed asyncio driver (what ``create_async_engine`` loads,
+        https://docs.sqlalchemy.org/orm/extensions/asyncio.html); a SQLite file's
+        folder must exist (SQLite creates the file, not the folder).
+
+        Raises:
+            ValueError: unparsable URL, unknown or synchronous driver, driver
+                module not installed, or missing SQLite folder.
+        """
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("not a database URL such as sqlite+aiosqlite:///./scenarioforge.db") from None
+        try:
+            # _is_async: the dialect create_async_engine picks (postgresql+psycopg → its async variant).
+            dialect = url.get_dialect(_is_async=True)
+        except ArgumentError:
+            raise ValueError(f"unknown database driver {url.drivername!r}") from None
+        if not dialect.is_async:
+            raise ValueError(
+                f"{url.drivername!r} is not an asyncio driver; use e.g. sqlite+aiosqlite or postgresql+asyncpg"
+            )
+        try:
+            dialect.import_dbapi()
+        except ImportError as exc:
+            raise ValueError(f"the driver of {url.drivername!r} is not installed ({exc})") from None
+        if dialect.name == "sqlite" and url.database not in (None, "", ":memory:"):
+            folder = Path(url.database).parent
+            if not folder.is_dir():
+                raise ValueError(f"the folder of the SQLite file does not exist: {folder}")
+        return value
+
+    @field_validator("clone_url_template")
+    @classmethod
+    def _known_placeholders(cls, value: str | None) -> str | None:
+        """Only ``{full_name}``, ``{owner}`` and ``{repo}``, in ``str.format`` syntax.
+
+        Raises:
+            ValueError: malformed braces or any other placeholder.
+        """
+        if value is None:
+            return value
+        try:
+            fields = {name for _, name, _, _ in Formatter().parse(value) if name is not None}
+        except ValueError as exc:
+            raise ValueError(f"not a valid template: {exc}") from None
+        if unknown := fields - CLONE_URL_FIELDS:
+            placeholders = ", ".join("{%s}" % name for name in sorted(unknown))
+            allowed = ", ".join("{%s}" % name for name in sorted(CLONE_URL_FIELDS))
+            raise ValueError(f"unknown placeholder {placeholders}; use {allowed}")
+        return value
+
     @property
     def has_app_credentials(self) -> bool:
         """True when the App id and private key are configured (else setup mode)."""
         return self.app_id is not None and self.private_key_path is not None
+
+    def half_set_credentials(self) -> str | None:
+        """The problem when only one of the App id and key path is set, else None.
+
+        Setup mode is for a machine with neither; one alone is a mistake.
+        """
+        names = {"app_id": self.app_id, "private_key_path": self.private_key_path}
+        missing = [name for name, value in names.items() if value is None]
+        if len(missing) != 1:
+            return None
+        prefix = self.model_config["env_prefix"]
+        (absent,) = missing
+        (present,) = set(names) - {absent}
+        return (
+            f"{prefix}{absent.upper()} is not set, but {prefix}{present.upper()} is: "
+            "set both, or neither to start setup mode"
+        )
 
     def private_key(self) -> str:
         """Return the App's PEM private key.
