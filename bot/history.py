@@ -28,10 +28,6 @@ class History:
         known = [(self.last_change[p], p) for p in paths if p in self.last_change]
         return max(known) if known else None
 
-    def latest_under(self, prefix: str) -> tuple[int, str] | None:
-        """The most recent change of a file under the folder ``prefix`` (``"src/"``)."""
-        return self.latest([p for p in self.last_change if p.startswith(prefix)])
-
 
 def read_history(repo: Path, commit: str) -> History:
     """Walk the history reachable from ``commit`` once (``git log --name-only``)."""

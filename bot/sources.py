@@ -127,8 +127,12 @@ def _judge(texts: dict[Entry, tuple[str, str]], files: set[str], dirs: set[str],
     for doc, found in claims.items():
         found.paths = locate(doc, found.paths, tree)
     kinds = {e.path: kind for e, (kind, _) in texts.items()}
-    conflicts = contradictions.find({p: c for p, c in claims.items() if kinds[p] != "changelog"})
+    # changelogs record the past, withdrawn/superseded documents are meant to disagree with the current ones
+    conflicts = contradictions.find(
+        {p: c for p, c in claims.items() if kinds[p] != "changelog" and c.lifecycle not in trust.TERMINAL}
+    )
     basenames = {p.rsplit("/", 1)[-1] for p in files}
+    code_files = set(inventory.code_paths)
     code_latest = history.latest(inventory.code_paths)
     if history.shallow:
         notes.append(Reason(code="shallow-clone", severity="info", message="Shallow clone: recency is not judged.",
@@ -138,7 +142,8 @@ def _judge(texts: dict[Entry, tuple[str, str]], files: set[str], dirs: set[str],
         found = claims[entry.path]
         reasons = [
             r for r in (trust.lifecycle_reason(found),
-                        trust.recency_reason(entry.path, found, files, dirs, history, code_latest, cfg.stale_days(kind)))
+                        trust.recency_reason(entry.path, found, code_files, dirs, history, code_latest,
+                                             cfg.stale_days(kind)))
             if r is not None
         ]
         if kind != "changelog":  # a changelog is a record of the past: what it names may rightly be gone

@@ -2,12 +2,16 @@
 
 The rule (seed 000 §7, backlog SF-2002):
 
-- score = 1.0 minus the sum of the reasons' penalties, floored at 0;
+- score = 1.0 minus the sum of the reasons' penalties, floored at 0; it
+  ranks documents, it does not decide staleness;
 - ``excluded`` when any reason excludes the file (binary, oversized, not
   UTF-8, symlink leaving the tree, submodule) — score 0, never selected;
-- ``stale`` when a reason says so (lifecycle withdrawn / superseded /
-  deprecated / replaced / obsolete / rejected; older than the code it names by
-  more than ``stale_after_days``) or the score falls below ``STALE_BELOW``;
+- ``stale`` only when a reason itself says so: a terminal lifecycle
+  (withdrawn / superseded / deprecated / replaced / obsolete / rejected),
+  real age (last changed more than ``stale_after_days`` before the code it
+  names), or severe drift (at least ``SEVERE_MISSING`` referenced paths gone
+  and more than half of all it references). Warnings never add up to
+  ``stale``: a document with only warnings is at worst ``suspect``;
 - ``suspect`` when any warning stands (drift, contradiction, draft, lagging
   behind the code overall) or the score falls below ``SUSPECT_BELOW``;
 - ``trusted`` otherwise.
@@ -23,22 +27,25 @@ import sys
 from datetime import datetime, timezone
 
 from bot.history import History
-from bot.inventory import Inventory, language_of
+from bot.inventory import Inventory
 from bot.references import Claims
 from bot.source_model import Reason, Status
 
-STALE_BELOW = 0.5
+SEVERE_MISSING = 3
 SUSPECT_BELOW = 0.85
 TERMINAL = ("withdrawn", "superseded", "deprecated", "replaced", "obsolete", "rejected")
 DAY = 86400
 
 
-def _drift(code: str, message: str, evidence: list[str], each: float, cap: float) -> list[Reason]:
+def _drift(code: str, message: str, evidence: list[str], each: float, cap: float, of: int = 0) -> list[Reason]:
+    """One drift reason for the unique ``evidence``; ``stale`` when it is severe (more than half of ``of``)."""
     if not evidence:
         return []
     unique = list(dict.fromkeys(evidence))
     penalty = min(each * len(unique), cap)
-    return [Reason(code=code, severity="warn", penalty=penalty, message=message.format(n=len(unique)), evidence=unique)]
+    severe = of > 0 and len(unique) >= SEVERE_MISSING and 2 * len(unique) > of
+    message = message.format(n=len(unique)) + (f" That is {len(unique)} of the {of} it references." if severe else "")
+    return [Reason(code=code, severity="stale" if severe else "warn", penalty=penalty, message=message, evidence=unique)]
 
 
 def _known(identifier: str, inventory: Inventory) -> bool:
@@ -56,6 +63,7 @@ def _known(identifier: str, inventory: Inventory) -> bool:
 def drift_reasons(claims: Claims, files: set[str], dirs: set[str], basenames: set[str], inventory: Inventory) -> list[Reason]:
     """Referenced paths missing at the commit, backticked identifiers absent from the code, routes not declared.
 
+    Missing paths are severe drift (``stale``) when most of what the document references is gone.
     Route drift is judged only when the code declares at least one route
     (otherwise we cannot tell an undeclared route from an unparsed framework).
     """
@@ -63,8 +71,10 @@ def drift_reasons(claims: Claims, files: set[str], dirs: set[str], basenames: se
     missing_paths += [b for b in claims.basenames if b not in basenames]
     missing_ids = [i for i in claims.identifiers if not _known(i, inventory)]
     missing_routes = [r.raw for r in claims.routes if inventory.routes and not inventory.declares(r.method, r.path)]
+    referenced = len(set(claims.paths) | set(claims.basenames))
     return [
-        *_drift("missing-path", "References {n} file path(s) that do not exist at this commit.", missing_paths, 0.15, 0.45),
+        *_drift("missing-path", "References {n} file path(s) that do not exist at this commit.", missing_paths, 0.15, 0.45,
+                referenced),
         *_drift("missing-symbol", "Names {n} code identifier(s) not found in the code inventory.", missing_ids, 0.1, 0.3),
         *_drift("missing-route", "Names {n} HTTP route(s) the code does not declare.", missing_routes, 0.2, 0.5),
     ]
@@ -75,12 +85,14 @@ def _date(ts: int) -> str:
 
 
 def recency_reason(
-    doc: str, claims: Claims, files: set[str], dirs: set[str], history: History, code_latest: tuple[int, str] | None,
-    stale_days: int,
+    doc: str, claims: Claims, code_files: set[str], dirs: set[str], history: History,
+    code_latest: tuple[int, str] | None, stale_days: int,
 ) -> Reason | None:
     """Compare the document's last change with the last change of the code it names (or of all code).
 
-    Named code that changed more than ``stale_days`` after the document →
+    The code it names: the current code files (``code_files``) it links,
+    and those under the folders it links — never other documents or files
+    deleted since. Named code that changed more than ``stale_days`` after the document →
     ``stale``; when it names no code, all code (``code_latest``: time and path
     of the last code change) changing that much later →
     a ``warn`` (weaker evidence). A shallow clone gives an ``info`` reason.
@@ -91,11 +103,9 @@ def recency_reason(
     doc_time = history.last_change.get(doc)
     if doc_time is None:
         return None
-    named = [p for p in claims.paths if (p in files and language_of(p)) or p in dirs]
-    latest = max(
-        filter(None, [history.latest([p for p in named if p in files]), *(history.latest_under(d + "/") for d in named if d in dirs)]),
-        default=None,
-    )
+    folders = tuple(f"{p}/" for p in claims.paths if p in dirs)
+    named = [p for p in claims.paths if p in code_files] + ([p for p in code_files if p.startswith(folders)] if folders else [])
+    latest = history.latest(named)
     scope, severity, penalty = "the code it references", "stale", 0.5
     if latest is None:
         latest = code_latest
@@ -132,7 +142,7 @@ def judge(reasons: list[Reason]) -> tuple[float, Status]:
     if any(r.severity == "exclude" for r in reasons):
         return 0.0, "excluded"
     score = round(max(0.0, 1.0 - sum(r.penalty for r in reasons)), 2)
-    if any(r.severity == "stale" for r in reasons) or score < STALE_BELOW:
+    if any(r.severity == "stale" for r in reasons):
         return score, "stale"
     if any(r.severity == "warn" for r in reasons) or score < SUSPECT_BELOW:
         return score, "suspect"

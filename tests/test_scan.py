@@ -207,3 +207,36 @@ def test_file_names_that_are_not_utf8_or_have_spaces(new_repo):
     result = scan(repo.path)
     assert [s.path for s in result.sources] == ["docs/caf\ufffd notes.md"]
     assert json.loads(result.model_dump_json())["sources"][0]["status"] == "trusted"
+
+
+def test_a_folder_link_compares_with_current_code_only_and_warnings_alone_are_not_stale(new_repo):
+    repo = new_repo()
+    repo.write("app/main.py", "def run():\n    pass\n")
+    repo.write("app/old.py", "def old():\n    pass\n")
+    repo.write("docs/guide.md", "# Guide\n\nThe code is in [app](../app/).\n")
+    repo.commit("one", "2024-01-01T00:00:00+00:00")
+    repo.remove("app/old.py")  # deleted code and a document under the folder change later
+    repo.write("app/NOTES.md", "# Notes\n")
+    repo.write("docs/busy.md", "# Busy\n\n`GET /a`, `GET /b`, `GET /c`; `x_one`, `x_two`, `x_three`, `x_four`; "
+                               "`lib/a.py`, `lib/b.py`, `lib/c.py` and `app/main.py`, `app/`, `web.py`, `docs/guide.md`.\n")
+    repo.write("web.py", "@app.get('/z')\ndef z(): ...\n")
+    repo.commit("two", "2025-06-01T00:00:00+00:00")
+    result = {s.path: s for s in scan(repo.path).sources}
+    assert (result["docs/guide.md"].status, result["docs/guide.md"].reasons) == ("trusted", [])
+    busy = result["docs/busy.md"]
+    assert (busy.status, busy.score, busy.selected) == ("suspect", 0.0, True)
+    assert codes(busy) == {"missing-path", "missing-symbol", "missing-route"}
+
+
+def test_a_superseded_document_does_not_make_the_current_one_suspect(new_repo):
+    repo = new_repo()
+    repo.write("docs/adr/0001-limits.md", "# ADR 1: Limits\n\n## Status\n\nSuperseded by [ADR 2](0002-limits.md)\n\n"
+                                          "PAGE_SIZE = 50\n\n`POST /api/orders` returns 200.\n")
+    repo.write("docs/adr/0002-limits.md", "# ADR 2: Limits\n\n## Status\n\nAccepted\n\n"
+                                          "PAGE_SIZE = 20\n\n`POST /api/orders` returns 201.\n")
+    repo.commit("one", "2025-01-01T00:00:00+00:00")
+    result = {s.path: s for s in scan(repo.path).sources}
+    assert (result["docs/adr/0002-limits.md"].status, codes(result["docs/adr/0002-limits.md"])) == (
+        "trusted", {"lifecycle-accepted"})
+    assert (result["docs/adr/0001-limits.md"].status, codes(result["docs/adr/0001-limits.md"])) == (
+        "stale", {"lifecycle-superseded"})

@@ -334,10 +334,22 @@ def _r(severity, penalty=0.0):
         ([_r("info")], (1.0, "trusted")),
         ([_r("warn", 0.1)], (0.9, "suspect")),
         ([_r("stale", 0.5)], (0.5, "stale")),
-        ([_r("warn", 0.3), _r("warn", 0.3)], (0.4, "stale")),
-        ([_r("warn", 0.6), _r("warn", 0.6)], (0.0, "stale")),
+        ([_r("warn", 0.3), _r("warn", 0.3)], (0.4, "suspect")),  # warnings never add up to stale
+        ([_r("warn", 0.6), _r("warn", 0.6)], (0.0, "suspect")),
         ([_r("exclude"), _r("warn", 0.1)], (0.0, "excluded")),
     ],
 )
 def test_status_rule(reasons, expected):
     assert judge(reasons) == expected
+
+
+def test_most_referenced_paths_missing_is_severe_drift():
+    inventory = Inventory()
+    gone = extract("a.md", "`src/a.py`, `src/b.py`, `src/c.py` and `src/d.py`.\n")
+    assert [(r.code, r.severity) for r in drift_reasons(gone, {"src/d.py"}, {"src"}, set(), inventory)] == [
+        ("missing-path", "stale")]
+    some = extract("a.md", "`src/a.py`, `src/b.py`, `src/c.py`, `src/d.py`, `src/e.py`, `src/f.py`.\n")
+    assert [(r.code, r.severity) for r in drift_reasons(some, {"src/d.py", "src/e.py", "src/f.py"}, {"src"}, set(),
+                                                        inventory)] == [("missing-path", "warn")]
+    two = extract("a.md", "`src/a.py` and `src/b.py`.\n")
+    assert [r.severity for r in drift_reasons(two, set(), set(), set(), inventory)] == ["warn"]
