@@ -4,8 +4,9 @@ Seed 000 §4.2 and backlog SF-4002 ("real logs/diffs tied to run + scenario
 IDs, not placeholder paths"): every ``commandExecution`` item of a turn
 becomes a command :class:`~bot.results.Evidence` (output capped, the cut
 stated); ``git diff`` of the worktree becomes a diff evidence. A scenario the
-agent reports ``passed`` is only kept ``passed`` when a command it cites was
-really run in the turn and exited 0; otherwise it becomes ``blocked``
+agent reports ``passed`` is only kept ``passed`` when every command it cites
+really ran in the turn with an exit code of its own (alone or in an ``&&``
+chain, :func:`same_command`) and exited 0; otherwise it becomes ``blocked``
 (:func:`judge`).
 
 Worktree states are captured as git tree objects through a temporary index
@@ -84,43 +85,105 @@ def diff_evidence(diff: str, files: Sequence[str], *, turn_id: str | None, attem
     )
 
 
-def _normalize(command: str) -> str:
-    """The command as the shell would run it: ``bash -lc 'X'`` → ``X``, whitespace collapsed."""
-    try:
-        words = shlex.split(command)
-    except ValueError:
-        return " ".join(command.split())
-    if len(words) >= 3 and Path(words[0]).name in _SHELLS and words[1].startswith("-") and "c" in words[1]:
-        return _normalize(words[2])
-    return " ".join(words)
+#: Quoted strings and backslash escapes, leftmost first: ``\x``, ``'…'``, ``"…"`` (``\"`` inside).
+_QUOTED = re.compile(r"""\\.|'[^']*'|"(?:\\.|[^"\\])*\"""", re.DOTALL)
+#: Unquoted separators of simple commands: ``&&``, ``||``, ``|&``, ``;``, ``|``, a newline, a
+#: background ``&`` (not the ``&`` of ``>&`` or ``&>`` redirections).
+_SEPARATOR = re.compile(r"&&|\|\||\|&|[;|\n]|(?<![<>&])&(?![&>])")
+#: Unquoted subshells and command substitution: their commands are not read.
+_SUBSHELL = re.compile(r"[()`]")
+_SHELL_C = re.compile(r"-[A-Za-z]*c[A-Za-z]*")
+
+
+def _commands(command: str) -> tuple[list[tuple[str, ...]], bool] | None:
+    """The simple commands of ``command`` (each as its words) and whether its exit code 0 proves that each
+    exited 0; ``None`` when it cannot be read (unbalanced quotes, subshells, command substitution).
+
+    Only an ``&&`` chain proves each part (bash manual, "Lists of Commands": an
+    AND list stops at the first failure and returns the last status,
+    https://www.gnu.org/software/bash/manual/bash.html#Lists-of-Commands);
+    ``;``, ``||``, pipes (the status is the last command's), a background
+    ``&`` and newlines do not. Operators inside quotes are characters of a
+    word. ``bash -lc 'X'`` (any shell of :data:`_SHELLS`, one option cluster
+    holding ``c``) is read as ``X``.
+    """
+    command = command.strip()
+    masked = _QUOTED.sub(lambda match: "_" * len(match.group()), command)
+    if not command or _SUBSHELL.search(masked):
+        return None
+    parts: list[tuple[str, ...]] = []
+    proves, start = True, 0
+    for separator in [*_SEPARATOR.finditer(masked), None]:
+        end = separator.start() if separator else len(command)
+        try:
+            words = shlex.split(command[start:end])
+        except ValueError:
+            return None
+        if len(words) == 3 and Path(words[0]).name in _SHELLS and _SHELL_C.fullmatch(words[1]):
+            inner = _commands(words[2])
+            if inner is None:
+                return None
+            parts += inner[0]
+            proves = proves and inner[1]
+        elif words:
+            parts.append(tuple(words))
+        if separator is not None:
+            proves = proves and separator.group() == "&&"
+            start = separator.end()
+    return (parts, proves) if parts else None
+
+
+def _run_of(cited: list[tuple[str, ...]], recorded: list[tuple[str, ...]]) -> bool:
+    """True when ``cited`` is a run of consecutive commands of ``recorded``."""
+    size = len(cited)
+    return any(recorded[start:start + size] == cited for start in range(len(recorded) - size + 1))
 
 
 def same_command(cited: str, recorded: str) -> bool:
-    """True when the command the agent cites is the one recorded (or a part of a chain of it)."""
-    cited, recorded = _normalize(cited), _normalize(recorded)
-    if not cited:
-        return False
-    return cited == recorded or re.search(rf"(^|[;&|(]\s*){re.escape(cited)}\s*($|[;&|)])", recorded) is not None
+    """True when ``recorded`` exiting 0 proves that ``cited`` exited 0 (see :func:`_commands`).
+
+    Either both are the same command (whitespace and quoting aside, ``bash
+    -lc`` unwrapped), or ``recorded`` is an ``&&`` chain in which ``cited``
+    (a command or itself an ``&&`` chain) is a run of consecutive parts.
+    ``pytest -q`` is proven by ``cd app && pytest -q`` but not by ``pytest -q
+    || true``, ``pytest -q | tee log``, ``pytest -q; echo ok`` nor ``pytest -q &``.
+    """
+    wanted, ran = _commands(cited), _commands(recorded)
+    return wanted is not None and ran is not None and wanted[1] and ran[1] and _run_of(wanted[0], ran[0])
+
+
+def _hidden_in(cited: str, recorded: str) -> bool:
+    """True when ``cited`` ran as part of ``recorded`` but ``recorded``'s exit code is not its own."""
+    wanted, ran = _commands(cited), _commands(recorded)
+    return wanted is not None and ran is not None and not (wanted[1] and ran[1]) and _run_of(wanted[0], ran[0])
 
 
 def proof(cited: Sequence[str], commands: Sequence[Evidence]) -> tuple[list[Evidence], str | None]:
-    """The recorded commands matching ``cited`` (latest run of each) and why they do not prove a pass.
+    """The recorded commands proving ``cited`` (latest run of each, see :func:`same_command`) and why
+    they do not prove a pass.
 
     The reason is ``None`` when every cited command was run and exited 0.
     """
     if not cited:
         return [], "the result cites no command"
-    matched, missing, failing = [], [], []
+    matched, missing, hidden, failing = [], [], [], []
     for command in cited:
         runs = [item for item in commands if item.command and same_command(command, item.command)]
         if not runs:
-            missing.append(command)
+            inside = [item.command for item in commands if item.command and _hidden_in(command, item.command)]
+            if inside:
+                hidden.append(f"{command} (only within `{inside[-1]}`)")
+            else:
+                missing.append(command)
             continue
         matched.append(runs[-1])
         if runs[-1].exit_code != 0:
             failing.append(f"{command} (exit {runs[-1].exit_code})")
     if missing:
         return matched, "cited command(s) never ran in the turn: " + "; ".join(missing)
+    if hidden:
+        return matched, ("cited command(s) only ran inside a command whose exit code is not theirs "
+                         "(joined by ;, ||, |, & or a newline): " + "; ".join(hidden))
     if failing:
         return matched, "cited command(s) did not exit 0: " + "; ".join(failing)
     return matched, None

@@ -1,7 +1,10 @@
 """Evidence from real command items, the blocked-without-proof rule and git snapshots."""
 from __future__ import annotations
 
+import shlex
 import subprocess
+
+import pytest
 
 from bot.engine import CommandRun
 from bot.evidence import (
@@ -44,6 +47,47 @@ def test_shell_wrapped_commands_match_what_the_agent_cites():
     assert same_command("python -c \"print('a  b')\"", "/bin/bash -lc 'python -c \"print('\"'\"'a  b'\"'\"')\"'")
     assert not same_command("pytest -q", "pytest -q tests/other.py")
     assert not same_command("", "pytest")
+
+
+@pytest.mark.parametrize("recorded", [
+    "pytest -q", "/bin/bash -lc 'pytest -q'", "cd app && pytest -q", "pytest -q && echo ok",
+    "bash -lc 'cd app && pytest -q' && echo ok", "make build && pytest   -q && make clean",
+])
+def test_a_command_or_an_and_chain_proves_the_cited_command(recorded):
+    assert same_command("pytest -q", recorded)
+
+
+@pytest.mark.parametrize("recorded", [
+    "pytest -q || true", "pytest -q | tee log", "pytest -q |& tee log", "pytest -q; echo ok", "pytest -q &",
+    "pytest -q & wait", "pytest -q\necho ok", "cd app && pytest -q || true", "bash -lc 'pytest -q || true'",
+    "bash -lc 'pytest -q' | cat", "(pytest -q)", "echo $(pytest -q)",
+])
+def test_a_chain_that_hides_the_exit_code_proves_nothing(recorded):
+    assert not same_command("pytest -q", recorded)
+    assert not same_command(recorded, recorded)  # citing the whole thing does not help
+
+
+def test_quoting_and_redirections_are_read_as_the_shell_reads_them():
+    assert same_command("grep 'a|b;c' log.txt", 'grep "a|b;c" log.txt')  # operators inside quotes
+    assert not same_command("pytest -q", "echo '&&' pytest -q")  # a quoted && is a word
+    assert same_command("pytest -q 2>&1", "bash -lc 'pytest -q 2>&1'")  # a redirection, not a background &
+    assert same_command("cd app && pytest -q", "cd app && pytest -q && echo done")
+    assert not same_command("pytest -q", "pytest -q 2>&1")  # not the cited command, word for word
+    assert not same_command("pytest 'unclosed", "pytest 'unclosed")
+
+
+@pytest.mark.parametrize(("recorded", "exit_code"), [
+    ("pytest -q || true", 0), ("pytest -q | tee log", 0), ("pytest -q; echo ok", 0), ("pytest -q &", 0),
+])
+def test_passed_proven_only_by_a_masking_chain_is_blocked(recorded, exit_code):
+    commands = command_evidence([run("c1", f"/bin/bash -lc {shlex.quote(recorded)}", exit_code, "1 failed")],
+                                turn_id="t1", attempt=0)
+    [outcome] = judge(ExecutionReport(scenarios=[report("S-A", "passed", ["pytest -q"])]), commands, ["S-A"])
+    assert (outcome.status, outcome.evidence_ids) == ("blocked", [])
+    assert outcome.blocked_reason == (
+        "reported passed without proof: cited command(s) only ran inside a command whose exit code is not "
+        f"theirs (joined by ;, ||, |, & or a newline): pytest -q (only within `/bin/bash -lc {shlex.quote(recorded)}`)"
+    )
 
 
 def test_passed_without_a_proving_command_is_blocked():
