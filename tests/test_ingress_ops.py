@@ -15,6 +15,7 @@ import sys
 
 import aiohttp
 import pytest
+from aiohttp import web
 from alembic import command
 from sqlalchemy import text
 
@@ -230,6 +231,54 @@ def test_replay_needs_the_secret(replay_env, monkeypatch, capsys):
     monkeypatch.delenv("SCENARIOFORGE_WEBHOOK_SECRET")
     assert replay(PAYLOADS / "ping.event.1.json", "ping", "http://127.0.0.1:9/webhook") == 2
     assert "SCENARIOFORGE_WEBHOOK_SECRET is not set" in capsys.readouterr().err
+
+
+@pytest.fixture
+async def receiver(aiohttp_server):
+    """``(url, hits)``: a server that answers 202 to anything and records each request path."""
+    hits: list[str] = []
+
+    async def record(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        return web.Response(status=202)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", record)
+    server = await aiohttp_server(app)
+    return str(server.make_url("/webhook")), hits
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (None, "No such file or directory"),
+        (b'{"zen": "Keep it logically awesome.",}', "not valid JSON (Expecting property name enclosed in double "
+                                                   "quotes at line 1 column "),
+        (b"\xff\xfe{}", "not valid JSON ("),
+        (b'[{"zen": "a list"}]', "a webhook payload is a JSON object, this is an array"),
+        (b'"ping"', "a webhook payload is a JSON object, this is a string"),
+    ],
+    ids=["missing", "trailing-comma", "not-utf8", "array", "string"],
+)
+async def test_replay_checks_the_payload_file_before_sending(replay_env, receiver, tmp_path, capsys, content, reason):
+    url, hits = receiver
+    path = tmp_path / "payload.json"
+    if content is not None:
+        path.write_bytes(content)
+
+    code = await asyncio.to_thread(replay, path, "ping", url)
+
+    (line,) = capsys.readouterr().err.splitlines()
+    assert code == 2
+    assert line.startswith(f"cannot replay: {path}: {reason}")
+    assert hits == []
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/webhook", "127.0.0.1:3000/webhook", "http:///webhook", "webhook"])
+def test_replay_needs_an_http_url(replay_env, capsys, url):
+    assert replay(PAYLOADS / "ping.event.1.json", "ping", url) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"cannot replay: {url}: not an http(s) URL")
 
 
 # --- serve -----------------------------------------------------------------------
