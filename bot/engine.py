@@ -13,6 +13,11 @@ the Codex process starts from an allow-listed environment, and
 Codex's ``shell_environment_policy`` gives the commands it runs only the core
 variables minus anything that looks like a secret
 (https://developers.openai.com/codex/config-reference, ``shell_environment_policy``).
+Codex's sandbox lets commands read the whole filesystem, so the process runs
+in a bubblewrap mount and PID namespace where the App's private key and the
+``.env`` file read by :class:`Settings` are unreadable and the bot's own
+processes (their ``/proc/<pid>/root``, ``cwd`` and ``environ``) are invisible;
+without that namespace no Codex process starts.
 Errors keep Codex's own message and type (seed 000 §6) in
 :class:`bot.errors.CodexError` with the thread and turn ids as context.
 """
@@ -31,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from codex_cli_bin import bundled_codex_path, bundled_path_dir
+from codex_cli_bin import bundled_codex_path, bundled_package_dir, bundled_path_dir
 from openai_codex import (
     ApprovalMode,
     AsyncCodex,
@@ -199,6 +204,16 @@ def parse_config_overrides(text: str) -> list[str]:
     return overrides
 
 
+def find_bwrap() -> Path | None:
+    """The bubblewrap binary ``openai-codex-cli-bin`` ships for Codex
+    (``codex_cli_bin/codex-resources/bwrap``), else ``bwrap`` on ``PATH``, else ``None``."""
+    bundled = bundled_package_dir() / "codex-resources" / "bwrap"
+    if bundled.is_file():
+        return bundled
+    found = shutil.which("bwrap")
+    return Path(found) if found else None
+
+
 def _toml(value: Any) -> str:
     """A Python str/bool/list of str as a TOML value (JSON strings are valid TOML basic strings)."""
     return json.dumps(value)
@@ -211,13 +226,17 @@ class Engine:
     Codex keeps its login (``codex login``) in ``CODEX_HOME`` (setting
     ``codex_home``, default ``<workdir>/codex-home``) or authenticates with
     ``OPENAI_API_KEY``; the shell policy keeps that key from the commands
-    Codex runs.
+    Codex runs. ``bwrap`` is the bubblewrap binary that builds the namespace
+    hiding :meth:`secret_files` (default :func:`find_bwrap`).
     """
 
-    def __init__(self, settings: Settings, *, env_allow: Iterable[str] = DEFAULT_ENV_ALLOW) -> None:
+    def __init__(
+        self, settings: Settings, *, env_allow: Iterable[str] = DEFAULT_ENV_ALLOW, bwrap: Path | None = None,
+    ) -> None:
         self.settings = settings
         self.env_allow = tuple(env_allow)
         self.codex_home = (settings.codex_home or settings.workdir / "codex-home").resolve()
+        self.bwrap = bwrap or find_bwrap()
 
     def config_overrides(self) -> list[str]:
         """Every ``-c key=value`` passed to ``codex``: model, provider, safety, then ``CODEX_CONFIG``."""
@@ -252,16 +271,81 @@ class Engine:
         env["CODEX_HOME"] = str(self.codex_home)
         return env
 
+    def secret_files(self) -> list[Path]:
+        """The existing files Codex must not read, resolved: the App's private key
+        (``private_key_path``) and the ``.env`` file(s) :class:`Settings` reads
+        (its ``env_file``, relative to the working directory as pydantic-settings does)."""
+        env_file = type(self.settings).model_config.get("env_file")
+        env_files = [env_file] if isinstance(env_file, str | os.PathLike) else list(env_file or ())
+        candidates = [self.settings.private_key_path, *map(Path, env_files)]
+        resolved = (path.resolve() for path in candidates if path is not None)
+        return list(dict.fromkeys(path for path in resolved if path.is_file()))
+
+    def namespace_args(self) -> list[str]:
+        """The ``bwrap … --`` prefix that runs a command in the namespace hiding :meth:`secret_files`.
+
+        The whole filesystem is bound as is; each secret file is covered by
+        ``/dev/null`` mounted ``nodev`` (opening it fails with "Permission
+        denied"). A new PID namespace with its own ``/proc`` hides the bot's
+        processes, whose ``/proc/<pid>/root``, ``cwd`` and ``environ`` would
+        reach around the masks: Codex's sandbox already does this for the
+        commands it runs, ours covers everything the Codex process starts.
+        ``--die-with-parent`` stops Codex when the bot dies
+        (https://github.com/containers/bubblewrap, bwrap(1)).
+
+        Raises:
+            CodexError: no bubblewrap binary was found (type ``SandboxUnavailable``).
+        """
+        if self.bwrap is None:
+            raise CodexError(
+                "bubblewrap (bwrap) not found: neither codex_cli_bin/codex-resources/bwrap nor bwrap on PATH; "
+                "Codex is not started without the namespace that hides the App key and .env",
+                error_type="SandboxUnavailable",
+            )
+        args = [str(self.bwrap), "--dev-bind", "/", "/", "--unshare-pid", "--proc", "/proc", "--die-with-parent"]
+        for path in self.secret_files():
+            args += ["--ro-bind", "/dev/null", str(path)]
+        return [*args, "--"]
+
+    async def check_namespace(self) -> None:
+        """Run ``true`` in the :meth:`namespace_args` namespace; fail closed if bubblewrap cannot build it.
+
+        Raises:
+            CodexError: bubblewrap is missing, cannot run, or exits non-zero
+                (its own message; type ``SandboxUnavailable``).
+        """
+        args = [*self.namespace_args(), "true"]
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE, env=self.process_env(),
+            )
+        except OSError as exc:
+            raise CodexError(f"cannot run bubblewrap {self.bwrap}: {exc}", error_type="SandboxUnavailable") from exc
+        _, stderr = await proc.communicate()
+        if proc.returncode != 0:
+            raise CodexError(
+                f"bubblewrap cannot create the mount and PID namespace that hides the App key and .env from "
+                f"Codex (exit {proc.returncode}): {stderr.decode(errors='replace').strip()}\n"
+                "It needs unprivileged user namespaces, as Codex's own sandbox does; Codex is not started.",
+                error_type="SandboxUnavailable", bwrap=str(self.bwrap),
+            )
+
     def codex_config(self) -> CodexConfig:
-        """SDK launch configuration making :meth:`process_env` the Codex process's whole environment.
+        """SDK launch configuration: ``env -u … bwrap … -- codex … app-server``.
 
         The SDK starts the child with a copy of ``os.environ`` plus
-        ``CodexConfig.env``, so the launch command ``env -u NAME …`` removes
-        every variable outside the allow-list; values travel in the
-        environment, never on the command line.
+        ``CodexConfig.env``, so ``env -u NAME …`` removes every variable
+        outside the allow-list (:meth:`process_env` becomes the whole
+        environment; values travel in the environment, never on the command
+        line), then :meth:`namespace_args` hides the secret files.
+
+        Raises:
+            CodexError: no bubblewrap binary was found.
         """
         env = self.process_env()
         args = ["env", *(f"--unset={name}" for name in sorted(os.environ.keys() - env.keys()))]
+        args += self.namespace_args()
         args.append(str(bundled_codex_path()))
         for override in self.config_overrides():
             args += ["--config", override]
@@ -280,10 +364,13 @@ class Engine:
         """Start a Codex process and one thread rooted at ``cwd``; stop the process on exit.
 
         Raises:
-            CodexError: the process could not start or refused the thread (raw message).
+            CodexError: the namespace hiding the secret files cannot be built
+                (type ``SandboxUnavailable``), or the process could not start or
+                refused the thread (raw message).
         """
         self.codex_home.mkdir(parents=True, exist_ok=True)
         self.install_skills()
+        await self.check_namespace()
         codex = AsyncCodex(self.codex_config())
         # The SDK's default handler accepts approvals; ours declines every one.
         codex._client._sync._approval_handler = _decline

@@ -1,7 +1,9 @@
 """The engine against the real ``codex`` binary and the scripted model server."""
 from __future__ import annotations
 
+import asyncio
 import json
+import shlex
 
 import pytest
 
@@ -25,6 +27,8 @@ SECRETS = {
 }
 #: Codex itself needs the model key to authenticate; the commands it runs must not see it.
 MODEL_KEY = {"OPENAI_API_KEY": "sk-openai-key-value-42"}
+APP_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEapp-key-body-value-3c9\n-----END RSA PRIVATE KEY-----\n"
+DOTENV_SECRET = "whsec-dotenv-value-5e1"
 
 
 @pytest.fixture
@@ -177,3 +181,79 @@ async def test_interrupt_ends_the_running_turn(model_server, codex_settings, rep
         with pytest.raises(CodexError) as caught:
             await thread.turn("Wait.", on_event=cancel_when_command_starts)
     assert caught.value.error_type == "TurnInterrupted"
+
+
+@pytest.fixture
+def secret_files(tmp_path, monkeypatch, codex_settings):
+    """The App key file and a ``.env`` in the bot's working directory, as setup mode writes them."""
+    key = tmp_path / "keys" / "scenarioforge.private-key.pem"
+    key.parent.mkdir()
+    key.write_text(APP_KEY)
+    bot_dir = tmp_path / "bot"
+    bot_dir.mkdir()
+    (bot_dir / ".env").write_text(f"SCENARIOFORGE_WEBHOOK_SECRET={DOTENV_SECRET}\n")
+    monkeypatch.chdir(bot_dir)
+    monkeypatch.setenv("SCENARIOFORGE_WEBHOOK_SECRET", DOTENV_SECRET)
+    return codex_settings.model_copy(update={"private_key_path": key}), key, bot_dir / ".env"
+
+
+@pytest.mark.parametrize("sandbox", ["read-only", "workspace-write"])
+async def test_commands_cannot_read_the_app_key_or_env_file(model_server, secret_files, repo, sandbox):
+    settings, key, dotenv = secret_files
+    # Direct reads, then around the masks through any process's /proc entry
+    # (the bot's own cwd holds the .env, its environ the secret).
+    probe = (f"cat {shlex.quote(str(key))}; k=$?; cat {shlex.quote(str(dotenv))}; e=$?; "
+             f"for p in /proc/[0-9]*; do cat $p/root{shlex.quote(str(key))} $p/cwd/.env; "
+             "tr '\\0' '\\n' < $p/environ; done; echo key=$k env=$e")
+    model_server.script = lambda request: (
+        [exec_call(probe)] if not tool_outputs(request) else [assistant_message("done")]
+    )
+    engine = Engine(settings)
+    assert engine.secret_files() == [key, dotenv]
+    async with engine.thread(repo, sandbox=sandbox) as thread:
+        result = await thread.turn("Read the secrets.")
+
+    [command] = result.commands
+    seen = "\n".join(tool_outputs(model_server.requests[-1]))
+    for secret in ("app-key-body-value-3c9", "BEGIN RSA PRIVATE KEY", DOTENV_SECRET):
+        assert secret not in seen
+        assert secret not in command.output
+    # the command really ran; both direct reads were refused
+    assert "Permission denied" in seen and "key=1 env=1" in seen
+    assert key.read_text() == APP_KEY  # masked for Codex only
+
+
+async def test_nothing_in_the_namespace_reaches_the_files_around_the_masks(secret_files):
+    """Beyond Codex's sandboxed commands: any process Codex starts cannot use the
+    bot's ``/proc/<pid>/root``, ``cwd`` or ``environ`` to read around the masks."""
+    settings, key, _ = secret_files
+    script = (f"for p in /proc/[0-9]*; do cat $p/root{shlex.quote(str(key))} $p/cwd/.env; "
+              "tr '\\0' '\\n' < $p/environ; done")
+    engine = Engine(settings)
+    proc = await asyncio.create_subprocess_exec(
+        *engine.namespace_args(), "sh", "-c", script,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=engine.process_env(),
+    )
+    out = (await proc.communicate())[0].decode()
+    assert "Permission denied" in out  # the masked files, seen through the namespace's own processes
+    for secret in ("app-key-body-value-3c9", DOTENV_SECRET):
+        assert secret not in out
+
+
+async def test_no_codex_without_the_namespace(model_server, codex_settings, repo, tmp_path):
+    fake = tmp_path / "bwrap"  # what bubblewrap prints where user namespaces are not allowed
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace, likely because the kernel "
+                    "does not allow non-privileged user namespaces.' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    for bwrap, says in [(fake, "No permissions to create new namespace"),
+                        (tmp_path / "missing" / "bwrap", "cannot run bubblewrap")]:
+        with pytest.raises(CodexError) as caught:
+            async with Engine(codex_settings, bwrap=bwrap).thread(repo):
+                pass
+        assert caught.value.error_type == "SandboxUnavailable"
+        assert says in caught.value.message
+    engine = Engine(codex_settings)
+    engine.bwrap = None  # nothing bundled and nothing on PATH
+    with pytest.raises(CodexError, match="bubblewrap .bwrap. not found"):
+        engine.codex_config()
+    assert model_server.requests == []  # Codex never started
