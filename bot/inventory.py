@@ -23,6 +23,9 @@ LANGUAGES = {
     ".c": "C", ".h": "C", ".cc": "C++", ".cpp": "C++", ".hpp": "C++", ".sh": "Shell", ".sql": "SQL",
 }
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_TEST_FILE = re.compile(
+    r"(^|/)(tests?|__tests__|spec|testdata)/|(^|/)(test_[^/]*|[^/]*_test)\.py$|_test\.go$|\.(test|spec)\.[cm]?[jt]sx?$"
+)
 _PARAM = re.compile(r"\{[^}/]*\}|<[^>/]*>|:[A-Za-z_]\w*|\[[^\]/]*\]")
 _M = re.MULTILINE
 
@@ -112,10 +115,12 @@ class Inventory:
         """True when code declares ``path`` (normalised) for ``method`` or for any method.
 
         A declared path that is a trailing part of ``path`` also counts
-        (``/orders/{}`` declared on a router mounted under ``/api``), except ``/``.
+        (``/orders/{}`` declared on a router mounted under ``/api``), unless
+        it has no literal segment (``/``, a catch-all ``/{tail:.*}``).
         """
         return any(
-            r.method in (method, "ANY") and (r.path == path or (r.path != "/" and path.endswith(r.path)))
+            r.method in (method, "ANY") and (r.path == path or (r.path.replace("/{}", "") not in ("", "/")
+                                                                and path.endswith(r.path)))
             for r in self.routes
         )
 
@@ -131,13 +136,18 @@ def language_of(path: str) -> str | None:
 
 
 def add_file(inventory: Inventory, path: str, language: str, text: str | None) -> None:
-    """Count ``path`` under ``language`` and, when its text is given, collect its symbols and routes."""
+    """Count ``path`` under ``language`` and, when its text is given, collect its symbols and routes.
+
+    Routes declared in test code (``tests/``, ``test_x.py``, ``x.test.ts``…) are test doubles of other
+    services, not the product's routes: they are left out.
+    """
     inventory.languages[language] = inventory.languages.get(language, 0) + 1
     inventory.code_paths.append(path)
     if text is None:
         return
+    routes = [] if _TEST_FILE.search(path) else inventory.routes
     if language == "Python":
-        _add_python(inventory, path, text)
+        _add_python(inventory, path, text, routes)
         return
     family = _FAMILY.get(language, language)
     comments = _COMMENTS.get(family)
@@ -153,17 +163,17 @@ def add_file(inventory: Inventory, path: str, language: str, text: str | None) -
             groups = m.groupdict()
             method = groups.get("method") or groups.get("m1") or "ANY"
             method = "ANY" if method.lower() in ("all", "request", "route") else method.upper()
-            inventory.routes.append(RouteRef(method=method, path=normalize_route(groups.get("path") or groups["p1"]), file=path))
+            routes.append(RouteRef(method=method, path=normalize_route(groups.get("path") or groups["p1"]), file=path))
 
 
-def _add_python(inventory: Inventory, path: str, text: str) -> None:
+def _add_python(inventory: Inventory, path: str, text: str, routes: list[RouteRef]) -> None:
     """Python names (``_python_names``) and routes (``_python_routes``); a file that does not parse adds nothing."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
         return
     _python_names(inventory, tree.body, None)
-    _python_routes(inventory, path, tree)
+    _python_routes(routes, path, tree)
 
 
 _BLOCKS = (ast.If, ast.Try, ast.With, ast.AsyncWith, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
@@ -205,7 +215,7 @@ def _str(node: ast.expr | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
-def _python_routes(inventory: Inventory, path: str, tree: ast.Module) -> None:
+def _python_routes(routes: list[RouteRef], path: str, tree: ast.Module) -> None:
     """Routes from decorators and router calls, found anywhere in the module.
 
     Decorators (any receiver): ``@app.get("/x")``, ``@bp.route("/x", methods=[…])``, ``@routes.view("/x")``.
@@ -238,4 +248,4 @@ def _python_routes(inventory: Inventory, path: str, tree: ast.Module) -> None:
             if kw.arg == "methods" and isinstance(kw.value, (ast.List, ast.Tuple, ast.Set)):
                 methods = [v.upper() for v in map(_str, kw.value.elts) if v]
         for method in methods:
-            inventory.routes.append(RouteRef(method=method, path=normalize_route(route), file=path))
+            routes.append(RouteRef(method=method, path=normalize_route(route), file=path))

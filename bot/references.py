@@ -160,7 +160,7 @@ def _tick(claims: Claims, doc_path: str, body: str) -> None:
                 claims.paths.append(resolved)
             return
         path = posixpath.normpath(body)
-        if not _is_dotfile(path) and path != ".":
+        if not _is_dotfile(path) and path != "." and not path.startswith(".."):
             claims.paths.append(path)
     elif has_ext and _PATHLIKE.match(body):
         claims.basenames.append(body)

@@ -189,6 +189,16 @@ router.route('/chained').get(list).post(create);
     assert "axios" in inventory.modules
 
 
+def test_routes_of_test_doubles_and_catch_alls_do_not_declare_product_routes():
+    inventory = Inventory()
+    add_file(inventory, "tests/support/fake_github.py", "Python", 'app.router.add_get("/repos/{owner}", h)\n')
+    add_file(inventory, "web/orders.test.ts", "TypeScript", "app.get('/api/fake', h);\n")
+    assert inventory.routes == []
+    add_file(inventory, "proxy.py", "Python", 'app.router.add_route("*", "/{tail:.*}", h)\n')
+    assert [(r.method, r.path) for r in inventory.routes] == [("ANY", "/{}")]
+    assert inventory.declares("GET", "/{}") and not inventory.declares("GET", "/repos/{}")
+
+
 def test_python_that_does_not_parse_falls_back_to_nothing_but_is_counted():
     inventory = Inventory()
     add_file(inventory, "broken.py", "Python", "def (:\n")
@@ -296,7 +306,7 @@ def test_paths_outside_the_tree_dotfiles_and_unknown_file_names_are_not_claims()
     claims = extract("README.md", "See `../shared/docs/DESIGN.md`, `./.env`, `.env`, `/etc/hosts`, "
                                   "[up](../other/x.md), `config.nu` and `docs/`; `./app/main.py`.\n")
     assert (claims.paths, claims.basenames, claims.identifiers) == (["docs", "app/main.py"], [], [])
-    inside = extract("docs/a/b.md", "See `../../app/main.py` and `../../../x.py`.\n")
+    inside = extract("docs/a/b.md", "See `../../app/main.py`, `../../../x.py` and `lib/../../y.py`.\n")
     assert inside.paths == ["app/main.py"]
 
 
