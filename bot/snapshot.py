@@ -9,6 +9,7 @@ Symlinks (mode 120000) are blobs holding the link target; submodules
 from __future__ import annotations
 
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,3 +108,30 @@ def read_path(repo: Path, commit: str, path: str) -> str | None:
 def is_shallow(repo: Path) -> bool:
     """True for a shallow clone (``git rev-parse --is-shallow-repository``)."""
     return git(repo, "rev-parse", "--is-shallow-repository").strip() == b"true"
+
+
+def ignored_paths(repo: Path, gitignores: dict[str, bytes], paths: list[str]) -> set[str]:
+    """The ``paths`` (repository-relative, inside the tree) that the commit's ignore rules ignore.
+
+    ``gitignores`` maps each ``.gitignore`` of the commit to its content.
+    They are written into an empty temporary work tree and asked in one
+    ``git check-ignore --no-index --stdin -z`` process, so the answer follows
+    the commit, not the checkout; the user's global excludes file is not read
+    (https://git-scm.com/docs/git-check-ignore, https://git-scm.com/docs/gitignore).
+    Raises ``GitError`` when git fails.
+    """
+    git_dir = git(repo, "rev-parse", "--absolute-git-dir").decode().strip()
+    with tempfile.TemporaryDirectory(prefix="scenarioforge-ignore-") as work_tree:
+        for path, content in gitignores.items():
+            target = Path(work_tree, path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        proc = subprocess.run(
+            ["git", f"--git-dir={git_dir}", f"--work-tree={work_tree}", "-c", "core.excludesFile=/dev/null",
+             "-c", "core.quotepath=off", "check-ignore", "--no-index", "--stdin", "-z"],
+            # each path also as "p/", which dir-only patterns such as "build/" match
+            input="".join(f"{p}\0{p}/\0" for p in paths).encode(), capture_output=True, cwd=work_tree, check=False,
+        )
+    if proc.returncode not in (0, 1):  # 1: nothing is ignored
+        raise GitError(proc.stderr.decode(errors="replace").strip(), repository=str(repo), command="check-ignore")
+    return {p.rstrip("/") for p in proc.stdout.decode("utf-8", "replace").split("\0") if p}

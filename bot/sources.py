@@ -3,8 +3,9 @@
 ``scan`` is a pure function of the repository's git objects at ``ref``: the
 working tree state does not matter, symlinks are inspected as link targets
 and never followed, submodules are not entered. It reads the tree once
-(``git ls-tree``), the blobs once (``git cat-file --batch``) and the history
-once (``git log --name-only``).
+(``git ls-tree``), the blobs once (``git cat-file --batch``), the history
+once (``git log --name-only``) and asks the commit's ``.gitignore`` rules
+once (``git check-ignore --stdin``) about referenced paths that are absent.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import posixpath
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 from bot import contradictions, trust
 from bot.discovery import classify, is_candidate_path
@@ -20,7 +22,7 @@ from bot.history import History, read_history
 from bot.inventory import Inventory, add_file, language_of
 from bot.references import Claims, extract, locate
 from bot.render_manifest import render_terminal
-from bot.snapshot import Entry, list_tree, read_blobs, read_path, resolve_commit
+from bot.snapshot import Entry, ignored_paths, list_tree, read_blobs, read_path, resolve_commit
 from bot.source_model import Reason, ScanResult, Source
 from config.repo import CONFIG_PATH, RepoConfig, SourcesConfig, load_repo_config, matches_any
 
@@ -34,8 +36,8 @@ def _exclusion(entry: Entry, blob: bytes | None, cap: int) -> tuple[Reason | Non
                       evidence=[f"{entry.path} → commit {entry.sha}"]), None
     if entry.is_symlink:
         target = (blob or b"").decode("utf-8", "replace")
-        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(entry.path), target))
-        if target.startswith("/") or resolved == ".." or resolved.startswith("../"):
+        resolved = _link_target(entry, blob)
+        if resolved is None:
             return Reason(code="symlink-outside", severity="exclude", message="A symlink leaving the repository; "
                           "never followed.", evidence=[f"{entry.path} → {target}"]), None
         return Reason(code="symlink", severity="exclude", message="A symlink inside the repository; its target "
@@ -52,6 +54,13 @@ def _exclusion(entry: Entry, blob: bytes | None, cap: int) -> tuple[Reason | Non
     except UnicodeDecodeError as exc:
         return Reason(code="not-utf8", severity="exclude", message="Not valid UTF-8 text.",
                       evidence=[f"byte 0x{blob[exc.start]:02x} at offset {exc.start}"]), None
+
+
+def _link_target(entry: Entry, blob: bytes | None) -> str | None:
+    """The repository path a symlink points to (never followed); ``None`` when it leaves the tree."""
+    target = (blob or b"").decode("utf-8", "replace")
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(entry.path), target))
+    return None if target.startswith("/") or resolved == ".." or resolved.startswith("../") else resolved
 
 
 def _excluded_source(entry: Entry, reason: Reason) -> Source:
@@ -83,55 +92,84 @@ def scan(repo_path: Path | str, ref: str = "HEAD", config: RepoConfig | None = N
                       inventory=inventory.summary())
 
 
+class _Tree(NamedTuple):
+    """The paths of the commit: files, folders, and file base names."""
+
+    files: set[str]
+    dirs: set[str]
+    basenames: set[str]
+
+
 def _score(repo: Path, commit: str, cfg: SourcesConfig, notes: list[Reason],
            history_job: Future[History]) -> tuple[list[Source], Inventory]:
     """Read the tree, build the inventory, then judge every document (waiting for the history only there)."""
     cap = cfg.max_file_kb * 1024
-    entries = [e for e in list_tree(repo, commit) if not matches_any(e.path, cfg.exclude) or matches_any(e.path, cfg.include)]
+    entries = [e for e in list_tree(repo, commit) if not matches_any(e.path, cfg.excluded()) or matches_any(e.path, cfg.include)]
     docs = [e for e in entries if e.is_symlink or e.is_submodule or is_candidate_path(e.path) or matches_any(e.path, cfg.include)]
     code = [e for e in entries if language_of(e.path) and not e.is_symlink and not e.is_submodule]
-    blobs = read_blobs(repo, [e.sha for e in docs + code if not e.is_submodule and (e.size <= cap or e.is_symlink)])
+    ignores = [e for e in entries if e.path.rsplit("/", 1)[-1] == ".gitignore" and e.mode.startswith("100")]
+    blobs = read_blobs(repo, [e.sha for e in docs + code + ignores if not e.is_submodule and (e.size <= cap or e.is_symlink)])
     inventory = Inventory()
     for entry in code:
         blob = blobs.get(entry.sha)
         add_file(inventory, entry.path, language_of(entry.path) or "", blob.decode("utf-8", "replace") if blob else None)
     sources, texts = _documents(docs, blobs, cfg)
     files = {e.path for e in entries}
-    dirs = {p.rsplit("/", i)[0] for p in files for i in range(1, p.count("/") + 1)}
-    sources += _judge(texts, files, dirs, inventory, cfg, notes, history_job.result())
+    tree = _Tree(files, {p.rsplit("/", i)[0] for p in files for i in range(1, p.count("/") + 1)},
+                 {p.rsplit("/", 1)[-1] for p in files})
+    claims = _claims(repo, texts, tree, {e.path: blobs.get(e.sha, b"") for e in ignores})
+    sources += _judge(texts, claims, tree, inventory, cfg, notes, history_job.result())
     return sources, inventory
 
 
 def _documents(docs: list[Entry], blobs: dict[str, bytes], cfg: SourcesConfig
                ) -> tuple[list[Source], dict[Entry, tuple[str, str]]]:
-    """Excluded sources (with their reason) and the readable documents as entry → (type, text)."""
-    excluded: list[Source] = []
+    """Excluded sources (with their reason) and the readable documents as entry → (type, text).
+
+    A symlink inside the tree is listed only when it points to a document (which is scanned on its own).
+    """
+    excluded: list[tuple[Entry, Reason]] = []
     texts: dict[Entry, tuple[str, str]] = {}
     for entry in docs:
         reason, text = _exclusion(entry, blobs.get(entry.sha), cfg.max_file_kb * 1024)
         if reason is not None:
-            if not (reason.code == "symlink" and not is_candidate_path(entry.path)):
-                excluded.append(_excluded_source(entry, reason))
+            excluded.append((entry, reason))
             continue
         kind = classify(entry.path, text or "") or ("other" if matches_any(entry.path, cfg.include) else None)
         if kind is not None:
             texts[entry] = (kind, text or "")
-    return excluded, texts
+    documents = {e.path for e in texts}
+    return [_excluded_source(e, r) for e, r in excluded
+            if r.code != "symlink" or _link_target(e, blobs.get(e.sha)) in documents], texts
 
 
-def _judge(texts: dict[Entry, tuple[str, str]], files: set[str], dirs: set[str], inventory: Inventory,
+def _claims(repo: Path, texts: dict[Entry, tuple[str, str]], tree: _Tree, gitignores: dict[str, bytes]
+            ) -> dict[str, Claims]:
+    """Each document's claims, paths located in the tree.
+
+    Absent paths that the commit's own ``.gitignore`` files ignore (a local
+    database, a build folder) are dropped: they are not expected in the tree.
+    """
+    claims: dict[str, Claims] = {e.path: extract(e.path, text) for e, (_, text) in texts.items()}
+    for doc, found in claims.items():
+        found.paths = locate(doc, found.paths, tree.files | tree.dirs)
+    absent = {p for c in claims.values() for p in c.paths if p not in tree.files and p not in tree.dirs}
+    absent |= {b for c in claims.values() for b in c.basenames if b not in tree.basenames}
+    ignored = ignored_paths(repo, gitignores, sorted(absent)) if absent and gitignores else set()
+    for found in claims.values():
+        found.paths = [p for p in found.paths if p not in ignored]
+        found.basenames = [b for b in found.basenames if b not in ignored]
+    return claims
+
+
+def _judge(texts: dict[Entry, tuple[str, str]], claims: dict[str, Claims], tree: _Tree, inventory: Inventory,
            cfg: SourcesConfig, notes: list[Reason], history: History) -> list[Source]:
     """Signals, score and status of each readable document (``bot.trust`` holds the rule)."""
-    claims: dict[str, Claims] = {e.path: extract(e.path, text) for e, (_, text) in texts.items()}
-    tree = files | dirs
-    for doc, found in claims.items():
-        found.paths = locate(doc, found.paths, tree)
     kinds = {e.path: kind for e, (kind, _) in texts.items()}
     # changelogs record the past, withdrawn/superseded documents are meant to disagree with the current ones
     conflicts = contradictions.find(
         {p: c for p, c in claims.items() if kinds[p] != "changelog" and c.lifecycle not in trust.TERMINAL}
     )
-    basenames = {p.rsplit("/", 1)[-1] for p in files}
     code_files = set(inventory.code_paths)
     code_latest = history.latest(inventory.code_paths)
     if history.shallow:
@@ -142,12 +180,12 @@ def _judge(texts: dict[Entry, tuple[str, str]], files: set[str], dirs: set[str],
         found = claims[entry.path]
         reasons = [
             r for r in (trust.lifecycle_reason(found),
-                        trust.recency_reason(entry.path, found, code_files, dirs, history, code_latest,
+                        trust.recency_reason(entry.path, found, code_files, tree.dirs, history, code_latest,
                                              cfg.stale_days(kind)))
             if r is not None
         ]
         if kind != "changelog":  # a changelog is a record of the past: what it names may rightly be gone
-            reasons += trust.drift_reasons(found, files, dirs, basenames, inventory)
+            reasons += trust.drift_reasons(found, tree.files, tree.dirs, tree.basenames, inventory)
         reasons += conflicts.get(entry.path, [])
         score, status = trust.judge(reasons)
         sources.append(Source(path=entry.path, blob_sha=entry.sha, size=entry.size, type=kind, status=status,

@@ -34,6 +34,7 @@ SourceType = Literal[
     "prd", "spec", "plan", "architecture", "adr", "rfc", "tasks", "readme", "changelog", "guide", "other"
 ]
 
+# Third-party code and git's own folder: never scanned, whatever ``exclude:`` says.
 VENDORED = ["node_modules/**", "**/node_modules/**", "vendor/**", "third_party/**", ".git/**"]
 
 
@@ -54,10 +55,14 @@ class SourcesConfig(Section):
     """``sources:`` — what the scanner looks at and how it judges age."""
 
     include: list[str] = Field(default_factory=list)  # globs forced to be sources
-    exclude: list[str] = Field(default_factory=lambda: list(VENDORED))  # globs never scanned
+    exclude: list[str] = Field(default_factory=list)  # globs never scanned, besides VENDORED
     max_file_kb: int = Field(default=1024, ge=1)
     stale_after_days: int = Field(default=180, ge=1)
     types: dict[SourceType, TypeOverride] = Field(default_factory=dict)
+
+    def excluded(self) -> list[str]:
+        """The globs never scanned: the vendored folders (``VENDORED``, always) and the file's ``exclude``."""
+        return [*VENDORED, *self.exclude]
 
     def stale_days(self, source_type: str) -> int:
         """Days a document may lag behind its code, for ``source_type``."""

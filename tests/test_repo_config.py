@@ -1,7 +1,7 @@
 """``.github/scenarioforge.yml``: defaults, overrides, unknown keys and bad YAML."""
 from __future__ import annotations
 
-from config.repo import RepoConfig, load_repo_config, matches_any
+from config.repo import VENDORED, RepoConfig, load_repo_config, matches_any
 
 
 def test_no_file_gives_defaults():
@@ -44,6 +44,13 @@ def test_invalid_yaml_is_reported():
 
 def test_empty_file_is_defaults():
     assert load_repo_config("") == (RepoConfig(), None)
+
+
+def test_vendored_folders_are_excluded_besides_the_files_exclude_list():
+    config, _ = load_repo_config("sources:\n  exclude: ['docs/archive/**']\n")
+    assert config.sources.exclude == ["docs/archive/**"]
+    assert config.sources.excluded() == [*VENDORED, "docs/archive/**"]
+    assert RepoConfig().sources.excluded() == VENDORED
 
 
 def test_globs():

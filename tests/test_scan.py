@@ -151,12 +151,17 @@ def test_config_overrides_and_errors(new_repo):
     repo.commit("one", "2024-01-01T00:00:00+00:00")
     repo.write("app/main.py", "def run():\n    return 1\n")
     repo.write("notes/meeting.md", "We talked.\n")
+    repo.write("notes/long.md", "# Long\n\n" + "words " * 400)  # 2.4 KB: over max_file_kb 2
+    repo.write("node_modules/left-pad/README.md", "# left-pad\n")  # vendored: excluded whatever exclude says
     repo.write(".github/scenarioforge.yml", "sources:\n  exclude: ['docs/private/**']\n  include: ['notes/*.md']\n"
-                                            "  types:\n    architecture: {stale_after_days: 1000}\n")
+                                            "  max_file_kb: 2\n  types:\n    architecture: {stale_after_days: 1000}\n")
     repo.commit("two", "2025-06-01T00:00:00+00:00")
     result = scan_checkout(repo.path)
     assert {s.path: (s.type, s.status) for s in result.sources} == {
-        "docs/architecture.md": ("architecture", "trusted"), "notes/meeting.md": ("other", "trusted")}
+        "docs/architecture.md": ("architecture", "trusted"), "notes/meeting.md": ("other", "trusted"),
+        "notes/long.md": ("other", "excluded")}
+    long = next(s for s in result.sources if s.path == "notes/long.md")
+    assert [(r.code, r.message) for r in long.reasons] == [("oversized", "Larger than max_file_kb (2 KiB).")]
     assert result.notes == []
     config, error = load_repo_config("sources:\n  colour: blue\n")
     broken = scan(repo.path, config=config, config_error=error)
@@ -240,3 +245,31 @@ def test_a_superseded_document_does_not_make_the_current_one_suspect(new_repo):
         "trusted", {"lifecycle-accepted"})
     assert (result["docs/adr/0001-limits.md"].status, codes(result["docs/adr/0001-limits.md"])) == (
         "stale", {"lifecycle-superseded"})
+
+
+def test_absent_paths_the_commits_gitignore_ignores_are_not_drift(new_repo):
+    repo = new_repo()
+    repo.write(".gitignore", "*.db\n/workdir/\n")
+    repo.write("app/.gitignore", "generated/\n")
+    repo.write("app/main.py", "def run():\n    pass\n")
+    repo.write("README.md", "# App\n\nData in `app.db`, `workdir/`, `app/generated/api.py`; see `app/main.py`, "
+                            "`build/out.js` and `app/gone.py`.\n")
+    repo.commit("one", "2025-01-01T00:00:00+00:00")
+    (repo.path / ".gitignore").write_text("*.js\n")  # the working tree does not matter, the commit does
+    readme = next(s for s in scan(repo.path).sources if s.path == "README.md")
+    assert [(r.code, r.evidence) for r in readme.reasons] == [("missing-path", ["build/out.js", "app/gone.py"])]
+
+
+def test_symlinks_escaping_by_a_relative_path_are_excluded_and_links_to_non_documents_not_listed(new_repo):
+    repo = new_repo()
+    repo.write("docs/guide.md", "# Guide\n")
+    repo.write("config/app.yml", "name: x\n")
+    repo.symlink("docs/escape.md", "../../etc/passwd")
+    repo.symlink("GUIDE.md", "docs/guide.md")
+    repo.symlink("app.yml", "config/app.yml")  # a link to a config file, not a document
+    repo.commit("one", "2025-01-01T00:00:00+00:00")
+    result = {s.path: s for s in scan(repo.path).sources}
+    assert {path: (s.status, codes(s)) for path, s in result.items()} == {
+        "docs/guide.md": ("trusted", set()), "docs/escape.md": ("excluded", {"symlink-outside"}),
+        "GUIDE.md": ("excluded", {"symlink"})}
+    assert result["docs/escape.md"].reasons[0].evidence == ["docs/escape.md → ../../etc/passwd"]
