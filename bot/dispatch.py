@@ -3,10 +3,12 @@
 Each accepted delivery becomes a background task (at most ``concurrency``
 running at once, every task tracked so shutdown can wait for them). A task
 builds the installation's GitHub client, calls
-``router.dispatch(event, gh, db=…, settings=…, auth=…, delivery_id=…)`` and
-records the delivery's outcome, ``processed`` or ``failed`` with the error
-text (only failures are logged: the webhook logged the delivery's line, and
-the outcome is in the database and the metrics). At start-up, deliveries
+``router.dispatch(event, gh, db=…, settings=…, auth=…, delivery_id=…, wake=…)``
+(``wake()``: make the job workers claim and heartbeat now, after a handler
+queued or cancelled a job; a no-op without workers) and records the
+delivery's outcome, ``processed`` or ``failed`` with the error text (only
+failures are logged: the webhook logged the delivery's line, and the outcome
+is in the database and the metrics). At start-up, deliveries
 without an outcome (the process stopped before handling them) are dispatched
 again.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import orjson
@@ -38,6 +41,10 @@ class Auth(Protocol):
     def app_client(self) -> Any: ...
 
 
+def _no_workers() -> None:
+    """``wake`` when this process runs no workers: another process's poll finds the jobs."""
+
+
 class Dispatcher:
     """Runs the router on accepted deliveries in tracked background tasks."""
 
@@ -57,14 +64,16 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._auth: Auth | None = None
+        self._wake: Callable[[], None] = _no_workers
 
     def handles(self, event: sansio.Event) -> bool:
         """True when some handler is registered for the event (and its ``action``)."""
         return bool(self._router.fetch(event))
 
-    async def start(self, auth: Auth) -> None:
-        """Use ``auth`` for GitHub clients from now on and re-dispatch deliveries left pending."""
-        self._auth = auth
+    async def start(self, auth: Auth, wake: Callable[[], None] | None = None) -> None:
+        """Use ``auth`` for GitHub clients and ``wake`` (``bot.jobs.Workers.wake``; None:
+        no workers) for the handlers from now on, and re-dispatch deliveries left pending."""
+        self._auth, self._wake = auth, wake or _no_workers
         for delivery in await self._deliveries.pending():
             log.info("re-dispatching delivery %s left unprocessed", delivery.id)
             data = orjson.loads(delivery.payload)  # as bot.webhook parsed it
@@ -118,6 +127,7 @@ class Dispatcher:
                 settings=self._settings,
                 auth=self._auth,
                 delivery_id=event.delivery_id,
+                wake=self._wake,
             )
         except Exception as exc:  # a handler's failure is recorded on its delivery, never lost
             log.exception("handlers failed on %s delivery", event.event)

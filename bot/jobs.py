@@ -5,8 +5,10 @@ Each of ``count`` workers loops: claim a job with a lease → run state
 ``actions[run.action](ctx)`` → complete. While the action runs, a keeper
 renews the lease every ``lease_s / 3`` seconds; when the job was cancelled
 (``/scenarioforge cancel``) the action's task is cancelled (it sees
-``CancelledError``) and the run ends ``cancelled``; when the lease was lost
-to another worker, this worker stops and writes nothing more.
+``CancelledError``) and the run ends ``cancelled``; the job's lease (which
+keeps its lane busy, ``storage.jobs``) is dropped once the action has stopped.
+When the lease was lost to another worker, this worker stops and writes
+nothing more.
 
 Failures: a transient one (``is_transient``: network, GitHub 5xx or rate
 limit, git network errors) re-queues the job with exponential backoff until
@@ -217,6 +219,8 @@ class Workers:
                 outcome = await self._failed(ctx, owner, error)
             else:
                 outcome = await self._succeeded(ctx, owner)
+            if outcome in ("cancelled", "lost"):  # the action has stopped: a cancelled job frees its lane
+                await jobs.end_cancelled(self.db, job.id, owner, self.clock())
             metrics.JOB_DURATION.labels(run.action, outcome).observe(time.monotonic() - started)
             log.info("job %s ended: %s", job.id, outcome)
 

@@ -29,7 +29,7 @@ USAGE: dict[str, str] = {
 SUMMARY: dict[str, str] = {
     "help": "show this reference",
     "status": "list the latest runs of this repository",
-    "cancel": "cancel the queued or running run of this issue or pull request",
+    "cancel": "cancel the queued and running runs of this issue or pull request",
     "generate": "build the scenario pack from the confirmed sources (`--update` revises the latest pack)",
     "execute": "run scenarios; `fix` also fixes failures, `pr` and `full` open a fix pull request",
     "sources": "show the source manifest; `--include`/`--exclude` change the selection (globs allowed)",
@@ -112,8 +112,10 @@ def status_table(runs: Sequence[Run]) -> str:
     )
 
 
-def cancelled(run: Run) -> str:
-    return f"Cancelled run {run.id} (`{run.action}`, requested by @{run.requester})."
+def cancelled(runs: Sequence[Run]) -> str:
+    """Reply to ``cancel``: how many runs were cancelled, then each one."""
+    listed = "; ".join(f"run {run.id} (`{run.action}`, requested by @{run.requester})" for run in runs)
+    return f"Cancelled {len(runs)} run{'s' if len(runs) != 1 else ''}: {listed}."
 
 
 def nothing_to_cancel(issue_number: int) -> str:

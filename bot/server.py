@@ -38,6 +38,8 @@ class Lifecycle(Protocol):
 
     async def stop(self) -> None: ...
 
+    def wake(self) -> None: ...
+
 
 @dataclass
 class Services:
@@ -145,7 +147,7 @@ async def _start(services: Services) -> None:
     if services.deliveries is None or services.dispatcher is None or services.auth is None:
         return  # setup mode
     await services.deliveries.start()
-    await services.dispatcher.start(services.auth)
+    await services.dispatcher.start(services.auth, services.workers.wake if services.workers is not None else None)
     if services.workers is not None:
         services.workers.start()
 

@@ -6,6 +6,7 @@ dispatched again after a crash (see ``storage.runs`` for the order).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from gidgethub.abc import GitHubAPI
@@ -28,13 +29,19 @@ async def reply(gh: GitHubAPI, issue: dict[str, Any], body: str) -> None:
     await gh.post(issue["comments_url"], data={"body": body})
 
 
-async def start_run(gh: GitHubAPI, db: Database, **fields: Any) -> Run:
+async def start_run(gh: GitHubAPI, db: Database, *, wake: Callable[[], None], **fields: Any) -> Run:
     """Create the run of ``fields`` (``storage.runs.create_run`` keywords), post its
-    tracking comment, then queue its job; each step only once per delivery."""
+    tracking comment, then queue its job; each step only once per delivery.
+
+    ``wake`` (the dispatch dependency) is called once the job is committed, so an
+    idle worker claims it now rather than at its next poll.
+    """
     async with db.session() as session:
         run, _created = await runs.create_run(session, **fields)
     if run.tracking_comment_id is None:
         await Tracker(gh, db, run).update(messages.tracking(run, []))
     async with db.session() as session:
-        await runs.queue(session, run.id)
+        queued = await runs.queue(session, run.id)
+    if queued is not None:
+        wake()
     return run

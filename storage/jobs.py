@@ -9,8 +9,10 @@ is used (a correlated ``NOT EXISTS``), nothing SQLite-only.
 Rules:
 
 - A ``queued`` job is claimable when ``run_after <= now`` and no other job of
-  its lane (``owner/name#number``) is ``running``: at most one running job per
-  repository issue or pull request.
+  its lane (``owner/name#number``) is busy: ``running``, or ``cancelled`` while
+  its lease is still live (its worker is still stopping the action; it drops
+  the lease with ``end_cancelled`` once stopped). At most one job per
+  repository issue or pull request does work at a time.
 - A ``running`` job whose lease has expired belongs to a dead worker and is
   claimable again (its lane is still its own).
 - Each claim counts one attempt; a transient failure waits
@@ -19,7 +21,8 @@ Rules:
 
 Limit: on PostgreSQL under READ COMMITTED two claims of *different* jobs of
 one lane could pass the ``NOT EXISTS`` check at once; a partial unique index
-``(lane) WHERE state = 'running'`` would close that gap when Postgres lands.
+``(lane) WHERE state = 'running'`` would close that gap for running jobs when
+Postgres lands (a cancelled job still stopping is only seen by the ``NOT EXISTS``).
 On SQLite writers are serialised, so the check is exact.
 """
 from __future__ import annotations
@@ -73,7 +76,8 @@ async def enqueue(session: AsyncSession, run: Run, *, max_attempts: int = 5) -> 
 def _claimable(now: datetime):
     """SQL condition: the job may be claimed at ``now`` (see module docstring)."""
     other = aliased(Job)
-    lane_busy = exists().where(other.lane == Job.lane, other.state == "running", other.id != Job.id)
+    busy = or_(other.state == "running", and_(other.state == "cancelled", other.lease_expires_at > now))
+    lane_busy = exists().where(other.lane == Job.lane, busy, other.id != Job.id)
     return or_(
         and_(Job.state == "queued", Job.run_after <= now, ~lane_busy),
         and_(Job.state == "running", Job.lease_expires_at <= now),
@@ -111,12 +115,12 @@ async def claim(db: Database, owner: str, lease_s: float, now: datetime) -> Job 
     return None
 
 
-async def _owned_update(db: Database, job_id: int, owner: str, **values) -> bool:
-    """Apply ``values`` if ``owner`` still holds the running job; True if it did."""
+async def _owned_update(db: Database, job_id: int, owner: str, *, held: str = "running", **values) -> bool:
+    """Apply ``values`` if ``owner`` still holds the job in state ``held``; True if it did."""
     async with db.session() as session:
         result = await session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.lease_owner == owner, Job.state == "running")
+            .where(Job.id == job_id, Job.lease_owner == owner, Job.state == held)
             .values(**values)
             .execution_options(synchronize_session=False)
         )
@@ -208,9 +212,10 @@ async def release(db: Database, job: Job, owner: str, now: datetime) -> bool:
 async def cancel_for_run(session: AsyncSession, run_id: int) -> int:
     """Cancel the open jobs of ``run_id`` in the caller's transaction; returns how many.
 
-    A running job keeps its ``lease_owner``: that worker's next heartbeat
-    answers ``"cancelled"`` and it cancels the action (call
-    ``Workers.wake()`` after commit to make that immediate).
+    A running job keeps its ``lease_owner`` and lease: that worker's next
+    heartbeat answers ``"cancelled"`` and it cancels the action (call
+    ``Workers.wake()`` after commit to make that immediate); until it calls
+    ``end_cancelled`` (or the lease expires) the lane stays busy.
     """
     result = await session.execute(
         update(Job)
@@ -219,3 +224,9 @@ async def cancel_for_run(session: AsyncSession, run_id: int) -> int:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount
+
+
+async def end_cancelled(db: Database, job_id: int, owner: str, now: datetime) -> bool:
+    """``owner`` has stopped the action of its cancelled job: drop the lease so the
+    lane is free; False if the job is not a cancelled job leased to ``owner``."""
+    return await _owned_update(db, job_id, owner, held="cancelled", lease_expires_at=None, updated_at=now)

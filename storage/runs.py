@@ -137,16 +137,29 @@ async def latest_runs(session: AsyncSession, repository: str, limit: int = 10) -
     )).all()
 
 
-async def active_run(session: AsyncSession, repository: str, issue_number: int) -> Run | None:
-    """The newest queued or running run of an issue or pull request, if any."""
-    return await session.scalar(
+async def active_runs(session: AsyncSession, repository: str, issue_number: int) -> Sequence[Run]:
+    """The queued and running runs of an issue or pull request, oldest first."""
+    return (await session.scalars(
         select(Run)
         .where(Run.repository == repository, Run.issue_number == issue_number, Run.state.in_(ACTIVE_STATES))
-        .order_by(Run.created_at.desc(), Run.id.desc()).limit(1)
-    )
+        .order_by(Run.created_at, Run.id)
+    )).all()
 
 
 async def cancel_run(session: AsyncSession, run: Run, *, by: str) -> None:
-    """Mark ``run`` cancelled by ``by`` and cancel its open jobs (``storage.jobs.cancel_for_run``)."""
+    """Mark ``run`` cancelled by ``by`` and cancel its open jobs (``storage.jobs.cancel_for_run``).
+
+    The worker of a running job learns it at its next heartbeat: call
+    ``Workers.wake()`` after the commit to make that immediate.
+    """
     await set_state(session, run, "cancelled", "cancelled", f"cancelled by @{by}")
     await jobs.cancel_for_run(session, run.id)
+
+
+async def cancel_active_runs(session: AsyncSession, repository: str, issue_number: int, *, by: str) -> list[Run]:
+    """Cancel every queued or running run of an issue or pull request (``cancel_run``);
+    returns them, oldest first (empty when there was none)."""
+    cancelled = list(await active_runs(session, repository, issue_number))
+    for run in cancelled:
+        await cancel_run(session, run, by=by)
+    return cancelled

@@ -21,7 +21,7 @@ def dispatch(github_server, github_auth, database, app_keys):
     async def dispatch(event):
         gh = github_auth.installation_client(event.data["installation"]["id"])
         await router.dispatch(event, gh, db=database, settings=settings, auth=github_auth,
-                              delivery_id=event.delivery_id)
+                              delivery_id=event.delivery_id, wake=lambda: None)
     return dispatch
 
 

@@ -38,9 +38,17 @@ def allow(fake_gh, login="Codertocat", role="write"):
 
 
 @pytest.fixture
-def dispatch(fake_gh, database, settings):
+def wakes(fake_gh):
+    """``wake`` for the handlers; each call records how many GitHub calls were made before it."""
+    calls: list[int] = []
+    return calls, lambda: calls.append(len(fake_gh.calls))
+
+
+@pytest.fixture
+def dispatch(fake_gh, database, settings, wakes):
     async def dispatch(event):
-        await router.dispatch(event, fake_gh, db=database, settings=settings, auth=None, delivery_id=event.delivery_id)
+        await router.dispatch(event, fake_gh, db=database, settings=settings, auth=None,
+                              delivery_id=event.delivery_id, wake=wakes[1])
     return dispatch
 
 
@@ -67,7 +75,7 @@ async def test_an_allowed_bot_is_authorized_like_a_person(fake_gh, database):
     allow(fake_gh, "renovate[bot]")
     await router.dispatch(comment_event("/scenarioforge help", login="renovate[bot]", user_type="Bot"), fake_gh,
                           db=database, settings=make_settings(allowed_bots="renovate[bot]"), auth=None,
-                          delivery_id="d-1")
+                          delivery_id="d-1", wake=lambda: None)
     assert [call.path for call in fake_gh.calls] == [permission_url("renovate[bot]"), REACTIONS, COMMENTS]
 
 
@@ -132,7 +140,7 @@ async def test_status_lists_the_latest_runs(dispatch, fake_gh, database):
     ]
 
 
-async def test_an_accepted_command_gets_one_reaction_comment_run_and_job(dispatch, fake_gh, database):
+async def test_an_accepted_command_gets_one_reaction_comment_run_and_job(dispatch, fake_gh, database, wakes):
     allow(fake_gh)
     fake_gh.answer("POST", COMMENTS, {"id": 501}, status=201)
     event = comment_event("/scenarioforge generate --branch dev cover the user's checkout", on_pr=True)
@@ -153,6 +161,7 @@ async def test_an_accepted_command_gets_one_reaction_comment_run_and_job(dispatc
     assert len(tracking) == 1 and messages.marker(run.id) in tracking[0].data["body"]
     assert fake_gh.requests("PATCH") == []
     assert len(fake_gh.requests("POST", REACTIONS)) == 2  # one per dispatch; GitHub keeps one reaction
+    assert wakes[0] == [fake_gh.calls.index(tracking[0]) + 1]  # once, when the job was queued (after its comment)
 
 
 async def test_a_crash_after_the_run_row_is_finished_by_the_redispatch(dispatch, fake_gh, database):
@@ -171,23 +180,35 @@ async def test_a_crash_after_the_run_row_is_finished_by_the_redispatch(dispatch,
         assert await session.scalar(select(func.count()).select_from(Job)) == 1
 
 
-async def test_cancel_cancels_the_active_run_and_says_so(dispatch, fake_gh, database):
+async def test_cancel_cancels_every_active_run_of_the_issue_wakes_the_workers_and_says_how_many(
+    dispatch, fake_gh, database, wakes
+):
     allow(fake_gh)
     await dispatch(comment_event("/scenarioforge cancel", delivery_id="d-0"))
     assert "Nothing to cancel" in fake_gh.requests("POST", COMMENTS)[-1].data["body"]
+    assert wakes[0] == []
 
     fake_gh.answer("POST", COMMENTS, {"id": 700}, status=201)
+    fake_gh.answer("POST", COMMENTS, {"id": 701}, status=201)
     await dispatch(comment_event("/scenarioforge execute", delivery_id="d-1"))
-    await dispatch(comment_event("/scenarioforge cancel", delivery_id="d-2"))
+    await dispatch(comment_event("/scenarioforge generate", delivery_id="d-2"))
+    async with database.session() as session:  # the execute run is running on a worker
+        await runs.set_state(session, await session.scalar(select(Run).where(Run.action == "execute")),
+                             "running", "workspace")
+    before_cancel = len(fake_gh.calls)
+    await dispatch(comment_event("/scenarioforge cancel", delivery_id="d-3"))
 
-    (run,) = await all_runs(database)
-    assert run.state == "cancelled"
+    assert [run.state for run in await all_runs(database)] == ["cancelled", "cancelled"]
     async with database.session() as session:
-        job = await session.scalar(select(Job))
-        events = await runs.events_of(session, run.id)
-    assert job.state == "cancelled"
-    assert [(event.phase, event.status) for event in events] == [("queued", "queued"), ("cancelled", "complete")]
-    (edit,) = fake_gh.requests("PATCH")
-    assert edit.path == "/repos/Codertocat/Hello-World/issues/comments/700"
-    assert "state **cancelled**" in edit.data["body"] and "cancelled by @Codertocat" in edit.data["body"]
-    assert f"Cancelled run {run.id}" in fake_gh.requests("POST", COMMENTS)[-1].data["body"]
+        jobs = (await session.scalars(select(Job).order_by(Job.id))).all()
+        events = await runs.events_of(session, jobs[0].run_id)
+    assert [job.state for job in jobs] == ["cancelled", "cancelled"]
+    assert [(event.phase, event.status) for event in events][-1] == ("cancelled", "complete")
+    # woken after each queue, and by the cancel before its tracking comment edits (permission, reaction first)
+    assert wakes[0][2:] == [before_cancel + 2]
+    edits = fake_gh.requests("PATCH")
+    assert [edit.path for edit in edits] == [f"/repos/Codertocat/Hello-World/issues/comments/{i}" for i in (700, 701)]
+    assert all("state **cancelled**" in e.data["body"] and "cancelled by @Codertocat" in e.data["body"] for e in edits)
+    reply = fake_gh.requests("POST", COMMENTS)[-1].data["body"]
+    assert reply.startswith("Cancelled 2 runs: ")
+    assert all(f"run {job.run_id} (" in reply for job in jobs)

@@ -22,7 +22,8 @@ def labeled(event_name, label, *, sender="Codertocat"):
 @pytest.fixture
 def dispatch(fake_gh, database, settings):
     async def dispatch(event):
-        await router.dispatch(event, fake_gh, db=database, settings=settings, auth=None, delivery_id=event.delivery_id)
+        await router.dispatch(event, fake_gh, db=database, settings=settings, auth=None,
+                              delivery_id=event.delivery_id, wake=lambda: None)
     return dispatch
 
 

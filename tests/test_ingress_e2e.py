@@ -5,13 +5,16 @@ import asyncio
 
 import pytest
 
+from bot.context import JobContext
 from tests.support.webhooks import NoWorkers, load_payload
 
 COMMENT = "issue_comment.created.4.json"
+#: Failure guard of the waits below; a passing test is nowhere near it.
+GUARD_S = 30
 
 
 @pytest.fixture
-async def world(github_server, start_app, webhook_settings):
+async def served(github_server, start_app, webhook_settings):
     """The real app (default router and AppAuth) talking to the local GitHub server."""
     settings = webhook_settings.model_copy(update={"github_api_url": github_server.url})
     running = await start_app(settings, workers=NoWorkers())
@@ -27,8 +30,8 @@ def help_comment(github_server) -> dict:
     return payload
 
 
-async def test_help_from_a_writer_gets_exactly_one_reply(world):
-    running, github_server = world
+async def test_help_from_a_writer_gets_exactly_one_reply(served):
+    running, github_server = served
     payload = help_comment(github_server)
     repository, number = payload["repository"]["full_name"], payload["issue"]["number"]
     before = len(github_server.comments(repository, number))
@@ -40,8 +43,8 @@ async def test_help_from_a_writer_gets_exactly_one_reply(world):
     assert "/scenarioforge" in replies[0]["body"]
 
 
-async def test_concurrent_copies_of_a_command_get_one_reply(world):
-    running, github_server = world
+async def test_concurrent_copies_of_a_command_get_one_reply(served):
+    running, github_server = served
     payload = help_comment(github_server)
     repository, number = payload["repository"]["full_name"], payload["issue"]["number"]
     before = len(github_server.comments(repository, number))
@@ -51,3 +54,45 @@ async def test_concurrent_copies_of_a_command_get_one_reply(world):
     await running.services.dispatcher.idle()
     assert sorted(answer.status for answer in answers) == [200] * 4 + [202]
     assert len(github_server.comments(repository, number)[before:]) == 1
+
+
+class Held:
+    """An ``execute`` action that runs until it is cancelled."""
+
+    def __init__(self) -> None:
+        self.started, self.cancelled = asyncio.Event(), asyncio.Event()
+
+    async def __call__(self, ctx: JobContext) -> None:
+        self.started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+
+
+@pytest.fixture
+def held() -> Held:
+    return Held()
+
+
+@pytest.fixture
+def world_actions(held):
+    """The actions of ``tests.support.world``'s ``world`` in this module."""
+    return {"execute": held}
+
+
+async def test_the_handlers_wake_the_workers_to_start_a_job_and_to_stop_a_cancelled_one(world, held):
+    await world.workers.stop()  # restarted so that only a wake() makes them act soon:
+    world.workers.poll_s = world.workers.lease_s = 3600  # a claim each hour, a heartbeat each 20 minutes
+    world.workers.start()
+
+    assert (await world.comment("/scenarioforge execute")).status == 202
+    await asyncio.wait_for(held.started.wait(), GUARD_S)
+    assert (await world.comment("/scenarioforge cancel")).status == 202
+    await asyncio.wait_for(held.cancelled.wait(), GUARD_S)
+    await world.settle()
+
+    (run,) = await world.runs()
+    assert run.state == "cancelled"
+    assert world.comments()[-1].startswith("Cancelled 1 run: run 1 (`execute`")

@@ -142,6 +142,23 @@ async def test_cancel_queued_and_running(database):
     assert await jobs.claim(database, "w2", 60, T0 + timedelta(hours=1)) is None
 
 
+@pytest.mark.parametrize("stops", ["worker ends the lease", "lease expires"])
+async def test_a_cancelled_job_keeps_its_lane_busy_until_its_worker_has_stopped(database, stops):
+    first = await queue(database, issue_number=1)
+    second = await queue(database, issue_number=1)
+    assert (await jobs.claim(database, "w1", 60, T0)).id == first.id
+    async with database.session() as session:
+        await jobs.cancel_for_run(session, first.run_id)
+
+    assert await jobs.claim(database, "w2", 60, T0 + timedelta(seconds=59)) is None  # w1 is stopping the action
+    if stops == "worker ends the lease":
+        assert not await jobs.end_cancelled(database, first.id, "w2", T0)  # only its own worker may
+        assert await jobs.end_cancelled(database, first.id, "w1", T0)
+    later = T0 + timedelta(seconds=0 if stops == "worker ends the lease" else 60)
+    assert (await jobs.claim(database, "w2", 60, later)).id == second.id
+    assert (await reload(database, first.id)).state == "cancelled"
+
+
 async def test_release_requeues_without_counting(database):
     job = await queue(database)
     claimed = await jobs.claim(database, "w1", 60, T0)
@@ -244,31 +261,36 @@ async def test_branch_flag_checks_out_the_branch(database, world, git_remote):
     assert seen == [git_remote.shas["feature"]]
 
 
-async def test_cancel_reaches_the_running_action(database, world):
-    _auth, _clock, workers = world
-    started, outcome = asyncio.Event(), []
+async def test_cancel_reaches_the_running_action_and_the_lane_waits_for_it_to_stop(database, world):
+    _auth, clock, workers = world
+    started, stopping, stop = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
     async def wait(ctx) -> None:
         started.set()
         try:
             await asyncio.Event().wait()
         except asyncio.CancelledError:
-            outcome.append("cancelled")
+            stopping.set()
+            await stop.wait()  # winding down
             raise
 
-    pool = workers({"generate": wait})
+    pool = workers({"generate": wait}, lease_s=3600)  # no heartbeat for 20 minutes unless woken
     run = await queue_run(database)
     running = asyncio.create_task(pool.run_once())
     await asyncio.wait_for(started.wait(), 30)
     async with database.session() as session:
         await runs.cancel_run(session, await session.get(Run, run.id), by="alice")
     pool.wake()
+    await asyncio.wait_for(stopping.wait(), 30)
+    following = await queue_run(database)  # the next command on the same issue
+    assert await jobs.claim(database, "w2", 60, clock()) is None
+    stop.set()
     await asyncio.wait_for(running, 30)
 
     stored, job = await state_of(database, run)
-    assert outcome == ["cancelled"]
-    assert (stored.state, job.state) == ("cancelled", "cancelled")
+    assert (stored.state, job.state, job.lease_expires_at) == ("cancelled", "cancelled", None)
     assert list((pool.workspaces.root / "worktrees" / "octo" / "app").iterdir()) == []
+    assert (await jobs.claim(database, "w2", 60, clock())).run_id == following.id
 
 
 async def test_transient_failure_is_retried_with_backoff(database, world):

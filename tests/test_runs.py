@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import func, select
 
 from storage import runs
-from storage.models import Job, RunEvent
+from storage.models import Job, Run, RunEvent
 
 FIELDS = dict(installation_id=1, repository="octo/app", issue_number=3, is_pull_request=False,
               requester="ann", args={"mode": None})
@@ -65,8 +65,8 @@ async def test_latest_and_active_runs(database):
         latest = await runs.latest_runs(session, "octo/app")
         assert [run.id for run in latest] == [second.id, first.id]
         assert [run.id for run in await runs.latest_runs(session, "octo/app", limit=1)] == [second.id]
-        assert (await runs.active_run(session, "octo/app", 3)).id == first.id
-        assert await runs.active_run(session, "octo/app", 5) is None
+        assert [run.id for run in await runs.active_runs(session, "octo/app", 3)] == [first.id]
+        assert await runs.active_runs(session, "octo/app", 5) == []
 
 
 async def test_cancel_marks_the_run_and_cancels_its_job(database):
@@ -74,12 +74,32 @@ async def test_cancel_marks_the_run_and_cancels_its_job(database):
     async with database.session() as session:
         await runs.queue(session, run.id)
     async with database.session() as session:
-        active = await runs.active_run(session, "octo/app", 3)
+        (active,) = await runs.active_runs(session, "octo/app", 3)
         await runs.cancel_run(session, active, by="bob")
     async with database.session() as session:
-        assert await runs.active_run(session, "octo/app", 3) is None
+        assert await runs.active_runs(session, "octo/app", 3) == []
         job = await session.scalar(select(Job).where(Job.run_id == run.id))
         last = (await runs.events_of(session, run.id))[-1]
     assert job.state == "cancelled"
     assert (active.state, last.phase, last.status, last.message) == ("cancelled", "cancelled", "complete", "cancelled by @bob")
     assert await count(database, RunEvent, RunEvent.run_id == run.id) == 2
+
+
+async def test_cancel_active_runs_cancels_every_queued_and_running_run_of_the_issue(database):
+    queued, _ = await make_run(database, delivery_id="d-1")
+    running, _ = await make_run(database, delivery_id="d-2", verb="generate")
+    done, _ = await make_run(database, delivery_id="d-3")
+    elsewhere, _ = await make_run(database, delivery_id="d-4", issue_number=4)
+    async with database.session() as session:
+        for run in (queued, running, done, elsewhere):
+            await runs.queue(session, run.id)
+        for run in (running, done):
+            await runs.set_state(session, await session.get(Run, run.id), "running", "workspace")
+        await runs.set_state(session, await session.get(Run, done.id), "passed", "done")
+    async with database.session() as session:
+        cancelled = await runs.cancel_active_runs(session, "octo/app", 3, by="bob")
+    assert [run.id for run in cancelled] == [queued.id, running.id]
+    assert await count(database, Job, Job.state == "cancelled") == 2
+    async with database.session() as session:
+        assert await runs.cancel_active_runs(session, "octo/app", 3, by="bob") == []
+        assert [run.state for run in await runs.active_runs(session, "octo/app", 4)] == ["queued"]

@@ -144,6 +144,9 @@ class NoWorkers:
     async def stop(self) -> None:
         pass
 
+    def wake(self) -> None:
+        pass
+
 
 @pytest.fixture
 def webhook_settings(tmp_path, app_keys) -> Settings:
