@@ -9,8 +9,11 @@ from __future__ import annotations
 import ast
 import asyncio
 import json
+import os
 import re
 import secrets
+import signal
+import socket
 import stat
 import sys
 import tomllib
@@ -40,6 +43,7 @@ from bot.setup import (
     setup_routes,
 )
 from config.settings import Settings
+from tests.support.webhooks import load_payload, post_delivery
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_YML = ROOT / "app.yml"
@@ -360,3 +364,67 @@ async def test_public_url_is_the_webhook_url_and_github_sends_the_browser_back_t
     assert URL(back).origin() == URL(origin)
     assert done.status == 200, page
     assert "GitHub App registered" in page
+
+
+# --- serve: setup mode, then webhooks, in one process ---------------------------------
+
+
+async def _until_logged(stream: asyncio.StreamReader, prefix: str, *, timeout_s: float = 30) -> None:
+    """Read the server's JSON log lines until one's message starts with ``prefix``."""
+    seen: list[str] = []
+
+    async def scan() -> None:
+        while line := await stream.readline():
+            seen.append(line.decode().rstrip())
+            try:
+                message = json.loads(line)["message"]
+            except (ValueError, KeyError):
+                continue  # not a log record (a traceback): kept in ``seen`` for the failure message
+            if message.startswith(prefix):
+                return
+        raise AssertionError(f"serve stopped before logging {prefix!r}:\n" + "\n".join(seen))
+
+    try:
+        await asyncio.wait_for(scan(), timeout_s)
+    except TimeoutError:
+        raise AssertionError(f"no {prefix!r} within {timeout_s} s:\n" + "\n".join(seen)) from None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_serve_registers_the_app_then_serves_webhooks_in_the_same_process(github_server, tmp_path):
+    port = _free_port()
+    bot = f"http://127.0.0.1:{port}"
+    env = {name: value for name, value in os.environ.items() if not name.startswith("SCENARIOFORGE_")}
+    env["SCENARIOFORGE_GITHUB_API_URL"] = github_server.url  # its web root is the same URL (github_web_url)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "serve", "--port", str(port),
+        cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await _until_logged(process.stderr, "serving setup mode on")
+        form = await _setup_form(bot + "/")
+        action = URL(form.action)
+        assert str(action.with_query(None)) == f"{github_server.url}/settings/apps/new"
+        # What github.com does with the form: register the App, send the browser back with a code.
+        code = secrets.token_hex(10)
+        github_server.add_manifest_code(code, name=form.manifest["name"])
+        back = URL(form.manifest["redirect_url"]).with_query(code=code, state=action.query["state"])
+        async with aiohttp.ClientSession() as http, http.get(back) as done:
+            assert done.status == 200, await done.text()
+
+        await _until_logged(process.stderr, "serving webhooks on")
+
+        secret = dotenv_values(tmp_path / ".env")["SCENARIOFORGE_WEBHOOK_SECRET"]
+        answer = await post_delivery(f"{bot}/webhook", load_payload("ping.event.1.json"), "ping", secret=secret)
+        assert answer.status == 200
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
