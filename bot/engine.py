@@ -87,6 +87,10 @@ SHELL_ENV_EXCLUDE: tuple[str, ...] = (
 SKILLS_DIR = Path(__file__).parent / "skills"
 
 PROVIDER = "scenarioforge"
+#: The variable holding the custom provider's API key; named in its ``env_key``
+#: when present (https://developers.openai.com/codex/config-reference,
+#: ``model_providers.<id>.env_key``): Codex then sends it as a bearer token.
+PROVIDER_KEY_ENV = "OPENAI_API_KEY"
 INTERRUPT_TIMEOUT_S = 10.0
 
 _APPROVAL_DECLINES: dict[str, dict[str, Any]] = {
@@ -239,7 +243,11 @@ class Engine:
         self.bwrap = bwrap or find_bwrap()
 
     def config_overrides(self) -> list[str]:
-        """Every ``-c key=value`` passed to ``codex``: model, provider, safety, then ``CODEX_CONFIG``."""
+        """Every ``-c key=value`` passed to ``codex``: model, provider, safety, then ``CODEX_CONFIG``.
+
+        With ``codex_base_url``, the endpoint becomes the provider ``scenarioforge``,
+        authenticated with ``OPENAI_API_KEY`` when that variable is set and allowed.
+        """
         s = self.settings
         overrides = [f"model={_toml(s.codex_model)}"]
         if s.codex_effort:
@@ -254,6 +262,8 @@ class Engine:
                 f"{base}.wire_api={_toml('responses')}",
                 f"{base}.requires_openai_auth=false",
             ]
+            if PROVIDER_KEY_ENV in self.env_allow and PROVIDER_KEY_ENV in os.environ:
+                overrides.append(f"{base}.env_key={_toml(PROVIDER_KEY_ENV)}")
         overrides += [
             f"shell_environment_policy.inherit={_toml('core')}",
             "shell_environment_policy.ignore_default_excludes=false",

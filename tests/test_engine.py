@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shlex
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -13,6 +14,7 @@ from bot.pack import ScenarioPack, pack_schema
 from tests.support.model_server import (
     Failure,
     HttpError,
+    ScriptedModel,
     assistant_message,
     exec_call,
     output_schema,
@@ -135,6 +137,37 @@ def test_config_overrides_are_toml_values_one_per_line(codex_settings):
     assert 'shell_environment_policy.inherit="core"' in overrides
     assert "sandbox_workspace_write.network_access=false" in overrides
     assert overrides[-1] == "model_providers.scenarioforge.stream_max_retries=0"
+
+
+def test_custom_provider_takes_its_key_from_openai_api_key(codex_settings, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert not any(".env_key=" in o for o in Engine(codex_settings).config_overrides())
+    monkeypatch.setenv("OPENAI_API_KEY", MODEL_KEY["OPENAI_API_KEY"])
+    overrides = Engine(codex_settings).config_overrides()
+    assert 'model_providers.scenarioforge.env_key="OPENAI_API_KEY"' in overrides
+    assert "model_providers.scenarioforge.requires_openai_auth=false" in overrides
+    assert not any(".env_key=" in o for o in Engine(codex_settings, env_allow=["PATH"]).config_overrides())
+
+
+@dataclass
+class KeyCheckingModel(ScriptedModel):
+    """The scripted model, also recording each request's ``Authorization`` header."""
+
+    authorizations: list[str | None] = field(default_factory=list)
+
+    async def _responses(self, request):
+        self.authorizations.append(request.headers.get("Authorization"))
+        return await super()._responses(request)
+
+
+async def test_the_endpoint_receives_the_key(aiohttp_server, codex_settings, repo, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", MODEL_KEY["OPENAI_API_KEY"])
+    model = KeyCheckingModel(script=lambda request: [assistant_message("done")])
+    server = await aiohttp_server(model.app())
+    settings = codex_settings.model_copy(update={"codex_base_url": str(server.make_url("/v1"))})
+    async with Engine(settings).thread(repo) as thread:
+        await thread.turn("Hello.")
+    assert model.authorizations == [f"Bearer {MODEL_KEY['OPENAI_API_KEY']}"]
 
 
 async def test_escalation_is_never_approved_and_nothing_runs(model_server, codex_settings, repo):
