@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import pytest
 from sqlalchemy import inspect
 
-from bot.render_manifest import MARKER, render_markdown
-from bot.source_model import Reason
+from bot.render_manifest import COMMENT_LIMIT, MARKER, render_markdown
+from bot.source_model import Reason, Source
 from bot.sources import scan
 from storage import manifests
 from storage.manifests import SelectionError
@@ -137,3 +138,31 @@ def test_markdown_comment(shop_scan):
     noted = render_markdown(REPO, sha, "h", [], notes=[Reason(code="config-invalid", severity="info",
                             message="Invalid config.", evidence=["line one\nline two"])])
     assert "> Invalid config. line one\n> line two" in noted and "**0 sources: none; 0 selected**" in noted
+
+
+def _many(n):
+    reason = Reason(code="missing-path", severity="warn", penalty=0.15, message="References 1 file path(s) that do not "
+                    "exist at this commit.", evidence=["src/" + "deep/" * 30 + "gone.py"])
+    return [Source(path=f"docs/area-{i:03d}/" + "nested/" * 8 + f"spec-{i:03d}.md", blob_sha=f"{i:040x}", size=100,
+                   type="spec", status="suspect" if i % 4 == 0 else "trusted", score=0.85 if i % 4 == 0 else 1.0,
+                   reasons=[reason] if i % 4 == 0 else [], selected=True) for i in range(n)]
+
+
+def test_markdown_comment_of_400_sources_stays_under_githubs_limit():
+    sources = _many(400)
+    pending = [s for s in sources if s.status == "suspect"]
+    body = render_markdown(REPO, "a" * 40, "h" * 64, sources, needs_confirmation=pending)
+    assert len(body) <= COMMENT_LIMIT < 65_536
+    assert "**400 sources: 300 trusted, 100 suspect; 400 selected**" in body and f"Manifest hash: `{'h' * 64}`" in body
+    shown = body.count("| 🟢 |") + body.count("| 🟡 |")
+    more = re.search(r"_… and (\d+) more sources", body)
+    assert more and shown + int(more.group(1)) == 400
+    assert f"spec-{shown - 1:03d}.md" in body.split("_… and")[0] and f"spec-{shown:03d}.md]" not in body  # top rows
+    assert body.count("\n- `docs/area-") == 100  # every source needing a look is listed
+    assert "/scenarioforge confirm" in body
+    everything = [s.model_copy(update={"status": "suspect", "reasons": pending[0].reasons}) for s in sources]
+    crowded = render_markdown(REPO, "a" * 40, "h" * 64, everything, needs_confirmation=everything)
+    listed = crowded.count("\n- `docs/area-")
+    assert len(crowded) <= COMMENT_LIMIT and f"\n- … and {400 - listed} more\n" in crowded and 0 < listed < 400
+    small = render_markdown(REPO, "a" * 40, "h" * 64, sources[:10])
+    assert "more sources" not in small and small.count("| 🟢 |") + small.count("| 🟡 |") == 10
