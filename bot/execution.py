@@ -6,7 +6,10 @@ off) in a worktree:
 1. a **run** turn executes the selected scenarios and reports per-scenario
    results through ``outputSchema`` (:func:`bot.results.report_schema`); the
    verdicts come from the commands that really ran (:func:`bot.evidence.judge`);
-   failures are classified (:mod:`bot.classify`);
+   failures are classified (:mod:`bot.classify`). Run and rerun turns may only
+   write scenario tests and scripts under ``scenarioforge/``: any other change
+   is reverted and recorded, and the scenarios of that turn become
+   ``blocked`` (their verdict was reached against edited application code);
 2. modes ``fix | pr | full``: a **fix** turn in the same thread for the
    failing ``code-defect`` scenarios, the diff taken from git (anything under
    ``.github/workflows`` reverted and recorded), then a **rerun** turn of those
@@ -25,9 +28,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -46,9 +50,14 @@ from bot.results import (
 )
 
 #: Stored with every outcome; bump when a template or what fills it changes.
-PROMPT_VERSION = "execute-v1"
+PROMPT_VERSION = "execute-v2"
 TEMPLATES = Path(__file__).parent / "templates"
 PROTECTED_PREFIX = ".github/workflows/"
+#: Where run and rerun turns write scenario tests and scripts (templates/execute_run.md).
+SCENARIO_DIR = "scenarioforge/"
+#: Files that running Python tests writes by itself (bytecode, pytest's cache) in a repository that does not
+#: ignore them: reverted like any change outside :data:`SCENARIO_DIR`, but they are no edit of the code.
+BYPRODUCT = re.compile(r"(^|/)(__pycache__|\.pytest_cache)/")
 FIX_EXCERPT_CHARS = 3_000
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -154,17 +163,18 @@ class _Loop:
         self.codex_s += result.duration_s
         return result
 
-    async def guarded_diff(self, before: str) -> tuple[str, list[str], list[str]]:
-        """The turn's change since the ``before`` tree, after reverting anything under ``.github/workflows``.
+    async def guarded_diff(self, before: str, *, allowed: Callable[[str], bool],
+                           why: str) -> tuple[str, list[str], list[str]]:
+        """The turn's change since the ``before`` tree, after reverting every path ``allowed`` refuses.
 
-        Returns ``(diff, files, reverted)``.
+        A revert is a ``guard`` event: ``why``, then the paths. Returns ``(diff, files, reverted)``.
         """
         after = await ev.snapshot(self.worktree)
         diff, files = await ev.diff(self.worktree, before, after)
-        reverted = [path for path in files if path.startswith(PROTECTED_PREFIX)]
+        reverted = [path for path in files if not allowed(path)]
         if reverted:
             await ev.restore(self.worktree, before, reverted)
-            await self.event("guard", "running", f"reverted changes to {', '.join(reverted)}", paths=reverted)
+            await self.event("guard", "running", f"{why}; reverted {', '.join(reverted)}", paths=reverted)
             after = await ev.snapshot(self.worktree)
             diff, files = await ev.diff(self.worktree, before, after)
         return diff, files, reverted
@@ -172,8 +182,12 @@ class _Loop:
     async def execute(self, ids: Sequence[str], *, attempt: int) -> tuple[list[ScenarioOutcome], list[str]]:
         """A run (``attempt`` 0) or rerun turn of ``ids``: verdicts, classification, events.
 
-        Returns the outcomes and the paths under ``.github/workflows`` that were reverted.
+        Changes outside :data:`SCENARIO_DIR` are reverted; unless they are all
+        :data:`BYPRODUCT` files, every scenario of the turn is ``blocked`` ("the
+        run turn edited application code: …").
+        Returns the outcomes and the reverted edits (byproducts left out).
         """
+        kind = "rerun" if attempt else "run"
         for scenario_id in ids:
             await self.event("scenario", "running", f"{scenario_id} running", scenario_id=scenario_id,
                              state="running", attempt=attempt)
@@ -182,15 +196,22 @@ class _Loop:
         report = _parse(ExecutionReport, result)
         commands = ev.command_evidence(result.commands, turn_id=result.turn_id, attempt=attempt)
         outcomes = ev.judge(report, commands, ids)
-        diff, files, reverted = await self.guarded_diff(before)
+        diff, files, reverted = await self.guarded_diff(
+            before, allowed=lambda path: path.startswith(SCENARIO_DIR),
+            why=f"the {kind} turn changed files outside {SCENARIO_DIR}")
         written = ev.diff_evidence(diff, files, turn_id=result.turn_id, attempt=attempt, scenario_ids=ids)
         self.evidence += commands + ([written] if written else [])
+        edited = [path for path in reverted if not BYPRODUCT.search(path)]
         for outcome in outcomes:
-            if outcome.status == "failed":
+            if edited:
+                outcome.status = "blocked"
+                outcome.blocked_reason = (f"the {kind} turn edited application code: {', '.join(edited)} "
+                                          "(reverted; its results do not hold for the code under test)")
+            elif outcome.status == "failed":
                 outcome.classification = classify(outcome, self.evidence, source_ids=self.sources[outcome.scenario_id],
                                                   stale_source_ids=self.stale)
             await self.result_event(outcome, attempt)
-        return outcomes, reverted
+        return outcomes, edited
 
     async def result_event(self, outcome: ScenarioOutcome, attempt: int) -> None:
         cause = f" ({outcome.classification.cause})" if outcome.classification else ""
@@ -211,7 +232,9 @@ class _Loop:
         commands = ev.command_evidence(result.commands, turn_id=result.turn_id, attempt=number)
         for command in commands:
             command.scenario_ids = list(ids)
-        diff, files, reverted = await self.guarded_diff(before)
+        diff, files, reverted = await self.guarded_diff(
+            before, allowed=lambda path: not path.startswith(PROTECTED_PREFIX),
+            why=f"the fix turn changed {PROTECTED_PREFIX}")
         change = ev.diff_evidence(diff, files, turn_id=result.turn_id, attempt=number, scenario_ids=ids)
         self.evidence += commands + ([change] if change else [])
         await self.event("fix", "complete", f"fix attempt {number}: {len(files)} file(s) changed",

@@ -121,6 +121,68 @@ async def test_fix_mode_fixes_the_bug_and_the_rerun_passes(model_server, codex_s
     assert any(PYTEST in json.dumps(item) for item in fix_request["input"])  # the run turn's history is there
 
 
+def without_ignores(repo) -> None:
+    """Commit an empty ``.gitignore``: running the tests now leaves ``__pycache__`` folders in the worktree."""
+    (repo / ".gitignore").write_text("")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "no ignores")
+
+
+async def test_a_run_turn_that_edits_the_code_is_reverted_and_its_scenarios_blocked(model_server, codex_settings,
+                                                                                     target_repo):
+    without_ignores(target_repo.path)
+    script = "mkdir -p scenarioforge && echo 'pytest -q' > scenarioforge/sc-001.sh"
+
+    def cheat(request):  # "fixes" the bug during the run, writes a scenario script, then runs the tests
+        done = outputs_this_turn(request)
+        steps = [FIX_COMMAND, script, DISCOUNT_TEST, TOTAL_TEST]
+        if len(done) < len(steps):
+            return [exec_call(steps[len(done)])]
+        return answer(result("SC-001", "passed", [DISCOUNT_TEST], "45.0"),
+                      result("SC-002", "passed", [TOTAL_TEST], "55.0"))
+    model_server.script = cheat
+    events = []
+    outcome = await execute_pack(Engine(codex_settings), worktree=target_repo.path, pack=target_repo.pack,
+                                 mode="full", on_event=events.append)
+
+    reason = ("the run turn edited application code: shop/cart.py "
+              "(reverted; its results do not hold for the code under test)")
+    assert [(r.status, r.reported_status, r.blocked_reason) for r in outcome.results] == [
+        ("blocked", "passed", reason)] * 2
+    assert (outcome.status, outcome.stop_reason, outcome.attempts) == ("blocked", "nothing_to_fix", [])
+    assert "/ 1000" in (target_repo.path / BUGGY_FILE).read_text()  # the edit is gone…
+    assert git(target_repo.path, "status", "--porcelain", "--ignored") == "?? scenarioforge/\n"  # …and the bytecode
+    assert "+++ b/scenarioforge/sc-001.sh" in outcome.diff and BUGGY_FILE not in outcome.diff  # scripts are kept
+    [guard] = [e for e in events if e.phase == "guard"]
+    assert BUGGY_FILE in guard.payload["paths"] and "the run turn changed files outside scenarioforge/" in guard.message
+    assert any("__pycache__" in path for path in guard.payload["paths"])
+    # the proving commands really passed: only the guard blocks them
+    assert {item.exit_code for item in outcome.evidence if item.kind == "command"} == {0}
+
+
+async def test_a_rerun_turn_that_edits_the_tests_does_not_prove_the_fix(model_server, codex_settings, target_repo):
+    weaken = "sed -i 's/== 45.0/== 49.5/' tests/test_cart.py"
+    honest = honest_script()
+
+    def script(request):  # the rerun weakens the test, runs it and claims the pass
+        done = outputs_this_turn(request)
+        if turn_kind(request) != "rerun":
+            return honest(request)
+        if len(done) < 2:
+            return [exec_call((weaken, DISCOUNT_TEST)[len(done)])]
+        return answer(result("SC-001", "passed", [DISCOUNT_TEST], "45.0"))
+    model_server.script = script
+    outcome = await execute_pack(Engine(codex_settings), worktree=target_repo.path, pack=target_repo.pack, mode="pr")
+
+    [attempt] = outcome.attempts
+    assert attempt.reverted_paths == ["tests/test_cart.py"] and attempt.rerun_outcome == "blocked"
+    [sc1] = attempt.results
+    assert (sc1.status, sc1.reported_status) == ("blocked", "passed") and sc1.blocked_reason.startswith(
+        "the rerun turn edited application code: tests/test_cart.py")
+    assert (outcome.status, outcome.stop_reason) == ("blocked", "nothing_to_fix")
+    assert git(target_repo.path, "status", "--porcelain") == f" M {BUGGY_FILE}\n"  # the fix stays, the test edit not
+    assert "tests/test_cart.py" not in outcome.diff
+
+
 async def test_an_answer_outside_the_schema_fails_with_the_turn_ids(model_server, codex_settings, target_repo):
     model_server.script = lambda request: [assistant_message(json.dumps({"scenarios": [{"scenario_id": "SC-001"}]}))]
     with pytest.raises(CodexError) as caught:
