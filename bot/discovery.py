@@ -4,13 +4,16 @@ Issue 3 ("Scanner"): Markdown, reStructuredText, AsciiDoc, plain text and
 YAML documents whose path (docs/, design/, specs/, rfcs/, adr/, plans/,
 proposals, PRD, roadmap, TODO, architecture, README, CHANGELOG…) or content
 (front matter ``status:``/``title:``, task checkboxes, spec headings) marks
-them as planning material. Nothing is hard-coded by file name list alone.
+them as planning material; any Markdown/reST/AsciiDoc file at the top level
+of the repository is the project's own document (``guide`` by its name, else
+``other``). Nothing is hard-coded by file name list alone.
 """
 from __future__ import annotations
 
 import re
 
-DOC_FORMATS = {".md", ".markdown", ".mdx", ".rst", ".adoc", ".asciidoc", ".txt", ".yaml", ".yml"}
+PROSE_FORMATS = {".md", ".markdown", ".mdx", ".rst", ".adoc", ".asciidoc"}
+DOC_FORMATS = PROSE_FORMATS | {".txt", ".yaml", ".yml"}
 # Office/PDF documents are looked at only to say why they are excluded (not text).
 DOC_BINARIES = {".pdf", ".doc", ".docx", ".odt", ".rtf", ".ppt", ".pptx", ".pages", ".key"}
 # Extension-less planning files by convention (README, CHANGELOG, TODO…).
@@ -25,6 +28,7 @@ FRONT_MATTER = re.compile(r"\A---\s*\n(?P<body>.*?)\n(?:---|\.\.\.)\s*(?:\n|\Z)"
 _CHECKBOX = re.compile(r"^\s*[-*+]\s+\[[ xX]\]\s", re.M)
 _NOT_DOCS = re.compile(
     r"(^|/)(requirements[\w.-]*\.txt|constraints[\w.-]*\.txt|licen[cs]e[\w.-]*|copying[\w.-]*|notice[\w.-]*|"
+    r"code[_-]of[_-]conduct[\w.-]*|authors[\w.-]*|contributors[\w.-]*|"
     r"robots\.txt|cmakelists\.txt|[\w.-]*\.lock|pnpm-lock\.yaml|\.pre-commit-config\.yaml)$|(^|/)\.github/",
     re.I,
 )
@@ -43,7 +47,9 @@ _RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     ("plan", {"plan", "plans", "roadmap", "proposal", "proposals", "milestones", "design", "designs", "planning"},
      ("roadmap", "proposal", "design", "plan")),
     ("tasks", {"todo", "todos", "tasks", "task", "backlog"}, ("tasks", "todo", "backlog")),
-    ("guide", {"guide", "guides", "tutorial", "howto", "contributing", "usage", "manual", "docs", "doc"},
+    ("guide", {"guide", "guides", "tutorial", "howto", "contributing", "usage", "manual", "docs", "doc", "commands",
+               "maintenance", "maintaining", "install", "installation", "setup", "operations", "runbook", "faq",
+               "development", "deployment", "deploy", "hacking"},
      ("guide", "tutorial", "getting started")),
 ]
 
@@ -113,8 +119,8 @@ def classify(path: str, text: str) -> str | None:
             return kind
     if len(_CHECKBOX.findall(text)) >= 2:
         return "tasks"
-    if "status" in meta or "title" in meta or in_doc_dir(path):
-        return "other"
+    if "status" in meta or "title" in meta or in_doc_dir(path) or ("/" not in path and extension(path) in PROSE_FORMATS):
+        return "other"  # top-level Markdown & co. (COMMANDS.md, MAINTENANCE.md) are the project's own documents
     return None
 
 

@@ -28,7 +28,12 @@ from bot.trust import drift_reasons, judge
         ("notes.md", "---\ntitle: Payments\nstatus: draft\n---\nText\n", "other"),
         ("notes.md", "# Product requirements for search\n", "prd"),
         ("api.yaml", "openapi: 3.1.0\ninfo: {}\n", "spec"),
-        ("notes.md", "Just a note.\n", None),
+        ("notes/notes.md", "Just a note.\n", None),
+        ("NOTES.md", "Just a note.\n", "other"),  # top-level Markdown is the project's own document
+        ("COMMANDS.md", "", "guide"),
+        ("MAINTENANCE.md", "", "guide"),
+        ("CODE_OF_CONDUCT.md", "", None),
+        ("notes.txt", "Just a note.\n", None),
         (".github/workflows/ci.yml", "on: push\n", None),
         ("config/app.yml", "debug: true\n", None),
     ],
