@@ -72,15 +72,14 @@ PR_MODES: frozenset[str] = frozenset({"pr", "full"})
 class ChosenPack:
     """The pack revision a run executes and what its manifest says about the sources.
 
-    ``stale_source_ids``: manifest source ids (as cited by scenarios) whose
-    status is ``stale``; ``source_paths``: every source id of the manifest → path.
+    ``stale_source_ids``: the source ids (repository paths, as scenarios cite
+    them) whose status is ``stale`` in the manifest the revision was generated from.
     """
 
     revision: int
     document: PackDocument
     manifest_hash: str | None
     stale_source_ids: frozenset[str]
-    source_paths: Mapping[str, str]
 
 
 # ---------------------------------------------------------------- pure parts
@@ -120,14 +119,14 @@ def publishes(outcome: ExecutionOutcome) -> bool:
     return outcome.mode in PR_MODES and outcome.stop_reason == "passed" and bool(outcome.diff)
 
 
-def advice(outcome: ExecutionOutcome, source_paths: Mapping[str, str]) -> str:
-    """What a person should do per failing scenario (cause → action; stale documents named)."""
+def advice(outcome: ExecutionOutcome) -> str:
+    """What a person should do per failing scenario (cause → action; stale documents named by path)."""
     lines = []
     for result in outcome.results:
         cause = result.classification
         if result.status != "failed" or cause is None:
             continue
-        documents = ", ".join(f"`{source_paths.get(sid, sid)}`" for sid in cause.source_ids)
+        documents = ", ".join(f"`{sid}`" for sid in cause.source_ids)
         lines.append(f"- **{result.scenario_id}** — {cause.cause}: {cause.action}"
                      + (f" ({documents})" if documents else ""))
     return "\n".join(lines)
@@ -149,7 +148,7 @@ def final_message(outcome: ExecutionOutcome, chosen: ChosenPack, *, check_url: s
     """The ``complete`` phase of the tracking comment: the results, links, what to do, audit."""
     parts = [comment_section(outcome, check_run_url=check_url, pr_url=pull["html_url"] if pull else None,
                              rerun_template=rerun_template(chosen.revision))]
-    if todo := advice(outcome, chosen.source_paths):
+    if todo := advice(outcome):
         parts.append(todo)
     parts += list(notes)
     parts.append(f"Pack revision {chosen.revision} · manifest `{chosen.manifest_hash or 'unknown'}`")
@@ -160,7 +159,7 @@ def check_output(outcome: ExecutionOutcome, chosen: ChosenPack, *, root: str,
                  pull: Mapping[str, Any] | None) -> checks.Output:
     """The completed check run's output: table, attempts, annotations, what to do, the fix PR."""
     output = check_run_output(outcome, root=root, rerun_template=rerun_template(chosen.revision))
-    extra = [text for text in (advice(outcome, chosen.source_paths),
+    extra = [text for text in (advice(outcome),
                                f"Fix PR: [#{pull['number']}]({pull['html_url']})" if pull else "") if text]
     summary = "\n\n".join([output["summary"], *extra])
     return checks.Output(output["title"], summary, annotations=output["annotations"])
@@ -170,7 +169,8 @@ def check_output(outcome: ExecutionOutcome, chosen: ChosenPack, *, root: str,
 
 
 async def choose_pack(ctx: JobContext) -> ChosenPack:
-    """The revision ``ctx.run.args["revision"]`` or the latest one, with its manifest's sources.
+    """The revision ``ctx.run.args["revision"]`` or the latest one, with its manifest's stale sources
+    (source ids are paths; ``storage.packs.load_document``).
 
     Raises:
         ScenarioForgeError: no revision stored (type ``NoScenarioPack``) or not
@@ -180,23 +180,21 @@ async def choose_pack(ctx: JobContext) -> ChosenPack:
     async with ctx.db.session() as session:
         row: PackRevision | None = (await packs.get_revision(session, repository, number) if number
                                     else await packs.latest_revision(session, repository))
-        latest = await packs.latest_revision(session, repository) if number and row is None else None
-        manifest = await session.get(Manifest, row.manifest_id) if row is not None and row.manifest_id else None
-        sources = [(str(s.id), s.path, s.status) for s in manifest.sources] if manifest else []
-    if row is None and number:
-        raise ScenarioForgeError(
-            f"{repository} has no scenario pack revision {number}"
-            + (f" (the latest is {latest.revision})" if latest else "; run `/scenarioforge generate` first"),
-            error_type="UnknownRevision", repository=repository)
-    if row is None:
-        raise ScenarioForgeError(
-            f"{repository} has no scenario pack yet: run `/scenarioforge generate` first, then execute it",
-            error_type="NoScenarioPack", repository=repository)
-    return ChosenPack(
-        revision=row.revision, document=packs.document_of(row), manifest_hash=row.manifest_hash,
-        stale_source_ids=frozenset(sid for sid, _, status in sources if status == "stale"),
-        source_paths={sid: path for sid, path, _ in sources},
-    )
+        if row is None and number:
+            latest = await packs.latest_revision(session, repository)
+            raise ScenarioForgeError(
+                f"{repository} has no scenario pack revision {number}"
+                + (f" (the latest is {latest.revision})" if latest else "; run `/scenarioforge generate` first"),
+                error_type="UnknownRevision", repository=repository)
+        if row is None:
+            raise ScenarioForgeError(
+                f"{repository} has no scenario pack yet: run `/scenarioforge generate` first, then execute it",
+                error_type="NoScenarioPack", repository=repository)
+        document = await packs.load_document(session, row)
+        manifest = await session.get(Manifest, row.manifest_id) if row.manifest_id else None
+        stale = frozenset(s.path for s in manifest.sources if s.status == "stale") if manifest else frozenset()
+    return ChosenPack(revision=row.revision, document=document, manifest_hash=row.manifest_hash,
+                      stale_source_ids=stale)
 
 
 async def execute(ctx: JobContext) -> None:

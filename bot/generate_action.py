@@ -4,7 +4,10 @@ Seed 000 §4.1 and issue 4 ("Rendering and publishing", "Modes"). In order:
 repository config and source manifest of the checked-out commit
 (``bot.trust_gate``); the trust gate (a blocked run waits for
 ``/scenarioforge confirm``); the text of the **selected** sources only (their
-manifest source ids are the ids scenarios cite); the check run
+repository paths are the source ids scenarios cite: stable across commits and
+selection edits, so an ``--update`` on a later commit keeps the citations of
+the scenarios it keeps; the blob SHAs read are in the ``sources`` run event
+and, with the manifest id and hash on the revision, in the manifest); the check run
 ``ScenarioForge / generate`` in progress on the commit, linked to the tracking
 comment; ``bot.generation.generate_pack`` (initial, or ``--update`` starting
 from the repository's latest revision) whose real transitions become run
@@ -25,7 +28,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -76,14 +79,14 @@ def selected_rows(manifest: Manifest) -> list[ManifestSource]:
     return sorted((row for row in manifest.sources if row.selected), key=lambda row: (-row.score, row.path))
 
 
-def source_links(paths: dict[str, str]) -> SourceLink:
-    """Links from ``scenarios/scenarios.md`` to each cited source (source id → path), relative:
-    the sources are on the same branch."""
-    return lambda source_id: (paths[source_id], f"../{quote(paths[source_id])}") if source_id in paths else None
+def source_links(paths: Collection[str]) -> SourceLink:
+    """Links from ``scenarios/scenarios.md`` to each cited source that is one of ``paths`` (source
+    ids are repository paths), relative: the sources are on the same branch."""
+    return lambda source_id: (source_id, f"../{quote(source_id)}") if source_id in paths else None
 
 
-def render_files(document: PackDocument, paths: dict[str, str]) -> dict[str, str]:
-    """The two published files: repository path → text; ``paths`` maps source ids to paths."""
+def render_files(document: PackDocument, paths: Collection[str]) -> dict[str, str]:
+    """The two published files: repository path → text; ``paths``: the sources to link to."""
     return {
         MD_PATH: render_pack(document, source_link=source_links(paths)),
         JSON_PATH: document.model_dump_json(indent=2) + "\n",
@@ -171,8 +174,8 @@ def final_message(document: PackDocument, published: Published, check_url: str) 
     pull = published.pull
     lines = [
         f"{headline(document)} ({changes_line(document.revision.change_summary)})",
-        f"  - Draft PR [#{pull['number']}]({pull['html_url']}) · check run [{CHECK_NAME}]({check_url}) · "
-        f"files [{MD_PATH}]({published.file_url(MD_PATH)}), [{JSON_PATH}]({published.file_url(JSON_PATH)})",
+        (f"  - Draft PR [#{pull['number']}]({pull['html_url']}) · check run [{CHECK_NAME}]({check_url}) · "
+         f"files [{MD_PATH}]({published.file_url(MD_PATH)}), [{JSON_PATH}]({published.file_url(JSON_PATH)})"),
         f"  - Manifest `{document.revision.manifest_hash}` · {tokens_line(document)}",
     ]
     if published.review_note:
@@ -184,9 +187,10 @@ def final_message(document: PackDocument, published: Published, check_url: str) 
 
 
 async def read_sources(worktree: Path, rows: list[ManifestSource]) -> list[SourceText]:
-    """The selected sources' text as the manifest hashed it (their blobs, one ``git cat-file``)."""
+    """The selected sources' text as the manifest hashed it (their blobs, one ``git cat-file``),
+    each under its path as source id."""
     blobs = await asyncio.to_thread(read_blobs, worktree, [row.blob_sha for row in rows])
-    return [SourceText(str(row.id), row.path, blobs[row.blob_sha].decode("utf-8", "replace")) for row in rows]
+    return [SourceText(row.path, row.path, blobs[row.blob_sha].decode("utf-8", "replace")) for row in rows]
 
 
 async def inventory_facts(worktree: Path, sha: str) -> dict[str, Any]:
@@ -215,7 +219,7 @@ async def generate(ctx: JobContext) -> None:
         facts = await inventory_facts(workspace.path, workspace.sha)
         async with ctx.db.session() as session:
             latest = await packs.latest_revision(session, run.repository)
-        previous = packs.document_of(latest) if latest else None
+            previous = await packs.load_document(session, latest) if latest else None
     update = bool(run.args.get("update"))
     if update and previous is None:
         await ctx.event("generate", "running", "no earlier revision to update: generating revision 1")
@@ -236,7 +240,9 @@ async def _generate_and_publish(ctx: JobContext, check: checks.CheckRun, manifes
         await ctx.report()
 
     await ctx.event("sources", "complete",
-                    f"{len(sources)} selected source(s) read, manifest `{manifest.manifest_hash[:12]}`")
+                    f"{len(sources)} selected source(s) read, manifest `{manifest.manifest_hash[:12]}`",
+                    {"manifest_id": manifest.id, "manifest_hash": manifest.manifest_hash,
+                     "blob_shas": {row.path: row.blob_sha for row in selected_rows(manifest)}})
     await ctx.report()
     result = await generate_pack(
         Engine(ctx.settings), worktree=workspace.path, sources=sources, inventory_facts=facts,
@@ -272,7 +278,7 @@ async def _publish(ctx: JobContext, document: PackDocument, manifest: Manifest,
     with timed(timings, "publish"):
         published = await publish_files(
             ctx.gh, workspace, await ctx.token(), branch=BRANCH,
-            files=render_files(document, {str(source.id): source.path for source in manifest.sources}),
+            files=render_files(document, {source.path for source in manifest.sources}),
             message=commit_message(document, run_id=run.id),
             title=f"ScenarioForge: scenario pack (revision {document.revision.revision})",
             body=pr_body(document, run_id=run.id, issue_number=run.issue_number, requester=run.requester),

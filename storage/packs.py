@@ -5,6 +5,9 @@ constraint keeps two runs from storing the same number). Each row keeps the
 audit fields of seed 000 §9.3 (manifest id and hash, model, thread and turn
 ids, repository, branch, head SHA, prompt version, token usage, timings) and
 the whole ``PackDocument``, so any revision can be rendered or executed again.
+Scenarios cite their sources by repository path (stable across commits and
+selection edits); :func:`load_document` also reads revisions stored when they
+cited manifest row ids.
 
 All functions take the caller's ``AsyncSession`` (one transaction, see
 ``storage.db.Database.session``).
@@ -17,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.pack import PackDocument
-from storage.models import PackRevision
+from storage.models import ManifestSource, PackRevision
 
 
 async def latest_revision(session: AsyncSession, repository: str) -> PackRevision | None:
@@ -41,8 +44,28 @@ async def next_number(session: AsyncSession, repository: str) -> int:
 
 
 def document_of(row: PackRevision) -> PackDocument:
-    """The stored ``PackDocument`` (revision metadata and pack)."""
+    """The stored ``PackDocument`` (revision metadata and pack), as stored."""
     return PackDocument.model_validate(row.document)
+
+
+async def load_document(session: AsyncSession, row: PackRevision) -> PackDocument:
+    """The stored ``PackDocument`` with every source id a repository path.
+
+    Revisions stored before source ids became paths cite the row ids of their
+    manifest's sources (``manifest_sources.id``, as decimal strings); those are
+    replaced by the sources' paths, so that ``--update`` and ``execute`` compare
+    and classify them like new ones. Ids that are not such row ids stay as they are.
+    """
+    document = document_of(row)
+    if row.manifest_id is None:
+        return document
+    rows = (await session.execute(select(ManifestSource.id, ManifestSource.path)
+                                  .where(ManifestSource.manifest_id == row.manifest_id))).all()
+    paths = {path for _, path in rows}
+    legacy = {str(row_id): path for row_id, path in rows if str(row_id) not in paths}
+    for _, _, scenario in document.pack.scenarios():
+        scenario.source_ids = [legacy.get(source_id, source_id) for source_id in scenario.source_ids]
+    return document
 
 
 async def save_revision(

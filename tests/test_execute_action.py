@@ -53,7 +53,7 @@ def scenario(sid: str, status: str, cause: str | None = None, sources: tuple[str
 
 
 def outcome(mode: str = "full", *, stop: str | None = "passed", diff: str = "diff --git a/x b/x\n") -> ExecutionOutcome:
-    initial = [scenario("SC-001", "failed", "code-defect"), scenario("SC-002", "failed", "stale-spec", ("7",)),
+    initial = [scenario("SC-001", "failed", "code-defect"), scenario("SC-002", "failed", "stale-spec", (SPEC,)),
                scenario("SC-003", "passed")]
     final = [scenario("SC-001", "passed"), initial[1], initial[2]]
     attempt = FixAttempt(number=1, scenario_ids=["SC-001"], summary="Divide by 100.", diff=diff,
@@ -64,7 +64,7 @@ def outcome(mode: str = "full", *, stop: str | None = "passed", diff: str = "dif
 
 CHOSEN = ChosenPack(revision=3, document=PackDocument(pack=build_pack(), revision=Revision(
     revision=3, mode="update", prompt_version="p", model="m", thread_id="t", turn_ids=[])),
-    manifest_hash="abc123", stale_source_ids=frozenset({"7"}), source_paths={"7": SPEC})
+    manifest_hash="abc123", stale_source_ids=frozenset({SPEC}))
 
 
 def test_the_config_section_gives_the_limits_and_the_default_mode():
@@ -126,18 +126,23 @@ def context(database, **args) -> JobContext:
     return JobContext(run=run, job=None, gh=None, db=database, settings=Settings(_env_file=None), auth=None)
 
 
-async def store(database, number: int, spec_status: str) -> str:
-    """Store revision ``number`` from a manifest where the spec has ``spec_status``; returns the spec's id."""
+async def store(database, number: int, spec_status: str, *, cite_row_ids: bool = False) -> None:
+    """Store revision ``number`` from a manifest where the spec has ``spec_status``; its scenarios cite
+    the spec by path, or (``cite_row_ids``, as revisions stored before paths did) by manifest row id."""
     spec = Source(path=SPEC, blob_sha="b" * 40, size=10, type="spec", status=spec_status, score=0.5, selected=True)
     readme = Source(path="README.md", blob_sha="c" * 40, size=10, type="readme", status="trusted", score=1.0,
                     selected=True)
     async with database.session() as session:
         manifest = await manifests.save_manifest(session, REPOSITORY, ScanResult(commit_sha="a" * 40,
                                                                                  sources=[spec, readme]))
-        await packs.save_revision(session, PackDocument(pack=build_pack(), revision=Revision(
+        pack = build_pack()
+        if cite_row_ids:
+            spec_row = next(str(row.id) for row in manifest.sources if row.path == SPEC)
+            for _, _, scenario in pack.scenarios():
+                scenario.source_ids = [spec_row]
+        await packs.save_revision(session, PackDocument(pack=pack, revision=Revision(
             revision=number, mode="initial", prompt_version="p", model="m", thread_id="t", turn_ids=[],
             manifest_id=str(manifest.id), manifest_hash=manifest.manifest_hash)), repository=REPOSITORY)
-        return next(str(row.id) for row in manifest.sources if row.path == SPEC)
 
 
 async def test_the_latest_or_the_asked_revision_is_chosen_with_its_stale_sources(database):
@@ -146,12 +151,13 @@ async def test_the_latest_or_the_asked_revision_is_chosen_with_its_stale_sources
     assert missing.value.error_type == "NoScenarioPack"
     assert "run `/scenarioforge generate` first" in missing.value.message
 
-    first_spec = await store(database, 1, "stale")
-    second_spec = await store(database, 2, "trusted")
+    await store(database, 1, "stale", cite_row_ids=True)
+    await store(database, 2, "trusted")
     latest = await choose_pack(context(database))
-    assert (latest.revision, latest.stale_source_ids, latest.source_paths[second_spec]) == (2, frozenset(), SPEC)
+    assert (latest.revision, latest.stale_source_ids) == (2, frozenset())
     asked = await choose_pack(context(database, revision=1))
-    assert (asked.revision, asked.stale_source_ids) == (1, frozenset({first_spec}))
+    assert (asked.revision, asked.stale_source_ids) == (1, frozenset({SPEC}))
+    # an old revision's row ids are read as paths, so its stale citations are still found
     assert asked.document.pack == build_pack() and len(asked.manifest_hash) == 64
 
     with pytest.raises(ScenarioForgeError) as unknown:

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from bot import messages
 from bot.execute_action import BRANCH_PREFIX, CHECK_NAME
-from bot.pack import PackDocument, Revision, ScenarioPack
+from bot.pack import PackDocument, Revision
 from bot.publish import BOT_NAME
 from bot.render_execution import FIX_ACTION, PR_ACTION
 from bot.results import FixReport
@@ -31,7 +31,14 @@ from storage import executions, manifests, packs
 from storage.models import Job, Run, utcnow
 from tests.support.model_server import assistant_message, exec_call, user_texts
 from tests.support.target_repo import (
-    BUGGY_FILE, DISCOUNT_TEST, FIX_COMMAND, SPEC, SPEC_TEXT, TOTAL_TEST, build_pack, build_target_repo,
+    BUGGY_FILE,
+    DISCOUNT_TEST,
+    FIX_COMMAND,
+    SPEC,
+    SPEC_TEXT,
+    TOTAL_TEST,
+    build_pack,
+    build_target_repo,
 )
 from tests.support.world import WRITER
 from tests.test_check_run_handler import check_run_payload
@@ -110,14 +117,10 @@ async def store_pack(world, *, spec_status: str = "trusted") -> str:
                   status=spec_status, score=0.9 if spec_status == "trusted" else 0.3, selected=True)
     async with world.database.session() as session:
         manifest = await manifests.save_manifest(session, world.repository, ScanResult(commit_sha=sha, sources=[spec]))
-        data = build_pack().model_dump()
-        for area in data["feature_areas"]:
-            for scenario in area["outcomes"][0]["scenarios"]:
-                scenario["source_ids"] = [str(manifest.sources[0].id)]
         revision = Revision(revision=1, mode="initial", prompt_version="generate-v1", model="scripted",
                             thread_id="thread", turn_ids=["turn"], manifest_id=str(manifest.id),
                             manifest_hash=manifest.manifest_hash, repository=world.repository, head_sha=sha)
-        document = PackDocument(pack=ScenarioPack.model_validate(data), revision=revision)
+        document = PackDocument(pack=build_pack(), revision=revision)  # citing the spec by path
         await packs.save_revision(session, document, repository=world.repository)
         return manifest.manifest_hash
 
@@ -334,7 +337,8 @@ async def test_cancel_during_a_turn_ends_the_run_cancelled(world, model_server, 
     assert ("cancelled", "complete") in [(e.phase, e.status) for e in await world.events(run.id)]
     check = check_of(world, run)
     assert (check["status"], check["conclusion"]) == ("completed", "cancelled")
-    assert f"Cancelled run {run.id}" in world.comments()[-1]
+    answer = world.comments()[-1]
+    assert answer.startswith("Cancelled") and f"run {run.id} (`execute`" in answer
     async with world.database.session() as session:
         assert await executions.load_outcome(session, run.id) is None
 

@@ -103,8 +103,8 @@ async def test_a_generate_comment_ends_in_a_draft_pr_holding_both_files(world, m
     assert (revision.revision, revision.mode, revision.run_id, revision.head_sha) == (1, "initial", run.id,
                                                                                      world.remote.sha())
     assert document.pack.scenario_ids() == ["SC-001", "SC-002"]
-    assert {sid for _, _, s in document.pack.scenarios() for sid in s.source_ids} == {
-        spec_id(model_server.requests[0])}
+    assert spec_id(model_server.requests[0]) == "docs/spec.md"  # source ids are paths
+    assert {sid for _, _, s in document.pack.scenarios() for sid in s.source_ids} == {"docs/spec.md"}
     assert set(revision.timings) >= {"config", "scan", "sources", "prompt", "codex_start", "turns", "validation",
                                      "publish"}
 
@@ -148,37 +148,64 @@ async def test_a_generate_comment_ends_in_a_draft_pr_holding_both_files(world, m
 
 
 
-def without_first(source_id: str) -> dict[str, Any]:
-    """Revision 2's answer: SC-001 dropped, SC-002 kept as it was, SC-003 added."""
-    pack = sample_pack(source_id, count=3)
-    del pack["feature_areas"][0]["outcomes"][0]["scenarios"][0]
-    return pack
+def previous_pack(request: dict[str, Any]) -> dict[str, Any]:
+    """The previous revision's pack as the update prompt shows it (bot/templates/update.md)."""
+    text = "\n".join(user_texts(request))
+    return json.loads(re.search(r"^```json\n(.*?)\n```$", text, re.MULTILINE | re.DOTALL).group(1))
 
 
-async def test_update_stores_revision_2_with_its_changes_and_updates_the_same_pr(world, model_server):
+def update_without_first(request: dict[str, Any]) -> list[dict[str, Any]]:
+    """Revision 2 as a model following the update prompt answers it: SC-001 dropped, SC-002 kept
+    exactly as the previous revision holds it (citations included), SC-003 added citing the spec."""
+    if not tool_outputs(request):
+        return [exec_call("cat docs/spec.md")]
+    pack = previous_pack(request)
+    scenarios = pack["feature_areas"][0]["outcomes"][0]["scenarios"]
+    added = sample_pack(spec_id(request), count=3)["feature_areas"][0]["outcomes"][0]["scenarios"][2]
+    scenarios[:] = [scenarios[1], added]
+    return [assistant_message(json.dumps(pack))]
+
+
+async def test_update_on_a_new_commit_stores_revision_2_with_its_changes_and_updates_the_same_pr(
+        world, model_server):
     model_server.script = scripted(sample_pack)
     await world.comment("/scenarioforge generate")
     await world.settle()
+    # a new commit that touches the spec: a new manifest, the same sources
+    spec = git_show(world, f"{world.remote.sha()}:docs/spec.md")
+    world.remote.commit({"docs/spec.md": spec + "\nReviewed for the 2025 release.\n"})
     model_server.requests.clear()
-    model_server.script = scripted(without_first)
+    model_server.script = update_without_first
     await world.comment("/scenarioforge generate --update Drop the single-item case, add three items")
     await world.settle()
 
     first, second = await world.runs()
     assert (first.state, second.state) == ("passed", "passed")
     rev1, rev2 = await stored_revisions(world)
-    assert (rev2.revision, rev2.mode, rev2.run_id) == (2, "update", second.id)
+    assert (rev2.revision, rev2.mode, rev2.run_id, rev2.head_sha) == (2, "update", second.id, world.remote.sha())
+    assert rev1.manifest_id != rev2.manifest_id and rev1.manifest_hash != rev2.manifest_hash
     assert rev2.change_summary == {"added": ["SC-003"], "changed": [], "removed": ["SC-001"]}
+    validations = [(e.status, e.payload.get("round")) for e in await world.events(second.id) if e.phase == "validate"]
+    assert validations == [("passed", 0)]  # the kept scenario's citation is still valid
+    document = packs.document_of(rev2)
+    assert {sid for _, _, s in document.pack.scenarios() for sid in s.source_ids} == {"docs/spec.md"}
     prompt = "\n".join(user_texts(model_server.requests[0]))
     assert "This is an update of revision 1" in prompt and "Drop the single-item case" in prompt
+    # the revision's audit: the manifest (id, hash) and the blob SHA of each source read
+    (sources,) = [e for e in await world.events(second.id) if e.phase == "sources"]
+    assert sources.payload["manifest_hash"] == rev2.manifest_hash
+    assert sources.payload["blob_shas"]["docs/spec.md"] == world.remote.sha(f"{rev2.head_sha}:docs/spec.md")
 
     (pull,) = world.github.pulls.values()
     assert rev1.pr_number == rev2.pr_number == pull["number"]
     assert len(world.github.calls("POST /repos/{owner}/{repo}/pulls")) == 1
     assert pull["title"].endswith("(revision 2)") and "revision 2 (update): 2 scenarios" in pull["body"]
     assert len(world.github.calls(REVIEWERS)) == 1  # already requested on revision 1
-    assert git_show(world, "--no-patch", "--format=%P", BRANCH) == rev1.commit_sha  # one commit per revision
-    assert PackDocument.model_validate_json(git_show(world, f"{BRANCH}:{JSON_PATH}")) == packs.document_of(rev2)
+    # the branch restarts from the new commit (bot.publish.branch_parent)
+    assert git_show(world, "--no-patch", "--format=%P", BRANCH) == world.remote.sha()
+    assert PackDocument.model_validate_json(git_show(world, f"{BRANCH}:{JSON_PATH}")) == document
+    markdown = git_show(world, f"{BRANCH}:{MD_PATH}")
+    assert markdown.count("**Sources:** [`docs/spec.md`](../docs/spec.md)") == 2  # every scenario links its source
     assert "+1 added (SC-003), ~0 changed, -1 removed (SC-001)" in await world.tracking(second.id)
 
 

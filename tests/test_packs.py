@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from bot.pack import PackDocument, Revision, ScenarioPack
-from bot.source_model import ScanResult
+from bot.source_model import ScanResult, Source
 from storage import manifests, packs
 from tests.support.model_server import sample_pack
 
@@ -11,7 +11,7 @@ REPO = "octo/app"
 
 
 def document(number: int, *, count: int = 2, manifest_id: int | None = None) -> PackDocument:
-    return PackDocument(pack=ScenarioPack.model_validate(sample_pack("7", count=count)), revision=Revision(
+    return PackDocument(pack=ScenarioPack.model_validate(sample_pack(count=count)), revision=Revision(
         revision=number, mode="initial" if number == 1 else "update", prompt_version="generate-v1",
         model="scripted", thread_id="thr", turn_ids=["t1", "t2"], manifest_id=str(manifest_id) if manifest_id else None, manifest_hash="f" * 64,
         repository=REPO, branch="main", head_sha="a" * 40,
@@ -60,3 +60,22 @@ async def test_publishing_records_commit_pr_and_merges_timings(database):
     async with database.session() as session:
         stored = await packs.get_revision(session, REPO, 1)
     assert (stored.commit_sha, stored.pr_number, stored.timings) == ("c" * 40, 12, {"turns": 1.5, "publish": 0.4})
+
+
+async def test_a_revision_citing_manifest_row_ids_is_loaded_citing_paths(database):
+    """Revisions stored before source ids became paths cited ``manifest_sources.id``."""
+    sources = [Source(path=path, blob_sha="b" * 40, size=1, type="spec", status="trusted", score=1.0, selected=True)
+               for path in ("docs/prd.md", "docs/api.md")]
+    async with database.session() as session:
+        manifest = await manifests.save_manifest(session, REPO, ScanResult(commit_sha="a" * 40, sources=sources))
+        row_id = {row.path: str(row.id) for row in manifest.sources}
+        legacy = document(1, manifest_id=manifest.id)
+        legacy.pack.feature_areas[0].outcomes[0].scenarios[0].source_ids = [row_id["docs/api.md"], "docs/prd.md"]
+        legacy.pack.feature_areas[0].outcomes[0].scenarios[1].source_ids = ["99999"]  # not a row of this manifest
+        row = await packs.save_revision(session, legacy, repository=REPO)
+        loaded = await packs.load_document(session, row)
+        current = await packs.load_document(session, await packs.save_revision(
+            session, document(2, manifest_id=manifest.id), repository=REPO))
+    assert [s.source_ids for _, _, s in loaded.pack.scenarios()] == [["docs/api.md", "docs/prd.md"], ["99999"]]
+    assert loaded.revision == legacy.revision
+    assert current == document(2, manifest_id=manifest.id)  # path ids are kept as they are
