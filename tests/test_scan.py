@@ -273,3 +273,19 @@ def test_symlinks_escaping_by_a_relative_path_are_excluded_and_links_to_non_docu
         "docs/guide.md": ("trusted", set()), "docs/escape.md": ("excluded", {"symlink-outside"}),
         "GUIDE.md": ("excluded", {"symlink"})}
     assert result["docs/escape.md"].reasons[0].evidence == ["docs/escape.md → ../../etc/passwd"]
+
+
+def test_cli_over_a_shallow_clone_and_an_empty_repository(shop_repo, new_repo, tmp_path, capsys):
+    clone = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{shop_repo.path}", str(clone)], check=True)
+    assert main(["scan", str(clone)]) == 0
+    out = capsys.readouterr().out
+    assert "note: Shallow clone: recency is not judged. 1 commit(s) of history available" in out
+    assert "trusted   1.00   architecture  x    docs/architecture.md" in out
+    empty = new_repo("empty")
+    assert main(["scan", str(empty.path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["commit_sha"], data["sources"], [n["code"] for n in data["notes"]]) == (None, [], ["empty-repository"])
+    assert main(["scan", str(empty.path)]) == 0
+    out = capsys.readouterr().out
+    assert "commit: (none)\n0 sources: none; 0 selected" in out and "note: The repository has no commits yet." in out
