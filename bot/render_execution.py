@@ -19,7 +19,9 @@ SUMMARY_LIMIT = 65_535
 ANNOTATIONS_PER_REQUEST = 50
 EXCERPT_LINES = 30
 DIFF_LIMIT = 20_000
-RERUN_TEMPLATE = "/scenarioforge execute --scenarios {scenario_id}"
+#: Reruns one scenario, and only runs it (``--mode run``): a repository whose default mode is ``full``
+#: would otherwise fix it and open a PR. ``bot.execute_action`` appends ``--revision N``.
+RERUN_TEMPLATE = "/scenarioforge execute --mode run --scenarios {scenario_id}"
 STATUS_MARK = {"passed": "✅ passed", "failed": "❌ failed", "blocked": "⛔ blocked"}
 
 #: ``path/to/file.py:42`` as test runners and tracebacks print it.

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from bot.render_execution import (
-    annotations, check_run_actions, check_run_output, comment_section, conclusion, pr_body, summary_table,
-    terminal_table,
+    RERUN_TEMPLATE, annotations, check_run_actions, check_run_output, comment_section, conclusion, pr_body,
+    summary_table, terminal_table,
 )
 from bot.results import (
     CheckpointResult, Classification, Evidence, ExecutionOutcome, FixAttempt, ScenarioOutcome,
 )
+from handlers.commands import parse
 
 DIFF = ("diff --git a/shop/cart.py b/shop/cart.py\n--- a/shop/cart.py\n+++ b/shop/cart.py\n@@ -1 +1 @@\n"
         "-    return x / 1000\n+    return x / 100\n")
@@ -65,8 +66,14 @@ def test_summary_table_has_status_checkpoint_evidence_and_rerun_command():
     table = summary_table(outcome).splitlines()
     assert table[0] == "| Scenario | Status | Checkpoint | Evidence | Rerun |"
     assert table[2].startswith("| SC-001 | ❌ failed — code-defect | total \\| shown: expected 45.00, observed 49.5")
-    assert "`ev-before`" in table[2] and table[2].endswith("| `/scenarioforge execute --scenarios SC-001` |")
+    assert "`ev-before`" in table[2] and table[2].endswith("| `/scenarioforge execute --mode run --scenarios SC-001` |")
     assert table[3].startswith("| SC-002 | ✅ passed | 1/1 checkpoints |")
+
+
+def test_the_rerun_command_only_runs_whatever_the_repository_default_mode():
+    command = RERUN_TEMPLATE.format(scenario_id="SC-001") + " --revision 3"  # as bot.execute_action extends it
+    parsed = parse(command)
+    assert (parsed.verb, parsed.mode, parsed.scenarios, parsed.revision) == ("execute", "run", ("SC-001",), 3)
 
 
 def test_annotations_point_at_file_and_line_inside_the_repository():
