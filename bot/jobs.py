@@ -195,7 +195,7 @@ class Workers:
         ctx = JobContext(run=run, job=job, gh=self.auth.installation_client(job.installation_id),
                          db=self.db, settings=self.settings, auth=self.auth)
         started = time.monotonic()
-        with logs.bound(run_id=run.id):
+        with logs.bound(run_id=run.id, delivery_id=run.delivery_id):
             log.info("job %s claimed (attempt %s/%s)", job.id, job.attempts, job.max_attempts)
             flags: dict = {}
             task = asyncio.create_task(self._perform(ctx))

@@ -6,16 +6,19 @@ dispatched again after a crash (see ``storage.runs`` for the order).
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from gidgethub.abc import GitHubAPI
 
-from bot import messages
+from bot import logs, messages
 from bot.tracking import Tracker
 from storage import runs
 from storage.db import Database
 from storage.models import Run
+
+log = logging.getLogger(__name__)
 
 
 async def react(gh: GitHubAPI, comment: dict[str, Any]) -> None:
@@ -34,14 +37,17 @@ async def start_run(gh: GitHubAPI, db: Database, *, wake: Callable[[], None], **
     tracking comment, then queue its job; each step only once per delivery.
 
     ``wake`` (the dispatch dependency) is called once the job is committed, so an
-    idle worker claims it now rather than at its next poll.
+    idle worker claims it now rather than at its next poll. Log records from
+    then on carry the run id (``bot.logs``).
     """
     async with db.session() as session:
         run, _created = await runs.create_run(session, **fields)
-    if run.tracking_comment_id is None:
-        await Tracker(gh, db, run).update(messages.tracking(run, []))
-    async with db.session() as session:
-        queued = await runs.queue(session, run.id)
-    if queued is not None:
-        wake()
+    with logs.bound(run_id=run.id):
+        if run.tracking_comment_id is None:
+            await Tracker(gh, db, run).update(messages.tracking(run, []))
+        async with db.session() as session:
+            queued = await runs.queue(session, run.id)
+        if queued is not None:
+            log.info("%s run queued", run.action)
+            wake()
     return run

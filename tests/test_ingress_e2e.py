@@ -2,10 +2,16 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+import logging
 
 import pytest
+from sqlalchemy import select
 
+from bot import logs
 from bot.context import JobContext
+from storage.models import Run
 from tests.support.webhooks import NoWorkers, load_payload
 
 COMMENT = "issue_comment.created.4.json"
@@ -54,6 +60,26 @@ async def test_concurrent_copies_of_a_command_get_one_reply(served):
     await running.services.dispatcher.idle()
     assert sorted(answer.status for answer in answers) == [200] * 4 + [202]
     assert len(github_server.comments(repository, number)[before:]) == 1
+
+
+async def test_the_json_log_line_of_a_queued_run_carries_its_delivery_and_run_ids(served, caplog):
+    running, github_server = served
+    payload = help_comment(github_server)
+    payload["comment"]["body"] = "/scenarioforge generate cover the user's refunds"
+    stream = io.StringIO()
+    handler = logs.json_handler(stream)
+    caplog.set_level(logging.INFO, logger="handlers.intake")
+    logging.getLogger("handlers.intake").addHandler(handler)
+    try:
+        answer = await running.post(payload, "issue_comment")
+        await running.services.dispatcher.idle()
+    finally:
+        logging.getLogger("handlers.intake").removeHandler(handler)
+
+    async with running.services.database.session() as session:
+        (run,) = (await session.scalars(select(Run))).all()
+    (line,) = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert (line["message"], line["delivery_id"], line["run_id"]) == ("generate run queued", answer.delivery_id, run.id)
 
 
 class Held:

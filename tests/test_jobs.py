@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+import logging
 from datetime import datetime, timedelta, timezone
 
 import aiohttp
 import pytest
 from sqlalchemy import select
 
+from bot import logs
 from bot.errors import GitError
 from bot.jobs import Workers, is_transient
 from storage import jobs, runs
@@ -368,6 +372,28 @@ async def test_wake_starts_a_job_without_waiting_for_the_poll(database, world):
         await asyncio.wait_for(done.wait(), 30)
     finally:
         await pool.stop()
+
+
+async def nothing(ctx) -> None:
+    """An action with nothing to do."""
+
+
+async def test_a_jobs_json_log_lines_carry_its_run_and_delivery_ids(database, world, caplog):
+    _auth, _clock, workers = world
+    stream = io.StringIO()
+    handler = logs.json_handler(stream)
+    caplog.set_level(logging.INFO, logger="bot.jobs")
+    logging.getLogger("bot.jobs").addHandler(handler)
+    try:
+        run = await queue_run(database, delivery_id="d-42")
+        await workers({"generate": nothing}).run_once()
+    finally:
+        logging.getLogger("bot.jobs").removeHandler(handler)
+
+    _stored, job = await state_of(database, run)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["message"] for line in lines] == [f"job {job.id} claimed (attempt 1/5)", f"job {job.id} ended: done"]
+    assert [(line["run_id"], line["delivery_id"]) for line in lines] == [(run.id, "d-42")] * 2
 
 
 def test_transient_classification():
