@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from config.settings import Settings
+
 if TYPE_CHECKING:
     from bot.authorize import Decision
     from handlers.commands import CommandError
@@ -60,8 +62,9 @@ def _details(summary: str, body: str) -> str:
     return f"<details>\n<summary>{summary}</summary>\n\n{fence}\n{body}\n{fence}\n\n</details>"
 
 
-def help_text() -> str:
-    """The command reference posted for ``/scenarioforge help``."""
+def help_text(min_permission: str = Settings.model_fields["min_permission"].default) -> str:
+    """The command reference posted for ``/scenarioforge help``; ``min_permission`` is
+    ``Settings.min_permission``, the role a commenter needs (``bot.authorize``)."""
     rows = "\n".join(f"| `{USAGE[verb]}` | {SUMMARY[verb]} |" for verb in USAGE)
     labels = ", ".join(f"`{name}`" for name in LABELS)
     return (
@@ -70,7 +73,7 @@ def help_text() -> str:
         "| command | what it does |\n|---|---|\n"
         f"{rows}\n\n"
         f"The labels {labels} do the same as the command with its defaults.\n"
-        "Commands are accepted from people with write permission (or higher) on the repository."
+        f"Commands are accepted from people with `{min_permission}` permission (or higher) on the repository."
     )
 
 

@@ -58,7 +58,7 @@ async def on_comment(
         return
     await react(gh, comment)
     if command.verb == "help":
-        await reply(gh, issue, messages.help_text())
+        await reply(gh, issue, messages.help_text(settings.min_permission))
     elif command.verb == "status":
         async with db.session() as session:
             latest = await runs.latest_runs(session, repository)

@@ -121,6 +121,15 @@ async def test_help_reacts_and_replies_with_the_reference(dispatch, fake_gh):
     assert "scenarioforge:execute" in reply.data["body"]
 
 
+async def test_help_names_the_configured_minimum_permission(fake_gh, database):
+    allow(fake_gh, role="admin")
+    await router.dispatch(comment_event("/scenarioforge help"), fake_gh, db=database, auth=None, delivery_id="d-1",
+                          settings=make_settings(min_permission="maintain"), wake=lambda: None)
+    reply = fake_gh.requests("POST", COMMENTS)[-1].data["body"]
+    assert reply == messages.help_text("maintain")
+    assert "people with `maintain` permission (or higher)" in reply and "`write`" not in reply
+
+
 async def test_status_lists_the_latest_runs(dispatch, fake_gh, database):
     allow(fake_gh)
     await dispatch(comment_event("/scenarioforge status", delivery_id="d-0"))
