@@ -103,11 +103,13 @@ def normalize_route(path: str) -> str:
 @dataclass
 class Inventory:
     """``symbols``: declared and imported names (bare and ``Class.member``); ``modules``: names bound to
-    imported modules (``import os`` → ``os``); ``routes``: declared (method, path) pairs."""
+    imported modules (``import os`` → ``os``); ``literals``: name-like Python string literals (error types,
+    event names, config keys); ``routes``: declared (method, path) pairs."""
 
     languages: dict[str, int] = field(default_factory=dict)
     symbols: set[str] = field(default_factory=set)
     modules: set[str] = field(default_factory=set)
+    literals: set[str] = field(default_factory=set)
     routes: list[RouteRef] = field(default_factory=list)
     code_paths: list[str] = field(default_factory=list)
 
@@ -167,15 +169,20 @@ def add_file(inventory: Inventory, path: str, language: str, text: str | None) -
 
 
 def _add_python(inventory: Inventory, path: str, text: str, routes: list[RouteRef]) -> None:
-    """Python names (``_python_names``) and routes (``_python_routes``); a file that does not parse adds nothing."""
+    """Python names (``_python_names``), name-like string literals (``"SandboxUnavailable"``, ``"refine_rounds"``)
+    and routes (``_python_routes``); a file that does not parse adds nothing."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
         return
     _python_names(inventory, tree.body, None)
-    _python_routes(routes, path, tree)
+    nodes = list(ast.walk(tree))
+    inventory.literals.update(n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                              and len(n.value) <= 100 and _NAME_LITERAL.match(n.value))
+    _python_routes(routes, path, nodes)
 
 
+_NAME_LITERAL = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\Z")
 _BLOCKS = (ast.If, ast.Try, ast.With, ast.AsyncWith, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
 
 
@@ -215,7 +222,7 @@ def _str(node: ast.expr | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
-def _python_routes(routes: list[RouteRef], path: str, tree: ast.Module) -> None:
+def _python_routes(routes: list[RouteRef], path: str, nodes: list[ast.AST]) -> None:
     """Routes from decorators and router calls, found anywhere in the module.
 
     Decorators (any receiver): ``@app.get("/x")``, ``@bp.route("/x", methods=[…])``, ``@routes.view("/x")``.
@@ -223,8 +230,8 @@ def _python_routes(routes: list[RouteRef], path: str, tree: ast.Module) -> None:
     ``web.get("/x", h)``, ``web.route("GET", "/x", h)``; Flask ``add_url_rule``; FastAPI ``add_api_route``;
     Starlette ``Route("/x", …)``; Django ``path()``/``re_path()``. A plain ``x.get("/x")`` call is a client.
     """
-    decorators = {id(d) for n in ast.walk(tree) for d in getattr(n, "decorator_list", ())}
-    for node in ast.walk(tree):
+    decorators = {id(d) for n in nodes for d in getattr(n, "decorator_list", ())}
+    for node in nodes:
         if not isinstance(node, ast.Call):
             continue
         func = node.func

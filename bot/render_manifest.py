@@ -80,8 +80,8 @@ def render_markdown(
         foot += ["", f"Confirmed by @{confirmed_by} for this manifest hash."]
     elif look:
         foot += ["", "These selected sources are stale or suspect and need a look before generation:"]
-    ask = ["", "Reply `/scenarioforge confirm` to accept them, or change the selection with "
-           "`/scenarioforge sources --exclude PATH…`."] if look else []
+    ask = ["", ("Reply `/scenarioforge confirm` to accept them, or change the selection with "
+                "`/scenarioforge sources --exclude PATH…`.")] if look else []
     ask += ["", "Change the selection with `/scenarioforge sources --include PATH… --exclude PATH…` (globs allowed)."]
     budget = COMMENT_LIMIT - _size(head + foot + ask) - 2 * len(_MORE)
     bullets, bullets_left = _fit([f"- `{s.path}` ({s.status}): {_cell(_reason_text(s.strongest_reason()))}"

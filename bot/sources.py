@@ -24,7 +24,13 @@ from bot.references import Claims, extract, locate
 from bot.render_manifest import render_terminal
 from bot.snapshot import Entry, ignored_paths, list_tree, read_blobs, read_path, resolve_commit
 from bot.source_model import Reason, ScanResult, Source
-from config.repo import CONFIG_PATH, RepoConfig, SourcesConfig, load_repo_config, matches_any
+from config.repo import (
+    CONFIG_PATH,
+    RepoConfig,
+    SourcesConfig,
+    load_repo_config,
+    matches_any,
+)
 
 BINARY_PROBE = 8000  # bytes inspected for NUL, as git's own binary heuristic
 
@@ -104,11 +110,14 @@ def _score(repo: Path, commit: str, cfg: SourcesConfig, notes: list[Reason],
            history_job: Future[History]) -> tuple[list[Source], Inventory]:
     """Read the tree, build the inventory, then judge every document (waiting for the history only there)."""
     cap = cfg.max_file_kb * 1024
-    entries = [e for e in list_tree(repo, commit) if not matches_any(e.path, cfg.excluded()) or matches_any(e.path, cfg.include)]
-    docs = [e for e in entries if e.is_symlink or e.is_submodule or is_candidate_path(e.path) or matches_any(e.path, cfg.include)]
+    excluded, included = cfg.excluded(), cfg.include
+    entries = [e for e in list_tree(repo, commit) if not matches_any(e.path, excluded) or matches_any(e.path, included)]
+    docs = [e for e in entries
+            if e.is_symlink or e.is_submodule or is_candidate_path(e.path) or matches_any(e.path, included)]
     code = [e for e in entries if language_of(e.path) and not e.is_symlink and not e.is_submodule]
     ignores = [e for e in entries if e.path.rsplit("/", 1)[-1] == ".gitignore" and e.mode.startswith("100")]
-    blobs = read_blobs(repo, [e.sha for e in docs + code + ignores if not e.is_submodule and (e.size <= cap or e.is_symlink)])
+    blobs = read_blobs(repo, [e.sha for e in docs + code + ignores
+                              if not e.is_submodule and (e.size <= cap or e.is_symlink)])
     inventory = Inventory()
     for entry in code:
         blob = blobs.get(entry.sha)

@@ -49,7 +49,8 @@ def _drift(code: str, message: str, evidence: list[str], each: float, cap: float
 
 
 def _known(identifier: str, inventory: Inventory) -> bool:
-    """A backticked name is known when it, its first or its last part is declared or imported in the code.
+    """A backticked name is known when it, its first or its last part is declared or imported in the code,
+    or when the code spells it as a string literal (an error type, an event name, a config key).
 
     A dotted name whose first part is an imported module or a standard-library module (``os.environ``,
     ``http.extraHeader``) names something outside the repository: not checked.
@@ -57,7 +58,7 @@ def _known(identifier: str, inventory: Inventory) -> bool:
     first, _, rest = identifier.partition(".")
     if rest and (first in inventory.modules or first in sys.stdlib_module_names):
         return True
-    return bool({identifier, first, identifier.rsplit(".", 1)[-1]} & inventory.symbols)
+    return bool({identifier, first, identifier.rsplit(".", 1)[-1]} & inventory.symbols) or identifier in inventory.literals
 
 
 def drift_reasons(claims: Claims, files: set[str], dirs: set[str], basenames: set[str], inventory: Inventory) -> list[Reason]:

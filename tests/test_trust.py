@@ -153,6 +153,10 @@ if os.environ.get("X"):
 class GenerateConfig:
     refine_rounds: int = 2
     budget = 10
+
+
+def fail():
+    raise CodexError("no sandbox", error_type="SandboxUnavailable")
 '''
 
 
@@ -172,8 +176,8 @@ def test_python_names_fields_imports_and_nested_definitions():
     assert {"refine_rounds", "GenerateConfig.refine_rounds", "budget", "app", "routes", "LABEL", "web", "Flask",
             "FAST", "optional_helper", "make_app"} <= inventory.symbols
     assert {"os", "http_client", "tomllib"} <= inventory.modules
-    claims = extract("README.md", "Set `refine_rounds`, read `os.environ`, `http_client.get` and "
-                                  "`http.extraHeader`; call `optional_helper()` but not `missing_thing()`.\n")
+    claims = extract("README.md", "Set `refine_rounds`, read `os.environ`, `http_client.get` and `http.extraHeader`, "
+                                  "`SandboxUnavailable`; call `optional_helper()` but not `missing_thing()`.\n")
     reasons = drift_reasons(claims, set(), set(), set(), inventory)
     assert [(r.code, r.evidence) for r in reasons] == [("missing-symbol", ["missing_thing"])]
 
