@@ -11,9 +11,12 @@ comment); ``bot.execution.execute_pack`` in the worktree with the
 workspace-write sandbox, its real transitions becoming run events and
 tracking-comment phases; the outcome stored (``storage.executions``); in
 modes ``pr | full`` with a passing fix, the bot commits the final diff on
-``scenarioforge/fix-<run id>`` on top of the head SHA, pushes it with the
-installation token and opens (or updates: one PR per run) a draft pull
-request against the head branch (``bot.publish``); the check run completed
+``scenarioforge/fix-<root run id>`` on top of the head SHA, pushes it with the
+installation token and opens (or updates) a draft pull request against the
+head branch (``bot.publish``). The root run is the first of the chain of runs
+started from check-run buttons and "Re-run" (``args.origin_run``,
+``handlers.check_run``), so every later run of that chain updates the same
+branch and pull request instead of opening another one; the check run completed
 with the results table, annotations and the "Fix failures" / "Open fix PR"
 buttons (``bot.render_execution``); the run ends ``passed | failed |
 blocked`` like its outcome, the tracking comment with the table, links,
@@ -61,7 +64,7 @@ from bot.trust_gate import load_repo_config
 from bot.workspace import push
 from config.repo import ExecuteConfig
 from storage import executions, packs
-from storage.models import Manifest, PackRevision
+from storage.models import Manifest, PackRevision, Run
 
 CHECK_NAME = "ScenarioForge / execute"
 BRANCH_PREFIX = "scenarioforge/fix-"
@@ -97,9 +100,10 @@ def mode_of(args: Mapping[str, Any], config: ExecuteConfig) -> Mode:
     return args.get("mode") or config.mode
 
 
-def fix_branch(run_id: int) -> str:
-    """``scenarioforge/fix-<run id>``: one branch (and one pull request) per run."""
-    return f"{BRANCH_PREFIX}{run_id}"
+def fix_branch(root_run_id: int) -> str:
+    """``scenarioforge/fix-<root run id>``: one branch (and one pull request) per chain of runs
+    (:func:`origins_of`)."""
+    return f"{BRANCH_PREFIX}{root_run_id}"
 
 
 def rerun_template(revision: int) -> str:
@@ -168,6 +172,24 @@ def check_output(outcome: ExecutionOutcome, chosen: ChosenPack, *, root: str,
 # ---------------------------------------------------------------- the action
 
 
+async def origins_of(ctx: JobContext) -> list[Run]:
+    """The runs ``ctx.run`` was started from, nearest first (empty for a command or a label).
+
+    A check run's "Fix failures" / "Open fix PR" buttons and "Re-run" start a new
+    run whose ``args.origin_run`` is the run that made the check run
+    (``handlers.check_run``); the last one returned is the root of the chain.
+    """
+    chain: list[Run] = []
+    seen = {ctx.run.id}
+    origin = ctx.run.args.get("origin_run")
+    async with ctx.db.session() as session:
+        while origin is not None and origin not in seen and (row := await session.get(Run, origin)) is not None:
+            chain.append(row)
+            seen.add(origin)
+            origin = row.args.get("origin_run")
+    return chain
+
+
 async def choose_pack(ctx: JobContext) -> ChosenPack:
     """The revision ``ctx.run.args["revision"]`` or the latest one, with its manifest's stale sources
     (source ids are paths; ``storage.packs.load_document``).
@@ -211,12 +233,13 @@ async def execute(ctx: JobContext) -> None:
                     {"revision": chosen.revision, "mode": mode, "scenario_ids": scenario_ids})
     await ctx.report()
     check = await checks.start_for_run(ctx, CHECK_NAME)
+    root = (origins[-1] if (origins := await origins_of(ctx)) else ctx.run).id
     async with checks.concluded_on_error(check, "Execution failed"):
-        await _execute_and_report(ctx, check, chosen, mode, scenario_ids, limits_of(config.execute))
+        await _execute_and_report(ctx, check, chosen, mode, scenario_ids, limits_of(config.execute), root)
 
 
 async def _execute_and_report(ctx: JobContext, check: checks.CheckRun, chosen: ChosenPack, mode: Mode,
-                              scenario_ids: list[str], limits: Limits) -> None:
+                              scenario_ids: list[str], limits: Limits, root_run_id: int) -> None:
     run, workspace = ctx.run, ctx.workspace
     assert workspace is not None
 
@@ -234,7 +257,7 @@ async def _execute_and_report(ctx: JobContext, check: checks.CheckRun, chosen: C
                                       manifest_hash=chosen.manifest_hash)
     pull, notes = None, []
     if publishes(outcome):
-        pull, note = await publish_fix(ctx, outcome, chosen)
+        pull, note = await publish_fix(ctx, outcome, chosen, fix_branch(root_run_id))
         notes += [note] if note else []
     elif outcome.mode in PR_MODES:
         notes.append(f"No fix PR: the fix loop ended with `{outcome.stop_reason}`, not with passing reruns.")
@@ -253,11 +276,12 @@ async def changed_paths(worktree: Path) -> list[str]:
     return paths
 
 
-async def publish_fix(ctx: JobContext, outcome: ExecutionOutcome,
-                      chosen: ChosenPack) -> tuple[dict[str, Any], str | None]:
-    """Commit the worktree's change as the bot on :func:`fix_branch` (head SHA + one commit, so a
-    re-run of the same run replaces it), push with the installation token, open or update the
-    draft pull request against the head branch, ask the requester to review, link run ↔ PR.
+async def publish_fix(ctx: JobContext, outcome: ExecutionOutcome, chosen: ChosenPack,
+                      branch: str) -> tuple[dict[str, Any], str | None]:
+    """Commit the worktree's change as the bot on ``branch`` (:func:`fix_branch`; head SHA + one
+    commit, so a later run of the same chain replaces it), push with the installation token, open
+    or update the branch's draft pull request against the head branch, ask the requester to
+    review, link this run ↔ PR.
 
     Returns the pull request (GitHub's JSON) and why review could not be requested, if so.
 
@@ -267,7 +291,6 @@ async def publish_fix(ctx: JobContext, outcome: ExecutionOutcome,
     """
     run, workspace = ctx.run, ctx.workspace
     assert workspace is not None
-    branch = fix_branch(run.id)
     await ctx.event("publish", "running", f"committing the fix on `{branch}`")
     await ctx.report()
     run_url = await checks.tracking_comment_url(ctx)

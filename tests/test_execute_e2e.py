@@ -41,7 +41,7 @@ from tests.support.target_repo import (
     build_target_repo,
 )
 from tests.support.world import WRITER
-from tests.test_check_run_handler import check_run_payload
+from tests.test_check_run_handler import check_run_payload, click
 
 EXPECTED = {"SC-001": "45.00", "SC-002": "55.00"}
 REVIEWERS = "POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
@@ -245,6 +245,34 @@ async def test_full_mode_opens_one_draft_pr_with_the_fix_and_its_evidence_even_w
     assert (link.number, link.branch, link.scenario_ids) == (pull["number"], branch, ["SC-001"])
     final = await world.tracking(run.id)
     assert f"[fix PR]({pull['html_url']})" in final and "**Execute passed** (full)" in final
+
+
+async def test_open_fix_pr_clicked_twice_after_fix_failures_updates_one_pr(world, model_server):
+    await store_pack(world)
+    model_server.script = cart_model()
+    await world.comment("/scenarioforge execute")
+    await world.settle()
+    await click(world, await the_run(world), "fix")
+    fixed = await the_run(world)
+    await click(world, fixed, "pr")
+    await click(world, fixed, "pr")  # clicked again: the same chain of runs
+
+    first, fixed, opened, again = await world.runs()
+    assert [run.state for run in (first, fixed, opened, again)] == ["failed", "passed", "passed", "passed"]
+    assert (opened.args["origin_run"], again.args["origin_run"], fixed.args["origin_run"]) == (
+        fixed.id, fixed.id, first.id)
+    # one branch named after the chain's first run, one draft PR, updated by the second click
+    branch = f"{BRANCH_PREFIX}{first.id}"
+    (pull,) = world.github.pulls.values()
+    assert (pull["head"]["ref"], sorted(remote_branches(world))) == (branch, ["master", branch])
+    assert len(world.github.calls("POST /repos/{owner}/{repo}/pulls")) == 1
+    assert len(world.github.calls("PATCH /repos/{owner}/{repo}/pulls/{pull_number}")) == 1
+    assert f"run {again.id}" in pull["title"]
+    assert git_show(world, "--no-patch", "--format=%P|%an", branch) == f"{world.remote.sha()}|{BOT_NAME}"
+    async with world.database.session() as session:
+        links = [await executions.pull_request_of(session, run.id) for run in (opened, again)]
+    assert [(link.number, link.branch) for link in links] == [(pull["number"], branch)] * 2
+    assert "opened at" in await world.tracking(opened.id) and "updated at" in await world.tracking(again.id)
 
 
 async def retry_when_requeued(world) -> None:
