@@ -1,4 +1,6 @@
 """Installation webhooks keep the installations tables current (real payloads, real SQLite)."""
+import asyncio
+
 from gidgethub.sansio import Event
 from sqlalchemy import select
 
@@ -56,3 +58,15 @@ async def test_removed_repositories_and_deleted_installation(database, fake_gh, 
     assert await tables(database) == ({2: ("octocat", "selected", False, False)}, set())
     await deliver(database, fake_gh, settings, "installation.deleted.1.json", "installation")
     assert await tables(database) == ({2: ("octocat", "selected", False, True)}, set())
+
+
+async def test_deliveries_about_a_new_installation_handled_at_once_all_succeed(database, fake_gh, settings):
+    created = load_payload("installation.created.1.json")
+    await asyncio.gather(
+        *(deliver(database, fake_gh, settings, f"created {i}", "installation", created) for i in range(4)),
+        *(deliver(database, fake_gh, settings, "installation_repositories.added.1.json", "installation_repositories")
+          for _ in range(4)),
+    )
+    installations, repositories = await tables(database)
+    assert list(installations) == [957387]
+    assert repositories == {(957387, "Codertocat/Hello-World"), (957387, "Codertocat/Space")}
