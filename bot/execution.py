@@ -14,7 +14,11 @@ off) in a worktree:
    failing ``code-defect`` scenarios, the diff taken from git (anything under
    ``.github/workflows`` reverted and recorded), then a **rerun** turn of those
    scenarios; repeated until they pass or a stop condition is met
-   (``max_fix_attempts``, token budget, wall-clock budget).
+   (``max_fix_attempts``, token budget, wall-clock budget);
+3. modes ``pr | full``, when the fixed scenarios pass: a **check** turn reruns
+   every selected scenario once, so that a fix breaking a scenario that passed
+   before is seen; a scenario that passed and no longer does ends the loop
+   with stop reason ``regression`` and the outcome ``failed`` (no PR).
 
 Committing, pushing and the PR belong to the caller (the bot holds the
 credentials, never the agent); the returned :class:`ExecutionOutcome` carries
@@ -35,7 +39,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -59,6 +63,19 @@ SCENARIO_DIR = "scenarioforge/"
 #: ignore them: reverted like any change outside :data:`SCENARIO_DIR`, but they are no edit of the code.
 BYPRODUCT = re.compile(r"(^|/)(__pycache__|\.pytest_cache)/")
 FIX_EXCERPT_CHARS = 3_000
+#: Modes that end in a pull request: their fix is checked against every selected scenario first.
+PR_MODES: frozenset[str] = frozenset({"pr", "full"})
+RunTurn = Literal["run", "rerun", "check"]
+#: The first paragraph of a run-like turn's prompt: the first run, the rerun of the scenarios a fix
+#: targeted, the check of every selected scenario before a PR.
+INTROS: dict[RunTurn, str] = {
+    "run": "Execute these end-to-end scenarios of the scenario pack against this repository and report "
+           "what really happened.",
+    "rerun": "Rerun these scenarios after the fix, exactly as a first run would: run the commands again "
+             "and report what they show now.",
+    "check": "Run every one of these scenarios once more, now that the fix is in place, exactly as a first "
+             "run would, including those that passed before: report what the commands show now.",
+}
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
@@ -87,17 +104,10 @@ def _scenarios_json(pack: ScenarioPack, ids: Sequence[str]) -> str:
     return json.dumps(chosen, indent=2, ensure_ascii=False)
 
 
-def run_prompt(pack: ScenarioPack, ids: Sequence[str], *, rerun: bool) -> str:
-    """The execute (or rerun) turn's text from ``templates/execute_run.md``."""
-    intro = (
-        "Rerun these scenarios after the fix, exactly as a first run would: run the commands again "
-        "and report what they show now."
-        if rerun else
-        "Execute these end-to-end scenarios of the scenario pack against this repository and report "
-        "what really happened."
-    )
+def run_prompt(pack: ScenarioPack, ids: Sequence[str], *, turn: RunTurn = "run") -> str:
+    """The run, rerun or check turn's text from ``templates/execute_run.md`` (:data:`INTROS`)."""
     return Template((TEMPLATES / "execute_run.md").read_text(encoding="utf-8")).substitute(
-        intro=intro, count=len(ids), scenarios=_scenarios_json(pack, ids),
+        intro=INTROS[turn], count=len(ids), scenarios=_scenarios_json(pack, ids),
     )
 
 
@@ -179,8 +189,9 @@ class _Loop:
             diff, files = await ev.diff(self.worktree, before, after)
         return diff, files, reverted
 
-    async def execute(self, ids: Sequence[str], *, attempt: int) -> tuple[list[ScenarioOutcome], list[str]]:
-        """A run (``attempt`` 0) or rerun turn of ``ids``: verdicts, classification, events.
+    async def execute(self, ids: Sequence[str], *, attempt: int,
+                      check: bool = False) -> tuple[list[ScenarioOutcome], list[str]]:
+        """A run (``attempt`` 0), rerun or ``check`` turn of ``ids``: verdicts, classification, events.
 
         Changes outside :data:`SCENARIO_DIR` are reverted; unless they are all
         :data:`BYPRODUCT` files, every scenario of the turn is ``blocked`` ("the
@@ -192,7 +203,7 @@ class _Loop:
             await self.event("scenario", "running", f"{scenario_id} running", scenario_id=scenario_id,
                              state="running", attempt=attempt)
         before = await ev.snapshot(self.worktree)
-        result = await self.turn(run_prompt(self.pack, ids, rerun=attempt > 0), report_schema())
+        result = await self.turn(run_prompt(self.pack, ids, turn="check" if check else kind), report_schema())
         report = _parse(ExecutionReport, result)
         commands = ev.command_evidence(result.commands, turn_id=result.turn_id, attempt=attempt)
         outcomes = ev.judge(report, commands, ids)
@@ -221,6 +232,24 @@ class _Loop:
             evidence_ids=outcome.evidence_ids, blocked_reason=outcome.blocked_reason,
             cause=outcome.classification.cause if outcome.classification else None,
         )
+
+    async def check(self, ids: Sequence[str], latest: dict[str, ScenarioOutcome],
+                    number: int) -> tuple[list[ScenarioOutcome], list[str]]:
+        """The check turn after a passing fix loop (attempt ``number``): every scenario of ``ids`` rerun.
+
+        Returns its outcomes and the regressions: ids whose ``latest`` result
+        passed and whose check did not.
+        """
+        await self.event("check", "running", f"rerunning all {len(ids)} scenario(s) to check for regressions",
+                         attempt=number, scenario_ids=list(ids))
+        outcomes, _ = await self.execute(ids, attempt=number, check=True)
+        regressions = [o.scenario_id for o in outcomes
+                       if latest[o.scenario_id].status == "passed" and o.status != "passed"]
+        status = "failed" if regressions else "complete"
+        message = (f"regression: {', '.join(regressions)} passed before and not after the fix" if regressions
+                   else "no regression: every scenario that passed still passes")
+        await self.event("check", status, message, attempt=number, regressions=regressions)
+        return outcomes, regressions
 
     async def fix(self, number: int, failures: list[ScenarioOutcome]) -> FixAttempt:
         """Fix turn + rerun turn for ``failures``; the attempt with its diff, rerun outcome and evidence."""
@@ -283,7 +312,8 @@ async def execute_pack(
     on_event: OnEvent | None = None,
     cancel: asyncio.Event | None = None,
 ) -> ExecutionOutcome:
-    """Run the selected scenarios of ``pack`` in ``worktree``; in modes fix/pr/full, fix and rerun failures.
+    """Run the selected scenarios of ``pack`` in ``worktree``; in modes fix/pr/full, fix and rerun failures;
+    in modes pr/full, check every selected scenario after a passing fix (see the module docstring).
 
     ``scenario_ids`` defaults to every scenario of the pack, in pack order.
     ``stale_source_ids`` are the manifest's stale sources (→ ``stale-spec``).
@@ -329,10 +359,16 @@ async def execute_pack(
                     stop_reason = "passed" if attempt.rerun_outcome == "passed" else "nothing_to_fix"
             if stop_reason:
                 await loop.event("fix", "complete", f"fix loop stopped: {stop_reason}", stop_reason=stop_reason)
+        check: list[ScenarioOutcome] = []
+        if mode in PR_MODES and stop_reason == "passed":
+            check, regressions = await loop.check(selected, latest, len(attempts))
+            latest.update({outcome.scenario_id: outcome for outcome in check})
+            stop_reason = "regression" if regressions else stop_reason
         diff, _ = await ev.diff(worktree, start_tree, await ev.snapshot(worktree))
         results = [latest[sid] for sid in selected]
         outcome = ExecutionOutcome(
-            mode=mode, status=run_status(results), scenario_ids=selected, initial=initial, results=results,
+            mode=mode, status="failed" if stop_reason == "regression" else run_status(results),
+            scenario_ids=selected, initial=initial, results=results, check=check,
             attempts=attempts, evidence=loop.evidence, diff=diff, stop_reason=stop_reason, thread_id=thread.id,
             turn_ids=loop.turn_ids, tokens=loop.tokens, duration_s=time.monotonic() - started, codex_s=loop.codex_s,
             prompt_version=PROMPT_VERSION,
@@ -361,7 +397,7 @@ def stale_sources(repo: Path) -> set[str]:
 
 
 def _print_event(event: EngineEvent) -> None:
-    if event.phase in {"scenario", "fix", "guard", "execute"}:
+    if event.phase in {"scenario", "fix", "check", "guard", "execute"}:
         print(f"[{event.phase}] {event.message}", file=sys.stderr, flush=True)
     elif event.phase == "command" and event.status == "running":
         print(f"    $ {event.message}", file=sys.stderr, flush=True)

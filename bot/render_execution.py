@@ -148,7 +148,8 @@ def check_run_output(
 
 
 def attempts_list(outcome: ExecutionOutcome) -> str:
-    """One line per fix attempt: number, scenarios, files changed, rerun outcome."""
+    """One line per fix attempt (number, scenarios, files changed, rerun outcome), then the check of every
+    scenario before a PR, if there was one."""
     lines = [f"Fix attempts ({len(outcome.attempts)}, stop: {outcome.stop_reason or 'n/a'}):"]
     for attempt in outcome.attempts:
         changed = len(_files_of(attempt.diff))
@@ -157,6 +158,10 @@ def attempts_list(outcome: ExecutionOutcome) -> str:
             f"- #{attempt.number} {', '.join(attempt.scenario_ids)}: {changed} file(s) changed{reverted}, "
             f"rerun {attempt.rerun_outcome}"
         )
+    if outcome.check:
+        found = "regression" if outcome.stop_reason == "regression" else "no regression"
+        lines.append(f"- check of all {len(outcome.check)} scenario(s) after the fix: {found} "
+                     f"({', '.join(f'{r.scenario_id} {r.status}' for r in outcome.check)})")
     return "\n".join(lines)
 
 

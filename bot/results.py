@@ -166,11 +166,15 @@ class ExecutionOutcome(BaseModel):
     """Everything one execute loop produced, enough to render, store and re-report it.
 
     ``initial`` holds the first run's results (the "before"); ``results`` the
-    latest result per scenario (the "after"). ``diff`` is ``git diff`` of the
-    worktree against its start (fix changes and any scenario scripts);
-    ``stop_reason`` says why the fix loop ended (``passed``, ``max_fix_attempts``,
-    ``token_budget``, ``wall_clock_budget``, ``nothing_to_fix``) or is ``None``
-    in run mode. ``duration_s`` is the whole loop, ``codex_s`` the part spent
+    latest result per scenario (the "after"); ``check`` the rerun of every
+    selected scenario after a passing fix loop in modes ``pr | full`` (empty
+    otherwise; its evidence has the last attempt's number). ``diff`` is ``git
+    diff`` of the worktree against its start (fix changes and any scenario
+    scripts); ``stop_reason`` says why the fix loop ended (``passed``,
+    ``max_fix_attempts``, ``token_budget``, ``wall_clock_budget``,
+    ``nothing_to_fix``, ``regression``: the check found a scenario that passed
+    before and no longer does, the status is then ``failed``) or is ``None`` in
+    run mode. ``duration_s`` is the whole loop, ``codex_s`` the part spent
     in Codex turns (wall-clock seconds); the difference is the bot's own time.
     """
 
@@ -180,6 +184,7 @@ class ExecutionOutcome(BaseModel):
     initial: list[ScenarioOutcome]
     results: list[ScenarioOutcome]
     attempts: list[FixAttempt] = Field(default_factory=list)
+    check: list[ScenarioOutcome] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
     diff: str = ""
     stop_reason: str | None = None

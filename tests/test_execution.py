@@ -11,6 +11,7 @@ import pytest
 from bot.engine import Engine
 from bot.errors import Cancelled, CodexError, ScenarioForgeError
 from bot.execution import Limits, execute_command, execute_pack
+from bot.render_execution import comment_section
 from bot.results import FixReport, fix_schema, report_schema
 from tests.support.model_server import assistant_message, exec_call, output_schema, user_texts
 from tests.support.target_repo import BUGGY_FILE, DISCOUNT_TEST, FIX_COMMAND, PYTEST, SPEC, TOTAL_TEST
@@ -67,6 +68,21 @@ def honest_script(fix_cmd: str | None = FIX_COMMAND):
         passed = "1 passed" in done[-1]
         return answer(result("SC-001", "passed" if passed else "failed", [DISCOUNT_TEST],
                              "45.0" if passed else "49.5 at tests/test_cart.py:9"))
+    return script
+
+
+def reporting_script(fix_cmd: str):
+    """Run and check turns: SC-001's and SC-002's tests, each reported as its output says; fix: ``fix_cmd``;
+    rerun: SC-001's test."""
+    def script(request):
+        kind, done = turn_kind(request), outputs_this_turn(request)
+        if kind == "fix":
+            return fix_answer() if done else [exec_call(fix_cmd)]
+        tests = [DISCOUNT_TEST, TOTAL_TEST] if kind == "run" else [DISCOUNT_TEST]
+        if len(done) < len(tests):
+            return [exec_call(tests[len(done)])]
+        return answer(*(result(sid, "passed" if "1 passed" in output else "failed", [command], output[-300:])
+                        for sid, command, output in zip(("SC-001", "SC-002"), tests, done)))
     return script
 
 
@@ -181,6 +197,44 @@ async def test_a_rerun_turn_that_edits_the_tests_does_not_prove_the_fix(model_se
     assert (outcome.status, outcome.stop_reason) == ("blocked", "nothing_to_fix")
     assert git(target_repo.path, "status", "--porcelain") == f" M {BUGGY_FILE}\n"  # the fix stays, the test edit not
     assert "tests/test_cart.py" not in outcome.diff
+
+
+async def test_before_a_pr_every_selected_scenario_is_checked_again(model_server, codex_settings, target_repo):
+    model_server.script = reporting_script(FIX_COMMAND)
+    events = []
+    outcome = await execute_pack(Engine(codex_settings), worktree=target_repo.path, pack=target_repo.pack,
+                                 mode="full", on_event=events.append)
+
+    assert (outcome.status, outcome.stop_reason, len(outcome.attempts)) == ("passed", "passed", 1)
+    assert [(r.scenario_id, r.status) for r in outcome.check] == [("SC-001", "passed"), ("SC-002", "passed")]
+    assert outcome.results == outcome.check and len(outcome.turn_ids) == 4  # run, fix, rerun, check
+    check_request = model_server.requests[-1]
+    assert user_texts(check_request)[-1].startswith("Run every one of these scenarios once more")
+    assert '"id": "SC-002"' in user_texts(check_request)[-1]
+    assert ("check", "complete") in [(e.phase, e.status) for e in events]
+
+
+async def test_a_fix_that_breaks_a_passing_scenario_is_a_regression_without_pr(model_server, codex_settings,
+                                                                              target_repo):
+    breaks_total = "sed -i 's/return round(/return 0 if not discount_percent else round(/' shop/cart.py"
+    model_server.script = reporting_script(f"{FIX_COMMAND} && {breaks_total}")
+    events = []
+    outcome = await execute_pack(Engine(codex_settings), worktree=target_repo.path, pack=target_repo.pack,
+                                 mode="pr", on_event=events.append)
+
+    [attempt] = outcome.attempts
+    assert attempt.rerun_outcome == "passed"  # the targeted rerun alone sees nothing wrong…
+    assert (outcome.status, outcome.stop_reason) == ("failed", "regression")  # …the check does
+    sc1, sc2 = outcome.results
+    assert (sc1.status, sc2.status, sc2.classification.cause) == ("passed", "failed", "code-defect")
+    index = {item.id: item for item in outcome.evidence}
+    [proof] = [index[eid] for eid in sc2.evidence_ids]
+    assert proof.exit_code == 1 and "assert 0 == 55.0" in proof.output and proof.attempt == 1
+    assert [r.status for r in outcome.initial] == ["failed", "passed"]  # the before is kept
+    [regression] = [e for e in events if (e.phase, e.status) == ("check", "failed")]
+    assert regression.payload["regressions"] == ["SC-002"]
+    assert "check of all 2 scenario(s) after the fix: regression (SC-001 passed, SC-002 failed)" in (
+        comment_section(outcome))
 
 
 async def test_an_answer_outside_the_schema_fails_with_the_turn_ids(model_server, codex_settings, target_repo):
