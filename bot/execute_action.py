@@ -3,7 +3,10 @@
 Seed 000 §4.2, §9.3, §11 and issue 5. In order: the repository config from
 the default branch (``bot.trust_gate.load_repo_config``; ``execute:``
 section: default mode, fix attempts, budgets); the chosen pack revision
-(``--revision N`` or the repository's latest, ``storage.packs``) and the
+(``--revision N``; for a run started from a check run's button or "Re-run",
+the revision its origin run executed, so "Open fix PR" after "Fix failures"
+reruns the loop on the same revision; else the repository's latest;
+``storage.packs``) and the
 stale sources of the manifest it was generated from (``stale-spec``
 classification); the check run ``ScenarioForge / execute`` in progress on
 the checked-out commit (``external_id`` = run id, ``details_url`` = tracking
@@ -32,10 +35,12 @@ retries the transient ones.
 """
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import checks
 from bot import evidence as ev
@@ -64,7 +69,7 @@ from bot.trust_gate import load_repo_config
 from bot.workspace import push
 from config.repo import ExecuteConfig
 from storage import executions, packs
-from storage.models import Manifest, PackRevision, Run
+from storage.models import ExecutionResult, Manifest, PackRevision, Run
 
 CHECK_NAME = "ScenarioForge / execute"
 BRANCH_PREFIX = "scenarioforge/fix-"
@@ -76,13 +81,15 @@ class ChosenPack:
     """The pack revision a run executes and what its manifest says about the sources.
 
     ``stale_source_ids``: the source ids (repository paths, as scenarios cite
-    them) whose status is ``stale`` in the manifest the revision was generated from.
+    them) whose status is ``stale`` in the manifest the revision was generated
+    from; ``pinned_by``: the origin run whose revision this is, if it was pinned.
     """
 
     revision: int
     document: PackDocument
     manifest_hash: str | None
     stale_source_ids: frozenset[str]
+    pinned_by: int | None = None
 
 
 # ---------------------------------------------------------------- pure parts
@@ -190,16 +197,28 @@ async def origins_of(ctx: JobContext) -> list[Run]:
     return chain
 
 
-async def choose_pack(ctx: JobContext) -> ChosenPack:
-    """The revision ``ctx.run.args["revision"]`` or the latest one, with its manifest's stale sources
+async def pinned_revision(session: AsyncSession, origins: Sequence[Run]) -> tuple[int | None, int | None]:
+    """``(pack revision, run id)`` of the nearest of ``origins`` whose outcome is stored, or ``(None, None)``."""
+    for origin in origins:
+        result = await session.get(ExecutionResult, origin.id)
+        if result is not None and result.pack_revision is not None:
+            return result.pack_revision, origin.id
+    return None, None
+
+
+async def choose_pack(ctx: JobContext, origins: Sequence[Run] = ()) -> ChosenPack:
+    """The revision ``ctx.run.args["revision"]``, else the one the nearest of ``origins``
+    (:func:`origins_of`) executed, else the latest one, with its manifest's stale sources
     (source ids are paths; ``storage.packs.load_document``).
 
     Raises:
         ScenarioForgeError: no revision stored (type ``NoScenarioPack``) or not
             that number (type ``UnknownRevision``).
     """
-    repository, number = ctx.run.repository, ctx.run.args.get("revision")
+    repository, number, pinned_by = ctx.run.repository, ctx.run.args.get("revision"), None
     async with ctx.db.session() as session:
+        if not number:
+            number, pinned_by = await pinned_revision(session, origins)
         row: PackRevision | None = (await packs.get_revision(session, repository, number) if number
                                     else await packs.latest_revision(session, repository))
         if row is None and number:
@@ -216,7 +235,7 @@ async def choose_pack(ctx: JobContext) -> ChosenPack:
         manifest = await session.get(Manifest, row.manifest_id) if row.manifest_id else None
         stale = frozenset(s.path for s in manifest.sources if s.status == "stale") if manifest else frozenset()
     return ChosenPack(revision=row.revision, document=document, manifest_hash=row.manifest_hash,
-                      stale_source_ids=stale)
+                      stale_source_ids=stale, pinned_by=pinned_by)
 
 
 async def execute(ctx: JobContext) -> None:
@@ -224,16 +243,19 @@ async def execute(ctx: JobContext) -> None:
     pr | full`` or ``None`` = config), ``scenarios`` (ids; empty = all), ``revision`` (``None`` = latest)."""
     assert ctx.workspace is not None, "the worker checks out before the action runs"
     config, _ = await load_repo_config(ctx)
-    chosen = await choose_pack(ctx)
+    origins = await origins_of(ctx)
+    chosen = await choose_pack(ctx, origins)
     mode = mode_of(ctx.run.args, config.execute)
     scenario_ids = list(ctx.run.args.get("scenarios") or [])
-    await ctx.event("pack", "complete", f"pack revision {chosen.revision} "
+    pinned = f", as run {chosen.pinned_by} executed" if chosen.pinned_by else ""
+    await ctx.event("pack", "complete", f"pack revision {chosen.revision}{pinned} "
                     f"({len(chosen.document.pack.scenario_ids())} scenarios, manifest "
                     f"`{(chosen.manifest_hash or 'unknown')[:12]}`), mode `{mode}`",
-                    {"revision": chosen.revision, "mode": mode, "scenario_ids": scenario_ids})
+                    {"revision": chosen.revision, "mode": mode, "scenario_ids": scenario_ids,
+                     "pinned_by": chosen.pinned_by})
     await ctx.report()
     check = await checks.start_for_run(ctx, CHECK_NAME)
-    root = (origins[-1] if (origins := await origins_of(ctx)) else ctx.run).id
+    root = (origins[-1] if origins else ctx.run).id
     async with checks.concluded_on_error(check, "Execution failed"):
         await _execute_and_report(ctx, check, chosen, mode, scenario_ids, limits_of(config.execute), root)
 

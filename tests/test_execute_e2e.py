@@ -28,7 +28,7 @@ from bot.render_execution import FIX_ACTION, PR_ACTION
 from bot.results import FixReport
 from bot.source_model import ScanResult, Source
 from storage import executions, manifests, packs
-from storage.models import Job, Run, utcnow
+from storage.models import ExecutionResult, Job, Run, utcnow
 from tests.support.model_server import assistant_message, exec_call, user_texts
 from tests.support.target_repo import (
     BUGGY_FILE,
@@ -109,15 +109,15 @@ def cart_model(fix: str | None = FIX_COMMAND):
 # ---------------------------------------------------------------- world helpers
 
 
-async def store_pack(world, *, spec_status: str = "trusted") -> str:
-    """Store the target's pack as revision 1, generated from a manifest of the default branch's
-    commit where ``docs/spec.md`` has ``spec_status``; returns the manifest hash."""
+async def store_pack(world, *, spec_status: str = "trusted", number: int = 1) -> str:
+    """Store the target's pack as revision ``number``, generated from a manifest of the default
+    branch's commit where ``docs/spec.md`` has ``spec_status``; returns the manifest hash."""
     sha = world.remote.sha()
     spec = Source(path=SPEC, blob_sha=world.remote.sha(f"{sha}:{SPEC}"), size=len(SPEC_TEXT), type="spec",
                   status=spec_status, score=0.9 if spec_status == "trusted" else 0.3, selected=True)
     async with world.database.session() as session:
         manifest = await manifests.save_manifest(session, world.repository, ScanResult(commit_sha=sha, sources=[spec]))
-        revision = Revision(revision=1, mode="initial", prompt_version="generate-v1", model="scripted",
+        revision = Revision(revision=number, mode="initial", prompt_version="generate-v1", model="scripted",
                             thread_id="thread", turn_ids=["turn"], manifest_id=str(manifest.id),
                             manifest_hash=manifest.manifest_hash, repository=world.repository, head_sha=sha)
         document = PackDocument(pack=build_pack(), revision=revision)  # citing the spec by path
@@ -247,11 +247,13 @@ async def test_full_mode_opens_one_draft_pr_with_the_fix_and_its_evidence_even_w
     assert f"[fix PR]({pull['html_url']})" in final and "**Execute passed** (full)" in final
 
 
-async def test_open_fix_pr_clicked_twice_after_fix_failures_updates_one_pr(world, model_server):
+async def test_open_fix_pr_clicked_twice_after_fix_failures_updates_one_pr_on_the_same_revision(
+        world, model_server):
     await store_pack(world)
     model_server.script = cart_model()
     await world.comment("/scenarioforge execute")
     await world.settle()
+    await store_pack(world, number=2)  # a newer revision is generated meanwhile
     await click(world, await the_run(world), "fix")
     fixed = await the_run(world)
     await click(world, fixed, "pr")
@@ -273,6 +275,13 @@ async def test_open_fix_pr_clicked_twice_after_fix_failures_updates_one_pr(world
         links = [await executions.pull_request_of(session, run.id) for run in (opened, again)]
     assert [(link.number, link.branch) for link in links] == [(pull["number"], branch)] * 2
     assert "opened at" in await world.tracking(opened.id) and "updated at" in await world.tracking(again.id)
+    # every run of the chain executes the revision the first one executed, not the newer one
+    async with world.database.session() as session:
+        results = [await session.get(ExecutionResult, run.id) for run in (first, fixed, opened, again)]
+    revisions = [result.pack_revision for result in results]
+    assert revisions == [1, 1, 1, 1] and "pack revision: 1" in pull["body"]
+    (pack,) = [e for e in await world.events(opened.id) if e.phase == "pack"]
+    assert (pack.payload["revision"], pack.payload["pinned_by"]) == (1, fixed.id)
 
 
 async def retry_when_requeued(world) -> None:
