@@ -6,11 +6,13 @@ import io
 import json
 import logging
 
+import aiohttp
 import pytest
 from sqlalchemy import select
 
 from bot import logs
 from bot.context import JobContext
+from bot.github import AppAuth
 from storage.models import Run
 from tests.support.webhooks import NoWorkers, load_payload
 
@@ -80,6 +82,52 @@ async def test_the_json_log_line_of_a_queued_run_carries_its_delivery_and_run_id
         (run,) = (await session.scalars(select(Run))).all()
     (line,) = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert (line["message"], line["delivery_id"], line["run_id"]) == ("generate run queued", answer.delivery_id, run.id)
+
+
+class Gate:
+    """An aiohttp ``TraceConfig`` that holds every request of a ``ClientSession`` until ``open()``."""
+
+    def __init__(self) -> None:
+        self.held = 0
+        self._open = asyncio.Event()
+        self.trace = aiohttp.TraceConfig()
+        self.trace.on_request_start.append(self._wait)
+
+    async def _wait(self, session, context, params) -> None:
+        self.held += 1
+        await self._open.wait()
+
+    def open(self) -> None:
+        self._open.set()
+
+
+@pytest.fixture
+async def gated_github():
+    """``(gate, session)``: a ``ClientSession`` whose requests wait for ``gate.open()`` (set up
+    before ``start_app``, so it outlives the app)."""
+    gate = Gate()
+    async with aiohttp.ClientSession(trace_configs=[gate.trace]) as session:
+        yield gate, session
+
+
+async def test_no_github_call_happens_before_the_answer(github_server, gated_github, start_app, webhook_settings):
+    """Every GitHub request of the app waits for the gate, which opens only after the answer:
+    an answer that waited for any GitHub call (token, permission, reply) would never come."""
+    gate, session = gated_github
+    settings = webhook_settings.model_copy(update={"github_api_url": github_server.url})
+    running = await start_app(settings, auth=AppAuth(session, settings), workers=NoWorkers())
+    payload = help_comment(github_server)
+    repository, number = payload["repository"]["full_name"], payload["issue"]["number"]
+    before = len(github_server.comments(repository, number))
+
+    answer = await asyncio.wait_for(running.post(payload, "issue_comment"), GUARD_S)
+
+    assert answer.status == 202
+    assert github_server.requests == []
+    gate.open()
+    await asyncio.wait_for(running.services.dispatcher.idle(), GUARD_S)
+    assert len(github_server.comments(repository, number)) == before + 1  # the handler did its calls after
+    assert gate.held == len(github_server.requests) >= 3  # token, permission, reaction, reply: all held
 
 
 class Held:
