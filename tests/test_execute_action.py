@@ -104,7 +104,7 @@ def test_texts_name_the_fixed_scenarios_the_run_and_what_to_do():
     comment = final_message(result, CHOSEN, check_url="https://github.com/o/r/runs/4", pull=pull, notes=["a note"])
     assert "[check run](https://github.com/o/r/runs/4) · [fix PR](https://github.com/o/r/pull/5)" in comment
     assert "- **SC-002** — stale-spec: update the document (`docs/spec.md`)" in comment
-    assert "/scenarioforge execute --scenarios SC-001 --revision 3" in comment
+    assert "/scenarioforge execute --mode run --scenarios SC-001 --revision 3" in comment
     assert comment.endswith("a note\n\nPack revision 3 · manifest `abc123`")
 
     output = check_output(result, CHOSEN, root="/w", pull=pull)
