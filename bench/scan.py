@@ -17,6 +17,7 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.sources import scan
@@ -51,10 +52,120 @@ def bench(repo: Path, ref: str, repeat: int) -> int:
     return 0
 
 
-def _code(i: int, rev: int) -> str:
-    return (f'"""Module {i} revision {rev}."""\nfrom app import router\n\nLIMIT_{i} = {rev}\n\n\n'
-            f'@router.get("/api/items{i}/{{item_id}}")\nasync def get_item_{i}(item_id: int):\n    return {{"id": item_id}}\n\n\n'
-            f'class Service{i}:\n    def run(self):\n        return {rev}\n')
+def _python(i: int, rev: int) -> str:
+    """A service module of about 4 KB: imports, constants, a dataclass, a class with methods, routes, helpers."""
+    methods = "".join(
+        f'''
+    def {verb}_{i}_{n}(self, item_id: int, *, limit: int = LIMIT_{i}) -> dict[str, object]:
+        """{verb.title()} an item of kind {i} (revision {rev}); raise KeyError when it is unknown."""
+        record = self._cache.get(item_id)
+        if record is None:
+            record = self._store.load(item_id)  # the store answers in milliseconds
+            self._cache[item_id] = record
+        logger.debug("{verb} %s with limit %d", item_id, limit)
+        return {{"id": item_id, "kind": {i}, "limit": limit, "record": record}}
+'''
+        for n, verb in enumerate(("load", "refresh", "archive", "restore", "validate", "export"))
+    )
+    return f'''"""Items of kind {i}: storage, service and HTTP routes (revision {rev})."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from app.store import Store
+
+logger = logging.getLogger(__name__)
+LIMIT_{i} = {rev % 100 + 10}
+TIMEOUT_S = 30
+
+
+@dataclass
+class Item{i}:
+    """One item of kind {i}."""
+
+    item_id: int
+    name: str = ""
+    tags: list[str] = field(default_factory=list)
+    revision: int = {rev}
+
+
+class Service{i}:
+    """Reads and writes items of kind {i} through a small cache."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._cache: dict[int, object] = {{}}
+{methods}
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/items{i}/{{item_id}}")
+async def get_item_{i}(request: web.Request) -> web.Response:
+    service: Service{i} = request.app["service{i}"]
+    return web.json_response(service.load_{i}_0(int(request.match_info["item_id"])))
+
+
+@routes.post("/api/items{i}")
+async def create_item_{i}(request: web.Request) -> web.Response:
+    body = await request.json()
+    return web.json_response({{"created": body.get("name", "")}}, status=201)
+
+
+def setup_{i}(app: web.Application) -> None:
+    app.router.add_get("/api/items{i}/health", get_item_{i})
+    app.add_routes(routes)
+'''
+
+
+def _javascript(i: int, rev: int) -> str:
+    """An Express router of about 3 KB: imports, a class, handlers, routes, comments."""
+    handlers = "".join(
+        f"""
+/**
+ * {verb} an order of shop {i} (revision {rev}).
+ * Answers 404 when the order is unknown.
+ */
+export async function {verb}Order{i}(req, res) {{
+  const order = await store.find(req.params.id);
+  if (!order) {{
+    return res.status(404).json({{ error: 'not found' }});
+  }}
+  logger.info(`{verb} order ${{order.id}} of shop {i}`);
+  return res.json({{ ...order, shop: {i}, revision: {rev} }});
+}}
+"""
+        for verb in ("get", "update", "cancel", "refund", "ship")
+    )
+    return f"""// Orders of shop {i}: HTTP routes and the service behind them.
+import express from 'express';
+import axios from 'axios';
+import {{ store }} from '../store.js';
+import {{ logger }} from '../logger.js';
+
+export const PAGE_SIZE_{i} = {rev % 50 + 10};
+
+export class OrderService{i} {{
+  constructor(client) {{
+    this.client = client;
+  }}
+
+  async refresh(id) {{
+    // the upstream answers with the full order
+    const {{ data }} = await axios.get(`/upstream/orders/${{id}}`);
+    return data;
+  }}
+}}
+{handlers}
+export const router{i} = express.Router();
+router{i}.get('/api/shops/{i}/orders/:id', getOrder{i});
+router{i}.put('/api/shops/{i}/orders/:id', updateOrder{i});
+router{i}.post('/api/shops/{i}/orders/:id/cancel', cancelOrder{i});
+router{i}.route('/api/shops/{i}/orders/:id/refund').post(refundOrder{i});
+"""
 
 
 def _doc(i: int, rev: int) -> str:
@@ -62,11 +173,21 @@ def _doc(i: int, rev: int) -> str:
             f"[the module](../pkg/mod{i}.py). Also see `pkg/gone{i}.py`.\n\n- [ ] task {i}\n")
 
 
+def _kind(i: int) -> tuple[str, Callable[[int, int], str]]:
+    """Path and renderer of file ``i``: 10 % specs, 30 % JavaScript, 60 % Python."""
+    if i % 10 == 0:
+        return f"docs/spec{i}.md", _doc
+    if i % 10 in (1, 4, 7):
+        return f"web/orders{i}.js", _javascript
+    return f"pkg/mod{i}.py", _python
+
+
 def synthesize(target: Path, n_files: int, n_commits: int, seed: int = 3) -> None:
-    """A repository of ``n_files`` files (10 % docs) and ``n_commits`` commits touching 1–3 files each."""
+    """A repository of ``n_files`` files (10 % docs, code files of 3–4 KB) and ``n_commits`` commits touching
+    1–3 files each."""
     rng = random.Random(seed)
     subprocess.run(["git", "init", "-q", "-b", "main", str(target)], check=True)
-    paths = [(f"docs/spec{i}.md", _doc) if i % 10 == 0 else (f"pkg/mod{i}.py", _code) for i in range(n_files)]
+    paths = [_kind(i) for i in range(n_files)]
     when = 1_600_000_000
     chunks: list[bytes] = []
 

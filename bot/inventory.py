@@ -76,7 +76,7 @@ _ROUTES = {
     # Express / Koa / Fastify / Hono on a server or router receiver: app.get('/x', …), router.route('/x').get(…);
     # client calls (axios.get, fetch, request(app).get) are not declarations.
     "JavaScript": re.compile(
-        r"\b(?:app|api|server|router|routes|web|fastify|[a-z]\w*(?:Router|App|Routes))"
+        r"\b(?:app|api|server|router|routes|web|fastify|[a-z]\w*(?:Router|App|Routes))\d*"
         rf"\.(?P<method>get|post|put|patch|delete|head|options|all|route)\(\s*{_Q}(?P<path>/[^\"'`]*){_Q}"
     ),
     # net/http HandleFunc("/x" or "GET /x"; gin/echo/chi r.GET("/x" / r.Get("/x" (not the http.Get client)
@@ -113,18 +113,27 @@ class Inventory:
     routes: list[RouteRef] = field(default_factory=list)
     code_paths: list[str] = field(default_factory=list)
 
+    _index: dict[str, set[str]] = field(default_factory=dict, repr=False, compare=False)  # path → methods
+    _indexed: int = field(default=0, repr=False, compare=False)  # routes in the index
+
     def declares(self, method: str, path: str) -> bool:
         """True when code declares ``path`` (normalised) for ``method`` or for any method.
 
-        A declared path that is a trailing part of ``path`` also counts
-        (``/orders/{}`` declared on a router mounted under ``/api``), unless
-        it has no literal segment (``/``, a catch-all ``/{tail:.*}``).
+        A declared path that is a trailing part of ``path`` (whole segments) also
+        counts (``/orders/{}`` declared on a router mounted under ``/api``),
+        unless it has no literal segment (``/``, a catch-all ``/{tail:.*}``).
         """
-        return any(
-            r.method in (method, "ANY") and (r.path == path or (r.path.replace("/{}", "") not in ("", "/")
-                                                                and path.endswith(r.path)))
-            for r in self.routes
-        )
+        if self._indexed != len(self.routes):
+            self._index, self._indexed = {}, len(self.routes)
+            for route in self.routes:
+                self._index.setdefault(route.path, set()).add(route.method)
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            tail = "/" + "/".join(parts[i:])
+            methods = self._index.get(tail, ())
+            if (method in methods or "ANY" in methods) and (i == 1 or tail.replace("/{}", "") not in ("", "/")):
+                return True
+        return False
 
     def summary(self) -> InventorySummary:
         routes = sorted(self.routes, key=lambda r: (r.path, r.method, r.file))
@@ -170,20 +179,47 @@ def add_file(inventory: Inventory, path: str, language: str, text: str | None) -
 
 def _add_python(inventory: Inventory, path: str, text: str, routes: list[RouteRef]) -> None:
     """Python names (``_python_names``), name-like string literals (``"SandboxUnavailable"``, ``"refine_rounds"``)
-    and routes (``_python_routes``); a file that does not parse adds nothing."""
+    and routes (``_python_routes``); a file that does not parse adds nothing.
+
+    Only the statements around lines that look like a route declaration (``_ROUTE_HINTS``) are walked.
+    """
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
         return
     _python_names(inventory, tree.body, None)
-    nodes = list(ast.walk(tree))
-    inventory.literals.update(n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str)
-                              and len(n.value) <= 100 and _NAME_LITERAL.match(n.value))
-    _python_routes(routes, path, nodes)
+    inventory.literals.update(m.group("name") for m in _NAME_LITERAL.finditer(text))
+    lines, line, pos = [], 1, 0
+    for start in sorted(m.start() for hint in _ROUTE_HINTS for m in hint.finditer(text)):
+        line, pos = line + text.count("\n", pos, start), start
+        lines.append(line)
+    if lines:
+        _python_routes(routes, path, _nodes_on(tree, lines))
 
 
-_NAME_LITERAL = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\Z")
-_BLOCKS = (ast.If, ast.Try, ast.With, ast.AsyncWith, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
+def _nodes_on(tree: ast.Module, lines: list[int]) -> list[ast.AST]:
+    """The nodes of ``tree`` whose line span (decorators included) holds one of ``lines``; nodes without a span."""
+    nodes: list[ast.AST] = []
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        end = getattr(node, "end_lineno", None)
+        if end is not None:
+            start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])  # type: ignore[attr-defined]
+            if not any(start <= line <= end for line in lines):
+                continue
+        nodes.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    return nodes
+
+
+_NAME_LITERAL = re.compile(r"""(?<![\w'"])(['"])(?P<name>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\1""")
+# Lines worth walking for routes: route decorators and router calls (two simple patterns scan fastest).
+_ROUTE_HINTS = (
+    re.compile(r"^[ \t]*@[\w.]+\.(?:get|post|put|patch|delete|head|options|route|api_route|websocket|view)\b", re.M),
+    re.compile(r"(?:add_\w+|web\.\w+|path|Route)\s*\("),
+)
+_BLOCKS = (ast.If, ast.Try, ast.TryStar, ast.With, ast.AsyncWith)
 
 
 def _python_names(inventory: Inventory, body: list[ast.stmt], owner: str | None) -> None:
@@ -223,7 +259,7 @@ def _str(node: ast.expr | None) -> str | None:
 
 
 def _python_routes(routes: list[RouteRef], path: str, nodes: list[ast.AST]) -> None:
-    """Routes from decorators and router calls, found anywhere in the module.
+    """Routes from decorators and router calls among ``nodes`` (anywhere in the module).
 
     Decorators (any receiver): ``@app.get("/x")``, ``@bp.route("/x", methods=[…])``, ``@routes.view("/x")``.
     Calls: aiohttp ``router.add_get/add_post/…/add_view("/x", h)``, ``add_route("GET", "/x", h)``,

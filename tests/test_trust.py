@@ -190,11 +190,12 @@ def test_client_calls_and_comments_are_not_routes_in_other_languages():
 const url = "http://example.com/x"; app.get('/after-url', h);
 axios.get("/api/users"); fetch('/api/orders'); request(app).get('/api/test');
 router.route('/chained').get(list).post(create);
+ordersRouter2.delete('/numbered', h); apiClient.get('/api/client');
 """)
     add_file(inventory, "client.go", "Go", 'resp, _ := http.Get("/api/go-client")\n// r.GET("/commented", h)\n')
     add_file(inventory, "routes.rb", "Ruby", "# get '/commented'\nget '/rb'\n")
-    assert sorted((r.method, r.path) for r in inventory.routes) == [("ANY", "/chained"), ("GET", "/after-url"),
-                                                                     ("GET", "/rb")]
+    assert sorted((r.method, r.path) for r in inventory.routes) == [
+        ("ANY", "/chained"), ("DELETE", "/numbered"), ("GET", "/after-url"), ("GET", "/rb")]
     assert "axios" in inventory.modules
 
 
