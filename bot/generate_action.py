@@ -11,8 +11,9 @@ and, with the manifest id and hash on the revision, in the manifest); the check 
 ``ScenarioForge / generate`` in progress on the commit, linked to the tracking
 comment; ``bot.generation.generate_pack`` (initial, or ``--update`` starting
 from the repository's latest revision) whose real transitions become run
-events and tracking-comment phases; the revision stored
-(``storage.packs``); ``scenarios/scenarios.md`` and
+events and tracking-comment phases; the revision stored before publishing, so
+its number is taken (``storage.packs``; a retried job replaces the revision
+its earlier attempt stored rather than storing the next number); ``scenarios/scenarios.md`` and
 ``scenarios/scenario-pack.json`` committed by the bot on
 ``scenarioforge/scenarios`` and proposed as one draft pull request
 (``bot.publish``); the check run completed with the pack overview.
@@ -218,7 +219,7 @@ async def generate(ctx: JobContext) -> None:
         sources = await read_sources(workspace.path, rows)
         facts = await inventory_facts(workspace.path, workspace.sha)
         async with ctx.db.session() as session:
-            latest = await packs.latest_revision(session, run.repository)
+            latest = await packs.latest_revision(session, run.repository, excluding_run=run.id)
             previous = await packs.load_document(session, latest) if latest else None
     update = bool(run.args.get("update"))
     if update and previous is None:

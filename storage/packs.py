@@ -1,7 +1,9 @@
 """Scenario pack revisions: store one per generation, find the latest or a numbered one.
 
 Revisions are numbered 1, 2, … per repository (issue 4, "Modes"; a unique
-constraint keeps two runs from storing the same number). Each row keeps the
+constraint keeps two runs from storing the same number). A run stores at most
+one revision: a retried job replaces the row its earlier attempt stored (the
+earlier attempt stays in the run's events and the job's last error). Each row keeps the
 audit fields of seed 000 §9.3 (manifest id and hash, model, thread and turn
 ids, repository, branch, head SHA, prompt version, token usage, timings) and
 the whole ``PackDocument``, so any revision can be rendered or executed again.
@@ -16,18 +18,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.pack import PackDocument
 from storage.models import ManifestSource, PackRevision
 
 
-async def latest_revision(session: AsyncSession, repository: str) -> PackRevision | None:
-    """The highest-numbered revision of ``repository`` (``owner/name``), or ``None``."""
-    query = (select(PackRevision).where(PackRevision.repository == repository)
-             .order_by(PackRevision.revision.desc()).limit(1))
-    return (await session.scalars(query)).first()
+async def latest_revision(session: AsyncSession, repository: str, *,
+                          excluding_run: int | None = None) -> PackRevision | None:
+    """The highest-numbered revision of ``repository`` (``owner/name``), or ``None``;
+    ``excluding_run``: ignore the revision that run stored (its own, on a retry)."""
+    query = select(PackRevision).where(PackRevision.repository == repository)
+    if excluding_run is not None:
+        query = query.where((PackRevision.run_id != excluding_run) | PackRevision.run_id.is_(None))
+    return (await session.scalars(query.order_by(PackRevision.revision.desc()).limit(1))).first()
 
 
 async def get_revision(session: AsyncSession, repository: str, revision: int) -> PackRevision | None:
@@ -79,17 +84,21 @@ async def save_revision(
 ) -> PackRevision:
     """Store ``document`` as revision ``document.revision.revision`` of ``repository``.
 
+    When ``run_id`` already stored a revision (a retried job), that row is
+    replaced instead of adding another.
     ``timings`` (phase → seconds) defaults to the document's own ``timings_s``.
 
     Raises:
-        sqlalchemy.exc.IntegrityError: that number is already stored for the repository.
+        sqlalchemy.exc.IntegrityError: that number is already stored for the repository by another run.
     """
     meta = document.revision
-    manifest_id = int(meta.manifest_id) if meta.manifest_id else None
+    if run_id is not None:
+        await session.execute(delete(PackRevision).where(PackRevision.run_id == run_id))
     row = PackRevision(
         repository=repository, revision=meta.revision, mode=meta.mode, issue_number=issue_number,
-        run_id=run_id, manifest_id=manifest_id, manifest_hash=meta.manifest_hash, model=meta.model,
-        thread_id=meta.thread_id, turn_ids=list(meta.turn_ids), branch=meta.branch, head_sha=meta.head_sha,
+        run_id=run_id, manifest_id=int(meta.manifest_id) if meta.manifest_id else None,
+        manifest_hash=meta.manifest_hash, model=meta.model, thread_id=meta.thread_id,
+        turn_ids=list(meta.turn_ids), branch=meta.branch, head_sha=meta.head_sha,
         prompt_version=meta.prompt_version, token_usage=list(meta.token_usage),
         timings=dict(timings if timings is not None else meta.timings_s),
         document=document.model_dump(mode="json"), change_summary=dict(meta.change_summary),

@@ -31,6 +31,7 @@ from tests.support.model_server import (
     user_texts,
 )
 from tests.support.world import WRITER, small_app
+from tests.test_execute_e2e import retry_when_requeued
 
 REVIEWERS = "POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
 #: The phrase each generation or refinement prompt carries once (bot/templates).
@@ -207,6 +208,26 @@ async def test_update_on_a_new_commit_stores_revision_2_with_its_changes_and_upd
     markdown = git_show(world, f"{BRANCH}:{MD_PATH}")
     assert markdown.count("**Sources:** [`docs/spec.md`](../docs/spec.md)") == 2  # every scenario links its source
     assert "+1 added (SC-003), ~0 changed, -1 removed (SC-001)" in await world.tracking(second.id)
+
+
+async def test_a_retried_job_replaces_the_revision_of_its_failed_attempt(world, model_server):
+    model_server.script = scripted(sample_pack)
+    # the first attempt stores revision 1, opens the PR, then GitHub answers 502 (transient: retried)
+    world.github.fail_next(REVIEWERS, status=502)
+    await world.comment("/scenarioforge generate")
+    await retry_when_requeued(world)
+
+    run = await only_run(world)
+    assert (run.state, run.error) == ("passed", None)
+    assert [call.status for call in world.github.calls(REVIEWERS)] == [502, 201]
+    (revision,) = await stored_revisions(world)  # not a revision 2 from the retry
+    document = packs.document_of(revision)
+    assert (revision.revision, revision.mode, revision.run_id) == (1, "initial", run.id)
+    assert document.revision.change_summary == {"added": ["SC-001", "SC-002"], "changed": [], "removed": []}
+    (pull,) = world.github.pulls.values()
+    assert (revision.pr_number, revision.commit_sha) == (pull["number"], world.remote.sha(BRANCH))
+    assert PackDocument.model_validate_json(git_show(world, f"{BRANCH}:{JSON_PATH}")) == document
+    assert "revision 1 (initial)" in pull["title"] + pull["body"]
 
 
 async def test_an_invalid_pack_is_refined_once_and_accepted(world, model_server):

@@ -5,6 +5,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.pack import PackDocument, Revision, ScenarioPack
 from bot.source_model import ScanResult, Source
 from storage import manifests, packs
+from storage.models import Run
 from tests.support.model_server import sample_pack
 
 REPO = "octo/app"
@@ -79,3 +80,20 @@ async def test_a_revision_citing_manifest_row_ids_is_loaded_citing_paths(databas
     assert [s.source_ids for _, _, s in loaded.pack.scenarios()] == [["docs/api.md", "docs/prd.md"], ["99999"]]
     assert loaded.revision == legacy.revision
     assert current == document(2, manifest_id=manifest.id)  # path ids are kept as they are
+
+
+async def test_a_run_stores_one_revision_a_retry_replaces_it_and_numbers_after_the_others(database):
+    async with database.session() as session:
+        run = Run(installation_id=1, repository=REPO, issue_number=1, action="generate", requester="ana")
+        session.add(run)
+        await session.flush()
+        await packs.save_revision(session, document(1), repository=REPO)  # another run's revision 1
+        await packs.save_revision(session, document(2), repository=REPO, run_id=run.id)
+        # the retry: the run's own revision is not the one it updates, and its row is replaced
+        previous = await packs.latest_revision(session, REPO, excluding_run=run.id)
+        assert previous.revision == 1
+        retried = await packs.save_revision(session, document(2, count=3), repository=REPO, run_id=run.id)
+    async with database.session() as session:
+        latest = await packs.latest_revision(session, REPO)
+        assert (latest.id, latest.revision, await packs.next_number(session, REPO)) == (retried.id, 2, 3)
+        assert packs.document_of(latest).pack.scenario_ids() == ["SC-001", "SC-002", "SC-003"]
