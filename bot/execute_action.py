@@ -2,7 +2,8 @@
 
 Seed 000 §4.2, §9.3, §11 and issue 5. In order: the repository config from
 the default branch (``bot.trust_gate.load_repo_config``; ``execute:``
-section: default mode, fix attempts, budgets); the chosen pack revision
+section: default mode, fix attempts, budgets; an invalid file means the
+defaults, said in the ``config`` event and in the check run); the chosen pack revision
 (``--revision N``; for a run started from a check run's button or "Re-run",
 the revision its origin run executed, so "Open fix PR" after "Fix failures"
 reruns the loop on the same revision; else the repository's latest;
@@ -65,9 +66,9 @@ from bot.render_execution import (
     pr_body,
 )
 from bot.results import ExecutionOutcome, Mode
-from bot.trust_gate import load_repo_config
+from bot.trust_gate import code_block, load_repo_config
 from bot.workspace import push
-from config.repo import ExecuteConfig
+from config.repo import CONFIG_PATH, ExecuteConfig
 from storage import executions, packs
 from storage.models import ExecutionResult, Manifest, PackRevision, Run
 
@@ -166,12 +167,22 @@ def final_message(outcome: ExecutionOutcome, chosen: ChosenPack, *, check_url: s
     return "\n\n".join(parts)
 
 
+def config_note(config_error: str | None) -> str:
+    """What the results say when the repository config was invalid (its defaults were used), or ``""``."""
+    if config_error is None:
+        return ""
+    return f"`{CONFIG_PATH}` on the default branch is invalid, so the defaults were used:\n\n" + code_block(
+        config_error, indent="")
+
+
 def check_output(outcome: ExecutionOutcome, chosen: ChosenPack, *, root: str,
-                 pull: Mapping[str, Any] | None) -> checks.Output:
-    """The completed check run's output: table, attempts, annotations, what to do, the fix PR."""
+                 pull: Mapping[str, Any] | None, config_error: str | None = None) -> checks.Output:
+    """The completed check run's output: table, attempts, annotations, what to do, the fix PR,
+    and the repository config's error if its defaults were used."""
     output = check_run_output(outcome, root=root, rerun_template=rerun_template(chosen.revision))
     extra = [text for text in (advice(outcome),
-                               f"Fix PR: [#{pull['number']}]({pull['html_url']})" if pull else "") if text]
+                               f"Fix PR: [#{pull['number']}]({pull['html_url']})" if pull else "",
+                               config_note(config_error)) if text]
     summary = "\n\n".join([output["summary"], *extra])
     return checks.Output(output["title"], summary, annotations=output["annotations"])
 
@@ -242,7 +253,7 @@ async def execute(ctx: JobContext) -> None:
     """The ``execute`` action (see the module docstring). ``ctx.run.args``: ``mode`` (``run | fix |
     pr | full`` or ``None`` = config), ``scenarios`` (ids; empty = all), ``revision`` (``None`` = latest)."""
     assert ctx.workspace is not None, "the worker checks out before the action runs"
-    config, _ = await load_repo_config(ctx)
+    config, config_error = await load_repo_config(ctx)  # an error is a ``config`` event already
     origins = await origins_of(ctx)
     chosen = await choose_pack(ctx, origins)
     mode = mode_of(ctx.run.args, config.execute)
@@ -257,11 +268,13 @@ async def execute(ctx: JobContext) -> None:
     check = await checks.start_for_run(ctx, CHECK_NAME)
     root = (origins[-1] if origins else ctx.run).id
     async with checks.concluded_on_error(check, "Execution failed"):
-        await _execute_and_report(ctx, check, chosen, mode, scenario_ids, limits_of(config.execute), root)
+        await _execute_and_report(ctx, check, chosen, mode, scenario_ids, limits_of(config.execute), root,
+                                  config_error=config_error)
 
 
 async def _execute_and_report(ctx: JobContext, check: checks.CheckRun, chosen: ChosenPack, mode: Mode,
-                              scenario_ids: list[str], limits: Limits, root_run_id: int) -> None:
+                              scenario_ids: list[str], limits: Limits, root_run_id: int, *,
+                              config_error: str | None) -> None:
     run, workspace = ctx.run, ctx.workspace
     assert workspace is not None
 
@@ -283,8 +296,8 @@ async def _execute_and_report(ctx: JobContext, check: checks.CheckRun, chosen: C
         notes += [note] if note else []
     elif outcome.mode in PR_MODES:
         notes.append(f"No fix PR: the fix loop ended with `{outcome.stop_reason}`, not with passing reruns.")
-    await check.complete(conclusion(outcome), check_output(outcome, chosen, root=str(workspace.path), pull=pull),
-                         actions=check_run_actions(outcome))
+    output = check_output(outcome, chosen, root=str(workspace.path), pull=pull, config_error=config_error)
+    await check.complete(conclusion(outcome), output, actions=check_run_actions(outcome))
     await ctx.set_state(outcome.status, "complete", final_message(outcome, chosen, check_url=check.html_url,
                                                                   pull=pull, notes=notes))
     await ctx.report(final=True)

@@ -302,6 +302,7 @@ async def retry_when_requeued(world) -> None:
 
 
 async def test_a_model_claiming_passed_without_running_anything_is_blocked(world, model_server):
+    world.remote.commit({".github/scenarioforge.yml": "execute:\n  max_fix_attempts: 0\n"})  # invalid: ≥ 1
     await store_pack(world)
     model_server.script = lambda request: report(result("SC-001", "passed", DISCOUNT_TEST, "45.0"),
                                                  result("SC-002", "passed", None, "55.0"))
@@ -316,6 +317,10 @@ async def test_a_model_claiming_passed_without_running_anything_is_blocked(world
     assert "reported passed without proof: cited command(s) never ran in the turn" in summary
     assert "reported passed without proof: the result cites no command" in summary
     assert "**Execute blocked** (run) — 0 passed, 0 failed, 2 blocked" in await world.tracking(run.id)
+    # the invalid repository config is said, not silently replaced by the defaults
+    assert "`.github/scenarioforge.yml` on the default branch is invalid, so the defaults were used" in summary
+    assert "max_fix_attempts" in summary.split("defaults were used")[1]
+    assert "is invalid; the defaults are used" in await world.tracking(run.id)
 
 
 async def test_a_fix_that_never_passes_stops_at_max_fix_attempts_without_a_pr(world, model_server):
