@@ -50,7 +50,7 @@ from bot.errors import Cancelled, CodexError, ScenarioForgeError
 from bot.pack import PackDocument, Scenario, ScenarioPack
 from bot.results import (
     Evidence, ExecutionOutcome, ExecutionReport, FixAttempt, FixReport, Mode, ResultStatus, ScenarioOutcome,
-    fix_schema, report_schema,
+    TurnKind, TurnUsage, fix_schema, report_schema,
 )
 
 #: Stored with every outcome; bump when a template or what fills it changes.
@@ -149,15 +149,19 @@ class _Loop:
         self.on_event, self.cancel, self.stale = on_event, cancel, stale_source_ids
         self.sources = {scenario.id: scenario.source_ids for _, _, scenario in pack.scenarios()}
         self.evidence: list[Evidence] = []
-        self.turn_ids: list[str] = []
-        self.tokens = 0
+        self.turns: list[TurnUsage] = []
         self.codex_s = 0.0
+
+    @property
+    def tokens(self) -> int:
+        """Tokens used by the loop's turns so far."""
+        return sum(turn.total_tokens for turn in self.turns)
 
     async def event(self, phase: str, status: str, message: str, **payload: Any) -> None:
         await emit(self.on_event, EngineEvent(phase, status, message, payload))
 
-    async def turn(self, text: str, schema: dict[str, Any]) -> TurnResult:
-        """One turn, interrupted (→ :class:`Cancelled`) when ``cancel`` is set."""
+    async def turn(self, text: str, schema: dict[str, Any], *, kind: TurnKind, attempt: int) -> TurnResult:
+        """One turn, interrupted (→ :class:`Cancelled`) when ``cancel`` is set; its usage is kept in ``turns``."""
         task = asyncio.ensure_future(self.thread.turn(text, output_schema=schema, on_event=self.on_event))
         if self.cancel is not None:
             waiter = asyncio.ensure_future(self.cancel.wait())
@@ -168,8 +172,10 @@ class _Loop:
                 await asyncio.gather(task, return_exceptions=True)
                 raise Cancelled("execution cancelled during a Codex turn", thread_id=self.thread.id)
         result = await task
-        self.turn_ids.append(result.turn_id)
-        self.tokens += result.usage.total_tokens
+        self.turns.append(TurnUsage(
+            turn_id=result.turn_id, kind=kind, attempt=attempt, input_tokens=result.usage.input_tokens,
+            output_tokens=result.usage.output_tokens, total_tokens=result.usage.total_tokens,
+        ))
         self.codex_s += result.duration_s
         return result
 
@@ -198,12 +204,13 @@ class _Loop:
         run turn edited application code: …").
         Returns the outcomes and the reverted edits (byproducts left out).
         """
-        kind = "rerun" if attempt else "run"
+        kind: Literal["run", "rerun"] = "rerun" if attempt else "run"
         for scenario_id in ids:
             await self.event("scenario", "running", f"{scenario_id} running", scenario_id=scenario_id,
                              state="running", attempt=attempt)
         before = await ev.snapshot(self.worktree)
-        result = await self.turn(run_prompt(self.pack, ids, turn="check" if check else kind), report_schema())
+        result = await self.turn(run_prompt(self.pack, ids, turn="check" if check else kind), report_schema(),
+                                 kind=kind, attempt=attempt)
         report = _parse(ExecutionReport, result)
         commands = ev.command_evidence(result.commands, turn_id=result.turn_id, attempt=attempt)
         outcomes = ev.judge(report, commands, ids)
@@ -256,7 +263,8 @@ class _Loop:
         ids = [failure.scenario_id for failure in failures]
         await self.event("fix", "running", f"fix attempt {number}: {', '.join(ids)}", attempt=number, scenario_ids=ids)
         before = await ev.snapshot(self.worktree)
-        result = await self.turn(fix_prompt(self.pack, failures, self.evidence), fix_schema())
+        result = await self.turn(fix_prompt(self.pack, failures, self.evidence), fix_schema(), kind="fix",
+                                 attempt=number)
         report = _parse(FixReport, result)
         commands = ev.command_evidence(result.commands, turn_id=result.turn_id, attempt=number)
         for command in commands:
@@ -370,7 +378,8 @@ async def execute_pack(
             mode=mode, status="failed" if stop_reason == "regression" else run_status(results),
             scenario_ids=selected, initial=initial, results=results, check=check,
             attempts=attempts, evidence=loop.evidence, diff=diff, stop_reason=stop_reason, thread_id=thread.id,
-            turn_ids=loop.turn_ids, tokens=loop.tokens, duration_s=time.monotonic() - started, codex_s=loop.codex_s,
+            turn_ids=[turn.turn_id for turn in loop.turns], turns=loop.turns, tokens=loop.tokens,
+            duration_s=time.monotonic() - started, codex_s=loop.codex_s,
             prompt_version=PROMPT_VERSION,
         )
     await emit(on_event, EngineEvent("execute", outcome.status, f"execute {outcome.status}",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.results import Evidence, ExecutionOutcome, ScenarioOutcome
+from bot.results import Evidence, ExecutionOutcome, ScenarioOutcome, TurnUsage
 
 SUMMARY_LIMIT = 65_535
 ANNOTATIONS_PER_REQUEST = 50
@@ -169,11 +169,18 @@ def _files_of(diff: str) -> list[str]:
     return re.findall(r"^diff --git a/(\S+) b/", diff, flags=re.MULTILINE)
 
 
+def turn_usage(turn: TurnUsage) -> str:
+    """``fix #1 turn-id: 360 tokens (input 300, output 60)``: one turn's token usage."""
+    attempt = f" #{turn.attempt}" if turn.attempt else ""
+    return (f"{turn.kind}{attempt} {turn.turn_id}: {turn.total_tokens} tokens "
+            f"(input {turn.input_tokens}, output {turn.output_tokens})")
+
+
 def comment_section(
     outcome: ExecutionOutcome, *, check_run_url: str | None = None, pr_url: str | None = None,
     rerun_template: str = RERUN_TEMPLATE,
 ) -> str:
-    """The result part of the tracking comment: table, links, duration and token usage."""
+    """The result part of the tracking comment: table, links, duration and token usage (total, per turn)."""
     links = [f"[check run]({check_run_url})" if check_run_url else "", f"[fix PR]({pr_url})" if pr_url else ""]
     links_line = " · ".join(link for link in links if link)
     parts = [
@@ -185,6 +192,7 @@ def comment_section(
     parts.append(
         (links_line + "\n" if links_line else "")
         + f"Duration {outcome.duration_s:.1f} s · {outcome.tokens} tokens · {len(outcome.turn_ids)} turn(s)"
+        + "".join(f"\n- {turn_usage(turn)}" for turn in outcome.turns)
     )
     return "\n\n".join(parts)
 
@@ -252,7 +260,7 @@ def pr_body(
 
 
 def terminal_table(outcome: ExecutionOutcome) -> str:
-    """A plain-text results table for the local mode's terminal."""
+    """A plain-text results table for the local mode's terminal, then the totals and each turn's tokens."""
     header = ("SCENARIO", "STATUS", "CAUSE", "CHECKPOINT", "EVIDENCE", "RERUN")
     body = [
         (r.scenario_id, r.status, r.classification.cause if r.classification else "",
@@ -263,5 +271,6 @@ def terminal_table(outcome: ExecutionOutcome) -> str:
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *body]]
     lines.append(f"\n{outcome.status.upper()}: {counts(outcome)}; {len(outcome.attempts)} fix attempt(s); "
                  f"{outcome.tokens} tokens; {outcome.duration_s:.1f} s")
+    lines += [f"  {turn_usage(turn)}" for turn in outcome.turns]
     return "\n".join(lines)
 

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 ResultStatus = Literal["passed", "failed", "blocked"]
 Cause = Literal["code-defect", "stale-spec", "environment", "flaky"]
 Mode = Literal["run", "fix", "pr", "full"]
+TurnKind = Literal["run", "fix", "rerun"]
 
 
 class _Strict(BaseModel):
@@ -162,6 +163,22 @@ class FixAttempt(BaseModel):
     evidence_ids: list[str] = Field(default_factory=list)
 
 
+class TurnUsage(BaseModel):
+    """Tokens one Codex turn of the loop used, as Codex counts them (``bot.engine.TokenUsage``).
+
+    ``kind``: ``run`` (the first run), ``fix``, ``rerun`` (after a fix, and the
+    check of every scenario before a PR); ``attempt`` as in :class:`Evidence`.
+    ``input_tokens`` include the cached ones; ``total_tokens`` is Codex's total.
+    """
+
+    turn_id: str
+    kind: TurnKind
+    attempt: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+
+
 class ExecutionOutcome(BaseModel):
     """Everything one execute loop produced, enough to render, store and re-report it.
 
@@ -176,6 +193,8 @@ class ExecutionOutcome(BaseModel):
     before and no longer does, the status is then ``failed``) or is ``None`` in
     run mode. ``duration_s`` is the whole loop, ``codex_s`` the part spent
     in Codex turns (wall-clock seconds); the difference is the bot's own time.
+    ``turns`` holds each turn's token usage in order; ``turn_ids`` and
+    ``tokens`` (their total) summarize it.
     """
 
     mode: Mode
@@ -190,6 +209,7 @@ class ExecutionOutcome(BaseModel):
     stop_reason: str | None = None
     thread_id: str | None = None
     turn_ids: list[str] = Field(default_factory=list)
+    turns: list[TurnUsage] = Field(default_factory=list)
     tokens: int = 0
     duration_s: float = 0.0
     codex_s: float = 0.0

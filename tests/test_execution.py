@@ -108,6 +108,9 @@ async def test_run_mode_records_the_real_failing_output(model_server, codex_sett
     assert states == [("SC-001", "pending"), ("SC-002", "pending"), ("SC-001", "running"), ("SC-002", "running"),
                       ("SC-001", "failed"), ("SC-002", "passed")]
     assert outcome.tokens == 360 and len(outcome.turn_ids) == 1
+    [turn] = outcome.turns  # three model steps of 100 in / 20 out
+    assert (turn.turn_id, turn.kind, turn.attempt, turn.input_tokens, turn.output_tokens, turn.total_tokens) == (
+        outcome.turn_ids[0], "run", 0, 300, 60, 360)
     assert 0 < outcome.codex_s <= outcome.duration_s
 
 
@@ -207,7 +210,10 @@ async def test_before_a_pr_every_selected_scenario_is_checked_again(model_server
 
     assert (outcome.status, outcome.stop_reason, len(outcome.attempts)) == ("passed", "passed", 1)
     assert [(r.scenario_id, r.status) for r in outcome.check] == [("SC-001", "passed"), ("SC-002", "passed")]
-    assert outcome.results == outcome.check and len(outcome.turn_ids) == 4  # run, fix, rerun, check
+    assert outcome.results == outcome.check and len(outcome.turn_ids) == 4
+    assert [(turn.kind, turn.attempt) for turn in outcome.turns] == [("run", 0), ("fix", 1), ("rerun", 1), ("rerun", 1)]
+    assert [turn.turn_id for turn in outcome.turns] == outcome.turn_ids
+    assert outcome.tokens == sum(turn.total_tokens for turn in outcome.turns) > 0
     check_request = model_server.requests[-1]
     assert user_texts(check_request)[-1].startswith("Run every one of these scenarios once more")
     assert '"id": "SC-002"' in user_texts(check_request)[-1]

@@ -6,7 +6,7 @@ from bot.render_execution import (
     summary_table, terminal_table,
 )
 from bot.results import (
-    CheckpointResult, Classification, Evidence, ExecutionOutcome, FixAttempt, ScenarioOutcome,
+    CheckpointResult, Classification, Evidence, ExecutionOutcome, FixAttempt, ScenarioOutcome, TurnUsage,
 )
 from handlers.commands import parse
 
@@ -46,6 +46,15 @@ def fixed_outcome() -> ExecutionOutcome:
         diff=DIFF, stop_reason="passed", thread_id="th-1", turn_ids=["tu-1", "tu-2", "tu-3"], tokens=1234,
         duration_s=12.5, codex_s=10.0, prompt_version="execute-v1",
     )
+
+
+def with_turns(outcome: ExecutionOutcome) -> ExecutionOutcome:
+    """``outcome`` with the token usage of its three turns."""
+    return outcome.model_copy(update={"turns": [
+        TurnUsage(turn_id="tu-1", kind="run", input_tokens=400, output_tokens=60, total_tokens=460),
+        TurnUsage(turn_id="tu-2", kind="fix", attempt=1, input_tokens=500, output_tokens=90, total_tokens=590),
+        TurnUsage(turn_id="tu-3", kind="rerun", attempt=1, input_tokens=150, output_tokens=34, total_tokens=184),
+    ]})
 
 
 def failed_outcome() -> ExecutionOutcome:
@@ -107,11 +116,18 @@ def test_pr_body_holds_ids_cause_changes_before_after_risk_and_audit():
 
 
 def test_comment_section_and_terminal_table():
-    text = comment_section(fixed_outcome(), check_run_url="https://c/1", pr_url="https://p/2")
+    text = comment_section(with_turns(fixed_outcome()), check_run_url="https://c/1", pr_url="https://p/2")
     assert "**Execute passed** (full) — 2 passed, 0 failed, 0 blocked" in text
     assert "[check run](https://c/1) · [fix PR](https://p/2)" in text
-    assert "Duration 12.5 s · 1234 tokens · 3 turn(s)" in text and "#1 SC-001: 1 file(s) changed" in text
-    lines = terminal_table(fixed_outcome()).splitlines()
+    assert "#1 SC-001: 1 file(s) changed" in text
+    assert text.endswith("Duration 12.5 s · 1234 tokens · 3 turn(s)\n"
+                         "- run tu-1: 460 tokens (input 400, output 60)\n"
+                         "- fix #1 tu-2: 590 tokens (input 500, output 90)\n"
+                         "- rerun #1 tu-3: 184 tokens (input 150, output 34)")
+    lines = terminal_table(with_turns(fixed_outcome())).splitlines()
     assert lines[0].split() == ["SCENARIO", "STATUS", "CAUSE", "CHECKPOINT", "EVIDENCE", "RERUN"]
     assert lines[1].split()[:2] == ["SC-001", "passed"]
-    assert lines[-1] == "PASSED: 2 passed, 0 failed, 0 blocked; 1 fix attempt(s); 1234 tokens; 12.5 s"
+    assert lines[-4:] == ["PASSED: 2 passed, 0 failed, 0 blocked; 1 fix attempt(s); 1234 tokens; 12.5 s",
+                          "  run tu-1: 460 tokens (input 400, output 60)",
+                          "  fix #1 tu-2: 590 tokens (input 500, output 90)",
+                          "  rerun #1 tu-3: 184 tokens (input 150, output 34)"]
