@@ -29,7 +29,9 @@ duration and token usage.
 Cancellation (``/scenarioforge cancel``) reaches the action as
 ``CancelledError`` from the worker (``bot.jobs``): leaving the loop stops the
 Codex process, the check run is completed ``cancelled`` and the worker ends
-the run ``cancelled``. Any other failure completes the check run with
+the run ``cancelled``. A cancel that lands as the loop ends is caught by
+re-reading the run before publishing and before concluding
+(:func:`stopped_by_cancel`): a cancelled run publishes nothing. Any other failure completes the check run with
 ``failure`` and the raw error, then propagates unchanged: the worker records
 it with the run's context (``ctx.set_state("failed", …, error=record)``) and
 retries the transient ones.
@@ -290,17 +292,38 @@ async def _execute_and_report(ctx: JobContext, check: checks.CheckRun, chosen: C
     async with ctx.db.session() as session:
         await executions.save_outcome(session, run.id, outcome, pack_revision=chosen.revision,
                                       manifest_hash=chosen.manifest_hash)
+    if await stopped_by_cancel(ctx, check):
+        return
     pull, notes = None, []
     if publishes(outcome):
         pull, note = await publish_fix(ctx, outcome, chosen, fix_branch(root_run_id))
         notes += [note] if note else []
     elif outcome.mode in PR_MODES:
         notes.append(f"No fix PR: the fix loop ended with `{outcome.stop_reason}`, not with passing reruns.")
+    if await stopped_by_cancel(ctx, check, pull):
+        return
     output = check_output(outcome, chosen, root=str(workspace.path), pull=pull, config_error=config_error)
     await check.complete(conclusion(outcome), output, actions=check_run_actions(outcome))
     await ctx.set_state(outcome.status, "complete", final_message(outcome, chosen, check_url=check.html_url,
                                                                   pull=pull, notes=notes))
     await ctx.report(final=True)
+
+
+async def stopped_by_cancel(ctx: JobContext, check: checks.CheckRun, pull: Mapping[str, Any] | None = None) -> bool:
+    """True when the run was cancelled meanwhile, after completing ``check`` as ``cancelled`` and
+    showing the run; the caller then publishes and concludes nothing more.
+
+    ``/scenarioforge cancel`` marks the run ``cancelled`` before the worker interrupts the
+    action (``storage.runs.cancel_run``, ``bot.jobs``), so a loop that has just ended re-reads
+    the run before it commits, pushes, opens a pull request or reports a result.
+    """
+    if (await ctx.refresh()).state != "cancelled":
+        return False
+    done = f" after opening the fix PR [#{pull['number']}]({pull['html_url']})" if pull else \
+        ": nothing was committed, pushed or proposed"
+    await check.complete("cancelled", checks.Output("Cancelled", f"The run was cancelled{done}."))
+    await ctx.report(final=True)
+    return True
 
 
 async def changed_paths(worktree: Path) -> list[str]:

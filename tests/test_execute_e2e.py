@@ -27,7 +27,7 @@ from bot.publish import BOT_NAME
 from bot.render_execution import FIX_ACTION, PR_ACTION
 from bot.results import FixReport
 from bot.source_model import ScanResult, Source
-from storage import executions, manifests, packs
+from storage import executions, manifests, packs, runs
 from storage.models import ExecutionResult, Job, Run, utcnow
 from tests.support.model_server import assistant_message, exec_call, user_texts
 from tests.support.target_repo import (
@@ -383,6 +383,48 @@ async def test_cancel_during_a_turn_ends_the_run_cancelled(world, model_server, 
     assert answer.startswith("Cancelled") and f"run {run.id} (`execute`" in answer
     async with world.database.session() as session:
         assert await executions.load_outcome(session, run.id) is None
+
+
+async def test_a_cancel_landing_as_the_fix_loop_ends_publishes_nothing(world, model_server, tmp_path):
+    await store_pack(world)
+    gate = tmp_path / "gate"
+    os.mkfifo(gate)
+    # the fix command waits on the FIFO until the test has cancelled the run
+    model_server.script = cart_model(fix=f"cat {gate} > /dev/null; {FIX_COMMAND}")
+    await world.comment("/scenarioforge execute --mode full")
+    await world.running.services.dispatcher.idle()
+    world.workers.wake()
+    writer = await open_when_read(gate)
+    # what `/scenarioforge cancel` writes, the worker not woken: its heartbeat is 20 s away
+    async with world.database.session() as session:
+        run = (await session.scalars(select(Run))).one()
+        await runs.cancel_run(session, run, by=WRITER)
+    os.close(writer)  # the fix goes on, the rerun passes, the loop ends "passed"
+    await world.settle()
+
+    run = await the_run(world)
+    outcome = await outcome_of(world, run)
+    assert (run.state, outcome.stop_reason) == ("cancelled", "passed")
+    assert world.github.pulls == {} and remote_branches(world) == ["master"]
+    assert world.github.calls("POST /repos/{owner}/{repo}/pulls") == []
+    check = check_of(world, run)
+    assert (check["status"], check["conclusion"]) == ("completed", "cancelled")
+    assert "nothing was committed, pushed or proposed" in check["output"]["summary"]
+    assert "state **cancelled**" in await world.tracking(run.id)
+
+
+async def open_when_read(fifo) -> int:
+    """The write end of ``fifo``, opened once a reader has it open (polled: the reader is a
+    command Codex starts in its own time)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while True:
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO or loop.time() > deadline:  # ENXIO: no reader yet
+                raise
+        await asyncio.sleep(0.05)
 
 
 def release(fifo) -> None:
