@@ -19,7 +19,7 @@ from typing import Any
 from bot.pack import Finding, ScenarioPack
 
 #: Stored on every pack revision; bump when a template or its inputs change.
-PROMPT_VERSION = "generate-v1"
+PROMPT_VERSION = "generate-v2"  # v2: source ids are repository paths; cut notice names only selected sources
 #: Default budget for source text in a prompt, in estimated tokens.
 DEFAULT_TOKEN_BUDGET = 48_000
 #: A source is only included partially if at least this many tokens of it fit.
@@ -31,7 +31,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 @dataclass(frozen=True)
 class SourceText:
-    """A selected source: manifest id, repository path, full text."""
+    """A selected source: source id (its repository path on GitHub and locally), repository path, full text."""
 
     source_id: str
     path: str
@@ -90,10 +90,14 @@ def _fit_sources(sources: Sequence[SourceText], budget: int) -> tuple[list[str],
 
 
 def _cut_notice(cut: list[CutSource]) -> str:
+    """What the prompt says about the sources cut to fit the budget. ``cut`` holds only sources
+    given to :func:`generation_prompt`, i.e. selected ones, so no other document is ever named
+    here (seed 000 §7: only selected sources are provided to Codex)."""
     if not cut:
         return "All selected sources are included in full."
-    lines = ["Some selected sources did not fit the prompt budget. Read them from the",
-             "working directory (e.g. with `cat`) before relying on them:"]
+    lines = ["Some selected sources did not fit the prompt budget. Before relying on one of them,",
+             "read it from the working directory (e.g. with `cat`); only the sources listed here",
+             "may be read that way, no other document:"]
     for source in cut:
         what = ("left out" if source.kept_tokens == 0
                 else f"cut after ~{source.kept_tokens} of ~{source.total_tokens} tokens")

@@ -22,6 +22,7 @@ from bot.generation import GenerationResult
 from bot.pack import PackDocument, Revision, ScenarioPack, change_summary
 from bot.publish import BOT_NAME
 from storage import packs
+from storage.models import Manifest
 from tests.support.model_server import (
     Failure,
     assistant_message,
@@ -318,6 +319,40 @@ async def test_the_gate_blocks_a_suspect_selection_until_confirm_resumes_it(worl
     assert revision.pr_number == pull["number"] and revision.run_id == run.id
     (check,) = world.github.check_runs.values()
     assert check["conclusion"] == "success"
+
+
+def app_with_long_documents(repo) -> None:
+    """The small app, then a spec longer than a 1,000-token budget and an old plan as long, with
+    ``generate.token_budget: 1000`` in the repository config."""
+    small_app(repo)
+    item = "- `GET /api/items` returns the items in creation order, each with its id and name.\n"
+    repo.write("docs/spec.md", "# Items API specification\n\n" + item * 60)
+    repo.write("docs/old-plan.md", "# Old plan\n\n" + "- OLD-PLAN-MARKER: store the items in Redis.\n" * 120)
+    repo.write(".github/scenarioforge.yml", "generate:\n  token_budget: 1000\n")
+    repo.commit("Longer documents", "2025-06-02T12:00:00+00:00")
+
+
+@pytest.mark.parametrize("world_repo", [app_with_long_documents])
+async def test_the_cut_notice_names_only_selected_sources(world, model_server):
+    await world.comment("/scenarioforge sources --exclude docs/old-plan.md")
+    await world.settle()
+    model_server.script = scripted(sample_pack)
+    await world.comment("/scenarioforge generate")
+    await world.settle()
+
+    generate = next(run for run in await world.runs() if run.action == "generate")
+    assert generate.state == "passed"
+    (revision,) = await stored_revisions(world)
+    async with world.database.session() as session:
+        manifest = await session.get(Manifest, revision.manifest_id)
+        assert {row.path: row.selected for row in manifest.sources}["docs/old-plan.md"] is False  # a source, excluded
+    cut = [entry["path"] for entry in packs.document_of(revision).revision.cut_sources]
+    assert "docs/spec.md" in cut and "docs/old-plan.md" not in cut
+    prompt = "\n".join(user_texts(model_server.requests[0]))
+    notice = prompt.split("did not fit the prompt budget")[1].split("## Instruction")[0]
+    named = re.findall(r"^- \S+ `([^`]+)`", notice, re.MULTILINE)
+    assert named == cut  # the sources to `cat` are the cut selected ones, nothing else
+    assert "old-plan" not in prompt and "OLD-PLAN-MARKER" not in prompt
 
 
 def test_a_fresh_generation_over_a_stored_pack_is_numbered_after_it():
