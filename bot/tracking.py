@@ -1,8 +1,10 @@
 """The tracking comment of a run: posted once, found again by its marker, edited in place.
 
 ``Tracker.update`` edits at most once per ``min_interval`` seconds; a
-non-final body that arrives inside the interval is kept and goes out with
-the next update (or ``flush``), and a final body always goes out. The
+non-final body that arrives inside the interval is kept and goes out when
+the interval has passed (a timer), with the next update, or on ``flush``,
+whichever comes first. A final body always goes out at once, and nothing
+older is sent after it. The
 comment id is saved on the run; when it is missing (a previous attempt
 posted the comment and crashed before saving), the issue's comments are
 searched for the marker before posting a new one.
@@ -13,8 +15,9 @@ a label from an issue" (https://docs.github.com/rest/issues/labels#remove-a-labe
 """
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import gidgethub
 from gidgethub.abc import GitHubAPI
@@ -35,33 +38,56 @@ def _issue_vars(run: Run) -> dict[str, str]:
 
 
 class Tracker:
-    """Keeps one run's tracking comment current. ``clock`` returns seconds (monotonic)."""
+    """Keeps one run's tracking comment current. ``clock`` returns seconds (monotonic);
+    ``sleep`` waits that many seconds (the timer that sends a kept-back body)."""
 
     def __init__(
         self, gh: GitHubAPI, db: Database, run: Run, *,
         clock: Callable[[], float] = time.monotonic, min_interval: float = 3.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.gh, self.db, self.run = gh, db, run
-        self.clock, self.min_interval = clock, min_interval
+        self.clock, self.min_interval, self._sleep = clock, min_interval, sleep
         self._sent: str | None = None
         self._sent_at: float | None = None
         self._pending: str | None = None
+        self._final = False
+        self._timer: asyncio.Task[None] | None = None
+        self._editing = asyncio.Lock()
 
     async def update(self, body: str, *, final: bool = False) -> None:
         """Show ``body`` (rendered by ``bot.messages.tracking``), throttled unless ``final``."""
         if self.run.tracking_comment_id is None:
             await self._post(body)
             return
-        due = self._sent_at is None or self.clock() - self._sent_at >= self.min_interval
-        if final or due:
+        if final:
+            self._final = True
+            self._stop_timer()
             await self._edit(body)
-        else:
-            self._pending = body
+            return
+        if self._final:
+            return  # the final body is out; nothing older replaces it
+        elapsed = None if self._sent_at is None else self.clock() - self._sent_at
+        if elapsed is None or elapsed >= self.min_interval:
+            await self._edit(body)
+            return
+        self._pending = body
+        if self._timer is None or self._timer.done():
+            self._timer = asyncio.create_task(self._flush_after(self.min_interval - elapsed))
 
     async def flush(self) -> None:
         """Send a body kept back by the throttle, now."""
         if self._pending is not None:
             await self._edit(self._pending)
+
+    async def _flush_after(self, delay: float) -> None:
+        await self._sleep(delay)
+        if not self._final:
+            await self.flush()
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None and not self._timer.done():
+            self._timer.cancel()
 
     async def _post(self, body: str) -> None:
         comment_id = await self._find()
@@ -88,14 +114,15 @@ class Tracker:
 
     async def _edit(self, body: str) -> None:
         self._pending = None
-        if body == self._sent:
-            return
-        owner, repo = self.run.repository.split("/", 1)
-        await self.gh.patch(
-            COMMENT, url_vars={"owner": owner, "repo": repo, "comment_id": str(self.run.tracking_comment_id)},
-            data={"body": body},
-        )
-        self._mark_sent(body)
+        async with self._editing:  # one PATCH at a time, so edits arrive in order
+            if body == self._sent:
+                return
+            owner, repo = self.run.repository.split("/", 1)
+            await self.gh.patch(
+                COMMENT, url_vars={"owner": owner, "repo": repo, "comment_id": str(self.run.tracking_comment_id)},
+                data={"body": body},
+            )
+            self._mark_sent(body)
 
     def _mark_sent(self, body: str) -> None:
         self._sent, self._sent_at = body, self.clock()

@@ -1,4 +1,6 @@
 """The tracking comment: posted once, found again by its marker, throttled edits, label removal."""
+import asyncio
+
 from sqlalchemy import select
 
 from bot import messages
@@ -7,6 +9,30 @@ from storage import runs
 from storage.models import Run, RunEvent
 
 COMMENTS = "/repos/octo/app/issues/3/comments"
+
+
+class HeldTimer:
+    """A ``sleep`` for the tracker's timer that waits until the test releases it."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+        self._released = asyncio.Event()
+        self._done = asyncio.Event()
+
+    async def sleep(self, delay: float) -> None:
+        self.delays.append(delay)
+        try:
+            await self._released.wait()
+        finally:
+            self._done.set()
+
+    async def release(self) -> None:
+        """Let the timer fire and wait until the tracker has acted on it
+        (a timer cancelled before it started has nothing to do)."""
+        self._released.set()
+        if self.delays:
+            await self._done.wait()
+        await asyncio.sleep(0)  # the timer task's flush runs after its sleep returns
 
 
 class FakeClock:
@@ -35,7 +61,8 @@ async def test_posts_once_then_edits_at_most_every_three_seconds(database, fake_
     run = await new_run(database)
     fake_gh.answer("POST", COMMENTS, {"id": 77})
     clock = FakeClock()
-    tracker = Tracker(fake_gh, database, run, clock=clock)
+    timer = HeldTimer()
+    tracker = Tracker(fake_gh, database, run, clock=clock, sleep=timer.sleep)
 
     await tracker.update("one")
     clock.now += 1
@@ -61,12 +88,44 @@ async def test_flush_sends_the_kept_body(database, fake_gh):
     run = await new_run(database)
     fake_gh.answer("POST", COMMENTS, {"id": 5})
     clock = FakeClock()
-    tracker = Tracker(fake_gh, database, run, clock=clock)
+    timer = HeldTimer()
+    tracker = Tracker(fake_gh, database, run, clock=clock, sleep=timer.sleep)
     await tracker.update("one")
     await tracker.update("two")
     await tracker.flush()
     await tracker.flush()
     assert [call.data["body"] for call in fake_gh.requests("PATCH")] == ["two"]
+    await tracker.update("three", final=True)
+
+
+async def test_a_kept_body_goes_out_when_the_interval_has_passed(database, fake_gh):
+    run = await new_run(database)
+    fake_gh.answer("POST", COMMENTS, {"id": 5})
+    clock = FakeClock()
+    timer = HeldTimer()
+    tracker = Tracker(fake_gh, database, run, clock=clock, sleep=timer.sleep)
+    await tracker.update("Codex started")
+    clock.now += 1
+    await tracker.update("Codex is running `pytest -q`")  # kept back; no further update comes
+    assert fake_gh.requests("PATCH") == []
+
+    await timer.release()  # the timer waited the rest of the interval
+    assert timer.delays == [2.0]
+    assert [call.data["body"] for call in fake_gh.requests("PATCH")] == ["Codex is running `pytest -q`"]
+
+
+async def test_nothing_older_follows_the_final_body(database, fake_gh):
+    run = await new_run(database)
+    fake_gh.answer("POST", COMMENTS, {"id": 5})
+    clock = FakeClock()
+    timer = HeldTimer()
+    tracker = Tracker(fake_gh, database, run, clock=clock, sleep=timer.sleep)
+    await tracker.update("one")
+    await tracker.update("two")  # kept back, timer armed
+    await tracker.update("done", final=True)
+    await tracker.update("late progress")
+    await timer.release()
+    assert [call.data["body"] for call in fake_gh.requests("PATCH")] == ["done"]
 
 
 async def test_finds_a_comment_posted_by_a_crashed_attempt(database, fake_gh):
