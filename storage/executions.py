@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.results import Evidence, ExecutionOutcome, FixAttempt, ScenarioOutcome
+from bot.results import Evidence, ExecutionOutcome, FixAttempt, ScenarioOutcome, TurnUsage
 from storage import models
 
 _PER_RUN = (models.ScenarioResult, models.Evidence, models.FixAttempt, models.ExecutionResult)
@@ -34,7 +34,8 @@ async def save_outcome(
         manifest_hash=manifest_hash, scenario_ids=outcome.scenario_ids, stop_reason=outcome.stop_reason,
         thread_id=outcome.thread_id, turn_ids=outcome.turn_ids, prompt_version=outcome.prompt_version,
         tokens=outcome.tokens, duration_s=outcome.duration_s, codex_s=outcome.codex_s,
-        diff=outcome.diff,
+        diff=outcome.diff, turns=[turn.model_dump(mode="json") for turn in outcome.turns],
+        check=[result.model_dump(mode="json") for result in outcome.check],
     ))
     turns = [(0, outcome.initial)] + [(attempt.number, attempt.results) for attempt in outcome.attempts]
     for number, results in turns:
@@ -75,6 +76,8 @@ async def load_outcome(session: AsyncSession, run_id: int) -> ExecutionOutcome |
     attempts = (await session.scalars(
         select(models.FixAttempt).where(models.FixAttempt.run_id == run_id).order_by(models.FixAttempt.number)
     )).all()
+    check = [ScenarioOutcome.model_validate(item) for item in row.check]
+    latest.update((result.scenario_id, result) for result in check)  # the check is the last word
     evidence = (await session.scalars(
         select(models.Evidence).where(models.Evidence.run_id == run_id).order_by(models.Evidence.created_at)
     )).all()
@@ -92,6 +95,7 @@ async def load_outcome(session: AsyncSession, run_id: int) -> ExecutionOutcome |
         evidence=[Evidence.model_validate(item.data) for item in evidence],
         diff=row.diff, stop_reason=row.stop_reason, thread_id=row.thread_id, turn_ids=row.turn_ids,
         tokens=row.tokens, duration_s=row.duration_s, codex_s=row.codex_s, prompt_version=row.prompt_version,
+        turns=[TurnUsage.model_validate(item) for item in row.turns], check=check,
     )
 
 

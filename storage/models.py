@@ -197,6 +197,10 @@ class ExecutionResult(Base):
     duration_s: Mapped[float] = mapped_column(Float, default=0.0)
     codex_s: Mapped[float] = mapped_column(Float, default=0.0)
     diff: Mapped[str] = mapped_column(Text, default="")
+    #: Token usage per Codex turn (``bot.results.TurnUsage`` as JSON), in order.
+    turns: Mapped[list[Any]] = mapped_column(default=list)
+    #: The rerun of every selected scenario before a PR (``ScenarioOutcome`` as JSON).
+    check: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, inspect, select
 
+from bot.results import TurnUsage
 from storage import models
 from storage.executions import evidence_of, link_pull_request, load_outcome, pull_request_of, save_outcome
 from tests.test_render_execution import fixed_outcome
@@ -52,3 +53,24 @@ async def test_one_pull_request_per_run_updated_in_place(database):
         link = await pull_request_of(session, run_id)
         count = await session.scalar(select(func.count()).select_from(models.PullRequestLink))
     assert (link.number, link.scenario_ids, count) == (12, ["SC-001", "SC-003"], 1)
+
+
+async def test_turn_usage_and_the_pre_pr_check_are_re_reported(database):
+    run_id = await new_run(database)
+    outcome = fixed_outcome()
+    regressed = outcome.results[0].model_copy(update={"status": "failed"})
+    outcome = outcome.model_copy(update={
+        "turns": [TurnUsage(turn_id="t1", kind="run", input_tokens=900, output_tokens=100, total_tokens=1000),
+                  TurnUsage(turn_id="t2", kind="fix", attempt=1, input_tokens=400, output_tokens=50,
+                            total_tokens=450)],
+        "check": [regressed],
+        "results": [regressed, *outcome.results[1:]],
+    })
+    async with database.session() as session:
+        await save_outcome(session, run_id, outcome)
+    async with database.session() as session:
+        loaded = await load_outcome(session, run_id)
+    assert [(turn.turn_id, turn.kind, turn.total_tokens) for turn in loaded.turns] == [("t1", "run", 1000),
+                                                                                      ("t2", "fix", 450)]
+    assert loaded.check == [regressed]
+    assert loaded.results[0].status == "failed"  # the check, not the last fix attempt, is the last word
