@@ -300,7 +300,7 @@ class Manifest(Base):
 
 
 class ManifestSource(Base):
-    """One source of a manifest; ``id`` is the source id handed to generation. ``reasons``: list of Reason dicts."""
+    """One source of a manifest (scenarios cite it by ``path``). ``reasons``: list of Reason dicts."""
 
     __tablename__ = "manifest_sources"
 
