@@ -90,14 +90,17 @@ async def add_event(
     session: AsyncSession, run: Run, phase: str, status: str, message: str = "",
     payload: dict[str, Any] | None = None,
 ) -> RunEvent | None:
-    """Append an event (seed envelope) unless it repeats the last one's phase and status.
+    """Append an event (seed envelope) unless it repeats the last one's phase,
+    status and payload (seed 000 §5, "emit only real step transitions"): a new
+    wording of the same step is not a transition, but two scenarios passing one
+    after the other are two, told apart by their payloads.
 
     Returns the new event, or ``None`` when skipped (not a transition).
     """
     last = await session.scalar(
         select(RunEvent).where(RunEvent.run_id == run.id).order_by(RunEvent.timestamp.desc()).limit(1)
     )
-    if last is not None and (last.phase, last.status) == (phase, status):
+    if last is not None and (last.phase, last.status, last.payload) == (phase, status, payload or {}):
         return None
     event = RunEvent(run_id=run.id, action=run.action, phase=phase, status=status, message=message,
                      payload=payload or {}, timestamp=utcnow())

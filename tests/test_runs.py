@@ -57,6 +57,20 @@ async def test_events_are_only_transitions_and_states_are_checked(database):
     assert run.started_at is not None and run.finished_at is not None
 
 
+async def test_same_phase_and_status_for_another_subject_is_a_transition(database):
+    run, _ = await make_run(database)
+    async with database.session() as session:
+        await runs.set_state(session, run, "running", "scenario")
+        for scenario_id in ("SC-001", "SC-002"):
+            for status in ("running", "passed"):
+                await runs.add_event(session, run, "scenario", status, f"{scenario_id} {status}",
+                                     {"scenario_id": scenario_id})
+    async with database.session() as session:
+        events = await runs.events_of(session, run.id)
+    assert [(e.status, e.payload.get("scenario_id")) for e in events][1:] == [
+        ("running", "SC-001"), ("passed", "SC-001"), ("running", "SC-002"), ("passed", "SC-002")]
+
+
 async def test_latest_and_active_runs(database):
     first, _ = await make_run(database, delivery_id="d-1")
     second, _ = await make_run(database, delivery_id="d-2", issue_number=4)
