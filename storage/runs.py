@@ -97,9 +97,7 @@ async def add_event(
 
     Returns the new event, or ``None`` when skipped (not a transition).
     """
-    last = await session.scalar(
-        select(RunEvent).where(RunEvent.run_id == run.id).order_by(RunEvent.timestamp.desc()).limit(1)
-    )
+    last = await _last_event(session, run)
     if last is not None and (last.phase, last.status, last.payload) == (phase, status, payload or {}):
         return None
     event = RunEvent(run_id=run.id, action=run.action, phase=phase, status=status, message=message,
@@ -109,8 +107,16 @@ async def add_event(
     return event
 
 
+async def _last_event(session: AsyncSession, run: Run) -> RunEvent | None:
+    return await session.scalar(
+        select(RunEvent).where(RunEvent.run_id == run.id).order_by(RunEvent.timestamp.desc()).limit(1)
+    )
+
+
 async def set_state(session: AsyncSession, run: Run, state: str, phase: str, message: str = "") -> None:
-    """Move ``run`` to ``state`` in ``phase`` and record the event.
+    """Move ``run`` to ``state`` in ``phase`` and record the event, unless the last
+    event already is that phase with that status (an action that reported the
+    step in detail, e.g. the gate's list of sources, keeps its message).
 
     Raises:
         ValueError: the transition is not allowed (see ``TRANSITIONS``).
@@ -123,7 +129,9 @@ async def set_state(session: AsyncSession, run: Run, state: str, phase: str, mes
     if state in TERMINAL_STATES or state == "blocked":
         run.finished_at = utcnow()
     session.add(run)
-    await add_event(session, run, phase, EVENT_STATUS[state], message)
+    last = await _last_event(session, run)
+    if last is None or (last.phase, last.status) != (phase, EVENT_STATUS[state]):
+        await add_event(session, run, phase, EVENT_STATUS[state], message)
 
 
 async def events_of(session: AsyncSession, run_id: int) -> Sequence[RunEvent]:
