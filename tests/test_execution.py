@@ -13,8 +13,21 @@ from bot.errors import Cancelled, CodexError, ScenarioForgeError
 from bot.execution import Limits, execute_command, execute_pack
 from bot.render_execution import comment_section
 from bot.results import FixReport, fix_schema, report_schema
-from tests.support.model_server import assistant_message, exec_call, output_schema, user_texts
-from tests.support.target_repo import BUGGY_FILE, DISCOUNT_TEST, FIX_COMMAND, PYTEST, SPEC, TOTAL_TEST
+from tests.support.model_server import (
+    assistant_message,
+    exec_call,
+    output_schema,
+    user_texts,
+)
+from tests.support.schemas import is_strict
+from tests.support.target_repo import (
+    BUGGY_FILE,
+    DISCOUNT_TEST,
+    FIX_COMMAND,
+    PYTEST,
+    SPEC,
+    TOTAL_TEST,
+)
 
 
 def turn_kind(request: dict[str, Any]) -> str:
@@ -321,18 +334,5 @@ async def test_local_mode_prints_the_table_and_leaves_the_fix_uncommitted(model_
 
 
 def test_output_schemas_are_in_the_strict_subset():
-    def objects(node):
-        if isinstance(node, dict):
-            if node.get("type") == "object":
-                yield node
-            for value in node.values():
-                yield from objects(value)
-        elif isinstance(node, list):
-            for value in node:
-                yield from objects(value)
-
     for schema in (report_schema(), fix_schema()):
-        found = list(objects(schema))
-        assert found and all(o["additionalProperties"] is False and o["required"] == list(o["properties"])
-                             for o in found)
-        assert "default" not in json.dumps(schema)
+        assert is_strict(schema)

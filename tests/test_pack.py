@@ -6,8 +6,15 @@ import copy
 import jsonschema
 import pytest
 
-from bot.pack import ScenarioPack, change_summary, pack_schema, validate_pack, vague_reason
+from bot.pack import (
+    ScenarioPack,
+    change_summary,
+    pack_schema,
+    vague_reason,
+    validate_pack,
+)
 from tests.support.model_server import sample_pack
+from tests.support.schemas import is_strict, object_nodes
 
 SOURCES = {"docs/prd.md"}
 
@@ -19,22 +26,8 @@ def codes(pack: dict) -> list[tuple[str, str | None]]:
 def test_schema_is_strict_mode_compatible_and_accepts_a_valid_pack():
     schema = pack_schema()
 
-    def objects(node):
-        if isinstance(node, dict):
-            if node.get("type") == "object":
-                yield node
-            for value in node.values():
-                yield from objects(value)
-        elif isinstance(node, list):
-            for value in node:
-                yield from objects(value)
-
-    found = list(objects(schema))
-    assert len(found) == 4  # pack, feature area, outcome, scenario
-    for node in found:
-        assert node["additionalProperties"] is False
-        assert node["required"] == list(node["properties"])
-    assert "default" not in str(schema)
+    assert len(list(object_nodes(schema))) == 4  # pack, feature area, outcome, scenario
+    assert is_strict(schema)
     jsonschema.validate(sample_pack(), schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**sample_pack(), "extra": 1}, schema)

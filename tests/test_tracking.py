@@ -52,17 +52,22 @@ async def new_run(database, **args):
     return run
 
 
+async def new_tracker(database, fake_gh, *, comment_id):
+    """A tracker of a new run whose comment GitHub creates as ``comment_id``, on a fake clock and timer."""
+    run = await new_run(database)
+    fake_gh.answer("POST", COMMENTS, {"id": comment_id})
+    clock, timer = FakeClock(), HeldTimer()
+    return Tracker(fake_gh, database, run, clock=clock, sleep=timer.sleep), clock, timer
+
+
 async def stored_comment_id(database, run):
     async with database.session() as session:
         return await session.scalar(select(Run.tracking_comment_id).where(Run.id == run.id))
 
 
 async def test_posts_once_then_edits_at_most_every_three_seconds(database, fake_gh):
-    run = await new_run(database)
-    fake_gh.answer("POST", COMMENTS, {"id": 77})
-    clock = FakeClock()
-    timer = HeldTimer()
-    tracker = Tracker(fake_gh, database, run, clock=clock, sleep=timer.sleep)
+    tracker, clock, timer = await new_tracker(database, fake_gh, comment_id=77)
+    run = tracker.run
 
     await tracker.update("one")
     clock.now += 1
@@ -85,11 +90,7 @@ async def test_posts_once_then_edits_at_most_every_three_seconds(database, fake_
 
 
 async def test_flush_sends_the_kept_body(database, fake_gh):
-    run = await new_run(database)
-    fake_gh.answer("POST", COMMENTS, {"id": 5})
-    clock = FakeClock()
-    timer = HeldTimer()
-    tracker = Tracker(fake_gh, database, run, clock=clock, sleep=timer.sleep)
+    tracker, clock, timer = await new_tracker(database, fake_gh, comment_id=5)
     await tracker.update("one")
     await tracker.update("two")
     await tracker.flush()
@@ -99,11 +100,7 @@ async def test_flush_sends_the_kept_body(database, fake_gh):
 
 
 async def test_a_kept_body_goes_out_when_the_interval_has_passed(database, fake_gh):
-    run = await new_run(database)
-    fake_gh.answer("POST", COMMENTS, {"id": 5})
-    clock = FakeClock()
-    timer = HeldTimer()
-    tracker = Tracker(fake_gh, database, run, clock=clock, sleep=timer.sleep)
+    tracker, clock, timer = await new_tracker(database, fake_gh, comment_id=5)
     await tracker.update("Codex started")
     clock.now += 1
     await tracker.update("Codex is running `pytest -q`")  # kept back; no further update comes
@@ -115,11 +112,7 @@ async def test_a_kept_body_goes_out_when_the_interval_has_passed(database, fake_
 
 
 async def test_nothing_older_follows_the_final_body(database, fake_gh):
-    run = await new_run(database)
-    fake_gh.answer("POST", COMMENTS, {"id": 5})
-    clock = FakeClock()
-    timer = HeldTimer()
-    tracker = Tracker(fake_gh, database, run, clock=clock, sleep=timer.sleep)
+    tracker, clock, timer = await new_tracker(database, fake_gh, comment_id=5)
     await tracker.update("one")
     await tracker.update("two")  # kept back, timer armed
     await tracker.update("done", final=True)
