@@ -26,9 +26,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.engine import CommandRun
 from bot.errors import GitError
 from bot.results import Evidence, ExecutionReport, ScenarioOutcome
+from bot.turns import CommandRun
 
 #: Characters of command output kept per evidence (head + tail).
 OUTPUT_LIMIT = 12_000

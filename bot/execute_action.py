@@ -48,7 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import checks
 from bot import evidence as ev
 from bot.context import JobContext
-from bot.engine import Engine, EngineEvent
+from bot.engine import Engine
 from bot.errors import ScenarioForgeError
 from bot.execution import Limits, execute_pack
 from bot.pack import PackDocument
@@ -69,6 +69,7 @@ from bot.render_execution import (
 )
 from bot.results import ExecutionOutcome, Mode
 from bot.trust_gate import code_block, load_repo_config
+from bot.turns import EngineEvent
 from bot.workspace import push
 from config.repo import CONFIG_PATH, ExecuteConfig
 from storage import executions, packs

@@ -45,13 +45,24 @@ from pydantic import BaseModel, ValidationError
 
 from bot import evidence as ev
 from bot.classify import classify, flaky, mismatch
-from bot.engine import Engine, EngineEvent, EngineThread, OnEvent, TurnResult, emit
+from bot.engine import Engine
 from bot.errors import Cancelled, CodexError, ScenarioForgeError
 from bot.pack import PackDocument, Scenario, ScenarioPack
 from bot.results import (
-    Evidence, ExecutionOutcome, ExecutionReport, FixAttempt, FixReport, Mode, ResultStatus, ScenarioOutcome,
-    TurnKind, TurnUsage, fix_schema, report_schema,
+    Evidence,
+    ExecutionOutcome,
+    ExecutionReport,
+    FixAttempt,
+    FixReport,
+    Mode,
+    ResultStatus,
+    ScenarioOutcome,
+    TurnKind,
+    TurnUsage,
+    fix_schema,
+    report_schema,
 )
+from bot.turns import EngineEvent, EngineThread, OnEvent, TurnResult, emit
 
 #: Stored with every outcome; bump when a template or what fills it changes.
 PROMPT_VERSION = "execute-v2"

@@ -36,7 +36,7 @@ from urllib.parse import quote
 
 from bot import checks
 from bot.context import JobContext
-from bot.engine import Engine, EngineEvent
+from bot.engine import Engine
 from bot.generation import (
     PACK_JSON,
     PACK_MD,
@@ -51,6 +51,7 @@ from bot.publish import Published, publish_files
 from bot.render_pack import SourceLink, render_pack
 from bot.snapshot import list_tree, read_blobs
 from bot.trust_gate import current_manifest, gate, load_repo_config
+from bot.turns import EngineEvent
 from config.repo import RepoConfig
 from storage import packs
 from storage.models import Manifest, ManifestSource

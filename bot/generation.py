@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.engine import Engine, EngineEvent, OnEvent, TurnResult, emit
+from bot.engine import Engine
 from bot.errors import GitError, ScenarioForgeError
 from bot.pack import (
     ChangeSummary,
@@ -36,8 +36,15 @@ from bot.pack import (
     pack_schema,
     validate_pack,
 )
-from bot.prompts import DEFAULT_TOKEN_BUDGET, PROMPT_VERSION, SourceText, generation_prompt, refine_prompt
+from bot.prompts import (
+    DEFAULT_TOKEN_BUDGET,
+    PROMPT_VERSION,
+    SourceText,
+    generation_prompt,
+    refine_prompt,
+)
 from bot.render_pack import render_pack
+from bot.turns import EngineEvent, OnEvent, TurnResult, emit
 
 PACK_JSON = "scenario-pack.json"
 PACK_MD = "scenarios.md"

@@ -164,7 +164,7 @@ class FixAttempt(BaseModel):
 
 
 class TurnUsage(BaseModel):
-    """Tokens one Codex turn of the loop used, as Codex counts them (``bot.engine.TokenUsage``).
+    """Tokens one Codex turn of the loop used, as Codex counts them (``bot.turns.TokenUsage``).
 
     ``kind``: ``run`` (the first run), ``fix``, ``rerun`` (after a fix, and the
     check of every scenario before a PR); ``attempt`` as in :class:`Evidence`.

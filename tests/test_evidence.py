@@ -6,12 +6,20 @@ import subprocess
 
 import pytest
 
-from bot.engine import CommandRun
 from bot.evidence import (
-    OUTPUT_LIMIT, cap_output, command_evidence, diff, diff_evidence, evidence_id, judge, restore,
-    same_command, snapshot,
+    OUTPUT_LIMIT,
+    cap_output,
+    command_evidence,
+    diff,
+    diff_evidence,
+    evidence_id,
+    judge,
+    restore,
+    same_command,
+    snapshot,
 )
 from bot.results import CheckpointResult, ExecutionReport, ScenarioReport
+from bot.turns import CommandRun
 
 
 def run(item_id: str, command: str, exit_code: int, output: str = "") -> CommandRun:
