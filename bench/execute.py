@@ -20,26 +20,17 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support lives beside bench/
 
-from bench.generate import APP_ID, app_keys, serve  # noqa: E402
-from bot.github import AppAuth  # noqa: E402
-from bot.server import create_app  # noqa: E402
-from config.settings import Settings  # noqa: E402
-from storage.db import Database  # noqa: E402
+from bench.world import bench_world  # noqa: E402
 from storage.models import Delivery, ExecutionResult  # noqa: E402
-from tests.support.github_server import GitHubServer  # noqa: E402
-from tests.support.model_server import ScriptedModel  # noqa: E402
 from tests.support.target_repo import build_target_repo  # noqa: E402
-from tests.support.webhooks import WEBHOOK_SECRET, RunningApp, load_payload  # noqa: E402
-from tests.support.world import COMMENT_PAYLOAD, WRITER, ObservedWorkers, World, WorldRemote  # noqa: E402
+from tests.support.world import World  # noqa: E402
 from tests.test_execute_e2e import cart_model, store_pack  # noqa: E402
 
 TARGET_PER_ATTEMPT_S = 2.0
@@ -121,44 +112,14 @@ def report(mode: str, figures: dict[str, float], calls: Counter[str]) -> None:
 
 
 async def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="bench-execute-") as tmp:
-        root = Path(tmp)
-        private_pem, public_pem, key_path = app_keys(root)
-        github = GitHubServer(app_id=APP_ID, public_pem=public_pem, private_pem=private_pem)
-        await github.start()
-        model = ScriptedModel(script=cart_model())
-        model_runner, model_url = await serve(model.app())
-        database = Database(f"sqlite+aiosqlite:///{root / 'scenarioforge.db'}")
-        await database.upgrade()
-        repo = load_payload(COMMENT_PAYLOAD)["repository"]
-        github.add_repo(repo["full_name"], installation_id=1, default_branch=repo["default_branch"],
-                        repo_id=repo["id"])
-        github.set_permission(repo["full_name"], WRITER, "write")
-        remote = WorldRemote(root / "git", repo["full_name"], repo["default_branch"], github)
-        target = build_target_repo(root / "target-source")
-        remote.build(lambda work: work.git("pull", "-q", str(target.path), "HEAD"))
-        (root / "codex-home").mkdir()
-        settings = Settings(
-            _env_file=None, app_id=APP_ID, private_key_path=key_path, webhook_secret=WEBHOOK_SECRET,
-            database_url=database.url, github_api_url=github.url, clone_url_template=remote.template,
-            workdir=root / "workdir", workers=1, codex_model="scripted", codex_base_url=f"{model_url}/v1",
-            codex_home=root / "codex-home", turn_timeout_s=60,
-            codex_config="model_providers.scenarioforge.request_max_retries = 0",
-        )
-        async with aiohttp.ClientSession() as session:
-            auth = AppAuth(session, settings)
-            workers = ObservedWorkers(database, settings, auth, poll_s=0.5)
-            app_runner, url = await serve(create_app(settings, database=database, auth=auth, workers=workers))
-            world = World(github, remote, RunningApp(app_runner, url), settings, database, workers)
-            try:
-                await store_pack(world)
-                await one_run(world, "run")  # cold mirror, first token
-                measured = [(mode, *await one_run(world, mode)) for mode in ("run", "full")]
-            finally:
-                await app_runner.cleanup()
-        await model_runner.cleanup()
-        await github.close()
-        await database.dispose()
+    def pull_target(work) -> None:
+        target = build_target_repo(work.path.parent / "target-source")
+        work.git("pull", "-q", str(target.path), "HEAD")
+
+    async with bench_world("bench-execute-", cart_model(), pull_target) as world:
+        await store_pack(world)
+        await one_run(world, "run")  # cold mirror, first token
+        measured = [(mode, *await one_run(world, mode)) for mode in ("run", "full")]
     print("execute benchmark: scripted model answering at once, real codex binary, local GitHub and git remote")
     for mode, figures, calls in measured:
         report(mode, figures, calls)

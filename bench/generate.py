@@ -19,30 +19,19 @@ import asyncio
 import json
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-from aiohttp import web
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support lives beside bench/
 
-from bot.github import AppAuth  # noqa: E402
-from bot.server import create_app  # noqa: E402
-from config.settings import Settings  # noqa: E402
+from bench.world import bench_world  # noqa: E402
 from storage import packs  # noqa: E402
-from storage.db import Database  # noqa: E402
 from storage.models import Delivery, Run  # noqa: E402
-from tests.support.github_server import GitHubServer  # noqa: E402
-from tests.support.model_server import ScriptedModel, assistant_message, sample_pack, user_texts  # noqa: E402
-from tests.support.webhooks import WEBHOOK_SECRET, RunningApp, load_payload  # noqa: E402
-from tests.support.world import COMMENT_PAYLOAD, WRITER, ObservedWorkers, World, WorldRemote, small_app  # noqa: E402
+from tests.support.model_server import assistant_message, sample_pack, user_texts  # noqa: E402
+from tests.support.world import World, small_app  # noqa: E402
 
-APP_ID = 4242
 TARGET_S = 1.5
 #: Phases measured inside the action (``PackRevision.timings``), in order, with their labels.
 ACTION_PHASES = (
@@ -58,26 +47,6 @@ def instant_pack(request: dict[str, Any]) -> list[dict[str, Any]]:
     """Answer every model step at once with a valid pack citing the first source the prompt allows."""
     allowed = re.findall(r"Allowed source ids: ([^,\n]+)", "\n".join(user_texts(request)))
     return [assistant_message(json.dumps(sample_pack(allowed[0].strip())))]
-
-
-def app_keys(root: Path) -> tuple[str, str, Path]:
-    """A fresh RSA key pair for the App; the private key written to ``root/app.pem``."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                    serialization.NoEncryption()).decode()
-    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    path = root / "app.pem"
-    path.write_text(private_pem, encoding="utf-8")
-    return private_pem, public_pem, path
-
-
-async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
-    return runner, f"http://{host}:{port}"
 
 
 async def phases(world: World, run: Run) -> dict[str, float]:
@@ -127,42 +96,9 @@ def report(figures: dict[str, float], runs: int) -> None:
 
 
 async def main(runs: int) -> int:
-    with tempfile.TemporaryDirectory(prefix="bench-generate-") as tmp:
-        root = Path(tmp)
-        private_pem, public_pem, key_path = app_keys(root)
-        github = GitHubServer(app_id=APP_ID, public_pem=public_pem, private_pem=private_pem)
-        await github.start()
-        model = ScriptedModel(script=instant_pack)
-        model_runner, model_url = await serve(model.app())
-        database = Database(f"sqlite+aiosqlite:///{root / 'scenarioforge.db'}")
-        await database.upgrade()
-        repo = load_payload(COMMENT_PAYLOAD)["repository"]
-        github.add_repo(repo["full_name"], installation_id=1, default_branch=repo["default_branch"],
-                        repo_id=repo["id"])
-        github.set_permission(repo["full_name"], WRITER, "write")
-        remote = WorldRemote(root / "git", repo["full_name"], repo["default_branch"], github)
-        remote.build(small_app)
-        (root / "codex-home").mkdir()
-        settings = Settings(
-            _env_file=None, app_id=APP_ID, private_key_path=key_path, webhook_secret=WEBHOOK_SECRET,
-            database_url=database.url, github_api_url=github.url, clone_url_template=remote.template,
-            workdir=root / "workdir", workers=1, codex_model="scripted", codex_base_url=f"{model_url}/v1",
-            codex_home=root / "codex-home", turn_timeout_s=60,
-            codex_config="model_providers.scenarioforge.request_max_retries = 0",
-        )
-        async with aiohttp.ClientSession() as session:
-            auth = AppAuth(session, settings)
-            workers = ObservedWorkers(database, settings, auth, poll_s=0.5)
-            app_runner, url = await serve(create_app(settings, database=database, auth=auth, workers=workers))
-            world = World(github, remote, RunningApp(app_runner, url), settings, database, workers)
-            try:
-                for number in range(1, runs + 1):
-                    figures = await one_run(world, number)
-            finally:
-                await app_runner.cleanup()
-        await model_runner.cleanup()
-        await github.close()
-        await database.dispose()
+    async with bench_world("bench-generate-", instant_pack, small_app) as world:
+        for number in range(1, runs + 1):
+            figures = await one_run(world, number)
     report(figures, runs)
     return 0
 
