@@ -543,11 +543,13 @@ class GitHubServer:
             {"permission": LEGACY_PERMISSION[role], "role_name": role, "user": self.user(login)}
         )
 
-    def _issue(self, request: web.Request) -> dict[str, Any] | None:
+    def _in_repo(self, request: web.Request, table: dict[Any, dict[str, Any]], param: str) -> dict[str, Any] | None:
+        """The ``table`` entry (issues or pulls) that the request's repository and ``param`` name, if any."""
         repo = self._repo(request)
-        if repo is None:
-            return None
-        return self.issues.get((repo["full_name"], request[PARAMS]["issue_number"]))
+        return None if repo is None else table.get((repo["full_name"], request[PARAMS][param]))
+
+    def _issue(self, request: web.Request) -> dict[str, Any] | None:
+        return self._in_repo(request, self.issues, "issue_number")
 
     async def _get_issue(self, request: web.Request) -> web.Response:
         issue = self._issue(request)
@@ -618,10 +620,7 @@ class GitHubServer:
         return web.json_response(issue["labels"])
 
     def _pull(self, request: web.Request) -> dict[str, Any] | None:
-        repo = self._repo(request)
-        if repo is None:
-            return None
-        return self.pulls.get((repo["full_name"], request[PARAMS]["pull_number"]))
+        return self._in_repo(request, self.pulls, "pull_number")
 
     async def _get_pull(self, request: web.Request) -> web.Response:
         pull = self._pull(request)
