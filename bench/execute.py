@@ -24,14 +24,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support lives beside bench/
 
 from bench.world import bench_world  # noqa: E402
 from storage.models import Delivery, ExecutionResult  # noqa: E402
 from tests.support.target_repo import build_target_repo  # noqa: E402
 from tests.support.world import World  # noqa: E402
-from tests.test_execute_e2e import cart_model, store_pack  # noqa: E402
+from tests.execution.test_execute_e2e import cart_model, store_pack  # noqa: E402
 
 TARGET_PER_ATTEMPT_S = 2.0
 TARGET_CALLS = 20

@@ -2,7 +2,7 @@
 
     python -m bench.ingress [--deliveries 20000] [--concurrency 16] [--warmup 1000]
 
-Starts, in this process, the real application (``bot.server.create_app`` with
+Starts, in this process, the real application (``bot.ingress.server.create_app`` with
 the real ``handlers.router``, a SQLite file database in a temporary folder,
 an auth stand-in that makes no GitHub call and JSON logs as ``serve`` has
 them, written to the null device) and a bare aiohttp app whose
@@ -37,8 +37,8 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from bot import logs
-from bot.replay import signature
-from bot.server import SERVICES, create_app
+from bot.ingress.replay import signature
+from bot.ingress.server import SERVICES, create_app
 from config.settings import Settings
 from storage.models import Delivery, DeliveryOutcome
 

@@ -5,7 +5,7 @@
 
 The floor is what any scan must at least do: ``git ls-files`` plus one
 ``git log --name-only`` pass over the whole history. Both are timed in the
-same run as ``bot.sources.scan``; the script prints both, their ratio, the
+same run as ``bot.sources.scan.scan``; the script prints both, their ratio, the
 number of files and commits. Targets: ratio ≤ 3 and under 2 s for ~2,000
 files / ~15,000 commits. ``--synthesize`` builds such a repository quickly
 with ``git fast-import`` (https://git-scm.com/docs/git-fast-import).
@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.sources import scan
+from bot.sources.scan import scan
 
 
 def floor(repo: Path, ref: str) -> tuple[float, int, int]:

@@ -22,14 +22,21 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support lives beside bench/
 
-from bot.github import AppAuth  # noqa: E402
-from bot.server import create_app  # noqa: E402
+from bot.actions import ACTIONS  # noqa: E402
+from bot.github.client import AppAuth  # noqa: E402
+from bot.ingress.server import create_app  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from storage.db import Database  # noqa: E402
 from tests.support.github_server import GitHubServer  # noqa: E402
 from tests.support.model_server import ScriptedModel  # noqa: E402
 from tests.support.webhooks import WEBHOOK_SECRET, RunningApp, load_payload  # noqa: E402
-from tests.support.world import COMMENT_PAYLOAD, WRITER, ObservedWorkers, World, WorldRemote  # noqa: E402
+from tests.support.world import (  # noqa: E402
+    COMMENT_PAYLOAD,
+    WRITER,
+    ObservedWorkers,
+    World,
+    WorldRemote,
+)
 
 APP_ID = 4242
 
@@ -86,7 +93,7 @@ async def bench_world(
         try:
             async with aiohttp.ClientSession() as session:
                 auth = AppAuth(session, settings)
-                workers = ObservedWorkers(database, settings, auth, poll_s=0.5)
+                workers = ObservedWorkers(database, settings, auth, actions=ACTIONS, poll_s=0.5)
                 app_runner, url = await serve(create_app(settings, database=database, auth=auth, workers=workers))
                 try:
                     yield World(github, remote, RunningApp(app_runner, url), settings, database, workers)

@@ -1,17 +1,15 @@
 """The registry of job actions: run action name → ``async def (ctx: JobContext) -> None``.
 
-``sources`` and ``confirm`` are the trust gate's (``bot.source_actions``),
-``generate`` publishes a scenario pack (``bot.generate_action``) and
-``execute`` runs, fixes and proposes (``bot.execute_action``).
+``sources`` and ``confirm`` are the trust gate's (``bot.sources.actions``),
+``generate`` publishes a scenario pack (``bot.scenarios.action``) and
+``execute`` runs, fixes and proposes (``bot.execution.action``).
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from bot import execute_action, generate_action, source_actions
-from bot.context import JobContext
-
-Action = Callable[[JobContext], Awaitable[None]]
+from bot.execution import action as execute_action
+from bot.jobs.context import Action
+from bot.scenarios import action as generate_action
+from bot.sources import actions as source_actions
 
 ACTIONS: dict[str, Action] = {
     "generate": generate_action.generate,

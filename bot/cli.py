@@ -57,26 +57,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``scenarioforge`` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
     if args.command == "serve":
-        from bot.server import serve
+        from bot.ingress.server import serve
 
         return serve(args.host, args.port)
     if args.command == "db":
-        from bot.server import db_upgrade
+        from bot.ingress.server import db_upgrade
 
         return db_upgrade()
     if args.command == "replay":
-        from bot.replay import replay
+        from bot.ingress.replay import replay
 
         return replay(args.payload, args.event, args.url)
     if args.command == "scan":
-        from bot.sources import scan_command
+        from bot.sources.scan import scan_command
 
         return scan_command(args.path, args.ref, as_json=args.json)
     if args.command == "generate":
-        from bot.generation import generate_command
+        from bot.scenarios.generation import generate_command
 
         return generate_command(args.repo, args.instruction, args.out, assume_yes=args.yes)
-    from bot.execution import execute_command
+    from bot.execution.loop import execute_command
 
     return execute_command(args.repo, args.pack, args.mode)
 

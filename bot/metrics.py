@@ -5,8 +5,8 @@ global one), so several apps created in one test process share them without
 "Duplicated timeseries" errors; tests compare values before and after.
 ``JOBS`` is not stored: it is counted from the ``jobs`` table at each scrape.
 
-Importers: ``bot.webhook``/``bot.dispatch`` (DELIVERIES), ``bot.github``
-(GITHUB_CALLS), ``bot.jobs`` (JOB_DURATION).
+Importers: ``bot.ingress.webhook``/``bot.ingress.dispatch`` (DELIVERIES), ``bot.github.client``
+(GITHUB_CALLS), ``bot.jobs.workers`` (JOB_DURATION).
 """
 from __future__ import annotations
 

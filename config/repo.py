@@ -26,9 +26,9 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.prompts import DEFAULT_TOKEN_BUDGET
-
 CONFIG_PATH = ".github/scenarioforge.yml"
+#: Estimated tokens of source text a generation prompt may hold (``generate.token_budget``).
+DEFAULT_TOKEN_BUDGET = 48_000
 
 SourceType = Literal[
     "prd", "spec", "plan", "architecture", "adr", "rfc", "tasks", "readme", "changelog", "guide", "other"
@@ -82,7 +82,7 @@ class GenerateConfig(Section):
 
     ``refine_rounds``: validator findings go back to Codex at most this many
     times (0–5, after seed 002's "Plan Refinement Loop"); ``token_budget``:
-    estimated tokens of source text in the prompt (``bot.prompts``).
+    estimated tokens of source text in the prompt (``bot.codex.prompts``).
     """
 
     refine_rounds: int = Field(default=2, ge=0, le=5)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import ArgumentError
 
 Permission = Literal["read", "triage", "write", "maintain", "admin"]
 
-#: The placeholders ``clone_url_template`` may use (filled in by ``bot.jobs``).
+#: The placeholders ``clone_url_template`` may use (filled in by ``bot.jobs.workers``).
 CLONE_URL_FIELDS = frozenset({"full_name", "owner", "repo"})
 
 #: GitHub's repository roles from weakest to strongest, as returned in
@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     """Everything the process needs to know about its environment.
 
     ``app_id`` and ``private_key_path`` are optional only so that ``serve`` can
-    start in setup mode on a fresh machine (see ``bot.setup``).
+    start in setup mode on a fresh machine (see ``bot.ingress.setup``).
     """
 
     model_config = SettingsConfigDict(

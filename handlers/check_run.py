@@ -3,14 +3,14 @@
 Webhook ``check_run`` (https://docs.github.com/webhooks/webhook-events-and-payloads#check_run):
 ``requested_action`` — a person clicked one of the run's buttons; its
 ``requested_action.identifier`` is the mode it starts (``fix`` or ``pr``,
-``bot.render_execution.check_run_actions``); ``rerequested`` — "Re-run":
+``bot.execution.render.check_run_actions``); ``rerequested`` — "Re-run":
 the same arguments again. Only completed check runs of this App
 (``check_run.app.id``) named ``ScenarioForge / execute`` count; their
-``external_id`` is the id of the run that made them (``bot.checks.start_for_run``),
+``external_id`` is the id of the run that made them (``bot.jobs.context.JobContext.start_check_run``),
 whose issue or pull request, branch and arguments the new run takes.
 
 The clicking ``sender``'s permission decides, as for comments
-(``bot.authorize``); a refusal is one short comment on the original run's
+(``bot.github.authorize``); a refusal is one short comment on the original run's
 issue or pull request, since there is no comment to answer.
 """
 from __future__ import annotations
@@ -22,10 +22,10 @@ from gidgethub import routing
 from gidgethub.abc import GitHubAPI
 from gidgethub.sansio import Event
 
-from bot import authorize, messages
-from bot.execute_action import CHECK_NAME
-from bot.render_execution import FIX_ACTION, PR_ACTION
-from bot.tracking import COMMENTS
+from bot.execution.action import CHECK_NAME
+from bot.execution.render import FIX_ACTION, PR_ACTION
+from bot.github import authorize, messages
+from bot.github.tracking import COMMENTS
 from config.settings import Settings
 from handlers.intake import start_run
 from storage.db import Database

@@ -16,7 +16,7 @@ apostrophes or words that look like flags (``generate cover the --branch
 option docs``).
 
 No flag changes credentials, endpoints or sandboxing: the only flags are the
-ones listed in ``bot.messages.USAGE``.
+ones listed in ``bot.github.messages.USAGE``.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ import shlex
 from dataclasses import asdict, dataclass
 from typing import Any, NoReturn
 
-from bot import messages
+from bot.github import messages
 
 PREFIX = "/scenarioforge"
 VERBS = ("help", "status", "cancel", "generate", "execute", "sources", "confirm")

@@ -12,8 +12,9 @@ from typing import Any
 
 from gidgethub.abc import GitHubAPI
 
-from bot import logs, messages
-from bot.tracking import Tracker
+from bot import logs
+from bot.github import messages
+from bot.github.tracking import Tracker
 from storage import runs
 from storage.db import Database
 from storage.models import Run

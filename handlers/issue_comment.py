@@ -13,8 +13,8 @@ from gidgethub import routing
 from gidgethub.abc import GitHubAPI
 from gidgethub.sansio import Event
 
-from bot import authorize, messages
-from bot.tracking import Tracker
+from bot.github import authorize, messages
+from bot.github.tracking import Tracker
 from config.settings import Settings
 from handlers import commands
 from handlers.intake import react, reply, start_run
@@ -54,7 +54,7 @@ async def on_comment(
         await reply(gh, issue, messages.refused(login, decision))
         return
     if isinstance(command, commands.CommandError):
-        await reply(gh, issue, messages.command_error(command))
+        await reply(gh, issue, messages.command_error(command.line, command.problem, command.verb))
         return
     await react(gh, comment)
     if command.verb == "help":

@@ -4,7 +4,7 @@ Webhooks: ``issues`` and ``pull_request`` ``labeled``
 (https://docs.github.com/webhooks/webhook-events-and-payloads#issues). The
 sender's permission decides. The run records ``{"trigger": "label", "label":
 name}`` so the worker removes the label when it picks the job up
-(``bot.tracking.remove_trigger_label``).
+(``bot.github.tracking.remove_trigger_label``).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from gidgethub import routing
 from gidgethub.abc import GitHubAPI
 from gidgethub.sansio import Event
 
-from bot import authorize, messages
+from bot.github import authorize, messages
 from config.settings import Settings
 from handlers import commands
 from handlers.intake import reply, start_run

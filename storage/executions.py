@@ -1,6 +1,6 @@
 """Persist and reload what an execute loop produced (seed 000 §9.3, "Auditability").
 
-An :class:`~bot.results.ExecutionOutcome` is stored as one ``execution_results``
+An :class:`~bot.domain.results.ExecutionOutcome` is stored as one ``execution_results``
 row, one ``scenario_results`` row per scenario and turn (attempt 0 = first run,
 n = rerun after fix n), one ``evidence`` row per evidence id and one
 ``fix_attempts`` row per attempt, so any historical run can be re-reported with
@@ -12,7 +12,13 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.results import Evidence, ExecutionOutcome, FixAttempt, ScenarioOutcome, TurnUsage
+from bot.domain.results import (
+    Evidence,
+    ExecutionOutcome,
+    FixAttempt,
+    ScenarioOutcome,
+    TurnUsage,
+)
 from storage import models
 
 _PER_RUN = (models.ScenarioResult, models.Evidence, models.FixAttempt, models.ExecutionResult)

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.sources import Reason, ScanResult, Source, manifest_hash
 from bot.errors import ScenarioForgeError
-from bot.source_model import Reason, ScanResult, Source, manifest_hash
 from config.repo import matches_any
 from storage.models import Manifest, ManifestConfirmation, ManifestSource
 

@@ -8,7 +8,17 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -197,7 +207,7 @@ class ExecutionResult(Base):
     duration_s: Mapped[float] = mapped_column(Float, default=0.0)
     codex_s: Mapped[float] = mapped_column(Float, default=0.0)
     diff: Mapped[str] = mapped_column(Text, default="")
-    #: Token usage per Codex turn (``bot.results.TurnUsage`` as JSON), in order.
+    #: Token usage per Codex turn (``bot.domain.results.TurnUsage`` as JSON), in order.
     turns: Mapped[list[Any]] = mapped_column(default=list)
     #: The rerun of every selected scenario before a PR (``ScenarioOutcome`` as JSON).
     check: Mapped[list[Any]] = mapped_column(default=list)
@@ -215,7 +225,7 @@ class ScenarioResult(Base):
     scenario_id: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))  # passed|failed|blocked
     reported_status: Mapped[str] = mapped_column(String(16))
-    data: Mapped[dict[str, Any]] = mapped_column(default=dict)  # bot.results.ScenarioOutcome as JSON
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)  # bot.domain.results.ScenarioOutcome as JSON
 
     __table_args__ = (UniqueConstraint("run_id", "attempt", "scenario_id", name="uq_scenario_results_attempt"),)
 
@@ -231,7 +241,7 @@ class Evidence(Base):
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     turn_id: Mapped[str | None] = mapped_column(String(128))
     scenario_ids: Mapped[list[Any]] = mapped_column(default=list)
-    data: Mapped[dict[str, Any]] = mapped_column(default=dict)  # bot.results.Evidence as JSON
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)  # bot.domain.results.Evidence as JSON
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -278,7 +288,7 @@ class Manifest(Base):
     """The sources scanned at one commit of a repository and which of them are selected.
 
     ``manifest_hash``: SHA-256 of the sorted (path, blob SHA, status, selected)
-    tuples (``bot.source_model.manifest_hash``). A selection edit creates a
+    tuples (``bot.domain.sources.manifest_hash``). A selection edit creates a
     new manifest whose ``parent_id`` is the edited one.
     """
 
@@ -338,7 +348,7 @@ from sqlalchemy import UniqueConstraint  # noqa: E402
 class PackRevision(Base):
     """One stored revision of a repository's scenario pack (numbered 1, 2, … per repository).
 
-    ``document`` is the whole ``bot.pack.PackDocument`` as JSON (what
+    ``document`` is the whole ``bot.domain.pack.PackDocument`` as JSON (what
     ``scenario-pack.json`` holds); the other columns repeat its audit fields
     for queries. ``head_sha`` is the commit the pack was generated from,
     ``branch`` the ref it was resolved from; ``commit_sha`` and ``pr_number``

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.pack import PackDocument
+from bot.domain.pack import PackDocument
 from storage.models import ManifestSource, PackRevision
 
 

@@ -44,7 +44,7 @@ from aiohttp import web
 from openapi_core import OpenAPI
 from openapi_core.contrib.aiohttp import AIOHTTPOpenAPIWebRequest
 
-from bot.github import AppAuth
+from bot.github.client import AppAuth
 from config.settings import Settings
 
 SLICE_PATH = Path(__file__).resolve().parents[1] / "github" / "rest-openapi.slice.json"

@@ -4,7 +4,7 @@ A tiny Python application (``shop/cart.py``) with its own pytest suite, a
 spec (``docs/spec.md``) and ONE real bug: the discount is divided by 1000
 instead of 100, so the spec's "10 % off 2 × 25.00 is 45.00" does not hold and
 ``tests/test_cart.py::test_discount`` fails. :data:`FIX_COMMAND` repairs it.
-The pack (built with ``bot.pack`` models; local source ids are paths) has
+The pack (built with ``bot.domain.pack`` models; local source ids are paths) has
 SC-001 (the discount, exposes the bug) and SC-002 (the plain total, passes).
 """
 from __future__ import annotations
@@ -15,7 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.pack import FeatureArea, PackDocument, Revision, Scenario, ScenarioPack, UserOutcome
+from bot.domain.pack import (
+    FeatureArea,
+    PackDocument,
+    Revision,
+    Scenario,
+    ScenarioPack,
+    UserOutcome,
+)
 from tests.support.repos import RepoBuilder
 
 BUGGY_FILE = "shop/cart.py"

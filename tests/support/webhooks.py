@@ -28,7 +28,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.server import SERVICES, Services, create_app
+from bot.ingress.server import SERVICES, Services, create_app
 from config.settings import Settings
 
 PAYLOADS = Path(__file__).parent.parent / "payloads"
@@ -125,7 +125,7 @@ class RunningApp:
 
 
 class OfflineAuth:
-    """Stands in for ``bot.github.AppAuth`` where no GitHub is reachable: its clients
+    """Stands in for ``bot.github.client.AppAuth`` where no GitHub is reachable: its clients
     are plain records of which identity was asked for; handlers must not call them."""
 
     def installation_client(self, installation_id: int) -> tuple[str, int]:
@@ -136,7 +136,7 @@ class OfflineAuth:
 
 
 class NoWorkers:
-    """Stands in for ``bot.jobs.Workers`` in tests that must see jobs stay queued."""
+    """Stands in for ``bot.jobs.workers.Workers`` in tests that must see jobs stay queued."""
 
     def start(self) -> None:
         pass

@@ -1,11 +1,11 @@
 """Workers in a separate process, for the restart test (tests/test_job_restart.py).
 
 Run as ``python -m tests.support.worker_process DATABASE_URL WORKDIR CLONE_URL_TEMPLATE``:
-it starts ``bot.jobs.Workers`` with one worker, a 60 s lease and an action
+it starts ``bot.jobs.workers.Workers`` with one worker, a 60 s lease and an action
 that prints ``started <run id>`` and then blocks for ever, so the test can
 SIGKILL the process while the job holds its lease.
 
-``StubAuth`` stands in for ``bot.github.AppAuth``: clients are the shared
+``StubAuth`` stands in for ``bot.github.client.AppAuth``: clients are the shared
 transport fake (``tests.support.fakes.FakeGitHubAPI``), tokens a constant.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bot.jobs import Workers
+from bot.jobs.workers import Workers
 from storage.db import Database
 from tests.support.fakes import FakeGitHubAPI, make_settings
 

@@ -10,10 +10,10 @@
   fixture (a ``RepoContent`` callable writing and committing dated files
   through ``tests.support.repos.RepoBuilder``; default: a small Flask app with
   a README and a spec, one commit);
-- the real application (``bot.server.create_app`` through ``start_app``) with
+- the real application (``bot.ingress.server.create_app`` through ``start_app``) with
   the test App's key, the webhook secret, ``github_api_url`` = the local
   server, ``clone_url_template`` = the bare remotes, a SQLite file database,
-  a workdir under ``tmp_path`` and ONE real ``bot.jobs.Workers`` loop running
+  a workdir under ``tmp_path`` and ONE real ``bot.jobs.workers.Workers`` loop running
   the ``world_actions`` registry (default ``bot.actions.ACTIONS``).
 
 Tests talk to it as GitHub would::
@@ -46,9 +46,10 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot.actions import Action
-from bot.github import AppAuth
-from bot.jobs import Workers
+from bot.actions import ACTIONS
+from bot.github.client import AppAuth
+from bot.jobs.context import Action
+from bot.jobs.workers import Workers
 from config.settings import Settings
 from storage import runs as run_store
 from storage.db import Database
@@ -333,9 +334,9 @@ def world_repo() -> RepoContent:
 
 
 @pytest.fixture
-def world_actions() -> Mapping[str, Action] | None:
-    """The workers' action registry; ``None`` = ``bot.actions.ACTIONS`` (override in a test module)."""
-    return None
+def world_actions() -> Mapping[str, Action]:
+    """The workers' action registry: ``bot.actions.ACTIONS`` (override in a test module)."""
+    return ACTIONS
 
 
 @pytest.fixture

@@ -8,9 +8,8 @@ Generated with alembic autogenerate against 0001, reviewed, and cut to the
 three tables of this issue (other tables appended to storage/models.py in
 parallel belong to their own migrations).
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0002'
 down_revision = '0001'

@@ -8,9 +8,8 @@ Generated with alembic autogenerate against 0002, reviewed, and cut to the
 table of this issue (the execute tables appended to storage/models.py in
 parallel belong to their own migration, 0004).
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0003'
 down_revision = '0002'

@@ -9,9 +9,8 @@ its whole payload. A delivery without an outcome row is pending, as
 Revision ID: 0005
 Revises: 0004
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0005"
 down_revision = "0004"

@@ -1,0 +1,216 @@
+"""What an execute run produces: the result Codex reports and the outcome the bot records.
+
+Two layers, kept apart on purpose (seed 000 §4.2, backlog SF-4002):
+
+- :class:`ExecutionReport` is what the model *claims*. Its JSON Schema
+  (:func:`report_schema`) is the execute turn's ``outputSchema``; it is
+  strict-mode compatible (every property required, ``additionalProperties:
+  false``, no defaults), as OpenAI structured outputs demand
+  (https://platform.openai.com/docs/guides/structured-outputs#supported-schemas).
+- :class:`ScenarioOutcome`, :class:`FixAttempt` and :class:`ExecutionOutcome`
+  are what the bot *records* after checking each claim against the commands
+  that really ran (``bot.execution.evidence``) and classifying failures
+  (``bot.execution.classify``).
+
+States follow the seeds: scenario ``pending → running → passed | failed |
+blocked``; run outcome ``passed | failed | blocked``.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ResultStatus = Literal["passed", "failed", "blocked"]
+Cause = Literal["code-defect", "stale-spec", "environment", "flaky"]
+Mode = Literal["run", "fix", "pr", "full"]
+TurnKind = Literal["run", "fix", "rerun"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CheckpointResult(_Strict):
+    """One expected checkpoint of a scenario, as the agent checked it."""
+
+    checkpoint: str = Field(description="The checkpoint text from the scenario pack.")
+    expected: str = Field(description="What the scenario expects at this checkpoint.")
+    observed: str = Field(
+        description="What really happened, quoted from command output; name file:line when known."
+    )
+    passed: bool
+
+
+class ScenarioReport(_Strict):
+    """The agent's claim about one scenario."""
+
+    scenario_id: str
+    status: ResultStatus
+    checkpoints: list[CheckpointResult]
+    commands: list[str] = Field(
+        description="The exact shell commands, as run in this turn, whose output proves the status."
+    )
+    rerun_command: str = Field(description="A shell command that reruns just this scenario.")
+    files_written: list[str] = Field(description="Paths of scenario tests or scripts written for it.")
+    notes: str = Field(description="Why blocked, or anything a reviewer must know; empty if nothing.")
+
+
+class ExecutionReport(_Strict):
+    """The execute / rerun turn's structured answer: one report per selected scenario."""
+
+    scenarios: list[ScenarioReport]
+
+
+class FixReport(_Strict):
+    """The fix turn's structured answer."""
+
+    summary: str = Field(description="What was changed and why, in two or three sentences.")
+    changed_files: list[str]
+    residual_risk: str = Field(description="What the fix may not cover; empty if nothing.")
+
+
+def report_schema() -> dict[str, Any]:
+    """``outputSchema`` of execute and rerun turns.
+
+    Every field is required and ``extra="forbid"`` gives ``additionalProperties:
+    false``, so pydantic's schema is already in the strict subset.
+    """
+    return ExecutionReport.model_json_schema()
+
+
+def fix_schema() -> dict[str, Any]:
+    """``outputSchema`` of fix turns."""
+    return FixReport.model_json_schema()
+
+
+class Evidence(BaseModel):
+    """One piece of evidence from what really happened (backlog SF-4002), referenced by ``id``.
+
+    ``kind="command"``: a ``commandExecution`` item of a turn (``command``,
+    ``cwd``, ``exit_code``, ``duration_ms``, ``output`` capped, ``output_cut``
+    saying what was cut). ``kind="diff"``: ``git diff`` of the worktree after a
+    turn (``diff``) and the paths written (``files``). ``id`` is
+    ``"ev-" + sha256(content)[:16]``, stable for the same content.
+    ``attempt`` is 0 for the first run, ``n`` for fix attempt ``n`` and its rerun.
+    """
+
+    id: str
+    kind: Literal["command", "diff"]
+    scenario_ids: list[str] = Field(default_factory=list)
+    turn_id: str | None = None
+    attempt: int = 0
+    command: str | None = None
+    cwd: str | None = None
+    exit_code: int | None = None
+    duration_ms: int | None = None
+    output: str = ""
+    output_cut: str | None = None
+    diff: str = ""
+    files: list[str] = Field(default_factory=list)
+
+
+class Classification(BaseModel):
+    """Why a scenario failed (backlog SF-5001): a cause class and the evidence behind it.
+
+    ``action`` tells a person what to do: fix the code, update the document,
+    fix the environment, or rerun.
+    """
+
+    cause: Cause
+    reason: str
+    action: str
+    evidence_ids: list[str] = Field(default_factory=list)
+    source_ids: list[str] = Field(default_factory=list)
+
+
+class ScenarioOutcome(BaseModel):
+    """The recorded result of one scenario after one turn (run or rerun).
+
+    ``status`` is the bot's verdict; ``reported_status`` the agent's claim.
+    They differ when a ``passed`` claim had no proving command (→ ``blocked``,
+    reason in ``blocked_reason``).
+    """
+
+    scenario_id: str
+    status: ResultStatus
+    reported_status: ResultStatus
+    checkpoints: list[CheckpointResult] = Field(default_factory=list)
+    commands: list[str] = Field(default_factory=list)
+    rerun_command: str = ""
+    evidence_ids: list[str] = Field(default_factory=list)
+    notes: str = ""
+    blocked_reason: str | None = None
+    classification: Classification | None = None
+
+    @property
+    def failing_checkpoints(self) -> list[CheckpointResult]:
+        return [checkpoint for checkpoint in self.checkpoints if not checkpoint.passed]
+
+
+class FixAttempt(BaseModel):
+    """One fix turn and the rerun that judged it (numbered from 1 per run)."""
+
+    number: int
+    scenario_ids: list[str]
+    turn_id: str | None = None
+    summary: str = ""
+    residual_risk: str = ""
+    diff: str = ""
+    reverted_paths: list[str] = Field(default_factory=list)
+    rerun_outcome: ResultStatus = "failed"
+    results: list[ScenarioOutcome] = Field(default_factory=list)
+    evidence_ids: list[str] = Field(default_factory=list)
+
+
+class TurnUsage(BaseModel):
+    """Tokens one Codex turn of the loop used, as Codex counts them (``bot.codex.turns.TokenUsage``).
+
+    ``kind``: ``run`` (the first run), ``fix``, ``rerun`` (after a fix, and the
+    check of every scenario before a PR); ``attempt`` as in :class:`Evidence`.
+    ``input_tokens`` include the cached ones; ``total_tokens`` is Codex's total.
+    """
+
+    turn_id: str
+    kind: TurnKind
+    attempt: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+
+
+class ExecutionOutcome(BaseModel):
+    """Everything one execute loop produced, enough to render, store and re-report it.
+
+    ``initial`` holds the first run's results (the "before"); ``results`` the
+    latest result per scenario (the "after"); ``check`` the rerun of every
+    selected scenario after a passing fix loop in modes ``pr | full`` (empty
+    otherwise; its evidence has the last attempt's number). ``diff`` is ``git
+    diff`` of the worktree against its start (fix changes and any scenario
+    scripts); ``stop_reason`` says why the fix loop ended (``passed``,
+    ``max_fix_attempts``, ``token_budget``, ``wall_clock_budget``,
+    ``nothing_to_fix``, ``regression``: the check found a scenario that passed
+    before and no longer does, the status is then ``failed``) or is ``None`` in
+    run mode. ``duration_s`` is the whole loop, ``codex_s`` the part spent
+    in Codex turns (wall-clock seconds); the difference is the bot's own time.
+    ``turns`` holds each turn's token usage in order; ``turn_ids`` and
+    ``tokens`` (their total) summarize it.
+    """
+
+    mode: Mode
+    status: ResultStatus
+    scenario_ids: list[str]
+    initial: list[ScenarioOutcome]
+    results: list[ScenarioOutcome]
+    attempts: list[FixAttempt] = Field(default_factory=list)
+    check: list[ScenarioOutcome] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
+    diff: str = ""
+    stop_reason: str | None = None
+    thread_id: str | None = None
+    turn_ids: list[str] = Field(default_factory=list)
+    turns: list[TurnUsage] = Field(default_factory=list)
+    tokens: int = 0
+    duration_s: float = 0.0
+    codex_s: float = 0.0
+    prompt_version: str = ""

@@ -1,0 +1,399 @@
+"""The execute loop: run scenarios, classify failures, fix, rerun (seed 000 §4.2; SF-4001, SF-5001, SF-5002).
+
+:func:`execute_pack` drives one Codex thread (workspace-write sandbox, network
+off) in a worktree:
+
+1. a **run** turn executes the selected scenarios and reports per-scenario
+   results through ``outputSchema`` (:func:`bot.domain.results.report_schema`); the
+   verdicts come from the commands that really ran (:func:`bot.execution.evidence.judge`);
+   failures are classified (:mod:`bot.execution.classify`). Run and rerun turns may only
+   write scenario tests and scripts under ``scenarioforge/``: any other change
+   is reverted and recorded, and the scenarios of that turn become
+   ``blocked`` (their verdict was reached against edited application code);
+2. modes ``fix | pr | full``: a **fix** turn in the same thread for the
+   failing ``code-defect`` scenarios, the diff taken from git (anything under
+   ``.github/workflows`` reverted and recorded), then a **rerun** turn of those
+   scenarios; repeated until they pass or a stop condition is met
+   (``max_fix_attempts``, token budget, wall-clock budget);
+3. modes ``pr | full``, when the fixed scenarios pass: a **check** turn reruns
+   every selected scenario once, so that a fix breaking a scenario that passed
+   before is seen; a scenario that passed and no longer does ends the loop
+   with stop reason ``regression`` and the outcome ``failed`` (no PR).
+
+Committing, pushing and the PR belong to the caller (the bot holds the
+credentials, never the agent); the returned :class:`ExecutionOutcome` carries
+the final diff, the attempts and the before/after evidence. Every scenario
+state change (``pending → running → passed | failed | blocked``) is an event.
+
+:func:`execute_command` is the local mode: ``scenarioforge execute --repo PATH
+--pack FILE [--mode run|fix]``.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sys
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from bot.codex.engine import Engine
+from bot.codex.turns import EngineEvent, EngineThread, OnEvent, TurnResult, emit
+from bot.domain.pack import PackDocument, ScenarioPack
+from bot.domain.results import (
+    Evidence,
+    ExecutionOutcome,
+    ExecutionReport,
+    FixAttempt,
+    FixReport,
+    Mode,
+    ResultStatus,
+    ScenarioOutcome,
+    TurnKind,
+    TurnUsage,
+    fix_schema,
+    report_schema,
+)
+from bot.errors import Cancelled, CodexError, ScenarioForgeError
+from bot.execution import evidence as ev
+from bot.execution.classify import classify, flaky
+from bot.execution.prompts import PROMPT_VERSION, fix_prompt, run_prompt
+
+PROTECTED_PREFIX = ".github/workflows/"
+#: Where run and rerun turns write scenario tests and scripts (templates/execute_run.md).
+SCENARIO_DIR = "scenarioforge/"
+#: Files that running Python tests writes by itself (bytecode, pytest's cache) in a repository that does not
+#: ignore them: reverted like any change outside :data:`SCENARIO_DIR`, but they are no edit of the code.
+BYPRODUCT = re.compile(r"(^|/)(__pycache__|\.pytest_cache)/")
+#: Modes that end in a pull request: their fix is checked against every selected scenario first.
+PR_MODES: frozenset[str] = frozenset({"pr", "full"})
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Stop conditions of the fix loop; ``None`` = no limit. Tokens as Codex counts them, seconds wall-clock."""
+
+    max_fix_attempts: int = 3
+    token_budget: int | None = 2_000_000
+    wall_clock_s: float | None = 3_600.0
+
+
+def run_status(results: Sequence[ScenarioOutcome]) -> ResultStatus:
+    """``failed`` if any scenario failed, else ``blocked`` if any is blocked, else ``passed``."""
+    statuses = {result.status for result in results}
+    if "failed" in statuses:
+        return "failed"
+    return "blocked" if "blocked" in statuses or not statuses else "passed"
+
+
+def _parse(model: type[ModelT], result: TurnResult) -> ModelT:
+    """The turn's JSON answer as ``model``. Raises CodexError (type ``InvalidOutput``) when it does not fit."""
+    try:
+        return model.model_validate(result.parsed)
+    except ValidationError as exc:
+        raise CodexError(f"{model.__name__} does not match the schema: {exc}", error_type="InvalidOutput",
+                         thread_id=result.thread_id, turn_id=result.turn_id) from exc
+
+
+class _Loop:
+    """State of one :func:`execute_pack` call (one thread, one worktree)."""
+
+    def __init__(self, thread: EngineThread, worktree: Path, pack: ScenarioPack, on_event: OnEvent | None,
+                 cancel: asyncio.Event | None, stale_source_ids: Collection[str]) -> None:
+        self.thread, self.worktree, self.pack = thread, worktree, pack
+        self.on_event, self.cancel, self.stale = on_event, cancel, stale_source_ids
+        self.sources = {scenario.id: scenario.source_ids for _, _, scenario in pack.scenarios()}
+        self.evidence: list[Evidence] = []
+        self.turns: list[TurnUsage] = []
+        self.codex_s = 0.0
+
+    @property
+    def tokens(self) -> int:
+        """Tokens used by the loop's turns so far."""
+        return sum(turn.total_tokens for turn in self.turns)
+
+    async def event(self, phase: str, status: str, message: str, **payload: Any) -> None:
+        await emit(self.on_event, EngineEvent(phase, status, message, payload))
+
+    async def turn(self, text: str, schema: dict[str, Any], *, kind: TurnKind, attempt: int) -> TurnResult:
+        """One turn, interrupted (→ :class:`Cancelled`) when ``cancel`` is set; its usage is kept in ``turns``."""
+        task = asyncio.ensure_future(self.thread.turn(text, output_schema=schema, on_event=self.on_event))
+        if self.cancel is not None:
+            waiter = asyncio.ensure_future(self.cancel.wait())
+            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                raise Cancelled("execution cancelled during a Codex turn", thread_id=self.thread.id)
+        result = await task
+        self.turns.append(TurnUsage(
+            turn_id=result.turn_id, kind=kind, attempt=attempt, input_tokens=result.usage.input_tokens,
+            output_tokens=result.usage.output_tokens, total_tokens=result.usage.total_tokens,
+        ))
+        self.codex_s += result.duration_s
+        return result
+
+    async def guarded_diff(self, before: str, *, allowed: Callable[[str], bool],
+                           why: str) -> tuple[str, list[str], list[str]]:
+        """The turn's change since the ``before`` tree, after reverting every path ``allowed`` refuses.
+
+        A revert is a ``guard`` event: ``why``, then the paths. Returns ``(diff, files, reverted)``.
+        """
+        after = await ev.snapshot(self.worktree)
+        diff, files = await ev.diff(self.worktree, before, after)
+        reverted = [path for path in files if not allowed(path)]
+        if reverted:
+            await ev.restore(self.worktree, before, reverted)
+            await self.event("guard", "running", f"{why}; reverted {', '.join(reverted)}", paths=reverted)
+            after = await ev.snapshot(self.worktree)
+            diff, files = await ev.diff(self.worktree, before, after)
+        return diff, files, reverted
+
+    async def execute(self, ids: Sequence[str], *, attempt: int,
+                      check: bool = False) -> tuple[list[ScenarioOutcome], list[str]]:
+        """A run (``attempt`` 0), rerun or ``check`` turn of ``ids``: verdicts, classification, events.
+
+        Changes outside :data:`SCENARIO_DIR` are reverted; unless they are all
+        :data:`BYPRODUCT` files, every scenario of the turn is ``blocked`` ("the
+        run turn edited application code: …").
+        Returns the outcomes and the reverted edits (byproducts left out).
+        """
+        kind: Literal["run", "rerun"] = "rerun" if attempt else "run"
+        for scenario_id in ids:
+            await self.event("scenario", "running", f"{scenario_id} running", scenario_id=scenario_id,
+                             state="running", attempt=attempt)
+        before = await ev.snapshot(self.worktree)
+        result = await self.turn(run_prompt(self.pack, ids, turn="check" if check else kind), report_schema(),
+                                 kind=kind, attempt=attempt)
+        report = _parse(ExecutionReport, result)
+        commands = ev.command_evidence(result.commands, turn_id=result.turn_id, attempt=attempt)
+        outcomes = ev.judge(report, commands, ids)
+        diff, files, reverted = await self.guarded_diff(
+            before, allowed=lambda path: path.startswith(SCENARIO_DIR),
+            why=f"the {kind} turn changed files outside {SCENARIO_DIR}")
+        written = ev.diff_evidence(diff, files, turn_id=result.turn_id, attempt=attempt, scenario_ids=ids)
+        self.evidence += commands + ([written] if written else [])
+        edited = [path for path in reverted if not BYPRODUCT.search(path)]
+        for outcome in outcomes:
+            if edited:
+                outcome.status = "blocked"
+                outcome.blocked_reason = (f"the {kind} turn edited application code: {', '.join(edited)} "
+                                          "(reverted; its results do not hold for the code under test)")
+            elif outcome.status == "failed":
+                outcome.classification = classify(outcome, self.evidence, source_ids=self.sources[outcome.scenario_id],
+                                                  stale_source_ids=self.stale)
+            await self.result_event(outcome, attempt)
+        return outcomes, edited
+
+    async def result_event(self, outcome: ScenarioOutcome, attempt: int) -> None:
+        cause = f" ({outcome.classification.cause})" if outcome.classification else ""
+        await self.event(
+            "scenario", outcome.status, f"{outcome.scenario_id} {outcome.status}{cause}",
+            scenario_id=outcome.scenario_id, state=outcome.status, attempt=attempt,
+            evidence_ids=outcome.evidence_ids, blocked_reason=outcome.blocked_reason,
+            cause=outcome.classification.cause if outcome.classification else None,
+        )
+
+    async def check(self, ids: Sequence[str], latest: dict[str, ScenarioOutcome],
+                    number: int) -> tuple[list[ScenarioOutcome], list[str]]:
+        """The check turn after a passing fix loop (attempt ``number``): every scenario of ``ids`` rerun.
+
+        Returns its outcomes and the regressions: ids whose ``latest`` result
+        passed and whose check did not.
+        """
+        await self.event("check", "running", f"rerunning all {len(ids)} scenario(s) to check for regressions",
+                         attempt=number, scenario_ids=list(ids))
+        outcomes, _ = await self.execute(ids, attempt=number, check=True)
+        regressions = [o.scenario_id for o in outcomes
+                       if latest[o.scenario_id].status == "passed" and o.status != "passed"]
+        status = "failed" if regressions else "complete"
+        message = (f"regression: {', '.join(regressions)} passed before and not after the fix" if regressions
+                   else "no regression: every scenario that passed still passes")
+        await self.event("check", status, message, attempt=number, regressions=regressions)
+        return outcomes, regressions
+
+    async def fix(self, number: int, failures: list[ScenarioOutcome]) -> FixAttempt:
+        """Fix turn + rerun turn for ``failures``; the attempt with its diff, rerun outcome and evidence."""
+        ids = [failure.scenario_id for failure in failures]
+        await self.event("fix", "running", f"fix attempt {number}: {', '.join(ids)}", attempt=number, scenario_ids=ids)
+        before = await ev.snapshot(self.worktree)
+        result = await self.turn(fix_prompt(self.pack, failures, self.evidence), fix_schema(), kind="fix",
+                                 attempt=number)
+        report = _parse(FixReport, result)
+        commands = ev.command_evidence(result.commands, turn_id=result.turn_id, attempt=number)
+        for command in commands:
+            command.scenario_ids = list(ids)
+        diff, files, reverted = await self.guarded_diff(
+            before, allowed=lambda path: not path.startswith(PROTECTED_PREFIX),
+            why=f"the fix turn changed {PROTECTED_PREFIX}")
+        change = ev.diff_evidence(diff, files, turn_id=result.turn_id, attempt=number, scenario_ids=ids)
+        self.evidence += commands + ([change] if change else [])
+        await self.event("fix", "complete", f"fix attempt {number}: {len(files)} file(s) changed",
+                         attempt=number, files=files, reverted=reverted, turn_id=result.turn_id)
+
+        rerun, rerun_reverted = await self.execute(ids, attempt=number)
+        before_by_id = {failure.scenario_id: failure for failure in failures}
+        for outcome in rerun:
+            if outcome.status == "passed" and not files:
+                outcome.classification = flaky(before_by_id[outcome.scenario_id], outcome)
+        attempt_evidence = [item.id for item in self.evidence if item.attempt == number]
+        attempt = FixAttempt(
+            number=number, scenario_ids=ids, turn_id=result.turn_id, summary=report.summary,
+            residual_risk=report.residual_risk, diff=diff, reverted_paths=reverted + rerun_reverted,
+            rerun_outcome=run_status(rerun), results=rerun, evidence_ids=attempt_evidence,
+        )
+        await self.event("fix", attempt.rerun_outcome, f"fix attempt {number}: rerun {attempt.rerun_outcome}",
+                         attempt=number, rerun_outcome=attempt.rerun_outcome, evidence_ids=attempt_evidence)
+        return attempt
+
+
+def _fixable(results: Sequence[ScenarioOutcome]) -> list[ScenarioOutcome]:
+    """Failures a code change can fix: ``code-defect`` (stale-spec → document, environment → not code)."""
+    return [r for r in results if r.status == "failed" and r.classification and r.classification.cause == "code-defect"]
+
+
+def _stop_reason(loop: _Loop, limits: Limits, started: float, number: int) -> str | None:
+    if number > limits.max_fix_attempts:
+        return "max_fix_attempts"
+    if limits.token_budget is not None and loop.tokens >= limits.token_budget:
+        return "token_budget"
+    if limits.wall_clock_s is not None and time.monotonic() - started >= limits.wall_clock_s:
+        return "wall_clock_budget"
+    return None
+
+
+async def execute_pack(
+    engine: Engine,
+    *,
+    worktree: Path,
+    pack: ScenarioPack,
+    scenario_ids: Sequence[str] | None = None,
+    mode: Mode = "run",
+    limits: Limits = Limits(),
+    stale_source_ids: Collection[str] = frozenset(),
+    on_event: OnEvent | None = None,
+    cancel: asyncio.Event | None = None,
+) -> ExecutionOutcome:
+    """Run the selected scenarios of ``pack`` in ``worktree``; in modes fix/pr/full, fix and rerun failures;
+    in modes pr/full, check every selected scenario after a passing fix (see the module docstring).
+
+    ``scenario_ids`` defaults to every scenario of the pack, in pack order.
+    ``stale_source_ids`` are the manifest's stale sources (→ ``stale-spec``).
+    The worktree keeps the fixes as an uncommitted change; ``outcome.diff`` is
+    ``git diff`` from the state it had on entry.
+
+    Raises:
+        ScenarioForgeError: ``scenario_ids`` names a scenario the pack lacks
+            (error type ``UnknownScenario``).
+        CodexError: a turn failed or returned output outside the schema (raw message).
+        Cancelled: ``cancel`` was set during a turn (the turn is abandoned and
+            the Codex process stopped).
+        GitError: a git command on the worktree failed.
+    """
+    known = pack.scenario_ids()
+    selected = list(scenario_ids) if scenario_ids else known
+    unknown = [sid for sid in selected if sid not in known]
+    if unknown:
+        raise ScenarioForgeError(f"unknown scenario id(s): {', '.join(unknown)}", error_type="UnknownScenario")
+    started = time.monotonic()
+    start_tree = await ev.snapshot(worktree)
+    for scenario_id in selected:
+        await emit(on_event, EngineEvent("scenario", "queued", f"{scenario_id} pending",
+                                         {"scenario_id": scenario_id, "state": "pending"}))
+    async with engine.thread(worktree, sandbox="workspace-write") as thread:
+        loop = _Loop(thread, worktree, pack, on_event, cancel, stale_source_ids)
+        initial, _ = await loop.execute(selected, attempt=0)
+        latest = {outcome.scenario_id: outcome for outcome in initial}
+        attempts: list[FixAttempt] = []
+        stop_reason = None
+        if mode != "run":
+            failures = _fixable(initial)
+            stop_reason = None if failures else "nothing_to_fix"
+            while failures and stop_reason is None:
+                stop_reason = _stop_reason(loop, limits, started, len(attempts) + 1)
+                if stop_reason:
+                    break
+                attempt = await loop.fix(len(attempts) + 1, failures)
+                attempts.append(attempt)
+                latest.update({outcome.scenario_id: outcome for outcome in attempt.results})
+                failures = _fixable(attempt.results)
+                if not failures:
+                    stop_reason = "passed" if attempt.rerun_outcome == "passed" else "nothing_to_fix"
+            if stop_reason:
+                await loop.event("fix", "complete", f"fix loop stopped: {stop_reason}", stop_reason=stop_reason)
+        check: list[ScenarioOutcome] = []
+        if mode in PR_MODES and stop_reason == "passed":
+            check, regressions = await loop.check(selected, latest, len(attempts))
+            latest.update({outcome.scenario_id: outcome for outcome in check})
+            stop_reason = "regression" if regressions else stop_reason
+        diff, _ = await ev.diff(worktree, start_tree, await ev.snapshot(worktree))
+        results = [latest[sid] for sid in selected]
+        outcome = ExecutionOutcome(
+            mode=mode, status="failed" if stop_reason == "regression" else run_status(results),
+            scenario_ids=selected, initial=initial, results=results, check=check,
+            attempts=attempts, evidence=loop.evidence, diff=diff, stop_reason=stop_reason, thread_id=thread.id,
+            turn_ids=[turn.turn_id for turn in loop.turns], turns=loop.turns, tokens=loop.tokens,
+            duration_s=time.monotonic() - started, codex_s=loop.codex_s,
+            prompt_version=PROMPT_VERSION,
+        )
+    await emit(on_event, EngineEvent("execute", outcome.status, f"execute {outcome.status}",
+                                     {"stop_reason": stop_reason, "attempts": len(attempts), "tokens": outcome.tokens}))
+    return outcome
+
+
+# ---------------------------------------------------------------- local mode
+
+
+def load_pack(path: Path) -> ScenarioPack:
+    """A pack from ``scenario-pack.json`` (a :class:`PackDocument`) or a bare :class:`ScenarioPack` file."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(data, dict) and "pack" in data and "revision" in data:
+        return PackDocument.model_validate(data).pack
+    return ScenarioPack.model_validate(data)
+
+
+def stale_sources(repo: Path) -> set[str]:
+    """Paths of the sources the trust gate marks stale at HEAD (local source ids are paths)."""
+    from bot.sources.scan import scan_checkout
+
+    return {source.path for source in scan_checkout(repo).sources if source.status == "stale"}
+
+
+def _print_event(event: EngineEvent) -> None:
+    if event.phase in {"scenario", "fix", "check", "guard", "execute"}:
+        print(f"[{event.phase}] {event.message}", file=sys.stderr, flush=True)
+    elif event.phase == "command" and event.status == "running":
+        print(f"    $ {event.message}", file=sys.stderr, flush=True)
+
+
+def execute_command(repo: Path, pack: Path, mode: str) -> int:
+    """``scenarioforge execute --repo PATH --pack FILE [--mode run|fix]``: run the loop locally, print the table.
+
+    Fixes stay in the working tree as an uncommitted diff. Returns 0 when every
+    scenario passed, 1 when one failed or is blocked, 2 on an error (printed raw).
+    """
+    from bot.execution.render import terminal_table
+    from config.settings import Settings
+
+    repo = repo.resolve()
+    try:
+        scenario_pack = load_pack(pack)
+        outcome = asyncio.run(execute_pack(
+            Engine(Settings()), worktree=repo, pack=scenario_pack, mode=mode,  # type: ignore[arg-type]
+            stale_source_ids=stale_sources(repo), on_event=_print_event,
+        ))
+    except (ScenarioForgeError, ValueError, OSError) as exc:
+        kind = getattr(exc, "error_type", type(exc).__name__)
+        print(f"{kind}: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 2
+    print(terminal_table(outcome))
+    if outcome.diff:
+        print(f"\nThe fix is left uncommitted in {repo} (git diff to review it).")
+    return 0 if outcome.status == "passed" else 1

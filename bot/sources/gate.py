@@ -1,0 +1,172 @@
+"""The source trust gate of a job: repository config, the manifest at the job's commit, the gate.
+
+Seed 000 §7 and issue 3 ("On GitHub"): scenarios are built only from sources
+a person has seen and accepted. An action that reads sources calls, in order,
+
+1. ``load_repo_config`` — ``.github/scenarioforge.yml`` from the DEFAULT branch
+   (never the pull request's head, which anyone who opens a PR controls);
+2. ``current_manifest`` — the scan of the job's worktree at its exact SHA,
+   reusing the newest manifest of that commit so that selection edits
+   (``/scenarioforge sources --include/--exclude``) and confirmations survive;
+3. ``gate`` — when a selected source is stale or suspect and nobody confirmed
+   this manifest hash, the run stops ``blocked`` in phase
+   ``needs-confirmation`` saying which sources need a look and how to go on.
+
+Each real step is a run event (phases ``config``, ``scan``, ``manifest``,
+``gate``); what the user must read is in the event messages, because the
+tracking comment is re-rendered from the events (``bot.github.messages.tracking``).
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+
+import gidgethub
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.sources import Source
+from bot.jobs.context import JobContext
+from bot.sources.render import totals
+from bot.sources.scan import scan
+from config import repo as repo_config
+from config.repo import CONFIG_PATH, RepoConfig
+from storage import manifests
+from storage.models import Manifest
+
+#: "Get repository content" (https://docs.github.com/rest/repos/contents#get-repository-content);
+#: ``{+path}`` keeps the slashes of the path. Without ``ref`` GitHub reads the default branch.
+CONTENTS = "/repos/{owner}/{repo}/contents/{+path}"
+#: The phase a run is blocked in until ``/scenarioforge confirm``.
+GATE_PHASE = "needs-confirmation"
+
+
+def _owner_repo(ctx: JobContext) -> dict[str, str]:
+    owner, repo = ctx.run.repository.split("/", 1)
+    return {"owner": owner, "repo": repo}
+
+
+def code_block(text: str, indent: str = "  ") -> str:
+    """``text`` as a fenced block indented under a Markdown list item (fence longer than any backtick run)."""
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+    return "\n".join(indent + line if line else line for line in [fence, *text.splitlines(), fence])
+
+
+async def _config_text(ctx: JobContext) -> tuple[str | None, str | None]:
+    """``(text, None)`` of the config file on the default branch, ``(None, None)`` when
+    there is none (404), ``(None, error)`` when it is not a readable UTF-8 file."""
+    try:
+        answer = await ctx.gh.getitem(CONTENTS, url_vars={**_owner_repo(ctx), "path": CONFIG_PATH})
+    except gidgethub.BadRequest as exc:
+        if exc.status_code == 404:
+            return None, None
+        raise
+    if not isinstance(answer, dict) or answer.get("type") != "file" or answer.get("encoding") != "base64":
+        return None, f"{CONFIG_PATH}: not a regular file GitHub returns inline (type/encoding)"
+    try:
+        return base64.b64decode(answer["content"]).decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        return None, f"{CONFIG_PATH}: not valid UTF-8 ({exc})"
+
+
+async def load_repo_config(ctx: JobContext) -> tuple[RepoConfig, str | None]:
+    """The repository config of the run's repository, read from its default branch.
+
+    Returns ``(config, error)`` like ``config.repo.load_repo_config``: no file →
+    defaults; an invalid file (YAML, unknown key, wrong type, not UTF-8) →
+    defaults and the error text, shown in the tracking comment (event
+    ``config`` ``failed``). GitHub errors other than 404 propagate
+    (``gidgethub.BadRequest``/``GitHubBroken``; the worker retries transient ones).
+    """
+    text, error = await _config_text(ctx)
+    config, parse_error = repo_config.load_repo_config(text) if error is None else (RepoConfig(), error)
+    if parse_error:
+        await ctx.event("config", "failed", f"`{CONFIG_PATH}` on the default branch is invalid; the defaults are "
+                        f"used:\n\n{code_block(parse_error)}", {"error": parse_error})
+    elif text is None:
+        await ctx.event("config", "complete", f"no `{CONFIG_PATH}` on the default branch: defaults")
+    else:
+        await ctx.event("config", "complete", f"`{CONFIG_PATH}` read from the default branch")
+    return config, parse_error
+
+
+async def manifest_at(session: AsyncSession, repository: str, commit_sha: str) -> Manifest | None:
+    """The newest manifest (scan or selection edit) of ``repository`` built for ``commit_sha``."""
+    query = (select(Manifest).where(Manifest.repository == repository, Manifest.commit_sha == commit_sha)
+             .order_by(Manifest.created_at.desc(), Manifest.id.desc()).limit(1))
+    return (await session.scalars(query)).first()
+
+
+async def current_manifest(ctx: JobContext, config: RepoConfig, config_error: str | None) -> Manifest:
+    """The manifest of the job's worktree at ``ctx.workspace.sha``.
+
+    The newest manifest of that commit is reused as it is (its selection and
+    confirmations stand); otherwise the worktree is scanned in a thread
+    (``bot.sources.scan.scan``, with ``config`` and ``config_error``) and saved as a
+    new root manifest. Raises ``GitError`` when the scan's git commands fail.
+    """
+    assert ctx.workspace is not None, "actions run after the checkout"
+    sha, repository = ctx.workspace.sha, ctx.run.repository
+    async with ctx.db.session() as session:
+        manifest = await manifest_at(session, repository, sha)
+    if manifest is not None:
+        await ctx.event("manifest", "complete", f"manifest {manifest.id} of `{sha[:12]}` reused "
+                        f"(hash `{manifest.manifest_hash[:12]}`)", {"manifest_id": manifest.id})
+        return manifest
+    await ctx.event("scan", "running", f"scanning the sources at `{sha[:12]}`")
+    await ctx.report()
+    result = await asyncio.to_thread(scan, ctx.workspace.path, sha, config, config_error)
+    await ctx.event("scan", "complete", totals(result.sources))
+    async with ctx.db.session() as session:
+        manifest = await manifests.save_manifest(session, repository, result)
+    await ctx.event("manifest", "complete", f"manifest {manifest.id} saved (hash `{manifest.manifest_hash[:12]}`)",
+                    {"manifest_id": manifest.id})
+    return manifest
+
+
+def strongest_reason(source: Source) -> str:
+    """The source's strongest reason with up to two pieces of evidence, on one line."""
+    reason = source.strongest_reason()
+    if reason is None:
+        return "no reason recorded"
+    evidence = f" ({'; '.join(reason.evidence[:2])})" if reason.evidence else ""
+    return f"{reason.message}{evidence}".replace("\n", " ")
+
+
+def needs_look(pending: list[Source], manifest_hash: str) -> str:
+    """What a blocked run says: each source to look at (path, status, strongest reason) and how to go on."""
+    rows = "\n".join(f"  - `{s.path}` ({s.status}): {strongest_reason(s)}" for s in pending)
+    return (
+        f"{len(pending)} selected source(s) are stale or suspect and need a look before generation "
+        f"(manifest hash `{manifest_hash[:12]}`):\n{rows}\n\n"
+        "  Reply `/scenarioforge confirm` to accept them as they are and resume this run; to leave them out, "
+        f"first change the selection (`/scenarioforge sources --exclude {pending[0].path}`, globs allowed), "
+        "then confirm."
+    )
+
+
+async def gate(ctx: JobContext, manifest: Manifest) -> bool:
+    """True when generation may read ``manifest``'s selected sources.
+
+    False after blocking the run (state ``blocked``, phase ``needs-confirmation``,
+    message ``needs_look``) when a selected source is stale or suspect and this
+    manifest hash of the repository has no confirmation
+    (``storage.manifests.pending_confirmation``; seed 000 §7, issue 3).
+    """
+    async with ctx.db.session() as session:
+        pending = await manifests.pending_confirmation(session, manifest)
+        confirmation = await manifests.is_confirmed(session, manifest) if not pending else None
+    payload = {"manifest_id": manifest.id, "manifest_hash": manifest.manifest_hash}
+    if pending:
+        await ctx.event(GATE_PHASE, "blocked", needs_look(pending, manifest.manifest_hash),
+                        {**payload, "paths": [s.path for s in pending]})
+        await ctx.set_state("blocked", GATE_PHASE)
+        await ctx.report(final=True)
+        return False
+    if confirmation is not None and manifests.needs_confirmation(manifest):
+        message = f"confirmed by @{confirmation.confirmed_by} for hash `{manifest.manifest_hash[:12]}`"
+    else:
+        message = "no stale or suspect source is selected"
+    await ctx.event("gate", "passed", message, payload)
+    return True
