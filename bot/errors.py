@@ -41,3 +41,8 @@ class CodexError(ScenarioForgeError):
 
 class Cancelled(ScenarioForgeError):
     """The run was cancelled by a person (``/scenarioforge cancel``)."""
+
+
+class PayloadError(ScenarioForgeError):
+    """A webhook payload lacks a field a handler uses, or has it with the wrong type; ``message``
+    names the event and the field (``issue_comment delivery: field `comment.body` …``)."""

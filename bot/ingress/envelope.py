@@ -1,0 +1,84 @@
+"""The envelope of a webhook delivery: the fields routing and the ``deliveries`` row need.
+
+Every event's payload may carry ``action`` (a string), ``installation`` (an
+object whose ``id`` is an integer) and ``repository`` (an object whose
+``full_name`` is ``owner/name``), as GitHub's webhook schema describes them
+(``installation.id``: ``integer``; ``repository.full_name``: ``string``,
+https://docs.github.com/webhooks/webhook-events-and-payloads). They are
+checked here, before anything is written or dispatched, so that one malformed
+delivery is refused with the field named instead of failing later.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.errors import PayloadError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+
+#: Widths of ``deliveries.action`` / ``deliveries.repository`` (``storage.models.Delivery``).
+ACTION_WIDTH = 64
+REPOSITORY_WIDTH = 255
+#: Largest ``installation_id`` a ``BIGINT`` column holds.
+MAX_ID = 2**63 - 1
+
+
+class EnvelopeError(PayloadError):
+    """A field of the envelope has the wrong type or shape; ``field`` is its dotted path (``installation.id``)."""
+
+    def __init__(self, event: str, field: str, problem: str) -> None:
+        super().__init__(f"{event} delivery: field `{field}` {problem}", event=event, field=field)
+        self.field = field
+
+
+class _Installation(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: StrictInt = Field(gt=0, le=MAX_ID)
+
+
+class _Repository(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    full_name: StrictStr = Field(max_length=REPOSITORY_WIDTH, pattern=r"^[^/\s]+/[^/\s]+$")
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    action: StrictStr | None = Field(default=None, max_length=ACTION_WIDTH)
+    installation: _Installation | None = None
+    repository: _Repository | None = None
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The checked envelope: ``None`` where the payload has no such field."""
+
+    action: str | None
+    installation_id: int | None
+    repository: str | None
+
+
+def parse(event: str, data: dict[str, Any]) -> Envelope:
+    """The envelope of ``data`` (a delivery of ``event``).
+
+    Raises:
+        EnvelopeError: the first field of wrong type or shape, e.g. ``issue_comment
+            delivery: field `installation.id` must be an integer (got str)``.
+    """
+    try:
+        envelope = _Envelope.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"])
+        raise EnvelopeError(event, field, f"{error['msg'].lower()} (got {_kind(error['input'])})") from None
+    return Envelope(
+        action=envelope.action,
+        installation_id=envelope.installation.id if envelope.installation else None,
+        repository=envelope.repository.full_name if envelope.repository else None,
+    )
+
+
+def _kind(value: object) -> str:
+    """The JSON type of ``value`` as a person reads it."""
+    names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
+             dict: "object", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
