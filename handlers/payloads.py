@@ -168,10 +168,6 @@ def check(event: Event, model: type[_Part]) -> None:
     try:
         model.model_validate(event.data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"])
-        name = f"{event.event}.{event.data.get('action')}" if isinstance(event.data.get("action"), str) \
-            else event.event
-        problem = "is missing" if error["type"] == "missing" else \
-            f"{error['msg'].lower()} (got {type(error['input']).__name__})"
-        raise PayloadError(f"{name} delivery: field `{field}` {problem}", event=event.event, field=field) from None
+        action = event.data.get("action")
+        raise PayloadError.from_validation(f"{event.event}.{action}" if isinstance(action, str) else event.event,
+                                           exc) from None

@@ -13,22 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.errors import PayloadError
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+
+from bot.errors import PayloadError
 
 #: Widths of ``deliveries.action`` / ``deliveries.repository`` (``storage.models.Delivery``).
 ACTION_WIDTH = 64
 REPOSITORY_WIDTH = 255
 #: Largest ``installation_id`` a ``BIGINT`` column holds.
 MAX_ID = 2**63 - 1
-
-
-class EnvelopeError(PayloadError):
-    """A field of the envelope has the wrong type or shape; ``field`` is its dotted path (``installation.id``)."""
-
-    def __init__(self, event: str, field: str, problem: str) -> None:
-        super().__init__(f"{event} delivery: field `{field}` {problem}", event=event, field=field)
-        self.field = field
 
 
 class _Installation(BaseModel):
@@ -61,24 +54,16 @@ def parse(event: str, data: dict[str, Any]) -> Envelope:
     """The envelope of ``data`` (a delivery of ``event``).
 
     Raises:
-        EnvelopeError: the first field of wrong type or shape, e.g. ``issue_comment
-            delivery: field `installation.id` must be an integer (got str)``.
+        PayloadError: the first field of wrong type or shape, e.g. ``issue_comment
+            delivery: field `installation.id` must be an integer (got string)``.
     """
     try:
         envelope = _Envelope.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"])
-        raise EnvelopeError(event, field, f"{error['msg'].lower()} (got {_kind(error['input'])})") from None
+        raise PayloadError.from_validation(event, exc) from None
     return Envelope(
         action=envelope.action,
         installation_id=envelope.installation.id if envelope.installation else None,
         repository=envelope.repository.full_name if envelope.repository else None,
     )
 
-
-def _kind(value: object) -> str:
-    """The JSON type of ``value`` as a person reads it."""
-    names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
-             dict: "object", type(None): "null"}
-    return names.get(type(value), type(value).__name__)

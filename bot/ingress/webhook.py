@@ -36,6 +36,7 @@ from aiohttp import web
 from gidgethub import sansio
 
 from bot import logs
+from bot.errors import PayloadError
 from bot.ingress import envelope
 from bot.ingress.dispatch import Dispatcher
 from bot.metrics import DELIVERIES
@@ -106,7 +107,7 @@ def handler(secret: str, deliveries: DeliveryLog, dispatcher: Dispatcher) -> Han
             return _refuse(400, "body is not a JSON object")
         try:
             fields = envelope.parse(event_name, data)
-        except envelope.EnvelopeError as exc:
+        except PayloadError as exc:
             return _refuse(400, str(exc))
         event = sansio.Event(data, event=event_name, delivery_id=delivery_id)
         with logs.bound(delivery_id=delivery_id):
