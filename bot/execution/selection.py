@@ -1,0 +1,64 @@
+"""What a fix commit holds: the fix, not what running the scenarios left in the worktree (issue 9).
+
+A path the loop changed since the worktree's ``HEAD`` is committed when it is
+tracked there (changed, deleted or replaced), or when it is new and neither a
+build artefact (:data:`bot.execution.loop.BYPRODUCT`: bytecode, test and
+coverage caches, ``node_modules/``…, committed by nobody even without a
+``.gitignore``) nor a symbolic link whose target leaves the worktree. The
+rest is left out, each path with its reason, and the PR body says so
+(:func:`left_out_note`).
+"""
+from __future__ import annotations
+
+import os
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.execution import evidence as ev
+from bot.execution.loop import BYPRODUCT
+from bot.workspace.git import git
+
+
+@dataclass(frozen=True)
+class Selection:
+    """``paths``: what to commit; ``left_out``: ``(path, reason)`` of what is not committed."""
+
+    paths: list[str]
+    left_out: list[tuple[str, str]]
+
+
+def leaves_tree(worktree: Path, path: str) -> bool:
+    """True when the symbolic link ``path`` points outside ``worktree`` (absolute, or ``..`` beyond its root)."""
+    target = os.readlink(worktree / path)
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+    return posixpath.isabs(target) or resolved == ".." or resolved.startswith("../")
+
+
+async def fix_selection(worktree: Path) -> Selection:
+    """The paths changed in ``worktree`` since ``HEAD`` (``.gitignore`` respected, as in ``outcome.diff``),
+    split into what the fix commit holds and what it leaves out (see the module docstring)."""
+    head = (await git("rev-parse", "HEAD^{tree}", cwd=worktree)).strip()
+    now = await ev.snapshot(worktree)
+    _, changed = await ev.diff(worktree, head, now)
+    tracked, current = await ev.entries(worktree, head), await ev.entries(worktree, now)
+    paths, left_out = [], []
+    for path in changed:
+        link = current.get(path, ("", ""))[0] == ev.SYMLINK_MODE
+        if link and leaves_tree(worktree, path):
+            left_out.append((path, "symbolic link pointing outside the repository"))
+        elif path not in tracked and BYPRODUCT.search(path):
+            left_out.append((path, "build artefact, not tracked"))
+        else:
+            paths.append(path)
+    return Selection(paths, left_out)
+
+
+def left_out_note(selection: Selection, limit: int = 20) -> str:
+    """The PR body's section on what the commit leaves out, or ``""`` when nothing was."""
+    if not selection.left_out:
+        return ""
+    lines = [f"- `{path}`: {reason}" for path, reason in selection.left_out[:limit]]
+    if len(selection.left_out) > limit:
+        lines.append(f"- … and {len(selection.left_out) - limit} more")
+    return "## Left out of the commit\n\n" + "\n".join(lines)
