@@ -345,7 +345,7 @@ async def publish_fix(ctx: JobContext, outcome: ExecutionOutcome, chosen: Chosen
     await ctx.event("publish", "running", f"committing the fix on `{branch}`")
     await ctx.report()
     run_url = await ctx.tracking_comment_url()
-    selection = await fix_selection(workspace.path)
+    selection = await fix_selection(workspace.path, workspace.pinned)
     sha = await commit(workspace, selection.paths, message=commit_message(
         outcome, run_id=run.id, run_url=run_url, chosen=chosen, requester=run.requester))
     await push(workspace, branch, await ctx.token(), force=True)

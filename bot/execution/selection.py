@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,9 +36,12 @@ def leaves_tree(worktree: Path, path: str) -> bool:
     return posixpath.isabs(target) or resolved == ".." or resolved.startswith("../")
 
 
-async def fix_selection(worktree: Path) -> Selection:
+async def fix_selection(worktree: Path, pinned: Collection[str] = ()) -> Selection:
     """The paths changed in ``worktree`` since ``HEAD`` (``.gitignore`` respected, as in ``outcome.diff``),
-    split into what the fix commit holds and what it leaves out (see the module docstring)."""
+    split into what the fix commit holds and what it leaves out (see the module docstring).
+
+    ``pinned`` (``Workspace.pinned``: the default branch's agent instruction files put in for the
+    run) are always left out."""
     head = (await git("rev-parse", "HEAD^{tree}", cwd=worktree)).strip()
     now = await ev.snapshot(worktree)
     _, changed = await ev.diff(worktree, head, now)
@@ -45,7 +49,9 @@ async def fix_selection(worktree: Path) -> Selection:
     paths, left_out = [], []
     for path in changed:
         link = current.get(path, ("", ""))[0] == ev.SYMLINK_MODE
-        if link and leaves_tree(worktree, path):
+        if path in pinned:
+            left_out.append((path, "the default branch's agent instructions, used for this run only"))
+        elif link and leaves_tree(worktree, path):
             left_out.append((path, "symbolic link pointing outside the repository"))
         elif path not in tracked and BYPRODUCT.search(path):
             left_out.append((path, "build artefact, not tracked"))
