@@ -2,7 +2,7 @@
 
 A path the loop changed since the worktree's ``HEAD`` is committed when it is
 tracked there (changed, deleted or replaced), or when it is new and neither a
-build artefact (:data:`bot.execution.loop.BYPRODUCT`: bytecode, test and
+build artefact (:data:`BYPRODUCT`: bytecode, test and
 coverage caches, ``node_modules/``…, committed by nobody even without a
 ``.gitignore``) nor a symbolic link whose target leaves the worktree. The
 rest is left out, each path with its reason, and the PR body says so
@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.execution import evidence as ev
-from bot.execution.loop import BYPRODUCT
 from bot.workspace.git import git
+
+#: Files that running tests and builds write by themselves (bytecode, test, type-checker and coverage caches,
+#: installed packages) in a repository that does not ignore them: reverted like any change outside
+#: ``bot.execution.loop.SCENARIO_DIR`` but no edit of the code, and never part of a fix commit.
+BYPRODUCT = re.compile(
+    r"(^|/)(__pycache__|\.pytest_cache|\.mypy_cache|\.ruff_cache|\.tox|\.nox|\.hypothesis|node_modules"
+    r"|htmlcov|\.nyc_output|coverage|[^/]+\.egg-info)/|(^|/)(\.coverage(\.[^/]*)?|coverage\.xml)$|\.py[co]$")
 
 
 @dataclass(frozen=True)
