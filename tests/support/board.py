@@ -42,6 +42,7 @@ class BoardApp:
     url: str
     database: Database
     settings: Settings
+    running: Any  # tests.support.webhooks.RunningApp
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ async def board_app(database, github_server, start_app, webhook_settings) -> Boa
         "client_id": github_server.oauth.client_id, "client_secret": SecretStr(CLIENT_SECRET),
     })
     running = await start_app(settings, database=database, auth=OfflineAuth(), workers=NoWorkers())
-    return BoardApp(running.url, database, settings)
+    return BoardApp(running.url, database, settings, running)
 
 
 async def sign_in(url: str, *, next_path: str = "/board") -> aiohttp.ClientSession:
