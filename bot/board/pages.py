@@ -20,6 +20,9 @@ from bot.board.access import board_of, check_repository, viewer, visible_run
 from bot.board.queries import duration_s, load_run, results_of, runs_of
 from bot.domain.results import ExecutionOutcome
 
+#: The run page lists the latest events only (the live tail); the report has them all.
+EVENTS_SHOWN = 200
+
 
 def estimated_cost(outcome: ExecutionOutcome | None, prices: dict[str, float]) -> float | None:
     """US dollars for the run's Codex tokens at ``prices`` (``input``/``output`` per million tokens)."""
@@ -47,13 +50,14 @@ async def run_page(request: web.Request) -> web.Response:
     who = await viewer(request)
     async with board.database.session() as session:
         run = await visible_run(request, session, who)
-        view = await load_run(session, run.id)
+        view = await load_run(session, run.id, tail=EVENTS_SHOWN)
     outcome = view.outcome
     evidence = {item.id: item for item in outcome.evidence} if outcome else {}
     return aiohttp_jinja2.render_template("run.html", request, {
         "viewer": who, "view": view, "run": view.run, "outcome": outcome, "evidence": evidence,
         "duration": duration_s(view.run), "cost": estimated_cost(outcome, board.settings.token_prices),
         "last_event_id": view.events[-1].event_id if view.events else "",
+        "earlier_events": view.event_count - len(view.events),
     })
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Row, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.results import ExecutionOutcome
@@ -35,7 +35,8 @@ class RunView:
     """One run and everything persisted about it."""
 
     run: Run
-    events: Sequence[RunEvent]
+    events: Sequence[Row]  # EVENT_COLUMNS, oldest first: all of them, or the latest ``tail``
+    event_count: int
     outcome: ExecutionOutcome | None
     pull: PullRequestLink | None
     pull_state: PullRequestState | None
@@ -48,13 +49,19 @@ def event_order():
     return (RunEvent.timestamp, RunEvent.event_id)
 
 
-async def events_after(session: AsyncSession, run_id: int, after: RunEvent | None,
-                       limit: int = 1000) -> Sequence[RunEvent]:
-    """Up to ``limit`` events of ``run_id`` recorded after ``after`` (all when ``None``), in order."""
-    query = select(RunEvent).where(RunEvent.run_id == run_id)
+#: The event columns the board shows (plain rows: ~5x faster to load than ORM objects).
+EVENT_COLUMNS = (RunEvent.event_id, RunEvent.timestamp, RunEvent.phase, RunEvent.status, RunEvent.message,
+                 RunEvent.payload)
+
+
+async def events_after(session: AsyncSession, run_id: int, after: Row | RunEvent | None,
+                       limit: int = 1000) -> Sequence[Row]:
+    """Up to ``limit`` events of ``run_id`` recorded after ``after`` (all when ``None``), in order,
+    as rows of ``EVENT_COLUMNS``."""
+    query = select(*EVENT_COLUMNS).where(RunEvent.run_id == run_id)
     if after is not None:
         query = query.where(tuple_(*event_order()) > tuple_(after.timestamp, after.event_id))
-    return (await session.scalars(query.order_by(*event_order()).limit(limit))).all()
+    return (await session.execute(query.order_by(*event_order()).limit(limit))).all()
 
 
 async def pack_of(session: AsyncSession, run: Run, result: ExecutionResult | None) -> PackRevision | None:
@@ -64,8 +71,17 @@ async def pack_of(session: AsyncSession, run: Run, result: ExecutionResult | Non
     return await session.scalar(select(PackRevision).where(PackRevision.run_id == run.id))
 
 
-async def load_run(session: AsyncSession, run_id: int) -> RunView | None:
-    """Everything persisted about run ``run_id``, or ``None`` when there is no such run."""
+async def latest_events(session: AsyncSession, run_id: int, tail: int) -> Sequence[Row]:
+    """The latest ``tail`` events of ``run_id``, oldest first (rows of ``EVENT_COLUMNS``)."""
+    newest = (RunEvent.timestamp.desc(), RunEvent.event_id.desc())
+    rows = (await session.execute(select(*EVENT_COLUMNS).where(RunEvent.run_id == run_id)
+                                  .order_by(*newest).limit(tail))).all()
+    return rows[::-1]
+
+
+async def load_run(session: AsyncSession, run_id: int, *, tail: int | None = None) -> RunView | None:
+    """Everything persisted about run ``run_id`` (only the latest ``tail`` events when given),
+    or ``None`` when there is no such run."""
     run = await session.get(Run, run_id)
     if run is None:
         return None
@@ -74,8 +90,14 @@ async def load_run(session: AsyncSession, run_id: int) -> RunView | None:
     manifest = await session.get(Manifest, pack.manifest_id) if pack and pack.manifest_id else None
     pull = await executions.pull_request_of(session, run_id)
     pull_state = (await pulls.states(session, pull.repository, [pull.number])).get(pull.number) if pull else None
+    if tail is None:
+        events = await events_after(session, run_id, None, limit=10_000_000)
+        count = len(events)
+    else:
+        events = await latest_events(session, run_id, tail)
+        count = await session.scalar(select(func.count()).select_from(RunEvent).where(RunEvent.run_id == run_id))
     return RunView(
-        run=run, events=await events_after(session, run_id, None, limit=1_000_000),
+        run=run, events=events, event_count=count,
         outcome=await executions.load_outcome(session, run_id), pull=pull, pull_state=pull_state,
         pack=pack, manifest=manifest,
     )

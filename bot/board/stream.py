@@ -20,18 +20,19 @@ import contextlib
 import json
 
 from aiohttp import web
+from sqlalchemy import Row
 
 from bot.board.access import board_of, viewer, visible_run
 from bot.board.queries import FINAL_STATES, events_after
 from storage.db import Database
-from storage.models import Run, RunEvent
+from storage.models import Run
 
-POLL_INTERVAL_S = 0.1
+POLL_INTERVAL_S = 0.05
 BATCH = 1000
 KEEPALIVE_S = 15.0
 
 
-def frame(event: RunEvent) -> bytes:
+def frame(event: Row) -> bytes:
     """One SSE frame for ``event`` (JSON data on a single line)."""
     data = {"event_id": event.event_id, "phase": event.phase, "status": event.status, "message": event.message,
             "payload": event.payload, "timestamp": event.timestamp.isoformat(timespec="milliseconds")}
@@ -53,7 +54,7 @@ class Feed:
         self.changed = asyncio.Condition()
         self.viewers = 0
         self.task: asyncio.Task[None] | None = None
-        self._last: RunEvent | None = None
+        self._last: Row | None = None
 
     async def poll(self) -> None:
         """Load new events until the run's final event or until nobody follows the run."""

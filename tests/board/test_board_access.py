@@ -81,3 +81,15 @@ async def test_without_a_client_secret_the_board_says_how_to_enable_sign_in(
             assert "SCENARIOFORGE_CLIENT_SECRET" in await answer.text()
         async with http.get(f"{running.url}/healthz") as answer:
             assert answer.status == 200
+
+
+def test_tracking_comment_links_the_run_page_and_report_only_with_a_board_url():
+    from bot.github import messages
+    from storage.models import Run
+
+    run = Run(id=5, action="execute", requester="octocat", state="running", repository=REPO, ref=None, head_sha=None)
+    with_board = messages.tracking(run, [], board_url="https://forge.example")
+    assert "[Run page](https://forge.example/board/runs/5)" in with_board
+    assert "(https://forge.example/board/runs/5/report.md)" in with_board
+    assert "forge.example" not in messages.tracking(run, [])
+    assert messages.run_page(None, 5) is None
