@@ -10,7 +10,7 @@ from pathlib import Path
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.support.board import REPO, SCRIPT, add_event, finish, seed_run
+from tests.support.board import REPO, SCRIPT, add_event, finish, seed_run, sign_in
 
 
 def _shoot(browser, tmp_path: Path, name: str) -> None:
@@ -58,18 +58,19 @@ async def test_every_page_renders_untrusted_text_as_text(browser, board_app, git
     github_server.oauth.grant("octocat", REPO)
     run_id = await seed_run(board_app.database)
     pages = {"board": "/board", "run-finished": f"/board/runs/{run_id}", "repository": f"/board/{REPO}",
-             "scenario": f"/board/{REPO}/scenarios/SC-002", "analytics": "/board/analytics",
-             "report": f"/board/runs/{run_id}/report.html"}
+             "scenario": f"/board/{REPO}/scenarios/SC-002", "analytics": "/board/analytics"}
+    report = tmp_path / "report.html"
+    async with await sign_in(board_app.url) as http:
+        async with http.get(f"{board_app.url}/board/runs/{run_id}/report.html") as answer:
+            report.write_bytes(await answer.read())
 
     def visit() -> dict[str, str]:
         browser.delete_all_cookies()
         texts = {}
-        for name, path in pages.items():
-            if name == "report":  # a download: open the same bytes as a file
-                continue
-            browser.get(board_app.url + path)
+        for name, path in {**pages, "report": report.as_uri()}.items():
+            browser.get(path if name == "report" else board_app.url + path)  # the report: the downloaded file
             WebDriverWait(browser, 20).until(lambda b: b.find_elements(By.TAG_NAME, "h1"))
-            texts[name] = browser.find_element(By.TAG_NAME, "main").text
+            texts[name] = browser.find_element(By.TAG_NAME, "body").text
             _shoot(browser, tmp_path, name)
         return texts
 
@@ -80,4 +81,5 @@ async def test_every_page_renders_untrusted_text_as_text(browser, board_app, git
     assert "pay now " + SCRIPT in texts["scenario"]  # a scenario step, Markdown rendered
     assert "docs/checkout.md" in texts["repository"] and "code-defect" in texts["repository"]
     assert "first-attempt pass rate" in texts["analytics"]
+    assert f"FAILED {SCRIPT}" in texts["report"]
     assert browser.title != "pwned"
