@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from tests.support.board import REPO, SCRIPT, add_event, finish, seed_run, sign_in
+from tests.support.board import REPO, SCRIPT, add_event, finish, record_elsewhere, seed_run, sign_in
 from tests.support.webhooks import post_delivery
 
 
@@ -63,8 +63,7 @@ async def test_stream_sends_persisted_then_live_events_and_resumes_after_last_ev
             assert stream.headers["Content-Type"] == "text/event-stream"
             persisted = await _frames(stream, 2)
             assert [json.loads(f["data"])["phase"] for f in persisted] == ["queued", "executing"]
-            live_id = await add_event(board_app.database, run_id, "scenario", "passed", "SC-001 passed",
-                                      {"scenario_id": "SC-001"})
+            live_id = await record_elsewhere(board_app.database, run_id, "scenario", "passed", "SC-001 passed")
             (live,) = await _frames(stream, 1)
             assert live["id"] == live_id and json.loads(live["data"])["message"] == "SC-001 passed"
         missed = [await add_event(board_app.database, run_id, "scenario", "failed", f"SC-00{n} failed",
