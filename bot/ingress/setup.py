@@ -49,7 +49,7 @@ from config.settings import Settings, github_web_url
 CALLBACK_PATH = "/setup/callback"
 #: Where GitHub sends a user back after "Sign in with GitHub" on the board (bot/board/auth.py).
 LOGIN_CALLBACK_PATH = "/login/callback"
-#: The webhook route served in normal mode (bot/webhook.py).
+#: The webhook route served in normal mode (bot/ingress/webhook.py).
 WEBHOOK_PATH = "/webhook"
 #: File name of the App's private key, written next to the ``.env`` file.
 PRIVATE_KEY_FILE = "scenarioforge.private-key.pem"
