@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 
 from aiohttp import web
 from sqlalchemy import Row
@@ -26,6 +27,8 @@ from bot.board.access import board_of, viewer, visible_run
 from bot.board.queries import FINAL_STATES, events_after
 from storage.db import Database
 from storage.models import Run
+
+log = logging.getLogger(__name__)
 
 POLL_INTERVAL_S = 0.05
 BATCH = 1000
@@ -51,13 +54,24 @@ class Feed:
         self.frames: list[bytes] = []
         self.loaded = False  # every event persisted when the feed started is in ``frames``
         self.final = False
+        self.broken = False  # the poller failed: viewers close without "end" and reconnect
         self.changed = asyncio.Condition()
         self.viewers = 0
         self.task: asyncio.Task[None] | None = None
         self._last: Row | None = None
 
     async def poll(self) -> None:
-        """Load new events until the run's final event or until nobody follows the run."""
+        """Load new events until the run's final event or until nobody follows the run;
+        a database error is logged and marks the feed ``broken``."""
+        try:
+            await self._poll()
+        except Exception:  # noqa: BLE001 - the viewers' browsers reconnect with Last-Event-ID
+            log.exception("event feed of run %s failed", self.run_id)
+            async with self.changed:
+                self.broken = True
+                self.changed.notify_all()
+
+    async def _poll(self) -> None:
         while not self.final and self.viewers > 0:
             async with self.database.session() as session:
                 run = await session.get(Run, self.run_id)  # state first: its final event is then visible below
@@ -92,7 +106,7 @@ class Feeds:
     async def follow(self, run_id: int):
         """The feed of ``run_id``, polling while this context (or another viewer's) is open."""
         feed = self._feeds.get(run_id)
-        if feed is None or (feed.task is not None and feed.task.done() and not feed.final):
+        if feed is None or feed.broken:
             feed = self._feeds[run_id] = Feed(self.database, run_id, self.interval)
         feed.viewers += 1
         if feed.task is None:
@@ -125,15 +139,18 @@ async def events(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     async with board.feeds.follow(run.id) as feed:
         async with feed.changed:
-            await feed.changed.wait_for(lambda: feed.loaded or feed.final)
+            await feed.changed.wait_for(lambda: feed.loaded or feed.final or feed.broken)
             position = feed.start_after(last_event_id)
         while True:
             async with feed.changed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
-                        feed.changed.wait_for(lambda: len(feed.frames) > position or feed.final), KEEPALIVE_S)
-                chunk, done = feed.frames[position:], feed.final
+                        feed.changed.wait_for(lambda: len(feed.frames) > position or feed.final or feed.broken),
+                        KEEPALIVE_S)
+                chunk, done, broken = feed.frames[position:], feed.final, feed.broken
             position += len(chunk)
+            if broken:
+                break
             await response.write(b"".join(chunk) if chunk else (b"" if done else b": keepalive\n\n"))
             if done and position == len(feed.frames):
                 await response.write(END)

@@ -39,6 +39,7 @@ async def test_a_user_without_access_gets_404_for_a_run_and_its_report(board_app
                      "/board/runs/999999"):
             async with http.get(board_app.url + path) as answer:
                 assert answer.status == 404, path
+                assert "script-src 'self'" in answer.headers["Content-Security-Policy"]
         async with http.get(f"{board_app.url}/board") as answer:
             page = await answer.text()
     assert "octo-org/other" in page and REPO not in page

@@ -99,6 +99,13 @@ async def test_pull_request_webhooks_keep_the_fix_pr_state_current(board_app, gi
     async with await sign_in(board_app.url) as http:
         async with http.get(f"{board_app.url}/board/runs/{run_id}/report.json") as response:
             assert (await response.json())["pull_request"]["state"] is None  # no webhook yet
+        review = {**payload, "action": "submitted", "pull_request": {**pull, "state": "open", "merged": False},
+                  "review": {"id": 1, "state": "APPROVED", "user": {"login": "reviewer"}}}
+        assert (await post_delivery(f"{board_app.url}/webhook", review, "pull_request_review")).status == 202
+        await board_app.running.services.dispatcher.idle()
+        async with http.get(f"{board_app.url}/board/runs/{run_id}/report.json") as response:
+            reviewed = (await response.json())["pull_request"]
+        assert (reviewed["state"], reviewed["review_state"]) == ("open", "approved")
         answer = await post_delivery(f"{board_app.url}/webhook", payload, "pull_request")
         assert answer.status == 202
         await board_app.running.services.dispatcher.idle()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import sys
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,7 @@ from storage import executions, packs, runs
 from storage.db import Database
 from storage.models import Manifest, ManifestSource, Run
 from tests.support.github_oauth import CLIENT_SECRET
-from tests.support.webhooks import NoWorkers, OfflineAuth
+from tests.support.webhooks import NoWorkers, OfflineAuth, RunningApp
 
 REPO = "octo-org/shop"
 SCRIPT = "<script>document.title='pwned'</script>"
@@ -44,7 +45,7 @@ class BoardApp:
     url: str
     database: Database
     settings: Settings
-    running: Any  # tests.support.webhooks.RunningApp
+    running: RunningApp
 
 
 @pytest.fixture
@@ -122,7 +123,7 @@ async def seed_run(database: Database, repository: str = REPO, *, output: str = 
     manifest = await _manifest(database, repository)
     async with database.session() as session:
         run, _ = await runs.create_run(
-            session, delivery_id=f"d-{id(object())}", verb="execute", installation_id=1, repository=repository,
+            session, delivery_id=f"d-{uuid.uuid4().hex}", verb="execute", installation_id=1, repository=repository,
             issue_number=7, is_pull_request=False, requester="octocat",
             args={"mode": "fix", "line": f"/scenarioforge execute --mode fix {SCRIPT}"}, head_sha="a" * 40)
         await runs.queue(session, run.id)
