@@ -43,7 +43,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from yarl import URL
 
 from bot.errors import ConfigError
-from config.settings import Settings, github_web_url
+from config.settings import Settings
 
 #: Where GitHub sends the browser back to with ``?code=…&state=…``.
 CALLBACK_PATH = "/setup/callback"
@@ -216,7 +216,7 @@ class ManifestFlow:
         self._env_path = env_path
         self._template = template
         self._webhook_url = webhook_url
-        self._web_url = (web_url or github_web_url(settings.github_api_url)).rstrip("/")
+        self._web_url = (web_url or settings.web_url).rstrip("/")
         self._on_configured = on_configured
         self._state = secrets.token_urlsafe(24)
         self._lock = asyncio.Lock()
@@ -309,8 +309,8 @@ def setup_routes(
             The redirect back to ``/setup/callback`` always goes to the
             origin the browser used for ``/``.
         web_url: GitHub's web root, where ``/settings/apps/new`` lives;
-            default: derived from ``settings.github_api_url`` by
-            ``github_web_url`` (Probot's ``GHE_HOST`` plays this part).
+            default: ``settings.web_url`` (``SCENARIOFORGE_GITHUB_WEB_URL``, else
+            derived from ``github_api_url``; Probot's ``GHE_HOST`` plays this part).
         on_configured: awaited once with the new Settings (App id, key path,
             webhook secret filled in) after ``.env`` is written, before the
             success page is sent.

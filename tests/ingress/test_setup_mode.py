@@ -36,13 +36,12 @@ from bot.ingress.setup import (
     MANIFEST,
     PRIVATE_KEY_FILE,
     build_manifest,
-    github_web_url,
     load_manifest,
     merge_env,
     render,
     setup_routes,
 )
-from config.settings import Settings
+from config.settings import Settings, github_web_url
 from tests.support.webhooks import load_payload, post_delivery
 
 ROOT = Path(__file__).resolve().parents[2]
