@@ -14,11 +14,13 @@ from tests.support.board import REPO, SCRIPT, add_event, finish, seed_run, sign_
 
 
 def _shoot(browser, tmp_path: Path, name: str) -> None:
-    browser.set_window_size(1366, 900)
-    height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.set_window_size(1366, min(max(height, 600), 4000))
+    """A full-page screenshot, 1366 px wide (a laptop screen), at most 4000 px high."""
+    height = browser.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]["height"]
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 1366, "height": min(int(height), 4000), "deviceScaleFactor": 1, "mobile": False})
     path = tmp_path / f"{name}.png"
     browser.save_screenshot(str(path))
+    browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     print(f"screenshot: {path}")
 
 
@@ -48,6 +50,7 @@ async def test_sign_in_then_the_run_page_follows_the_run_live(browser, board_app
     await asyncio.to_thread(WebDriverWait(browser, 20).until,
                             lambda b: b.find_element(By.ID, "live").text == "finished")
     assert browser.find_element(By.ID, "run-state").text == "failed"
+    assert browser.find_element(By.ID, "state-detail").text == "failed (done)"
     assert len(_events(browser)) == before + 2
     assert browser.title == f"Run {run_id} · ScenarioForge"  # no script ran
     assert SCRIPT in browser.find_element(By.ID, "command").text

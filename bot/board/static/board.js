@@ -28,7 +28,9 @@
     list.appendChild(item);
     list.scrollTop = list.scrollHeight;
     if (["passed", "failed", "blocked", "complete"].indexOf(event.status) >= 0) {
-      state.replaceChildren(badge(event.status === "complete" ? "cancelled" : event.status));
+      var final = event.status === "complete" ? "cancelled" : event.status;
+      state.replaceChildren(badge(final));
+      document.getElementById("state-detail").textContent = final + " (" + event.phase + ")";
     }
   });
   source.addEventListener("end", function () {
