@@ -41,14 +41,14 @@ PREFIXES = ("/board", "/login", "/logout")
 @web.middleware
 async def security_headers(request: web.Request, handler):
     """CSP, no sniffing, no referrer to other origins, on every board response (errors included)."""
+    board = request.path.startswith(PREFIXES)
     try:
         response = await handler(request)
-    except web.HTTPException as exc:
-        response = exc
-        if request.path.startswith(PREFIXES):
-            _secure(request, response)
+    except web.HTTPException as exc:  # 302, 404, 503…: still a board page
+        if board:
+            _secure(request, exc)
         raise
-    if request.path.startswith(PREFIXES):
+    if board:
         _secure(request, response)
     return response
 
