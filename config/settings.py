@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from yarl import URL
 
 Permission = Literal["read", "triage", "write", "maintain", "admin"]
 
@@ -23,6 +24,23 @@ CLONE_URL_FIELDS = frozenset({"full_name", "owner", "repo"})
 #: ``role_name`` by "Get repository permissions for a user"
 #: (https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user).
 PERMISSION_ORDER: tuple[str, ...] = ("none", "read", "triage", "write", "maintain", "admin")
+
+
+def github_web_url(api_url: str) -> str:
+    """Return the web root of the GitHub instance that serves ``api_url``.
+
+    ``https://api.github.com`` → ``https://github.com``; GitHub Enterprise
+    Server's ``https://HOST/api/v3`` → ``https://HOST``
+    (https://docs.github.com/enterprise-server@latest/rest/overview/resources-in-the-rest-api);
+    any other URL (a local test server) is returned unchanged, without a
+    trailing slash.
+    """
+    url = URL(api_url.rstrip("/"))
+    if url.host == "api.github.com":
+        return str(url.with_host("github.com").with_path(""))
+    if url.path.endswith("/api/v3"):
+        return str(url.with_path(url.path.removesuffix("/api/v3")))
+    return str(url)
 
 
 class Settings(BaseSettings):
@@ -55,6 +73,24 @@ class Settings(BaseSettings):
     public_url: str | None = None
     allowed_bots: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # Review board (issue 12): sign in with GitHub through the App's user authorization.
+    #: The App's OAuth client id and secret (setup mode stores them from the manifest
+    #: conversion); without a secret the board explains how to enable sign-in.
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    #: GitHub's web root (``/login/oauth/…``); default derived from ``github_api_url``.
+    github_web_url: str | None = None
+    #: Where people reach the board, e.g. ``https://forge.example.com``; tracking
+    #: comments and check runs link to a run's page and report only when it is set.
+    board_url: str | None = None
+    #: A Fernet key (``cryptography.fernet.Fernet.generate_key()``) that encrypts the
+    #: session cookie; give every web replica the same one. Default: a random key per
+    #: process (sessions end when it restarts).
+    session_key: SecretStr | None = None
+    #: US dollars per million tokens, ``input`` and ``output``, for the board's estimated
+    #: cost (default: OpenAI's list price of GPT-5 Codex models).
+    token_prices: dict[str, float] = Field(default_factory=lambda: {"input": 1.25, "output": 10.0})
+
     # Codex engine (issue: generate)
     codex_model: str = "gpt-5.1-codex"
     codex_effort: Literal["minimal", "low", "medium", "high", "xhigh"] | None = None
@@ -83,10 +119,40 @@ class Settings(BaseSettings):
             return [login.strip() for login in value.split(",") if login.strip()]
         return value
 
-    @field_validator("github_api_url")
+    @field_validator("github_api_url", "github_web_url", "board_url")
     @classmethod
-    def _strip_slash(cls, value: str) -> str:
-        return value.rstrip("/")
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value is not None else None
+
+    @field_validator("session_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        """A Fernet key: 32 bytes in URL-safe base64 (https://cryptography.io/en/latest/fernet/).
+
+        Raises:
+            ValueError: anything else.
+        """
+        if value is not None:
+            from cryptography.fernet import Fernet
+
+            try:
+                Fernet(value.get_secret_value())
+            except ValueError:
+                raise ValueError("not a Fernet key: 32 bytes in URL-safe base64, e.g. from "
+                                 "cryptography.fernet.Fernet.generate_key()") from None
+        return value
+
+    @field_validator("token_prices")
+    @classmethod
+    def _input_and_output(cls, value: dict[str, float]) -> dict[str, float]:
+        """Exactly the keys ``input`` and ``output``, each ≥ 0 (US dollars per million tokens).
+
+        Raises:
+            ValueError: another key, a missing key or a negative price.
+        """
+        if set(value) != {"input", "output"} or min(value.values()) < 0:
+            raise ValueError('give {"input": USD, "output": USD} per million tokens, both >= 0')
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -142,6 +208,13 @@ class Settings(BaseSettings):
             allowed = ", ".join("{%s}" % name for name in sorted(CLONE_URL_FIELDS))
             raise ValueError(f"unknown placeholder {placeholders}; use {allowed}")
         return value
+
+    @property
+    def web_url(self) -> str:
+        """GitHub's web root: ``github_web_url``, else derived from ``github_api_url``
+        (``https://api.github.com`` → ``https://github.com``, GHES ``https://HOST/api/v3`` →
+        ``https://HOST``, any other URL unchanged)."""
+        return self.github_web_url or github_web_url(self.github_api_url)
 
     @property
     def has_app_credentials(self) -> bool:

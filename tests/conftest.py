@@ -9,6 +9,7 @@ pytest_plugins = [
     "tests.support.browser",
     "tests.support.fakes",
     "tests.support.webhooks",
+    "tests.support.board",
     "tests.support.repos",
     "tests.support.target_repo",
     "tests.support.world",

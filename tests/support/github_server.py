@@ -14,7 +14,8 @@ State is plain dicts and lists of GitHub-shaped JSON, readable by tests:
 ``pulls``, ``issues``, ``requests``/``calls(route)``. Tests set up the world
 with ``add_repo``, ``add_issue``, ``add_pull``, ``add_comment``,
 ``adopt_payload`` (all of that from a webhook payload), ``set_permission``,
-``set_file``, ``add_manifest_code`` and ``token_lifetime_s``, and inject rate
+``set_file``, ``add_manifest_code``, ``token_lifetime_s`` and ``oauth`` (users who sign in
+with GitHub, ``tests/support/github_oauth.py``), and inject rate
 limits or errors with ``fail_next``/``secondary_rate_limit``.
 
 Fixtures: ``github_server`` (running, ``.url``), ``github_clock`` (settable
@@ -45,6 +46,7 @@ from openapi_core import OpenAPI
 from openapi_core.contrib.aiohttp import AIOHTTPOpenAPIWebRequest
 
 from bot.github.client import AppAuth
+from tests.support.github_oauth import OAuthUsers
 from config.settings import Settings
 
 SLICE_PATH = Path(__file__).resolve().parents[1] / "github" / "rest-openapi.slice.json"
@@ -166,6 +168,7 @@ class GitHubServer:
         self._injected: defaultdict[str, deque[_Injected]] = defaultdict(deque)
         self._routes: dict[Any, str] = {}
         self._runner: web.AppRunner | None = None
+        self.oauth = OAuthUsers(self)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -178,6 +181,7 @@ class GitHubServer:
             # GitHub lets {path} span slashes (contents API).
             aio_template = template.replace("{path}", "{path:.+}")
             self._routes[app.router.add_route(method, aio_template, handler)] = route
+        app.add_routes(self.oauth.web_routes())
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -378,6 +382,8 @@ class GitHubServer:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith("/login/oauth/"):  # github.com's web side, not the REST API
+            return await handler(request)
         raw = await request.read()
         route = self._routes.get(request.match_info.route)
         recorded = RecordedRequest(
@@ -429,6 +435,9 @@ class GitHubServer:
         if template.startswith("/app-manifests/"):
             return None
         scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+        if template.startswith("/user"):  # a user access token (tests/support/github_oauth.py)
+            return None if self.oauth.login_of(request.headers.get("authorization", "")) else _error(
+                401, "Bad credentials")
         if template.startswith("/app"):
             if scheme.lower() != "bearer":
                 return _error(401, "A JSON web token could not be decoded")
@@ -479,6 +488,7 @@ class GitHubServer:
             f"GET {r}/check-runs/{{check_run_id}}": self._get_check_run,
             f"PATCH {r}/check-runs/{{check_run_id}}": self._update_check_run,
             f"GET {r}/contents/{{path}}": self._get_contents,
+            **self.oauth.rest_endpoints(),
         }
 
     def _app(self) -> dict[str, Any]:
