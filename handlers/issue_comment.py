@@ -51,18 +51,18 @@ async def on_comment(
     repository, login = event.data["repository"]["full_name"], comment["user"]["login"]
     decision = await authorize.check(gh, repository, login, settings.min_permission)
     if not decision.allowed:
-        await reply(gh, issue, messages.refused(login, decision))
+        await reply(gh, repository, issue, messages.refused(login, decision))
         return
     if isinstance(command, commands.CommandError):
-        await reply(gh, issue, messages.command_error(command.line, command.problem, command.verb))
+        await reply(gh, repository, issue, messages.command_error(command.line, command.problem, command.verb))
         return
-    await react(gh, comment)
+    await react(gh, repository, comment)
     if command.verb == "help":
-        await reply(gh, issue, messages.help_text(settings.min_permission))
+        await reply(gh, repository, issue, messages.help_text(settings.min_permission))
     elif command.verb == "status":
         async with db.session() as session:
             latest = await runs.latest_runs(session, repository)
-        await reply(gh, issue, messages.status_table(latest))
+        await reply(gh, repository, issue, messages.status_table(latest))
     elif command.verb == "cancel":
         await cancel(gh, db, issue, repository, login, wake=wake)
     else:
@@ -83,9 +83,9 @@ async def cancel(
         cancelled = await runs.cancel_active_runs(session, repository, issue["number"], by=login)
         events = [await runs.events_of(session, run.id) for run in cancelled]
     if not cancelled:
-        await reply(gh, issue, messages.nothing_to_cancel(issue["number"]))
+        await reply(gh, repository, issue, messages.nothing_to_cancel(issue["number"]))
         return
     wake()
     for run, run_events in zip(cancelled, events, strict=True):
         await Tracker(gh, db, run).update(messages.tracking(run, run_events), final=True)
-    await reply(gh, issue, messages.cancelled(cancelled))
+    await reply(gh, repository, issue, messages.cancelled(cancelled))
