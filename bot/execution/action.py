@@ -65,6 +65,8 @@ from bot.github.publish import (
     base_branch,
     co_author,
     commit,
+    fork_note,
+    fork_pull,
     open_or_update_pull,
     request_review,
 )
@@ -338,9 +340,10 @@ async def changed_paths(worktree: Path) -> list[str]:
 async def publish_fix(ctx: JobContext, outcome: ExecutionOutcome, chosen: ChosenPack,
                       branch: str) -> tuple[dict[str, Any], str | None]:
     """Commit the worktree's change as the bot on ``branch`` (:func:`fix_branch`; head SHA + one
-    commit, so a later run of the same chain replaces it), push with the installation token, open
-    or update the branch's draft pull request against the head branch, ask the requester to
-    review, link this run ↔ PR.
+    commit, so a later run of the same chain replaces it), push with the installation token to the
+    base repository, open or update the branch's draft pull request against the head branch (a
+    fork's pull request: against its base branch, naming the fork's author,
+    ``bot.github.publish.fork_pull``), ask the requester to review, link this run ↔ PR.
 
     Returns the pull request (GitHub's JSON) and why review could not be requested, if so.
 
@@ -355,10 +358,11 @@ async def publish_fix(ctx: JobContext, outcome: ExecutionOutcome, chosen: Chosen
     run_url = await ctx.tracking_comment_url()
     sha = await commit(workspace, await changed_paths(workspace.path), message=commit_message(
         outcome, run_id=run.id, run_url=run_url, chosen=chosen, requester=run.requester))
-    await push(workspace, branch, await ctx.token(), force=True)
-    base = await base_branch(workspace, head=branch)
+    await push(workspace, branch, await ctx.token(), force=True)  # the base repository, never a fork
+    fork = await fork_pull(ctx.gh, run.repository, run.issue_number) if run.is_pull_request else None
+    base = fork["base"]["ref"] if fork else await base_branch(workspace, head=branch)
     body = pr_body(outcome, run_id=run.id, manifest_hash=chosen.manifest_hash, pack_revision=chosen.revision,
-                   run_url=run_url)
+                   run_url=run_url) + (f"\n\n{fork_note(fork, branch)}" if fork else "")
     pull, created = await open_or_update_pull(
         ctx.gh, run.repository, branch=branch, base=base, body=body,
         title=f"ScenarioForge fix: {', '.join(fixed_ids(outcome))} (run {run.id})")

@@ -238,11 +238,14 @@ class GitHubServer:
         self, full_name: str, number: int, *, head: str = "feature", base: str | None = None,
         head_sha: str | None = None, title: str = "A pull request", body: str | None = None,
         author: str = "octocat", draft: bool = False, labels: tuple[str, ...] = (),
+        head_repo: str | None = None,
     ) -> dict[str, Any]:
-        """An open pull request from branch ``head`` (same repository) into ``base``."""
+        """An open pull request from branch ``head`` of ``head_repo`` (default: the same
+        repository; a fork must be added with ``add_repo`` first) into ``base``."""
         base = base or self.repos[full_name]["default_branch"]
+        head_repo = head_repo or full_name
         if head_sha is not None:
-            self.refs[(full_name, head)] = head_sha
+            self.refs[(head_repo, head)] = head_sha
         issue = self.add_issue(full_name, number, title=title, body=body, author=author, labels=labels)
         issue["pull_request"] = {
             "url": f"{self.url}/repos/{full_name}/pulls/{number}",
@@ -254,7 +257,7 @@ class GitHubServer:
             "state": "open", "title": title, "body": body, "draft": draft, "locked": False,
             "user": self.user(author), "url": issue["pull_request"]["url"],
             "html_url": issue["pull_request"]["html_url"], "issue_url": issue["url"],
-            "comments_url": issue["comments_url"], "head": self._branch(full_name, head),
+            "comments_url": issue["comments_url"], "head": self._branch(head_repo, head),
             "base": self._branch(full_name, base), "requested_reviewers": [], "labels": issue["labels"],
             "merged": False, "merged_at": None, "closed_at": None, "mergeable": None,
             "created_at": _timestamp(), "updated_at": _timestamp(), "author_association": "OWNER",
