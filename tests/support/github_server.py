@@ -138,6 +138,13 @@ class GitHubServer:
     public_pem: str
     private_pem: str
     app_slug: str = "scenarioforge-test"
+    #: GitHub Enterprise Server shape: the API under ``prefix`` (``/api/v3``), pages under
+    #: ``html_root``, and webhook payloads (``payloads``: a folder of tests/payloads) whose API
+    #: URLs start with ``payload_api_url``; ``adopt_payload`` points those at this server.
+    prefix: str = ""
+    html_root: str = HTML_ROOT
+    payloads: str = ""
+    payload_api_url: str = "https://api.github.com"
     #: Lifetime of newly minted installation tokens (GitHub: one hour).
     token_lifetime_s: float = 3600.0
     url: str = ""
@@ -176,14 +183,14 @@ class GitHubServer:
         for route, handler in self._endpoints().items():
             method, template = route.split(" ", 1)
             # GitHub lets {path} span slashes (contents API).
-            aio_template = template.replace("{path}", "{path:.+}")
+            aio_template = self.prefix + template.replace("{path}", "{path:.+}")
             self._routes[app.router.add_route(method, aio_template, handler)] = route
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self.url = f"http://{host}:{port}{self.prefix}"
 
     async def close(self) -> None:
         if self._runner is not None:
@@ -206,9 +213,9 @@ class GitHubServer:
         repo = {
             "id": repo_id, "node_id": _node_id("Repository", repo_id), "name": name,
             "full_name": full_name, "private": private, "owner": self.user(owner),
-            "html_url": f"{HTML_ROOT}/{full_name}", "description": None, "fork": False,
+            "html_url": f"{self.html_root}/{full_name}", "description": None, "fork": False,
             "url": f"{self.url}/repos/{full_name}",
-            "clone_url": f"{HTML_ROOT}/{full_name}.git", "default_branch": default_branch,
+            "clone_url": f"{self.html_root}/{full_name}.git", "default_branch": default_branch,
             "visibility": "private" if private else "public", "archived": False,
             "created_at": _timestamp(), "updated_at": _timestamp(), "pushed_at": _timestamp(),
         }
@@ -227,7 +234,7 @@ class GitHubServer:
             "title": title, "body": body, "state": "open", "user": self.user(author),
             "labels": [self._label(full_name, name) for name in labels], "assignees": [],
             "comments": 0, "url": api, "labels_url": f"{api}/labels{{/name}}",
-            "comments_url": f"{api}/comments", "html_url": f"{HTML_ROOT}/{full_name}/issues/{number}",
+            "comments_url": f"{api}/comments", "html_url": f"{self.html_root}/{full_name}/issues/{number}",
             "repository_url": f"{self.url}/repos/{full_name}", "author_association": "OWNER",
             "locked": False, "created_at": _timestamp(), "updated_at": _timestamp(), "closed_at": None,
         }
@@ -249,7 +256,7 @@ class GitHubServer:
         issue = self.add_issue(full_name, number, title=title, body=body, author=author, labels=labels)
         issue["pull_request"] = {
             "url": f"{self.url}/repos/{full_name}/pulls/{number}",
-            "html_url": f"{HTML_ROOT}/{full_name}/pull/{number}",
+            "html_url": f"{self.html_root}/{full_name}/pull/{number}",
         }
         pr_id = next(self._ids)
         pull = {
@@ -286,8 +293,8 @@ class GitHubServer:
 
     def adopt_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Seed repo, issue/PR and comment from a webhook payload; return the payload
-        with its ``https://api.github.com`` URLs pointing at this server."""
-        payload = json.loads(json.dumps(payload).replace("https://api.github.com", self.url))
+        with its API URLs (``payload_api_url``) pointing at this server."""
+        payload = json.loads(json.dumps(payload).replace(self.payload_api_url, self.url))
         repo = payload["repository"]
         full_name = repo["full_name"]
         installation_id = payload.get("installation", {}).get("id", 1)
@@ -373,7 +380,7 @@ class GitHubServer:
                 "login": login, "id": user_id, "node_id": _node_id("User", user_id),
                 "type": user_type or ("Bot" if login.endswith("[bot]") else "User"),
                 "site_admin": False, "avatar_url": f"https://avatars.githubusercontent.com/u/{user_id}",
-                "url": f"{self.url}/users/{quote(login)}", "html_url": f"{HTML_ROOT}/{quote(login)}",
+                "url": f"{self.url}/users/{quote(login)}", "html_url": f"{self.html_root}/{quote(login)}",
             }
         return self._users[login]
 
@@ -489,7 +496,7 @@ class GitHubServer:
             "id": self.app_id, "slug": self.app_slug, "node_id": _node_id("Integration", self.app_id),
             "client_id": f"Iv1.{self.app_id:016x}", "owner": self.user("octo-org", "Organization"),
             "name": "ScenarioForge", "description": "Scenario packs from planning documents",
-            "external_url": "https://scenarioforge.example", "html_url": f"{HTML_ROOT}/apps/{self.app_slug}",
+            "external_url": "https://scenarioforge.example", "html_url": f"{self.html_root}/apps/{self.app_slug}",
             "created_at": _timestamp(), "updated_at": _timestamp(),
             "permissions": {"checks": "write", "contents": "write", "issues": "write",
                             "metadata": "read", "pull_requests": "write"},
@@ -791,13 +798,21 @@ def _paginated(request: web.Request, items: list[dict[str, Any]]) -> web.Respons
 
 
 @pytest.fixture
-async def github_server(app_keys):
+def github_shape() -> dict[str, str]:
+    """``GitHubServer`` fields that shape the instance (``prefix``, ``html_root``, ``payloads``,
+    ``payload_api_url``); empty = github.com. Override in a module to test GHES."""
+    return {}
+
+
+@pytest.fixture
+async def github_server(app_keys, github_shape):
     """A running ``GitHubServer`` for the ``app_keys`` App; base URL in ``.url``.
 
     Fails the test at teardown if a request violated the OpenAPI slice or hit
     an endpoint it does not describe.
     """
-    server = GitHubServer(app_id=app_keys.app_id, public_pem=app_keys.public_pem, private_pem=app_keys.private_pem)
+    server = GitHubServer(app_id=app_keys.app_id, public_pem=app_keys.public_pem, private_pem=app_keys.private_pem,
+                          **github_shape)
     await server.start()
     try:
         yield server
