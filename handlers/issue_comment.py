@@ -13,7 +13,8 @@ from gidgethub import routing
 from gidgethub.abc import GitHubAPI
 from gidgethub.sansio import Event
 
-from bot.github import authorize, messages
+from bot.github import authorize, governance, messages
+from bot.github.config_files import load_effective
 from bot.github.tracking import Tracker
 from config.settings import Settings
 from handlers import commands
@@ -60,9 +61,7 @@ async def on_comment(
     if command.verb == "help":
         await reply(gh, repository, issue, messages.help_text(settings.min_permission))
     elif command.verb == "status":
-        async with db.session() as session:
-            latest = await runs.latest_runs(session, repository)
-        await reply(gh, repository, issue, messages.status_table(latest))
+        await reply(gh, repository, issue, await status(gh, db, repository, config=command.config))
     elif command.verb == "cancel":
         await cancel(gh, db, issue, repository, login, wake=wake)
     else:
@@ -72,6 +71,16 @@ async def on_comment(
             issue_number=issue["number"], is_pull_request=bool(issue.get("pull_request")),
             requester=login, args=command.args(), ref=command.branch,
         )
+
+
+async def status(gh: GitHubAPI, db: Database, repository: str, *, config: bool) -> str:
+    """``status``: the latest runs, or with ``--config`` the effective config and each key's source
+    (``bot.github.config_files.load_effective``)."""
+    if config:
+        return governance.effective_config(await load_effective(gh, repository))
+    async with db.session() as session:
+        latest = await runs.latest_runs(session, repository)
+    return messages.status_table(latest)
 
 
 async def cancel(

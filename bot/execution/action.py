@@ -73,7 +73,7 @@ from bot.github.publish import (
 from bot.jobs.context import JobContext
 from bot.sources.gate import code_block, load_repo_config
 from bot.workspace.worktrees import push
-from config.repo import CONFIG_PATH, ExecuteConfig
+from config.repo import ExecuteConfig
 from storage import executions, packs
 from storage.models import ExecutionResult, Manifest, PackRevision, Run
 
@@ -176,7 +176,7 @@ def config_note(config_error: str | None) -> str:
     """What the results say when the repository config was invalid (its defaults were used), or ``""``."""
     if config_error is None:
         return ""
-    return f"`{CONFIG_PATH}` on the default branch is invalid, so the defaults were used:\n\n" + code_block(
+    return "A config file is invalid and was left out; the defaults and the valid files were used:\n\n" + code_block(
         config_error, indent="")
 
 
