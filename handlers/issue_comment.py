@@ -7,6 +7,7 @@ Webhook: ``issue_comment`` ``created``
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from gidgethub import routing
@@ -19,7 +20,7 @@ from bot.github.tracking import Tracker
 from config.settings import Settings
 from handlers import commands
 from handlers.intake import react, reply, start_run
-from storage import runs
+from storage import runs, spend
 from storage.db import Database
 
 router = routing.Router()
@@ -74,13 +75,18 @@ async def on_comment(
 
 
 async def status(gh: GitHubAPI, db: Database, repository: str, *, config: bool) -> str:
-    """``status``: the latest runs, or with ``--config`` the effective config and each key's source
+    """``status``: the latest runs and the month-to-date spend against the repository's ceiling,
+    or with ``--config`` the effective config and each key's source
     (``bot.github.config_files.load_effective``)."""
+    found = await load_effective(gh, repository)
     if config:
-        return governance.effective_config(await load_effective(gh, repository))
+        return governance.effective_config(found)
+    start, _ = spend.month_bounds(datetime.now(UTC))
     async with db.session() as session:
         latest = await runs.latest_runs(session, repository)
-    return messages.status_table(latest)
+        spent = await spend.month_spend(session, start, repository=repository)
+    return (messages.status_table(latest) + "\n\n"
+            + governance.spend_line(repository, f"{start:%Y-%m}", spent, found.config.budget.monthly_usd))
 
 
 async def cancel(

@@ -70,6 +70,8 @@ from bot.github.publish import (
     open_or_update_pull,
     request_review,
 )
+from bot.domain.cost import total_usd, turn_cost_usd
+from bot.jobs.budget import enforce_budget, record_cost
 from bot.jobs.context import JobContext
 from bot.sources.gate import code_block, load_repo_config
 from bot.workspace.worktrees import push
@@ -259,6 +261,7 @@ async def execute(ctx: JobContext) -> None:
     pr | full`` or ``None`` = config), ``scenarios`` (ids; empty = all), ``revision`` (``None`` = latest)."""
     assert ctx.workspace is not None, "the worker checks out before the action runs"
     config, config_error = await load_repo_config(ctx)  # an error is a ``config`` event already
+    await enforce_budget(ctx, config.budget)
     origins = await origins_of(ctx)
     chosen = await choose_pack(ctx, origins)
     mode = mode_of(ctx.run.args, config.execute)
@@ -292,6 +295,11 @@ async def _execute_and_report(ctx: JobContext, check: checks.CheckRun, chosen: C
         scenario_ids=scenario_ids or None, mode=mode, limits=limits,
         stale_source_ids=chosen.stale_source_ids, on_event=on_event,
     )
+    price = ctx.settings.price_of(ctx.settings.codex_model)
+    for turn in outcome.turns:
+        turn.cost_usd = turn_cost_usd(price, input_tokens=turn.input_tokens,
+                                      cached_input_tokens=turn.cached_input_tokens, output_tokens=turn.output_tokens)
+    await record_cost(ctx, total_usd(turn.cost_usd for turn in outcome.turns))
     async with ctx.db.session() as session:
         await executions.save_outcome(session, run.id, outcome, pack_revision=chosen.revision,
                                       manifest_hash=chosen.manifest_hash)

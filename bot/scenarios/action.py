@@ -37,9 +37,11 @@ from urllib.parse import quote
 from bot.codex.engine import Engine
 from bot.codex.prompts import SourceText
 from bot.codex.turns import EngineEvent
+from bot.domain.cost import cost_text, total_usd, usage_cost_usd
 from bot.domain.pack import PackDocument
 from bot.github import checks
 from bot.github.publish import Published, publish_files
+from bot.jobs.budget import enforce_budget, record_cost
 from bot.jobs.context import JobContext
 from bot.scenarios.generation import (
     PACK_JSON,
@@ -105,11 +107,12 @@ def token_totals(document: PackDocument) -> dict[str, int]:
 
 
 def tokens_line(document: PackDocument) -> str:
-    """``1,234 tokens (input 1,000, cached 0, output 234) over 2 turn(s)``."""
+    """``1,234 tokens (input 1,000, cached 0, output 234) over 2 turn(s) · est. $0.0034``."""
     t = token_totals(document)
+    cost = total_usd(usage.get("cost_usd") for usage in document.revision.token_usage)
     return (f"{t.get('total_tokens', 0):,} tokens (input {t.get('input_tokens', 0):,}, cached "
             f"{t.get('cached_input_tokens', 0):,}, output {t.get('output_tokens', 0):,}) over "
-            f"{len(document.revision.turn_ids)} turn(s)")
+            f"{len(document.revision.turn_ids)} turn(s)" + cost_text(cost))
 
 
 def changes_line(summary: dict[str, list[str]]) -> str:
@@ -212,6 +215,7 @@ async def generate(ctx: JobContext) -> None:
     timings: dict[str, float] = {}
     with timed(timings, "config"):
         config, config_error = await load_repo_config(ctx)
+    await enforce_budget(ctx, config.budget)
     with timed(timings, "scan"):
         manifest = await current_manifest(ctx, config, config_error)
     if not await gate(ctx, manifest):
@@ -255,6 +259,10 @@ async def _generate_and_publish(ctx: JobContext, check: checks.CheckRun, manifes
         manifest_id=str(manifest.id), manifest_hash=manifest.manifest_hash,
     )
     document = numbered(result, previous)
+    price = ctx.settings.price_of(ctx.settings.codex_model)
+    for usage in document.revision.token_usage:
+        usage["cost_usd"] = usage_cost_usd(price, usage)
+    await record_cost(ctx, total_usd(usage["cost_usd"] for usage in document.revision.token_usage))
     with timed(timings, "store"):
         async with ctx.db.session() as session:
             row = await packs.save_revision(
