@@ -70,9 +70,12 @@ from bot.github.publish import (
     open_or_update_pull,
     request_review,
 )
-from bot.domain.cost import total_usd, turn_cost_usd
-from bot.jobs.budget import enforce_budget, record_cost
+from bot.domain.findings import Finding, execute_findings, pr_findings
+from bot.domain.policy import EffectivePolicy
+from bot.github.governance import annotations_of, findings_table
+from bot.jobs.budget import enforce_budget, price_turns
 from bot.jobs.context import JobContext
+from bot.jobs.policy import apply_policy, stage_findings
 from bot.sources.gate import code_block, load_repo_config
 from bot.workspace.worktrees import push
 from config.repo import ExecuteConfig
@@ -182,16 +185,16 @@ def config_note(config_error: str | None) -> str:
         config_error, indent="")
 
 
-def check_output(outcome: ExecutionOutcome, chosen: ChosenPack, *, root: str,
-                 pull: Mapping[str, Any] | None, config_error: str | None = None) -> checks.Output:
+def check_output(outcome: ExecutionOutcome, chosen: ChosenPack, *, root: str, pull: Mapping[str, Any] | None,
+                 config_error: str | None = None, findings: Sequence[Finding] = ()) -> checks.Output:
     """The completed check run's output: table, attempts, annotations, what to do, the fix PR,
-    and the repository config's error if its defaults were used."""
+    the config's error if a file was left out, and the policy's findings (table and annotations)."""
     output = check_run_output(outcome, root=root, rerun_template=rerun_template(chosen.revision))
     extra = [text for text in (advice(outcome),
                                f"Fix PR: [#{pull['number']}]({pull['html_url']})" if pull else "",
-                               config_note(config_error)) if text]
+                               config_note(config_error), findings_table(findings)) if text]
     summary = "\n\n".join([output["summary"], *extra])
-    return checks.Output(output["title"], summary, annotations=output["annotations"])
+    return checks.Output(output["title"], summary, annotations=[*output["annotations"], *annotations_of(findings)])
 
 
 # ---------------------------------------------------------------- the action
@@ -262,6 +265,7 @@ async def execute(ctx: JobContext) -> None:
     assert ctx.workspace is not None, "the worker checks out before the action runs"
     config, config_error = await load_repo_config(ctx)  # an error is a ``config`` event already
     await enforce_budget(ctx, config.budget)
+    policy = await apply_policy(ctx, config)
     origins = await origins_of(ctx)
     chosen = await choose_pack(ctx, origins)
     mode = mode_of(ctx.run.args, config.execute)
@@ -277,12 +281,12 @@ async def execute(ctx: JobContext) -> None:
     root = (origins[-1] if origins else ctx.run).id
     async with checks.concluded_on_error(check, "Execution failed"):
         await _execute_and_report(ctx, check, chosen, mode, scenario_ids, limits_of(config.execute), root,
-                                  config_error=config_error)
+                                  config_error=config_error, policy=policy)
 
 
 async def _execute_and_report(ctx: JobContext, check: checks.CheckRun, chosen: ChosenPack, mode: Mode,
                               scenario_ids: list[str], limits: Limits, root_run_id: int, *,
-                              config_error: str | None) -> None:
+                              config_error: str | None, policy: EffectivePolicy) -> None:
     run, workspace = ctx.run, ctx.workspace
     assert workspace is not None
 
@@ -295,25 +299,24 @@ async def _execute_and_report(ctx: JobContext, check: checks.CheckRun, chosen: C
         scenario_ids=scenario_ids or None, mode=mode, limits=limits,
         stale_source_ids=chosen.stale_source_ids, on_event=on_event,
     )
-    price = ctx.settings.price_of(ctx.settings.codex_model)
-    for turn in outcome.turns:
-        turn.cost_usd = turn_cost_usd(price, input_tokens=turn.input_tokens,
-                                      cached_input_tokens=turn.cached_input_tokens, output_tokens=turn.output_tokens)
-    await record_cost(ctx, total_usd(turn.cost_usd for turn in outcome.turns))
+    await price_turns(ctx, outcome.turns)
     async with ctx.db.session() as session:
         await executions.save_outcome(session, run.id, outcome, pack_revision=chosen.revision,
                                       manifest_hash=chosen.manifest_hash)
     if await stopped_by_cancel(ctx, check):
         return
     pull, notes = None, []
+    findings = await stage_findings(ctx, "execute", execute_findings(policy, outcome.results))
     if publishes(outcome):
+        findings += await stage_findings(ctx, "pr", pr_findings(policy, await changed_paths(workspace.path)))
         pull, note = await publish_fix(ctx, outcome, chosen, fix_branch(root_run_id))
         notes += [note] if note else []
     elif outcome.mode in PR_MODES:
         notes.append(f"No fix PR: the fix loop ended with `{outcome.stop_reason}`, not with passing reruns.")
     if await stopped_by_cancel(ctx, check, pull):
         return
-    output = check_output(outcome, chosen, root=str(workspace.path), pull=pull, config_error=config_error)
+    output = check_output(outcome, chosen, root=str(workspace.path), pull=pull, config_error=config_error,
+                          findings=findings)
     await check.complete(conclusion(outcome), output, actions=check_run_actions(outcome))
     await ctx.set_state(outcome.status, "complete", final_message(outcome, chosen, check_url=check.html_url,
                                                                   pull=pull, notes=notes))

@@ -50,3 +50,14 @@ def findings_table(findings: Iterable[Any]) -> str:
     if not rows:
         return ""
     return "| severity | code | scope | finding | suggested fix |\n|---|---|---|---|---|\n" + "\n".join(rows)
+
+
+#: Finding severity → check-run annotation level (https://docs.github.com/rest/checks/runs#update-a-check-run).
+LEVELS = {"block": "failure", "warning": "warning", "info": "notice"}
+
+
+def annotations_of(findings: Iterable[Any]) -> list[dict[str, Any]]:
+    """Check-run annotations (line 1) of the findings about a repository file (``metadata["path"]``)."""
+    return [{"path": f.metadata["path"], "start_line": 1, "end_line": 1, "annotation_level": LEVELS[f.severity],
+             "title": f"[{f.code}] {f.scope}"[:255], "message": f"{f.message}\n\nSuggested fix: {f.suggested_fix}"}
+            for f in findings if f.metadata.get("path")]

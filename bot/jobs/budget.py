@@ -4,14 +4,19 @@
 are ``budget.monthly_usd`` (this repository) and
 ``budget.installation_monthly_usd`` (every repository of the installation)
 of the effective config; the spend is the sum of ``Run.cost_usd`` this UTC
-month (``storage.spend``). ``record_cost`` stores a finished run's estimate.
+month (``storage.spend``). ``price_turns`` / ``price_usage`` estimate a finished
+run's turns (``bot.domain.cost``) and store the total on the run.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import update
 
+from bot.domain.cost import total_usd, turn_cost_usd, usage_cost_usd
+from bot.domain.results import TurnUsage
 from bot.errors import ScenarioForgeError
 from bot.jobs.context import JobContext
 from config.repo import BudgetConfig
@@ -53,6 +58,23 @@ async def enforce_budget(ctx: JobContext, budget: BudgetConfig, *, now: datetime
         lines.append(("⚠️ " if spent >= WARN_AT * ceiling else "") + f"{figures} ({spent / ceiling:.0%})")
     if lines:
         await ctx.event("budget", "complete", "; ".join(lines), {"month": f"{start:%Y-%m}"})
+
+
+async def price_turns(ctx: JobContext, turns: Sequence[TurnUsage]) -> None:
+    """Set each execute turn's ``cost_usd`` at the price of ``Settings.codex_model``, record the run's total."""
+    price = ctx.settings.price_of(ctx.settings.codex_model)
+    for turn in turns:
+        turn.cost_usd = turn_cost_usd(price, input_tokens=turn.input_tokens,
+                                      cached_input_tokens=turn.cached_input_tokens, output_tokens=turn.output_tokens)
+    await record_cost(ctx, total_usd(turn.cost_usd for turn in turns))
+
+
+async def price_usage(ctx: JobContext, usages: Sequence[dict[str, Any]]) -> None:
+    """The same for a pack revision's ``token_usage`` entries (``cost_usd`` added to each)."""
+    price = ctx.settings.price_of(ctx.settings.codex_model)
+    for usage in usages:
+        usage["cost_usd"] = usage_cost_usd(price, usage)
+    await record_cost(ctx, total_usd(usage["cost_usd"] for usage in usages))
 
 
 async def record_cost(ctx: JobContext, cost_usd: float | None) -> None:

@@ -37,12 +37,16 @@ from urllib.parse import quote
 from bot.codex.engine import Engine
 from bot.codex.prompts import SourceText
 from bot.codex.turns import EngineEvent
-from bot.domain.cost import cost_text, total_usd, usage_cost_usd
+from bot.domain.cost import cost_text, total_usd
+from bot.domain.findings import generate_findings, scan_findings
 from bot.domain.pack import PackDocument
+from bot.domain.policy import EffectivePolicy
 from bot.github import checks
 from bot.github.publish import Published, publish_files
-from bot.jobs.budget import enforce_budget, record_cost
+from bot.github.governance import annotations_of, findings_table
+from bot.jobs.budget import enforce_budget, price_usage
 from bot.jobs.context import JobContext
+from bot.jobs.policy import apply_policy, stage_findings
 from bot.scenarios.generation import (
     PACK_JSON,
     PACK_MD,
@@ -216,8 +220,10 @@ async def generate(ctx: JobContext) -> None:
     with timed(timings, "config"):
         config, config_error = await load_repo_config(ctx)
     await enforce_budget(ctx, config.budget)
+    policy = await apply_policy(ctx, config)
     with timed(timings, "scan"):
         manifest = await current_manifest(ctx, config, config_error)
+    await stage_findings(ctx, "scan", scan_findings(policy, [(s.path, s.status, s.selected) for s in manifest.sources]))
     if not await gate(ctx, manifest):
         return
     with timed(timings, "sources"):
@@ -233,12 +239,13 @@ async def generate(ctx: JobContext) -> None:
     with timed(timings, "check_run"):
         check = await ctx.start_check_run(CHECK_NAME)
     async with checks.concluded_on_error(check, "Generation failed"):
-        await _generate_and_publish(ctx, check, manifest, sources, facts, previous, update, config, timings)
+        await _generate_and_publish(ctx, check, manifest, sources, facts, previous, update, config, timings, policy)
 
 
 async def _generate_and_publish(ctx: JobContext, check: checks.CheckRun, manifest: Manifest,
                                 sources: list[SourceText], facts: dict[str, Any], previous: PackDocument | None,
-                                update: bool, config: RepoConfig, timings: dict[str, float]) -> None:
+                                update: bool, config: RepoConfig, timings: dict[str, float],
+                                policy: EffectivePolicy) -> None:
     run, workspace = ctx.run, ctx.workspace
     assert workspace is not None
 
@@ -259,10 +266,9 @@ async def _generate_and_publish(ctx: JobContext, check: checks.CheckRun, manifes
         manifest_id=str(manifest.id), manifest_hash=manifest.manifest_hash,
     )
     document = numbered(result, previous)
-    price = ctx.settings.price_of(ctx.settings.codex_model)
-    for usage in document.revision.token_usage:
-        usage["cost_usd"] = usage_cost_usd(price, usage)
-    await record_cost(ctx, total_usd(usage["cost_usd"] for usage in document.revision.token_usage))
+    await price_usage(ctx, document.revision.token_usage)
+    findings = await stage_findings(ctx, "generate", generate_findings(
+        policy, document.pack, [source.path for source in sources]))
     with timed(timings, "store"):
         async with ctx.db.session() as session:
             row = await packs.save_revision(
@@ -274,7 +280,9 @@ async def _generate_and_publish(ctx: JobContext, check: checks.CheckRun, manifes
         await packs.mark_published(session, row.id, commit_sha=published.commit_sha,
                                    pr_number=published.pull["number"], timings=timings)
     title = headline(document)
-    await check.complete("success", checks.Output(title[0].upper() + title[1:], overview(document)))
+    await check.complete("success", checks.Output(
+        title[0].upper() + title[1:], "\n\n".join(filter(None, [overview(document), findings_table(findings)])),
+        annotations=annotations_of(findings)))
     await ctx.set_state("passed", "complete", final_message(document, published, check.html_url))
     await ctx.report(final=True)
 

@@ -319,7 +319,7 @@ async def test_a_model_claiming_passed_without_running_anything_is_blocked(world
     assert "**Execute blocked** (run) — 0 passed, 0 failed, 2 blocked" in await world.tracking(run.id)
     # the invalid repository config is said, not silently replaced by the defaults
     assert "A config file is invalid and was left out; the defaults and the valid files were used" in summary
-    assert "max_fix_attempts" in summary.split("defaults were used")[1]
+    assert "max_fix_attempts" in summary.split("valid files were used")[1]
     assert "is invalid and left out; the defaults and the valid files are used" in await world.tracking(run.id)
 
 
