@@ -24,7 +24,7 @@ from fnmatch import fnmatchcase
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 CONFIG_PATH = ".github/scenarioforge.yml"
 #: Estimated tokens of source text a generation prompt may hold (``generate.token_budget``).
@@ -122,11 +122,20 @@ Severity = Literal["off", "info", "warning", "block"]
 PACK_KEY = r"^[a-z][a-z0-9-]*@[0-9]+$"
 
 
+def _yaml_off(rules: object) -> object:
+    """YAML 1.1 reads a bare ``off`` as ``False``: take it as the severity ``off``."""
+    if isinstance(rules, dict):
+        return {code: "off" if severity is False else severity for code, severity in rules.items()}
+    return rules
+
+
 class PolicyPack(Section):
     """A custom policy pack of the org file: ``extends`` a pack key, then ``rules`` override its severities."""
 
     extends: str = Field(default="default@1", pattern=PACK_KEY)
     rules: dict[str, Severity] = Field(default_factory=dict)
+
+    _off = field_validator("rules", mode="before")(_yaml_off)
 
 
 class PolicyConfig(Section):
@@ -139,6 +148,8 @@ class PolicyConfig(Section):
     packs: dict[str, PolicyPack] = Field(default_factory=dict)
     max_fix_files: int = Field(default=10, ge=1)
     protected_paths: list[str] = Field(default_factory=lambda: [".github/**"])
+
+    _off = field_validator("rules", mode="before")(_yaml_off)
 
 
 class RepoConfig(Section):
