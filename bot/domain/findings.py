@@ -8,6 +8,7 @@ fix changes).
 """
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -17,6 +18,13 @@ from typing import Any
 from bot.domain.pack import ScenarioPack
 from bot.domain.policy import EffectivePolicy
 from bot.domain.results import ScenarioOutcome
+
+#: Words by which an edge variant names a failure or a boundary (``generate.no-edge-variant``; the
+#: validator already requires one variant, this asks that one be about an edge).
+EDGE_WORDS = re.compile(
+    r"\b(fail\w*|error\w*|invalid|empty|expired?|refus\w*|reject\w*|den(y|ied)|limit\w*|zero|negative|"
+    r"missing|timeout|time[sd] out|too (many|long|large|small)|boundary|max\w*|min\w*|duplicate\w*|"
+    r"unauthori[sz]ed|forbidden|offline|conflict\w*|overflow\w*|without|no)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -71,9 +79,10 @@ def generate_findings(policy: EffectivePolicy, pack: ScenarioPack, selected: Seq
             found += _found(policy, "generate.uncited-source", f"no scenario cites the selected source `{path}`",
                             path, "add a scenario for what it specifies, or leave it out of the selection", path=path)
     for _, _, scenario in pack.scenarios():
-        if not scenario.edge_variants:
-            found += _found(policy, "generate.no-edge-variant", f"{scenario.id} has no edge variant",
-                            scenario.id, "add a variation that exercises an edge or a failure")
+        if not any(EDGE_WORDS.search(variant) for variant in scenario.edge_variants):
+            found += _found(policy, "generate.no-edge-variant", f"no edge variant of {scenario.id} names a failure "
+                            "or a boundary", scenario.id, "add a variation that exercises an edge or a failure",
+                            edge_variants=scenario.edge_variants)
     return found
 
 

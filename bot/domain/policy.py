@@ -23,7 +23,7 @@ from config.repo import PolicyConfig, Severity
 RULES: dict[str, tuple[str, str]] = {
     "scan.area-without-trusted-source": ("scan", "a documentation area whose selected sources are none trusted"),
     "generate.uncited-source": ("generate", "a selected source that no scenario cites"),
-    "generate.no-edge-variant": ("generate", "a scenario without an edge variant"),
+    "generate.no-edge-variant": ("generate", "a scenario without an edge variant naming a failure or a boundary"),
     "execute.passed-without-specific-command": (
         "execute", "a scenario passed with no command of its own (only commands other scenarios ran too)"),
     "execute.missing-rerun-command": ("execute", "a scenario result without a rerun command"),

@@ -25,7 +25,7 @@ def test_scan_an_area_with_no_trusted_selected_source():
 
 def test_generate_an_uncited_source_and_a_scenario_without_edge_variant():
     data = sample_pack("docs/spec.md")
-    data["feature_areas"][0]["outcomes"][0]["scenarios"][1]["edge_variants"] = []
+    data["feature_areas"][0]["outcomes"][0]["scenarios"][1]["edge_variants"] = ["Pay by bank transfer instead"]
     found = generate_findings(DEFAULT, ScenarioPack.model_validate(data), ["docs/spec.md", "README.md"])
     assert codes(found) == [("generate.uncited-source", "README.md", "warning"),
                             ("generate.no-edge-variant", "SC-002", "warning")]
