@@ -51,7 +51,7 @@ ORG_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
 
 #: Where GitHub sends the browser back to with ``?code=…&state=…``.
 CALLBACK_PATH = "/setup/callback"
-#: The webhook route served in normal mode (bot/webhook.py).
+#: The webhook route served in normal mode (bot/ingress/webhook.py).
 WEBHOOK_PATH = "/webhook"
 #: File name of the App's private key, written next to the ``.env`` file.
 PRIVATE_KEY_FILE = "scenarioforge.private-key.pem"
