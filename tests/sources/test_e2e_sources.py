@@ -179,7 +179,9 @@ async def test_a_config_only_on_the_pull_request_head_is_not_used(world):
     assert manifest.commit_sha == pull["head"]["sha"]
     assert SPEC_OLD in {source.path for source in manifest.sources}
     assert "no `.github/scenarioforge.yml` in the repository or its org: defaults" in await world.tracking(run.id)
-    (read,) = world.github.calls(CONTENTS)
+    org, read = world.github.calls(CONTENTS)  # the org's .github repository, then the repository; no ref
+    owner = world.repository.split("/")[0]
+    assert (org.path, org.query, org.status) == (f"/repos/{owner}/.github/contents/{CONFIG}", {}, 404)
     assert (read.path, read.query) == (f"/repos/{world.repository}/contents/{CONFIG}", {})
     (comment,) = manifest_comments(world, 5)
     assert f"/blob/{pull['head']['sha']}/" in comment["body"]
