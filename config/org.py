@@ -29,6 +29,9 @@ from config.repo import CONFIG_PATH, RepoConfig
 ORG_REPO = ".github"
 EXTENDS = "_extends"
 DEFAULT_SOURCE = "default"
+#: Keys only the org file (and its ``_extends`` bases) may set: a repository must not raise the
+#: ceiling of the whole installation. (section, key)
+ORG_ONLY = (("budget", "installation_monthly_usd"),)
 #: ``repo`` or ``owner/repo``, optionally ``:path``; GitHub names (letters, digits, ``.-_``).
 _EXTENDS = re.compile(r"^(?:(?P<owner>[A-Za-z0-9-]+)/)?(?P<repo>[A-Za-z0-9._-]+)(?::(?P<path>[^\s:]+))?$")
 
@@ -36,12 +39,14 @@ _EXTENDS = re.compile(r"^(?:(?P<owner>[A-Za-z0-9-]+)/)?(?P<repo>[A-Za-z0-9._-]+)
 @dataclass(frozen=True)
 class Layer:
     """One config file as read: ``source`` names it (``owner/repo:path``), ``data`` is its mapping
-    without ``_extends`` (``None`` when invalid), ``error`` says why it was left out."""
+    without ``_extends`` (``None`` when invalid), ``error`` says why it was left out; ``org`` marks
+    the org file and its bases, the only files that may set ``ORG_ONLY`` keys."""
 
     source: str
     data: dict[str, Any] | None
     error: str | None = None
     extends: str | None = None
+    org: bool = False
 
 
 @dataclass
@@ -126,8 +131,11 @@ def effective(layers: Sequence[Layer]) -> Effective:
     whole (a non-mapping value) lose their credit. If the merged whole fails validation (layers
     valid alone, wrong together), the strongest layers are dropped one by one until it passes.
     """
-    valid = [layer for layer in layers if layer.data is not None]
+    valid = [_org_only(layer) for layer in layers if layer.data is not None]
     errors = [layer.error for layer in layers if layer.error]
+    errors += [f"{layer.source}: {section}.{key} is set by the org file only; ignored here"
+               for layer in layers if layer.data is not None and not layer.org
+               for section, key in ORG_ONLY if key in (layer.data.get(section) or {})]
     while True:
         merged: dict[str, Any] = {}
         sources: dict[str, str] = {}
@@ -146,6 +154,17 @@ def effective(layers: Sequence[Layer]) -> Effective:
         leaves = flatten(config.model_dump(mode="json"))
         credited = {key: _credit(key, sources) for key in leaves}
         return Effective(config, credited, errors)
+
+
+def _org_only(layer: Layer) -> Layer:
+    """``layer`` without the ``ORG_ONLY`` keys unless it is an org layer."""
+    if layer.org or layer.data is None:
+        return layer
+    data = {name: dict(value) if isinstance(value, dict) else value for name, value in layer.data.items()}
+    for section, key in ORG_ONLY:
+        if isinstance(data.get(section), dict):
+            data[section].pop(key, None)
+    return Layer(layer.source, data, layer.error, layer.extends, layer.org)
 
 
 def _credit(leaf: str, sources: Mapping[str, str]) -> str:

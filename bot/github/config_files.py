@@ -11,6 +11,7 @@ cached, so one repository's file can never be served to another.
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 
 import gidgethub
 from gidgethub.abc import GitHubAPI
@@ -44,8 +45,9 @@ async def file_text(gh: GitHubAPI, repository: str, path: str) -> tuple[str | No
         return None, f"{name}: not valid UTF-8 ({exc})"
 
 
-async def _chain(gh: GitHubAPI, repository: str, path: str, *, missing: str | None = None) -> list[Layer]:
-    """The layers of one file and its ``_extends`` bases, weakest first (empty when it does not exist).
+async def _chain(gh: GitHubAPI, repository: str, path: str, *, org: bool, missing: str | None = None) -> list[Layer]:
+    """The layers of one file and its ``_extends`` bases, weakest first (empty when it does not exist),
+    marked ``org`` when they are the org file's.
 
     ``missing`` is the error of a file that must exist (an ``_extends`` target)."""
     layers: list[Layer] = []
@@ -56,9 +58,9 @@ async def _chain(gh: GitHubAPI, repository: str, path: str, *, missing: str | No
         text, error = await file_text(gh, repository, path)
         if text is None:
             if error or missing:
-                layers.insert(0, Layer(name, None, error or missing))
+                layers.insert(0, Layer(name, None, error or missing, org=org))
             return layers
-        layer = parse_layer(name, text)
+        layer = replace(parse_layer(name, text), org=org)
         seen.add(name)
         layers.insert(0, layer)
         if layer.extends is None:
@@ -66,12 +68,12 @@ async def _chain(gh: GitHubAPI, repository: str, path: str, *, missing: str | No
         try:
             repository, path = parse_extends(layer.extends, owner)
         except ValueError as exc:
-            layers[0] = Layer(name, None, f"{name}: {exc}")
+            layers[0] = Layer(name, None, f"{name}: {exc}", org=org)
             return layers
         target = source_name(repository, path)
         if target in seen or len(seen) > MAX_EXTENDS:
             layers.insert(0, Layer(target, None, f"{name}: {EXTENDS} {target} makes a cycle or goes deeper "
-                                                 f"than {MAX_EXTENDS} files"))
+                                                 f"than {MAX_EXTENDS} files", org=org))
             return layers
         missing = f"{name}: {EXTENDS} names {target}, which does not exist or cannot be read by this App"
         owner = repository.split("/", 1)[0]
@@ -82,6 +84,6 @@ async def load_effective(gh: GitHubAPI, repository: str) -> Effective:
     file, each with its ``_extends`` bases (``config.org.effective``)."""
     owner = repository.split("/", 1)[0]
     org = f"{owner}/{ORG_REPO}"
-    layers = [] if repository == org else await _chain(gh, org, CONFIG_PATH)
-    layers += await _chain(gh, repository, CONFIG_PATH)
+    layers = await _chain(gh, org, CONFIG_PATH, org=True) if repository != org else []
+    layers += await _chain(gh, repository, CONFIG_PATH, org=repository == org)
     return effective(layers)

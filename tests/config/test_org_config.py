@@ -115,3 +115,14 @@ def test_parse_extends(value, expected):
 def test_a_bad_extends_names_the_key(value):
     with pytest.raises(ValueError, match="_extends: "):
         parse_extends(value, "acme")
+
+
+async def test_only_the_org_file_sets_the_installation_ceiling(acme, github_auth):
+    acme.set_file(*ORG_FILE, "budget:\n  installation_monthly_usd: 100\n")
+    acme.set_file("acme/app", ".github/scenarioforge.yml",
+                  "budget:\n  installation_monthly_usd: 100000\n  monthly_usd: 5\n")
+    found = await effective_of(github_auth, "acme/app")
+    assert (found.config.budget.installation_monthly_usd, found.config.budget.monthly_usd) == (100, 5)
+    assert found.sources["budget.installation_monthly_usd"] == ORG
+    assert found.errors == ["acme/app:.github/scenarioforge.yml: budget.installation_monthly_usd is set by the "
+                            "org file only; ignored here"]
