@@ -73,7 +73,7 @@ from bot.github.publish import (
 from bot.domain.findings import Finding, execute_findings, pr_findings
 from bot.domain.policy import EffectivePolicy
 from bot.github.governance import annotations_of, findings_table
-from bot.jobs.budget import enforce_budget, price_turns
+from bot.jobs.budget import enforce_budget, price_turns, record_cost
 from bot.jobs.context import JobContext
 from bot.jobs.policy import apply_policy, stage_findings
 from bot.sources.gate import code_block, load_repo_config
@@ -299,10 +299,11 @@ async def _execute_and_report(ctx: JobContext, check: checks.CheckRun, chosen: C
         scenario_ids=scenario_ids or None, mode=mode, limits=limits,
         stale_source_ids=chosen.stale_source_ids, on_event=on_event,
     )
-    await price_turns(ctx, outcome.turns)
+    cost_usd = price_turns(ctx, outcome.turns)
     async with ctx.db.session() as session:
         await executions.save_outcome(session, run.id, outcome, pack_revision=chosen.revision,
                                       manifest_hash=chosen.manifest_hash)
+    await record_cost(ctx, cost_usd)
     if await stopped_by_cancel(ctx, check):
         return
     pull, notes = None, []

@@ -60,13 +60,14 @@ async def enforce_budget(ctx: JobContext, budget: BudgetConfig, *, now: datetime
         await ctx.event("budget", "complete", "; ".join(lines), {"month": f"{start:%Y-%m}"})
 
 
-async def price_turns(ctx: JobContext, turns: Sequence[TurnUsage]) -> None:
-    """Set each execute turn's ``cost_usd`` at the price of ``Settings.codex_model``, record the run's total."""
+def price_turns(ctx: JobContext, turns: Sequence[TurnUsage]) -> float | None:
+    """Set each execute turn's ``cost_usd`` at the price of ``Settings.codex_model``; returns the total
+    (for ``record_cost``)."""
     price = ctx.settings.price_of(ctx.settings.codex_model)
     for turn in turns:
         turn.cost_usd = turn_cost_usd(price, input_tokens=turn.input_tokens,
                                       cached_input_tokens=turn.cached_input_tokens, output_tokens=turn.output_tokens)
-    await record_cost(ctx, total_usd(turn.cost_usd for turn in turns))
+    return total_usd(turn.cost_usd for turn in turns)
 
 
 async def price_usage(ctx: JobContext, usages: Sequence[dict[str, Any]]) -> None:
