@@ -18,7 +18,7 @@ from bot.github import authorize, governance, messages
 from bot.github.config_files import load_effective
 from bot.github.tracking import Tracker
 from config.settings import Settings
-from handlers import commands
+from handlers import commands, payloads
 from handlers.intake import react, reply, start_run
 from storage import runs, spend
 from storage.db import Database
@@ -46,6 +46,7 @@ async def on_comment(
     wake: Callable[[], None], **kwargs: Any,
 ) -> None:
     """Answer or queue the command in a comment if its author may run it."""
+    payloads.check(event, payloads.IssueComment)
     comment, issue = event.data["comment"], event.data["issue"]
     command = commands.parse(comment.get("body") or "")
     if command is None or is_ignored_author(comment, settings):
