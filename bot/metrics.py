@@ -11,12 +11,14 @@ Importers: ``bot.ingress.webhook``/``bot.ingress.dispatch`` (DELIVERIES), ``bot.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from storage import spend
 from storage.db import Database
 from storage.models import Job
 
@@ -71,8 +73,28 @@ async def job_counts(database: Database) -> dict[str, int]:
         return {state: count for state, count in rows.all()}
 
 
+class MonthSpend(Collector):
+    """``scenarioforge_month_spend_usd{repository}``: estimated US dollars of this UTC month's runs
+    (``storage.spend``), per repository, taken at scrape time."""
+
+    def __init__(self, spend_usd: Mapping[str, float]) -> None:
+        self._spend = dict(spend_usd)
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily("scenarioforge_month_spend_usd",
+                                   "Estimated cost of this month's runs in US dollars, by repository.",
+                                   labels=["repository"])
+        for repository, usd in sorted(self._spend.items()):
+            family.add_metric([repository], usd)
+        yield family
+
+
 async def exposition(database: Database) -> bytes:
-    """Every metric in the Prometheus text format (``CONTENT_TYPE_LATEST``), jobs counted now."""
-    jobs = CollectorRegistry()
-    jobs.register(JobStates(await job_counts(database)))
-    return generate_latest(REGISTRY) + generate_latest(jobs)
+    """Every metric in the Prometheus text format (``CONTENT_TYPE_LATEST``), jobs and spend counted now."""
+    start, _ = spend.month_bounds(datetime.now(UTC))
+    async with database.session() as session:
+        spent = await spend.spend_by_repository(session, start)
+    counted = CollectorRegistry()
+    counted.register(JobStates(await job_counts(database)))
+    counted.register(MonthSpend(spent))
+    return generate_latest(REGISTRY) + generate_latest(counted)

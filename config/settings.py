@@ -9,7 +9,7 @@ from pathlib import Path
 from string import Formatter
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -26,7 +26,26 @@ CLONE_URL_FIELDS = frozenset({"full_name", "owner", "repo"})
 PERMISSION_ORDER: tuple[str, ...] = ("none", "read", "triage", "write", "maintain", "admin")
 
 
-def github_web_url(api_url: str) -> str:
+class ModelPrice(BaseModel):
+    """What one model costs, in US dollars per million tokens (input, cached input, output)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: float = Field(ge=0)
+    cached_input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
+#: Default price table: OpenAI's published API prices of the GPT-5 family
+#: (https://platform.openai.com/docs/pricing, USD per 1M tokens); override or
+#: extend with ``SCENARIOFORGE_MODEL_PRICES`` (JSON: model → {input, cached_input, output}).
+DEFAULT_PRICES: dict[str, ModelPrice] = {
+    "gpt-5.1-codex": ModelPrice(input=1.25, cached_input=0.125, output=10.0),
+    "gpt-5-codex": ModelPrice(input=1.25, cached_input=0.125, output=10.0),
+}
+
+
+def web_root(api_url: str) -> str:
     """Return the web root of the GitHub instance that serves ``api_url``.
 
     ``https://api.github.com`` → ``https://github.com``; GitHub Enterprise
@@ -59,6 +78,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     database_url: str = "sqlite+aiosqlite:///./scenarioforge.db"
     github_api_url: str = "https://api.github.com"
+    #: GitHub's web root (pages, app registration); ``None`` → derived from
+    #: ``github_api_url`` by ``web_root`` (GHES: ``https://HOST``).
+    github_web_url: str | None = None
     #: ``None`` means the payload's ``repository.clone_url``; otherwise a
     #: template with ``{full_name}``, ``{owner}`` and ``{repo}``.
     clone_url_template: str | None = None
@@ -78,8 +100,6 @@ class Settings(BaseSettings):
     #: conversion); without a secret the board explains how to enable sign-in.
     client_id: str | None = None
     client_secret: SecretStr | None = None
-    #: GitHub's web root (``/login/oauth/…``); default derived from ``github_api_url``.
-    github_web_url: str | None = None
     #: Where people reach the board, e.g. ``https://forge.example.com``; tracking
     #: comments and check runs link to a run's page and report only when it is set.
     board_url: str | None = None
@@ -87,9 +107,6 @@ class Settings(BaseSettings):
     #: session cookie; give every web replica the same one. Default: a random key per
     #: process (sessions end when it restarts).
     session_key: SecretStr | None = None
-    #: US dollars per million tokens, ``input`` and ``output``, for the board's estimated
-    #: cost (default: OpenAI's list price of GPT-5 Codex models).
-    token_prices: dict[str, float] = Field(default_factory=lambda: {"input": 1.25, "output": 10.0})
 
     # Codex engine (issue: generate)
     codex_model: str = "gpt-5.1-codex"
@@ -98,6 +115,8 @@ class Settings(BaseSettings):
     codex_config: str = ""
     codex_home: Path | None = None
     turn_timeout_s: float = Field(default=1800.0, gt=0)
+    #: Model → price (``ModelPrice``); entries here replace the defaults of the same model.
+    model_prices: dict[str, ModelPrice] = Field(default_factory=dict)
 
     @field_validator("codex_config")
     @classmethod
@@ -142,17 +161,9 @@ class Settings(BaseSettings):
                                  "cryptography.fernet.Fernet.generate_key()") from None
         return value
 
-    @field_validator("token_prices")
-    @classmethod
-    def _input_and_output(cls, value: dict[str, float]) -> dict[str, float]:
-        """Exactly the keys ``input`` and ``output``, each ≥ 0 (US dollars per million tokens).
-
-        Raises:
-            ValueError: another key, a missing key or a negative price.
-        """
-        if set(value) != {"input", "output"} or min(value.values()) < 0:
-            raise ValueError('give {"input": USD, "output": USD} per million tokens, both >= 0')
-        return value
+    def price_of(self, model: str) -> ModelPrice | None:
+        """The price of ``model`` (``model_prices`` first, then ``DEFAULT_PRICES``), ``None`` if unknown."""
+        return self.model_prices.get(model) or DEFAULT_PRICES.get(model)
 
     @field_validator("database_url")
     @classmethod
@@ -214,7 +225,7 @@ class Settings(BaseSettings):
         """GitHub's web root: ``github_web_url``, else derived from ``github_api_url``
         (``https://api.github.com`` → ``https://github.com``, GHES ``https://HOST/api/v3`` →
         ``https://HOST``, any other URL unchanged)."""
-        return self.github_web_url or github_web_url(self.github_api_url)
+        return self.github_web_url or web_root(self.github_api_url)
 
     @property
     def has_app_credentials(self) -> bool:

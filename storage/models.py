@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -128,6 +129,12 @@ class Run(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
+    #: Governance (issue 14): estimated US dollars of the run's Codex turns (``bot.domain.cost``);
+    #: the policy pack in force and the SHA-256 of the effective policy (``bot.domain.policy``).
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    policy_key: Mapped[str | None] = mapped_column(String(64))
+    policy_version: Mapped[int | None] = mapped_column(Integer)
+    policy_effective_hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_runs_repository_issue", "repository", "issue_number"),

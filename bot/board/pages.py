@@ -19,18 +19,19 @@ from bot.board import review, trace
 from bot.board.access import board_of, check_repository, viewer, visible_run
 from bot.board.queries import duration_s, load_run, results_of, runs_of
 from bot.domain.results import ExecutionOutcome
+from config.settings import ModelPrice
 
 #: The run page lists the latest events only (the live tail); the report has them all.
 EVENTS_SHOWN = 200
 
 
-def estimated_cost(outcome: ExecutionOutcome | None, prices: dict[str, float]) -> float | None:
-    """US dollars for the run's Codex tokens at ``prices`` (``input``/``output`` per million tokens)."""
-    if outcome is None:
+def estimated_cost(outcome: ExecutionOutcome | None, price: ModelPrice | None) -> float | None:
+    """US dollars for the run's Codex tokens at ``price`` (``Settings.price_of``; per million tokens)."""
+    if outcome is None or price is None:
         return None
     tokens_in = sum(turn.input_tokens for turn in outcome.turns)
     tokens_out = sum(turn.output_tokens for turn in outcome.turns)
-    return (tokens_in * prices["input"] + tokens_out * prices["output"]) / 1_000_000
+    return (tokens_in * price.input + tokens_out * price.output) / 1_000_000
 
 
 async def index(request: web.Request) -> web.Response:
@@ -55,7 +56,7 @@ async def run_page(request: web.Request) -> web.Response:
     evidence = {item.id: item for item in outcome.evidence} if outcome else {}
     return aiohttp_jinja2.render_template("run.html", request, {
         "viewer": who, "view": view, "run": view.run, "outcome": outcome, "evidence": evidence,
-        "duration": duration_s(view.run), "cost": estimated_cost(outcome, board.settings.token_prices),
+        "duration": duration_s(view.run), "cost": estimated_cost(outcome, board.settings.price_of(board.settings.codex_model)),
         "last_event_id": view.events[-1].event_id if view.events else "",
         "earlier_events": view.event_count - len(view.events),
     })

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 USAGE: dict[str, str] = {
     "help": "/scenarioforge help",
-    "status": "/scenarioforge status",
+    "status": "/scenarioforge status [--config]",
     "cancel": "/scenarioforge cancel",
     "generate": "/scenarioforge generate [--update] [--branch BRANCH] [INSTRUCTION…]",
     "execute": "/scenarioforge execute [--mode run|fix|pr|full] [--scenarios ID,…] [--revision N]",
@@ -29,7 +29,7 @@ USAGE: dict[str, str] = {
 
 SUMMARY: dict[str, str] = {
     "help": "show this reference",
-    "status": "list the latest runs of this repository",
+    "status": "list the latest runs and the month's spend; `--config` shows the effective config and its sources",
     "cancel": "cancel the queued and running runs of this issue or pull request",
     "generate": "build the scenario pack from the confirmed sources (`--update` revises the latest pack)",
     "execute": "run scenarios; `fix` also fixes failures, `pr` and `full` open a fix pull request",

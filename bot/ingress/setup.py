@@ -24,6 +24,7 @@ import html
 import io
 import json
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping
@@ -44,6 +45,9 @@ from yarl import URL
 
 from bot.errors import ConfigError
 from config.settings import Settings
+
+#: A GitHub login: alphanumerics and single hyphens, not at either end, at most 39 characters.
+ORG_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
 
 #: Where GitHub sends the browser back to with ``?code=…&state=…``.
 CALLBACK_PATH = "/setup/callback"
@@ -72,6 +76,14 @@ class AppConversion(BaseModel):
     #: The App's OAuth client, for the board's "Sign in with GitHub".
     client_id: str | None = None
     client_secret: str | None = None
+
+
+def registration_url(web_url: str, org: str | None = None) -> URL:
+    """Where the manifest form posts: ``{web}/settings/apps/new`` for the signed-in user,
+    ``{web}/organizations/{org}/settings/apps/new`` for an organisation
+    (https://docs.github.com/apps/sharing-github-apps/registering-a-github-app-from-a-manifest#implementing-the-github-app-manifest-flow)."""
+    root = URL(web_url.rstrip("/"))
+    return root / "organizations" / org / "settings/apps/new" if org else root / "settings/apps/new"
 
 
 def build_manifest(
@@ -223,14 +235,18 @@ class ManifestFlow:
         self._configured = False
 
     async def form(self, request: web.Request) -> web.Response:
-        """``GET /``: the page with the "Register" button."""
+        """``GET /``: the page with the "Register" button; ``?org=LOGIN`` registers the App
+        under that organisation instead of the signed-in user."""
         if self._configured:
             return _error("The GitHub App is already registered; this bot is configured.", 409)
+        org = request.query.get("org", "").strip()
+        if org and not ORG_LOGIN.fullmatch(org):
+            return _error(f"org: {org!r} is not a GitHub organisation login (letters, digits, single hyphens)", 400)
         manifest = build_manifest(self._template, str(request.url.origin()), self._webhook_url)
-        action = URL(self._web_url) / "settings/apps/new"
         return _page(
             "setup.html",
-            action=str(action.with_query(state=self._state)),
+            action=str(registration_url(self._web_url, org or None).with_query(state=self._state)),
+            owner=f"the organisation {org}" if org else "your account",
             manifest=json.dumps(manifest),
             name=str(manifest.get("name", "")),
             webhook_url=manifest["hook_attributes"]["url"],

@@ -37,10 +37,16 @@ from urllib.parse import quote
 from bot.codex.engine import Engine
 from bot.codex.prompts import SourceText
 from bot.codex.turns import EngineEvent
+from bot.domain.cost import cost_text, total_usd
+from bot.domain.findings import generate_findings, scan_findings
 from bot.domain.pack import PackDocument
+from bot.domain.policy import EffectivePolicy
 from bot.github import checks
 from bot.github.publish import Published, publish_files
+from bot.github.governance import annotations_of, findings_table
+from bot.jobs.budget import enforce_budget, price_usage
 from bot.jobs.context import JobContext
+from bot.jobs.policy import apply_policy, stage_findings
 from bot.scenarios.generation import (
     PACK_JSON,
     PACK_MD,
@@ -105,11 +111,12 @@ def token_totals(document: PackDocument) -> dict[str, int]:
 
 
 def tokens_line(document: PackDocument) -> str:
-    """``1,234 tokens (input 1,000, cached 0, output 234) over 2 turn(s)``."""
+    """``1,234 tokens (input 1,000, cached 0, output 234) over 2 turn(s) · est. $0.0034``."""
     t = token_totals(document)
+    cost = total_usd(usage.get("cost_usd") for usage in document.revision.token_usage)
     return (f"{t.get('total_tokens', 0):,} tokens (input {t.get('input_tokens', 0):,}, cached "
             f"{t.get('cached_input_tokens', 0):,}, output {t.get('output_tokens', 0):,}) over "
-            f"{len(document.revision.turn_ids)} turn(s)")
+            f"{len(document.revision.turn_ids)} turn(s)" + cost_text(cost))
 
 
 def changes_line(summary: dict[str, list[str]]) -> str:
@@ -212,8 +219,11 @@ async def generate(ctx: JobContext) -> None:
     timings: dict[str, float] = {}
     with timed(timings, "config"):
         config, config_error = await load_repo_config(ctx)
+    await enforce_budget(ctx, config.budget)
+    policy = await apply_policy(ctx, config)
     with timed(timings, "scan"):
         manifest = await current_manifest(ctx, config, config_error)
+    await stage_findings(ctx, "scan", scan_findings(policy, [(s.path, s.status, s.selected) for s in manifest.sources]))
     if not await gate(ctx, manifest):
         return
     with timed(timings, "sources"):
@@ -229,12 +239,13 @@ async def generate(ctx: JobContext) -> None:
     with timed(timings, "check_run"):
         check = await ctx.start_check_run(CHECK_NAME)
     async with checks.concluded_on_error(check, "Generation failed"):
-        await _generate_and_publish(ctx, check, manifest, sources, facts, previous, update, config, timings)
+        await _generate_and_publish(ctx, check, manifest, sources, facts, previous, update, config, timings, policy)
 
 
 async def _generate_and_publish(ctx: JobContext, check: checks.CheckRun, manifest: Manifest,
                                 sources: list[SourceText], facts: dict[str, Any], previous: PackDocument | None,
-                                update: bool, config: RepoConfig, timings: dict[str, float]) -> None:
+                                update: bool, config: RepoConfig, timings: dict[str, float],
+                                policy: EffectivePolicy) -> None:
     run, workspace = ctx.run, ctx.workspace
     assert workspace is not None
 
@@ -255,6 +266,9 @@ async def _generate_and_publish(ctx: JobContext, check: checks.CheckRun, manifes
         manifest_id=str(manifest.id), manifest_hash=manifest.manifest_hash,
     )
     document = numbered(result, previous)
+    await price_usage(ctx, document.revision.token_usage)
+    findings = await stage_findings(ctx, "generate", generate_findings(
+        policy, document.pack, [source.path for source in sources]))
     with timed(timings, "store"):
         async with ctx.db.session() as session:
             row = await packs.save_revision(
@@ -266,7 +280,9 @@ async def _generate_and_publish(ctx: JobContext, check: checks.CheckRun, manifes
         await packs.mark_published(session, row.id, commit_sha=published.commit_sha,
                                    pr_number=published.pull["number"], timings=timings)
     title = headline(document)
-    await check.complete("success", checks.Output(title[0].upper() + title[1:], overview(document)))
+    await check.complete("success", checks.Output(
+        title[0].upper() + title[1:], "\n\n".join(filter(None, [overview(document), findings_table(findings)])),
+        annotations=annotations_of(findings)))
     await ctx.set_state("passed", "complete", final_message(document, published, check.html_url))
     await ctx.report(final=True)
 

@@ -41,7 +41,8 @@ from bot.ingress.setup import (
     render,
     setup_routes,
 )
-from config.settings import Settings, github_web_url
+from config.settings import Settings
+from config.settings import web_root as github_web_url
 from tests.support.webhooks import load_payload, post_delivery
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,14 +65,14 @@ class SetupForm(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
-        if tag == "form":
+        if tag == "form" and attributes.get("id") == "register":
             self.action = attributes["action"] or ""
         elif tag == "input" and attributes.get("name") == "manifest":
             self.manifest = json.loads(attributes["value"] or "")
 
 
-async def _setup_form(url: str) -> SetupForm:
-    async with aiohttp.ClientSession() as http, http.get(url) as response:
+async def _setup_form(url: str, **params: str) -> SetupForm:
+    async with aiohttp.ClientSession() as http, http.get(url, params=params) as response:
         assert response.status == 200
         return SetupForm(await response.text())
 
