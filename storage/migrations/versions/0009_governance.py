@@ -1,7 +1,7 @@
-"""governance on runs: estimated cost and the effective policy (after 0007)
+"""governance on runs: estimated cost and the effective policy (after 0008_board)
 
-Revision ID: 0008_governance
-Revises: 0007
+Revision ID: 0009_governance
+Revises: 0008_board
 """
 import sqlalchemy as sa
 from alembic import op
