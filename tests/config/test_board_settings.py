@@ -10,8 +10,6 @@ from config.settings import Settings
 
 @pytest.mark.parametrize(("name", "value", "problem"), [
     ("SCENARIOFORGE_SESSION_KEY", "not-a-key", "not a Fernet key"),
-    ("SCENARIOFORGE_TOKEN_PRICES", '{"input": 1}', '{"input": USD, "output": USD}'),
-    ("SCENARIOFORGE_TOKEN_PRICES", '{"input": 1, "output": -2}', "both >= 0"),
 ])
 def test_a_bad_board_setting_is_named(monkeypatch, capsys, tmp_path, name, value, problem):
     monkeypatch.chdir(tmp_path)
