@@ -1,0 +1,108 @@
+"""Judge each readable document: lifecycle (own and sidecar), drift against tree and history, recency.
+
+``bot.sources.trust`` holds the rule; this module gathers the evidence per
+document and asks the history about identifiers once per commit
+(``bot.sources.drift.historic_names``, at most ``drift.MAX_SNAPSHOTS``).
+"""
+from __future__ import annotations
+
+import hashlib
+import posixpath
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from bot.domain.sources import Reason
+from bot.sources import contradictions, drift, trust
+from bot.sources.cache import ScanCache
+from bot.sources.discovery import PROSE_FORMATS, extension
+from bot.sources.history import History
+from bot.sources.inventory import Inventory
+from bot.sources.lifecycle import SIDECAR_FORMATS, Declared, word_of
+from bot.sources.references import Claims, Ref
+
+
+def sidecar_candidates(doc: str, prose_in_folder: dict[str, int]) -> list[str]:
+    """Metadata files that may belong to ``doc``: ``x.yaml`` beside ``x.md``; any metadata file of the
+    document's own folder when it is that folder's README/index or its only prose document."""
+    stem = doc.rsplit(".", 1)[0]
+    folder = posixpath.dirname(doc)
+    own = doc.rsplit("/", 1)[-1].lower().startswith(("readme", "index")) or prose_in_folder.get(folder, 0) == 1
+    return [stem + ext for ext in SIDECAR_FORMATS] + ([f"{folder}/*"] if own and folder else [])
+
+
+def declared_of(claims: Claims, sidecar: tuple[str, str, int] | None) -> Declared | None:
+    """The document's own declaration; a sidecar's when the document declares nothing known."""
+    own = claims.declared
+    if sidecar and (own is None or own.cls == "unknown"):
+        word, cls = word_of(sidecar[1])
+        return Declared(word, cls, f"{sidecar[0]} line {sidecar[2]}: status: {sidecar[1]}")
+    return own
+
+
+def gone_identifiers(repo: Path, history: History, pending: dict[str, list[Ref]], cache: ScanCache | None
+                     ) -> dict[str, list[Ref]]:
+    """Per document, the identifiers the code spelled at the document's last commit (drift)."""
+    by_commit: dict[str, set[str]] = defaultdict(set)
+    for doc, refs in pending.items():
+        if doc in history.last_change:
+            by_commit[history.last_change[doc][1]].update(r.text for r in refs)
+    chosen = sorted(by_commit, key=lambda c: -len(by_commit[c]))[:drift.MAX_SNAPSHOTS]
+    keys = {c: f"grep:{c}:{hashlib.sha1(' '.join(sorted(by_commit[c])).encode()).hexdigest()}" for c in chosen}
+    known = cache.get_many("lookups", keys.values()) if cache else {}
+    todo = [c for c in chosen if keys[c] not in known]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for commit, found in zip(todo, pool.map(lambda c: drift.historic_names(repo, c, sorted(by_commit[c])), todo)):
+            known[keys[commit]] = sorted(found)
+    if cache and todo:
+        cache.put_many("lookups", {keys[c]: known[keys[c]] for c in todo})
+    out = {}
+    for doc, refs in pending.items():
+        commit = history.last_change.get(doc, (0, ""))[1]
+        spelled = set(known.get(keys.get(commit, ""), []))
+        hits = [r for r in refs if r.text in spelled]
+        if hits:
+            out[doc] = hits
+    return out
+
+
+def judge_all(repo: Path, docs: dict[str, tuple[str, Claims]], sidecars: dict[str, tuple[str, str, int]],
+              tree: drift.Tree, ignored: set[str], inventory: Inventory, foreign: set[str], history: History,
+              stale_days: dict[str, int], cache: ScanCache | None) -> dict[str, tuple[list[Reason], Declared | None]]:
+    """Document path → (its reasons, its declared lifecycle); ``docs``: path → (type, claims)."""
+    declared = {p: declared_of(c, sidecars.get(p)) for p, (_, c) in docs.items()}
+    resolutions = {p: drift.resolve(p, c, tree, history, ignored, inventory, foreign) for p, (_, c) in docs.items()}
+    has_code = bool(inventory.code_paths)
+    pending = {p: r.unknown_identifiers for p, r in resolutions.items() if has_code and r.unknown_identifiers
+               and docs[p][0] != "changelog" and (declared[p] is None or declared[p].cls != "retired")}
+    for doc, refs in gone_identifiers(repo, history, pending, cache).items():
+        resolutions[doc].gone_identifiers = refs
+    conflicts = contradictions.find({p: c for p, (kind, c) in docs.items()
+                                     if kind != "changelog" and (declared[p] is None or declared[p].cls != "retired")})
+    code_files = set(inventory.code_paths)
+    code_by_folder: dict[str, list[str]] = defaultdict(list)
+    for path in inventory.code_paths:
+        for i in range(1, path.count("/") + 1):
+            code_by_folder[path.rsplit("/", i)[0]].append(path)
+    out = {}
+    for path, (kind, claims) in docs.items():
+        res, state = resolutions[path], declared[path]
+        reasons = [r for r in (trust.lifecycle_reason(state),) if r is not None]
+        if kind != "changelog":  # a changelog is a record of the past: what it names may rightly be gone
+            routes = [r.raw for r in claims.routes if inventory.routes and not inventory.declares(r.method, r.path)]
+            reasons += trust.drift_reasons(path, res, claims, state, routes)
+            recency = trust.recency_reason(path, res, code_by_folder.get(posixpath.dirname(path), []), code_files,
+                                           history, stale_days[kind], state)
+            reasons += [recency] if recency else []
+        reasons += conflicts.get(path, [])
+        out[path] = (reasons, state)
+    return out
+
+
+def prose_counts(paths: list[str]) -> dict[str, int]:
+    """Prose documents per folder (for sidecar ownership)."""
+    counts: dict[str, int] = defaultdict(int)
+    for path in paths:
+        if extension(path) in PROSE_FORMATS:
+            counts[posixpath.dirname(path)] += 1
+    return counts
