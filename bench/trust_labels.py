@@ -58,7 +58,7 @@ subprocess with ``-c core.hooksPath=/dev/null``.
 from __future__ import annotations
 
 import argparse
-import bisect
+import fnmatch
 import json
 import os
 import posixpath
@@ -507,6 +507,7 @@ class Repo:
     licence: str = ""
     code_globs: tuple[str, ...] = ()
     sidecar: bool = False
+    aliases: tuple[str, ...] = ()  # former owner/name of the repository
 
 
 CORPUS: list[Repo] = [
@@ -524,7 +525,7 @@ CORPUS: list[Repo] = [
          ["bullet-header-block"], grpc_docs, grpc_label, licence="Apache-2.0"),
     Repo("cometbft/cometbft", "5bba72c14f2be2b06ac4d89dbdf6712e2e5e095c", "code",
          ["status-section", "superseded-by"], cometbft_docs, status_section_label,
-         licence="Apache-2.0", code_globs=("*.go", "*.proto")),
+         licence="Apache-2.0", code_globs=("*.go", "*.proto"), aliases=("tendermint/tendermint",)),
     Repo("pmd/pmd", "cd096e90e4ed2e61f4109466d21a1eaab09721eb", "code",
          ["yaml-front-matter"], pmd_docs, pmd_label, licence="BSD-style (see LICENSE)",
          code_globs=("*.java", "*.kt", "*.xml", "*.scala", "*.g4", "*.jj", "*.jjt", "*.properties")),
@@ -557,7 +558,7 @@ def label_repo(g: Git, r: Repo) -> list[dict]:
 # --------------------------------------------------------------------------
 
 DOC_EXT = (".md", ".rst", ".markdown", ".adoc", ".mdx")
-CHANGELOG_RX = re.compile(r"(^|/)(changelog|changes|history|news|release[-_ ]?notes?[^/]*|upgrad(e|ing)[^/]*)"
+CHANGELOG_RX = re.compile(r"(^|/)(changelog[^/]*|changes|history|news|release[-_ ]?notes?[^/]*|upgrad(e|ing)[^/]*)"
                           r"(\.[a-z]+)?$|(^|/)\.changelog/|(^|/)release_notes", re.I)
 PATH_RX = re.compile(r"(?<![\w./:@-])((?:\.{1,2}/)*[A-Za-z0-9_][\w.\-]*(?:/[\w.\-]+)+/?)")
 GH_LINK_RX = re.compile(r"https?://github\.com/([\w.-]+)/([\w.-]+)/(?:blob|tree)/[^/\s)]+/([^\s)#?\"'>`]+)")
@@ -579,12 +580,22 @@ def ident_like(tok: str) -> bool:
     return camel or snake
 
 
-def path_tokens(line: str, repo: str) -> list[str]:
+def is_code(path: str, globs: tuple[str, ...]) -> bool:
+    base = posixpath.basename(path)
+    return any(fnmatch.fnmatchcase(path if "/" in gl else base, gl) for gl in globs)
+
+
+def path_tokens(line: str, repo: str, aliases: tuple[str, ...] = ()) -> list[str]:
     toks = []
+    names = {repo.lower(), *(a.lower() for a in aliases)}
     for m in GH_LINK_RX.finditer(line):
-        if f"{m.group(1)}/{m.group(2)}".lower() == repo.lower():
+        if f"{m.group(1)}/{m.group(2)}".lower() in names:
             toks.append("/" + m.group(3).rstrip("/.,;"))  # repo-rooted
     stripped = URL_RX.sub(" ", line)
+    for n in names:  # Go-style import paths github.com/owner/name/pkg/x -> /pkg/x
+        for m in re.finditer(r"(?<![\w/.])github\.com/" + re.escape(n) + r"(?:/v\d+)?/([\w./-]+)", stripped, re.I):
+            toks.append("/" + m.group(1).rstrip("/.,;:"))
+        stripped = re.sub(r"github\.com/" + re.escape(n) + r"[\w./-]*", " ", stripped, flags=re.I)
     for m in PATH_RX.finditer(stripped):
         t = m.group(1).rstrip("/.,;:")
         if t.count("/") == 0 or re.match(r"^\d", t):
@@ -697,15 +708,13 @@ def mine_drift(g: Git, r: Repo, log=print) -> list[dict]:
             mods = [c[-1] for c in changes if c[0] == "M" and not CHANGELOG_RX.search(c[-1])]
             if mods:
                 doc_only.append((shas[0], shas[1], mods))
+    code_hist = {f for f in hist_files if is_code(f, r.code_globs)}
     hist_code_dirs: set[str] = set()
-    for f in hist_files:
-        if is_doc(f):
-            continue
+    for f in code_hist:
         d = posixpath.dirname(f)
         while d and d not in hist_code_dirs:
             hist_code_dirs.add(d)
             d = posixpath.dirname(d)
-    code_hist = {f for f in hist_files if not is_doc(f)}
     log(f"  {r.repo}: {len(doc_only)} doc-only commits, {len(hist_files)} historical paths "
         f"({time.time() - t0:.1f}s)")
     # first-parent chain, for sampling older trees
@@ -735,7 +744,7 @@ def mine_drift(g: Git, r: Repo, log=print) -> list[dict]:
                     for k, rl in enumerate(rem):
                         al = add[k] if len(add) == len(rem) else None
                         # ---- paths
-                        for tok in path_tokens(rl, r.repo):
+                        for tok in path_tokens(rl, r.repo, r.aliases):
                             if tok in add_text:
                                 continue
                             for cand in resolve(tok, doc):
@@ -751,7 +760,7 @@ def mine_drift(g: Git, r: Repo, log=print) -> list[dict]:
                                     cfiles, cdirs = trees.get(sha)
                                 repl = None
                                 if al is not None:
-                                    for nt in path_tokens(al, r.repo):
+                                    for nt in path_tokens(al, r.repo, r.aliases):
                                         if nt in rl:
                                             continue
                                         for nc in resolve(nt, doc):
@@ -776,12 +785,14 @@ def mine_drift(g: Git, r: Repo, log=print) -> list[dict]:
                             continue
                         old = [t for t in ident_tokens(rl) if not re.search(r"\b" + re.escape(t) + r"\b", al)]
                         new = [t for t in ident_tokens(al) if not re.search(r"\b" + re.escape(t) + r"\b", rl)]
-                        if len(old) == 1 and len(new) == 1:
-                            ident_cands.append((doc, old[0], new[0], rl, al))
+                        if old and new:
+                            for o in old:
+                                ident_cands.append((doc, o, tuple(new), rl, al))
             if ident_cands:
-                words = {c[1] for c in ident_cands} | {c[2] for c in ident_cands}
+                words = {c[1] for c in ident_cands} | {n for c in ident_cands for n in c[2]}
                 at_parent = grep_words(g, [parent], words, r.code_globs)
-                olds = {c[1] for c in ident_cands if c[1] not in at_parent and c[2] in at_parent}
+                olds = {c[1] for c in ident_cands
+                        if c[1] not in at_parent and any(n in at_parent for n in c[2])}
                 if olds:
                     i = pos.get(parent)
                     revs = []
@@ -791,8 +802,9 @@ def mine_drift(g: Git, r: Repo, log=print) -> list[dict]:
                             revs.append(chain[i + step])
                             step *= 2
                     earlier = grep_words(g, revs, olds, r.code_globs)
-                    for doc, o, n, rl, al in ident_cands:
-                        if o in earlier and o not in at_parent and n in at_parent:
+                    for doc, o, ns, rl, al in ident_cands:
+                        n = next((x for x in ns if x in at_parent), None)
+                        if o in earlier and o not in at_parent and n:
                             key = (sha, doc, o)
                             if key in seen:
                                 continue
@@ -803,8 +815,29 @@ def mine_drift(g: Git, r: Repo, log=print) -> list[dict]:
                                 "replacement": n, "removed_line": rl.strip()[:300],
                                 "added_line": al.strip()[:300],
                             })
-    log(f"  {r.repo}: {len(cases)} drift cases ({time.time() - t0:.1f}s)")
-    return cases
+    grouped = group_cases(cases)
+    log(f"  {r.repo}: {len(grouped)} drift cases ({len(cases)} stale references) "
+        f"({time.time() - t0:.1f}s)")
+    return grouped
+
+
+def group_cases(refs: list[dict]) -> list[dict]:
+    """One case per (fix commit, document): the document is stale by drift at
+    the parent; all stale references found in that fix are listed."""
+    out: dict[tuple[str, str], dict] = {}
+    for c in refs:
+        key = (c["fix_commit"], c["document"])
+        if key not in out:
+            out[key] = {
+                "repo": c["repo"], "fix_commit": c["fix_commit"], "parent": c["parent"],
+                "document": c["document"], "stale_reference": c["stale_reference"],
+                "replacement": c["replacement"], "kind": c["kind"], "references": [],
+            }
+        out[key]["references"].append({k: c[k] for k in (
+            "kind", "stale_reference", "replacement", "removed_line", "added_line")})
+    for case in out.values():
+        case["n_references"] = len(case["references"])
+    return list(out.values())
 
 
 # --------------------------------------------------------------------------
