@@ -362,8 +362,10 @@ def keps_label_from(path: str, sidecar: str, text: str | None) -> Label:
         meta = {}
     if isinstance(meta, dict):
         sb = meta.get("superseded-by")
+        sb = [sb] if isinstance(sb, str) else (sb if isinstance(sb, list) else [])
+        sb = [str(x) for x in sb if x and str(x).strip().lower() not in ("n/a", "na", "none", "-")]
         if sb:
-            lab.extra["replacement"] = sb if isinstance(sb, str) else ", ".join(map(str, sb))
+            lab.extra["replacement"] = ", ".join(sb)
     if "replacement" not in lab.extra and "#" in value:
         m = re.search(r"(?:replaced by|merged into)\s+(\S+)", value)
         if m:
@@ -781,10 +783,12 @@ def mine_drift(g: Git, r: Repo, log=print) -> list[dict]:
                                 })
                                 break
                         # ---- identifiers (need a paired replacement line)
-                        if al is None or not r.code_globs:
+                        if not add or not r.code_globs:
                             continue
-                        old = [t for t in ident_tokens(rl) if not re.search(r"\b" + re.escape(t) + r"\b", al)]
-                        new = [t for t in ident_tokens(al) if not re.search(r"\b" + re.escape(t) + r"\b", rl)]
+                        other = al if al is not None else add_text
+                        rem_text = rl if al is not None else "\n".join(rem)
+                        old = [t for t in ident_tokens(rl) if not re.search(r"\b" + re.escape(t) + r"\b", other)]
+                        new = [t for t in ident_tokens(other) if not re.search(r"\b" + re.escape(t) + r"\b", rem_text)]
                         if old and new:
                             for o in old:
                                 ident_cands.append((doc, o, tuple(new), rl, al))
@@ -795,16 +799,21 @@ def mine_drift(g: Git, r: Repo, log=print) -> list[dict]:
                         if c[1] not in at_parent and any(n in at_parent for n in c[2])}
                 if olds:
                     i = pos.get(parent)
-                    revs = []
                     if i is not None:
-                        step = 8
-                        while i + step < len(chain) and len(revs) < 10:
-                            revs.append(chain[i + step])
-                            step *= 2
+                        anc, i = chain, i
+                    else:  # parent on a side branch: walk its own first-parent chain
+                        anc, i = g.run("rev-list", "--first-parent", "--max-count=9000", parent).split(), 0
+                    revs = []
+                    step = 8
+                    while i + step < len(anc) and len(revs) < 11:
+                        revs.append(anc[i + step])
+                        step *= 2
                     earlier = grep_words(g, revs, olds, r.code_globs)
                     for doc, o, ns, rl, al in ident_cands:
                         n = next((x for x in ns if x in at_parent), None)
                         if o in earlier and o not in at_parent and n:
+                            if al is None:  # hunk rewritten: no line-for-line replacement
+                                n = None
                             key = (sha, doc, o)
                             if key in seen:
                                 continue
@@ -813,7 +822,7 @@ def mine_drift(g: Git, r: Repo, log=print) -> list[dict]:
                                 "repo": r.repo, "fix_commit": sha, "parent": parent,
                                 "document": doc, "kind": "identifier", "stale_reference": o,
                                 "replacement": n, "removed_line": rl.strip()[:300],
-                                "added_line": al.strip()[:300],
+                                "added_line": al.strip()[:300] if al is not None else None,
                             })
     grouped = group_cases(cases)
     log(f"  {r.repo}: {len(grouped)} drift cases ({len(cases)} stale references) "
