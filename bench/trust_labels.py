@@ -157,6 +157,7 @@ VOCAB: dict[str, str] = {
     "in progress": "not_built", "wip": "not_built", "pending": "not_built",
     "ready-for-release": "not_built", "ready for release": "not_built",
     "postponed": "not_built", "idea": "not_built", "open": "not_built",
+    "on hold": "not_built", "on-hold": "not_built",
     "first draft": "not_built", "initial draft": "not_built",
 }
 _WORDS = sorted(VOCAB, key=len, reverse=True)
@@ -489,6 +490,14 @@ def pmd_label(path: str, text: str) -> Label:
     return label_front_matter(path, text, "adr_status")
 
 
+def madr_docs(g: Git, commit: str) -> list[str]:
+    return [p for p in g.ls(commit, "docs/decisions") if re.search(r"/\d{4}-[^/]*\.md$", p)]
+
+
+def madr_label(path: str, text: str) -> Label:
+    return label_front_matter(path, text, "status")
+
+
 def adrtools_docs(g: Git, commit: str) -> list[str]:
     return [p for p in g.ls(commit, "doc/adr") if p.endswith(".md")]
 
@@ -517,23 +526,25 @@ CORPUS: list[Repo] = [
          ["yaml-front-matter", "moved-to"], eips_docs, eips_label, licence="CC0-1.0"),
     Repo("python/peps", "ba4deeb7969588d937da609008d05bb83a47b1ab", "proposals",
          ["rfc822-header", "superseded-by"], peps_docs, peps_label,
-         licence="PEPs: public domain or CC0-1.0 (per PEP); tooling: see LICENSE"),
+         licence="no repository LICENSE file; each PEP's Copyright section: public domain or CC0-1.0"),
     Repo("kubernetes/enhancements", "64765b4b02389318f2113119dd9e491479f978a0", "proposals",
          ["sidecar-kep.yaml", "replaced"], keps_docs, None, licence="Apache-2.0", sidecar=True),
     Repo("emberjs/rfcs", "5208fbf3d43e154488ab8c9b9b10f2b8eb447495", "proposals",
          ["yaml-front-matter", "discontinued"], ember_docs, ember_label,
-         licence="MIT/Apache-2.0 (see repository)"),
+         licence="no LICENSE file at the pinned commit"),
     Repo("grpc/proposal", "1fd061ad8e7c46422b326e5a60cf68d042476205", "proposals",
          ["bullet-header-block"], grpc_docs, grpc_label, licence="Apache-2.0"),
+    Repo("adr/madr", "11807d877dbc5eb952591d54bc3124ddbc4c924c", "proposals",
+         ["yaml-front-matter"], madr_docs, madr_label, licence="CC0-1.0 OR MIT"),
     Repo("cometbft/cometbft", "5bba72c14f2be2b06ac4d89dbdf6712e2e5e095c", "code",
          ["status-section", "superseded-by"], cometbft_docs, status_section_label,
          licence="Apache-2.0", code_globs=("*.go", "*.proto"), aliases=("tendermint/tendermint",)),
     Repo("pmd/pmd", "cd096e90e4ed2e61f4109466d21a1eaab09721eb", "code",
-         ["yaml-front-matter"], pmd_docs, pmd_label, licence="BSD-style (see LICENSE)",
+         ["yaml-front-matter"], pmd_docs, pmd_label, licence="BSD-style (LICENSE)",
          code_globs=("*.java", "*.kt", "*.xml", "*.scala", "*.g4", "*.jj", "*.jjt", "*.properties")),
     Repo("npryce/adr-tools", "b3279baf9be2207d1a4f4bbd608fd0b591c72aee", "code",
          ["status-section", "superseded-by"], adrtools_docs, status_section_label,
-         licence="GPL-3.0", code_globs=("src/*", "tests/*.sh", "tests/*", "Makefile", "*.sh")),
+         licence="GPL-3.0 (LICENSE.txt, GPL.txt)", code_globs=("src/*", "tests/*.sh", "tests/*", "Makefile", "*.sh")),
 ]
 
 
@@ -627,8 +638,9 @@ def resolve(tok: str, doc: str) -> list[str]:
     return [tok, rel] if not rel.startswith("..") else [tok]
 
 
-def parse_hunks(diff: str) -> dict[str, list[tuple[list[str], list[str]]]]:
-    files: dict[str, list[tuple[list[str], list[str]]]] = {}
+def parse_hunks(diff: str) -> dict[str, list[tuple[list[str], list[str], int, int]]]:
+    """-U0 diff -> {path: [(removed lines, added lines, old start, new start)]}."""
+    files: dict[str, list] = {}
     cur = None
     hunk = None
     for ln in diff.split("\n"):
@@ -645,7 +657,8 @@ def parse_hunks(diff: str) -> dict[str, list[tuple[list[str], list[str]]]]:
             continue
         if ln.startswith("@@"):
             if cur is not None:
-                hunk = ([], [])
+                m = re.match(r"@@ -(\d+)(?:,\d+)? \+(\d+)", ln)
+                hunk = ([], [], int(m.group(1)), int(m.group(2))) if m else ([], [], 0, 0)
                 files[cur].append(hunk)
             continue
         if cur is None or hunk is None:
@@ -739,12 +752,14 @@ def mine_drift(g: Git, r: Repo, log=print) -> list[dict]:
             cfiles, cdirs = None, None
             ident_cands = []  # (doc, old, new, removed_line)
             for doc in mods:
-                for rem, add in hunks.get(doc, []):
+                for rem, add, ostart, nstart in hunks.get(doc, []):
                     if not rem:
                         continue
                     add_text = "\n".join(add)
                     for k, rl in enumerate(rem):
                         al = add[k] if len(add) == len(rem) else None
+                        at_parent_ln = f"{doc}:{ostart + k}"
+                        at_fix_ln = f"{doc}:{nstart + k}" if al is not None else f"{doc}:{nstart}"
                         # ---- paths
                         for tok in path_tokens(rl, r.repo, r.aliases):
                             if tok in add_text:
@@ -778,8 +793,8 @@ def mine_drift(g: Git, r: Repo, log=print) -> list[dict]:
                                 cases.append({
                                     "repo": r.repo, "fix_commit": sha, "parent": parent,
                                     "document": doc, "kind": "path", "stale_reference": cand,
-                                    "replacement": repl, "removed_line": rl.strip()[:300],
-                                    "added_line": (al or "").strip()[:300] if al is not None else None,
+                                    "replacement": repl, "line_at_parent": at_parent_ln,
+                                    "line_at_fix": at_fix_ln if add else None,
                                 })
                                 break
                         # ---- identifiers (need a paired replacement line)
@@ -791,7 +806,7 @@ def mine_drift(g: Git, r: Repo, log=print) -> list[dict]:
                         new = [t for t in ident_tokens(other) if not re.search(r"\b" + re.escape(t) + r"\b", rem_text)]
                         if old and new:
                             for o in old:
-                                ident_cands.append((doc, o, tuple(new), rl, al))
+                                ident_cands.append((doc, o, tuple(new), at_parent_ln, at_fix_ln, al))
             if ident_cands:
                 words = {c[1] for c in ident_cands} | {n for c in ident_cands for n in c[2]}
                 at_parent = grep_words(g, [parent], words, r.code_globs)
@@ -809,7 +824,7 @@ def mine_drift(g: Git, r: Repo, log=print) -> list[dict]:
                         revs.append(anc[i + step])
                         step *= 2
                     earlier = grep_words(g, revs, olds, r.code_globs)
-                    for doc, o, ns, rl, al in ident_cands:
+                    for doc, o, ns, pln, fln, al in ident_cands:
                         n = next((x for x in ns if x in at_parent), None)
                         if o in earlier and o not in at_parent and n:
                             if al is None:  # hunk rewritten: no line-for-line replacement
@@ -821,8 +836,7 @@ def mine_drift(g: Git, r: Repo, log=print) -> list[dict]:
                             cases.append({
                                 "repo": r.repo, "fix_commit": sha, "parent": parent,
                                 "document": doc, "kind": "identifier", "stale_reference": o,
-                                "replacement": n, "removed_line": rl.strip()[:300],
-                                "added_line": al.strip()[:300] if al is not None else None,
+                                "replacement": n, "line_at_parent": pln, "line_at_fix": fln,
                             })
     grouped = group_cases(cases)
     log(f"  {r.repo}: {len(grouped)} drift cases ({len(cases)} stale references) "
@@ -843,7 +857,7 @@ def group_cases(refs: list[dict]) -> list[dict]:
                 "replacement": c["replacement"], "kind": c["kind"], "references": [],
             }
         out[key]["references"].append({k: c[k] for k in (
-            "kind", "stale_reference", "replacement", "removed_line", "added_line")})
+            "kind", "stale_reference", "replacement", "line_at_parent", "line_at_fix")})
     for case in out.values():
         case["n_references"] = len(case["references"])
     return list(out.values())
@@ -952,7 +966,9 @@ def main(argv: list[str] | None = None) -> int:
             json.dump({"description": ("Documents stale by drift: at `parent`, `document` refers to "
                                        "`stale_reference` (a code path or identifier that existed in "
                                        "code at an older commit and is absent at `parent`); "
-                                       "`fix_commit` changes only documentation files."),
+                                       "`fix_commit` changes only documentation files. "
+                                       "`line_at_parent` is <document>:<line> in the parent's version; "
+                                       "`line_at_fix` the corresponding line in the fix (no text is vendored)."),
                        "cases": cases}, f, indent=1)
             f.write("\n")
     return 1 if missing else 0
