@@ -80,7 +80,7 @@ class Tree:
         return hits[0] if len(hits) == 1 else None
 
 
-def _candidates(doc: str, text: str) -> list[str]:
+def candidates(doc: str, text: str) -> list[str]:
     """The repository paths ``text`` may mean: from the root and from the document's folder."""
     out = []
     for base in ("", posixpath.dirname(doc)) if not text.startswith("/") else ("",):
@@ -95,12 +95,12 @@ def resolve(doc: str, claims: Claims, tree: Tree, history: History, ignored: set
     """Sort ``claims``' paths, file names and identifiers into found, gone (drift) and unresolved."""
     res = Resolution()
     for ref in claims.paths:
-        candidates = _candidates(doc, ref.text.rstrip("/"))
-        hit = next((c for c in candidates if tree.has(c)), None) or tree.by_suffix(ref.text.strip("/"))
+        found = candidates(doc, ref.text.rstrip("/"))
+        hit = next((c for c in found if tree.has(c)), None) or tree.by_suffix(ref.text.strip("/"))
         if hit:
             res.found.append(hit)
             continue
-        was = next((c for c in candidates if history.existed(c) and c not in ignored), None)
+        was = next((c for c in found if history.existed(c) and c not in ignored), None)
         if was is None:
             res.unresolved.append(ref.text)
             continue

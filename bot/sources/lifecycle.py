@@ -58,7 +58,7 @@ _STATUS_TITLES = {"status", "current status", "decision status", "state", "stage
 _SUCCESSOR_KEYS = ("superseded-by", "superseded_by", "superseded by", "replaced-by", "replaced_by", "replaced by",
                    "obsoleted-by", "obsoleted by")
 _TITLE_MARK = re.compile(r"^\s*[\[(]?(?P<a>\w[\w ]*?)[\])]?\s*:|[\[(](?P<b>\w[\w ]*?)[\])]\s*$")
-_NOISE = re.compile(r"[*_`~]+|\[(?P<text>[^\]]*)\]\([^)]*\)|^[-*+>]\s+|^\d{4}-\d\d(?:-\d\d)?\s*[:\-]?\s*")
+_NOISE = re.compile(r"[*_`~{}]+|\[(?P<text>[^\]]*)\]\([^)]*\)|^[-*+>]\s+|^\d{4}-\d\d(?:-\d\d)?\s*[:\-]?\s*")
 
 
 @dataclass(frozen=True)

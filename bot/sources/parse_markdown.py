@@ -22,6 +22,8 @@ from bot.sources.parsed import Parsed, Section, header_block, leading_header
 _RULES = ["heading", "lheading", "paragraph", "list", "blockquote", "table", "fence", "code", "backticks", "link",
           "reference", "autolink", "html_block"]
 _MD = MarkdownIt("zero").enable(_RULES).use(front_matter_plugin)
+_MD.disable("inline")  # the core rule that parses every paragraph's inline content: done lazily below
+_INLINE_MARKS = ("`", "[", "<", "http")  # an inline run without these holds no link and no code span
 _TOML_FENCE = "+++"
 
 
@@ -64,7 +66,7 @@ def _inline_text(token: Token) -> str:
     """The plain text of an inline token: emphasis marks and link syntax stripped, code spans kept."""
     parts = [c.content.replace("*", "") if c.type == "text" else c.content
              for c in token.children or () if c.type in ("text", "code_inline")]
-    return "".join(parts).strip() if parts else token.content
+    return ("".join(parts) if parts else token.content.replace("*", "")).strip()
 
 
 def parse_markdown(text: str) -> Parsed:
@@ -73,7 +75,12 @@ def parse_markdown(text: str) -> Parsed:
     if text.startswith(_TOML_FENCE):
         parsed.meta, text = _toml_front_matter(text)
         parsed.meta_form = "front matter" if parsed.meta else ""
-    tokens = _MD.parse(text)
+    env: dict = {}
+    tokens = _MD.parse(text, env)
+    for token in tokens:
+        if token.type == "inline" and any(mark in token.content for mark in _INLINE_MARKS):
+            token.children = []
+            _MD.inline.parse(token.content, _MD, env, token.children)
     lines: list[str] | None = None
     pending: Section | None = None
     for i, token in enumerate(tokens):

@@ -47,7 +47,7 @@ class Parsed:
         return first if first and first.level == 1 else None
 
 
-_HEADER_LINE = re.compile(r"^(?P<bullet>[-*+][ \t]+)?[*_]*(?P<key>[A-Za-z][\w \-]{0,30}?)[*_]*[ \t]*:[*_]*[ \t]+(?P<value>\S.*)$")
+_HEADER_LINE = re.compile(r"^(?P<bullet>[-*+][ \t]+)?[*_]*(?P<key>[A-Za-z][\w ()/.\-]{0,30}?)[*_]*[ \t]*:[*_]*[ \t]+(?P<value>\S.*)$")
 _CONTINUATION = re.compile(r"^[ \t]+\S")
 _ADOC_HEADING = re.compile(r"^(?P<marks>={1,6}|\*{1,6})[ \t]+(?P<text>\S.*)$")  # AsciiDoc "== x", Org "** x"
 _ADOC_LINK = re.compile(r"\b(?:link|xref|include)::?(?P<target>[^\s\[]+)\[|\[\[(?P<org>[^\]]+)\]")

@@ -25,7 +25,7 @@ from bot.sources.cache import ScanCache, open_cache
 from bot.sources.dependencies import declared_names, is_manifest
 from bot.sources.discovery import is_candidate_path
 from bot.sources.documents import discovery_note, documents, exclusion, sidecars
-from bot.sources.drift import Tree
+from bot.sources.drift import Tree, candidates
 from bot.sources.history import History, extend
 from bot.sources.inventory import FACTS_VERSION, Inventory, add_facts, file_facts, language_of
 from bot.sources.references import PARSER_VERSION, extract
@@ -141,8 +141,8 @@ def _score(repo: Path, commit: str, cfg: SourcesConfig, notes: list[Reason], his
     tree = Tree.of(files)
     found_sidecars = sidecars(list(readable), by_path, cache, repo)
     claims = {p: c for p, (_, c) in readable.items()}
-    absent = sorted({g for c in claims.values() for r in c.paths for g in (r.text.strip("/"),)
-                     if not tree.has(g)})
+    absent = sorted({c for doc, claim in claims.items() for r in claim.paths
+                     for c in candidates(doc, r.text.rstrip("/")) if not tree.has(c)})
     gitignores = {e.path: blobs.get(e.sha, b"") for e in ignores}
     ignored = ignored_paths(repo, gitignores, absent) if absent and gitignores else set()
     foreign = declared_names({e.path: blobs.get(e.sha, b"").decode("utf-8", "replace") for e in manifests})

@@ -74,7 +74,7 @@ def list_tree(repo: Path, commit: str) -> list[Entry]:
             continue
         meta, _, path = record.partition(b"\t")
         mode, _kind, sha, size = meta.decode().split()
-        entries.append(Entry(path.decode("utf-8", "replace"), mode, sha, 0 if size == "-" else int(size)))
+        entries.append(Entry(path.decode("utf-8", "replace"), mode, sha, int(size) if size.isdigit() else 0))  # "BAD": a blob a partial clone lacks
     return entries
 
 
