@@ -15,7 +15,7 @@ from pathlib import Path
 from bot.domain.sources import Reason
 from bot.sources import contradictions, drift, trust
 from bot.sources.cache import ScanCache
-from bot.sources.discovery import PROSE_FORMATS, extension
+from bot.sources.discovery import PROSE_FORMATS, extension, is_numbered
 from bot.sources.history import History
 from bot.sources.inventory import Inventory
 from bot.sources.lifecycle import SIDECAR_FORMATS, Declared, word_of
@@ -77,8 +77,9 @@ def judge_all(repo: Path, docs: dict[str, tuple[str, Claims]], sidecars: dict[st
                and docs[p][0] != "changelog" and (declared[p] is None or declared[p].cls != "retired")}
     for doc, refs in gone_identifiers(repo, history, pending, cache).items():
         resolutions[doc].gone_identifiers = refs
-    conflicts = contradictions.find({p: c for p, (kind, c) in docs.items()
-                                     if kind != "changelog" and (declared[p] is None or declared[p].cls != "retired")})
+    # each member of a numbered collection (a PEP, an ADR) is its own context: its settings are not the project's
+    conflicts = contradictions.find({p: c for p, (kind, c) in docs.items() if kind != "changelog" and not
+                                     is_numbered(p) and (declared[p] is None or declared[p].cls != "retired")})
     code_files = set(inventory.code_paths)
     code_by_folder: dict[str, list[str]] = defaultdict(list)
     for path in inventory.code_paths:

@@ -95,11 +95,16 @@ def is_candidate_path(path: str) -> bool:
     return ext in DOC_FORMATS or ext in DOC_BINARIES
 
 
+def is_numbered(path: str) -> bool:
+    """True for a member of a numbered collection: ``pep-0008.rst``, ``0007-x.md``, ``1234-name/README.md``."""
+    return bool(_NUMBERED.search(path.rsplit(".", 1)[0] if extension(path) else path))
+
+
 def content_marked(path: str, meta_keys: list[str], headings: list[str]) -> bool:
     """True when the content (or a numbered-collection name) marks a prose file as planning or spec material."""
     if meta_keys and ({"status", "title", "state", "stage"} & set(meta_keys) or len(meta_keys) >= 3):
         return True
-    if _NUMBERED.search(path.rsplit(".", 1)[0] if extension(path) else path):
+    if is_numbered(path):
         return True
     found = {h.strip(" :#*").lower() for h in headings} & SPEC_HEADINGS
     return len(found) >= SPEC_HEADINGS_MIN

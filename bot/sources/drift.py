@@ -100,7 +100,9 @@ def resolve(doc: str, claims: Claims, tree: Tree, history: History, ignored: set
         if hit:
             res.found.append(hit)
             continue
-        was = next((c for c in found if history.existed(c) and c not in ignored), None)
+        if any(c in ignored for c in found):  # build output or local files: expected to be absent
+            continue
+        was = next((c for c in found if history.existed(c)), None)
         if was is None:
             res.unresolved.append(ref.text)
             continue
@@ -130,10 +132,10 @@ def historic_names(repo: Path, commit: str, names: list[str]) -> set[str]:
     """Which of ``names`` the code files at ``commit`` spell as whole words (``git grep -w -F -o -h``)."""
     if not names:
         return set()
-    patterns = [arg for name in sorted(set(names)) for arg in ("-e", name.rsplit(".", 1)[-1])]
+    patterns = [arg for name in sorted(set(names)) for arg in ("-e", name)]
     try:
         out = git(repo, "grep", "-I", "-w", "-F", "-o", "-h", *patterns, commit, "--", *CODE_PATHSPECS)
     except GitError:  # exit 1: nothing matched
         return set()
     spelled = set(out.decode("utf-8", "replace").split())
-    return {name for name in names if name.rsplit(".", 1)[-1] in spelled}
+    return {name for name in names if name in spelled}

@@ -5,7 +5,8 @@ One ``MarkdownIt("zero")`` parser with only the rules the scanner reads
 links, reference definitions, autolinks) and the ``mdit_py_plugins`` front
 matter rule. YAML front matter is loaded with PyYAML, TOML (``+++``) with
 ``tomllib``; a metadata list right under the title (``* Status: Final``)
-or an RFC 822 block at the top counts as the header block.
+or an RFC 822 block at the top counts as the header block. Lists, block
+quotes and tables are read as paragraphs (see ``_RULES``).
 """
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 from bot.sources.parsed import Parsed, Section, header_block, leading_header
 
-_RULES = ["heading", "lheading", "paragraph", "list", "blockquote", "table", "fence", "code", "backticks", "link",
-          "reference", "autolink", "html_block"]
+# Lists, block quotes, tables and HTML blocks are read as paragraphs: their links and code spans are the
+# same, and the block rules tried on every line are most of markdown-it's cost on long documents.
+_RULES = ["heading", "lheading", "paragraph", "fence", "code", "backticks", "link", "reference", "autolink"]
 _MD = MarkdownIt("zero").enable(_RULES).use(front_matter_plugin)
 _MD.disable("inline")  # the core rule that parses every paragraph's inline content: done lazily below
 _INLINE_MARKS = ("`", "[", "<", "http")  # an inline run without these holds no link and no code span
@@ -97,9 +99,9 @@ def parse_markdown(text: str) -> Parsed:
                 pending.first_paragraph, pending.paragraph_line = _inline_text(token), line
         if token.type == "inline":
             _inline(parsed, token, line)
-        elif token.type == "bullet_list_open" and not parsed.meta and len(parsed.sections) <= 1:
+        elif token.type == "paragraph_open" and not parsed.meta and len(parsed.sections) <= 1 and token.map:
             lines = lines or text.split("\n")
-            meta, _ = header_block(lines, token.map[0] if token.map else 0)
+            meta, _ = header_block(lines, token.map[0])  # "* Status: Final" list under the title
             if meta:
                 parsed.meta, parsed.meta_form = meta, "header block"
     if not parsed.meta:

@@ -33,7 +33,7 @@ from bot.sources.parse_markdown import parse_markdown
 from bot.sources.parse_rst import parse_rst
 from bot.sources.parsed import Parsed, parse_plain
 
-PARSER_VERSION = 3  # bump when the claims of an unchanged blob would change (it keys the cache)
+PARSER_VERSION = 4  # bump when the claims of an unchanged blob would change (it keys the cache)
 _PATHLIKE = re.compile(r"^[\w.\-@+]+(/[\w.\-@+]+)*/?$")
 FILE_EXTENSIONS = set(LANGUAGES) | DOC_FORMATS | {
     ".json", ".toml", ".cfg", ".ini", ".html", ".css", ".scss", ".xml", ".csv", ".proto", ".graphql",
@@ -45,7 +45,7 @@ _ROUTE = re.compile(rf"\b(?P<method>{'|'.join(HTTP_METHODS)})\s+`?(?P<path>/[^\s
 _CHECKBOX = re.compile(r"^\s*[-*+]\s+\[[ xX]\]\s", re.M)
 _STATUS_CODE = re.compile(r"\b(?P<code>[1-5]\d\d)\b")
 _SETTING = re.compile(r"^[ \t]*[-*]?[ \t]*`?(?P<key>[A-Z][A-Z0-9_]{2,})`?[ \t]*(?:=|:)[ \t]*`?(?P<value>[^\s`]+)`?", re.M)
-_DEFAULTS = re.compile(r"`?(?P<key>[A-Za-z_][\w.\-]*)`?[ \t]+defaults[ \t]+to[ \t]+`?(?P<value>[^\s`]+?)`?[.,;]?(?:\s|$)")
+_DEFAULTS = re.compile(r"(?<![\w.\-`])`?(?P<key>[A-Za-z_][\w.\-]*)`?[ \t]+defaults[ \t]+to[ \t]+`?(?P<value>[^\s`]+?)`?[.,;]?(?:\s|$)")
 _GITHUB_FILE = re.compile(r"^/[^/]+/[^/]+/(?:blob|tree|raw)/[^/]+/(?P<path>.+)$")
 NOT_SETTING_KEYS = {  # admonitions and markers written like "KEY: text"
     "NOTE", "NOTES", "TODO", "FIXME", "XXX", "HACK", "BUG", "WARNING", "WARN", "CAUTION", "IMPORTANT", "TIP",
@@ -146,7 +146,7 @@ def extract(path: str, text: str) -> Claims:
         setattr(claims, field, getattr(claims, field)[:MAX_CLAIMS])
     _routes(claims, text)
     prose = _blank_lines(text, parsed.code_blocks)
-    for regex in (_SETTING, _DEFAULTS):
+    for regex in (_SETTING, _DEFAULTS) if "defaults to" in prose else (_SETTING,):
         for m in regex.finditer(prose):
             key = m.group("key")
             if key in NOT_SETTING_KEYS or key.lower() in PRONOUNS:
