@@ -15,7 +15,7 @@ from pathlib import Path
 from bot.domain.sources import Reason
 from bot.sources import contradictions, drift, trust
 from bot.sources.cache import ScanCache
-from bot.sources.discovery import PROSE_FORMATS, extension, is_numbered
+from bot.sources.discovery import PROSE_FORMATS, extension, in_doc_dir, is_numbered
 from bot.sources.history import History
 from bot.sources.inventory import Inventory
 from bot.sources.lifecycle import SIDECAR_FORMATS, Declared, word_of
@@ -42,12 +42,16 @@ def declared_of(claims: Claims, sidecar: tuple[str, str, int] | None) -> Declare
 
 def gone_identifiers(repo: Path, history: History, pending: dict[str, list[Ref]], cache: ScanCache | None
                      ) -> dict[str, list[Ref]]:
-    """Per document, the identifiers the code spelled at the document's last commit (drift)."""
+    """Per document, the identifiers the code spelled at the document's last commit and no longer spells
+    anywhere (drift); a name the code still uses without declaring it (a builtin, a framework's) is not gone."""
     by_commit: dict[str, set[str]] = defaultdict(set)
     for doc, refs in pending.items():
-        if doc in history.last_change:
+        if doc in history.last_change and history.last_change[doc][1] != history.commit:
             by_commit[history.last_change[doc][1]].update(r.text for r in refs)
     chosen = sorted(by_commit, key=lambda c: -len(by_commit[c]))[:drift.MAX_SNAPSHOTS]
+    if chosen:
+        by_commit[history.commit] = set().union(*(by_commit[c] for c in chosen))
+        chosen.append(history.commit)
     keys = {c: f"grep:{c}:{hashlib.sha1(' '.join(sorted(by_commit[c])).encode()).hexdigest()}" for c in chosen}
     known = cache.get_many("lookups", keys.values()) if cache else {}
     todo = [c for c in chosen if keys[c] not in known]
@@ -57,9 +61,10 @@ def gone_identifiers(repo: Path, history: History, pending: dict[str, list[Ref]]
     if cache and todo:
         cache.put_many("lookups", {keys[c]: known[keys[c]] for c in todo})
     out = {}
+    still = set(known.get(keys.get(history.commit, ""), []))
     for doc, refs in pending.items():
         commit = history.last_change.get(doc, (0, ""))[1]
-        spelled = set(known.get(keys.get(commit, ""), []))
+        spelled = set(known.get(keys.get(commit, ""), [])) - still if commit != history.commit else set()
         hits = [r for r in refs if r.text in spelled]
         if hits:
             out[doc] = hits
@@ -81,8 +86,9 @@ def judge_all(repo: Path, docs: dict[str, tuple[str, Claims]], sidecars: dict[st
     conflicts = contradictions.find({p: c for p, (kind, c) in docs.items() if kind != "changelog" and not
                                      is_numbered(p) and (declared[p] is None or declared[p].cls != "retired")})
     code_files = set(inventory.code_paths)
-    code_by_folder: dict[str, list[str]] = defaultdict(list)
+    code_by_folder: dict[str, list[str]] = defaultdict(list)  # folder → code under it; "=folder": directly in it
     for path in inventory.code_paths:
+        code_by_folder["=" + posixpath.dirname(path)].append(path)
         for i in range(1, path.count("/") + 1):
             code_by_folder[path.rsplit("/", i)[0]].append(path)
     out = {}
@@ -92,8 +98,12 @@ def judge_all(repo: Path, docs: dict[str, tuple[str, Claims]], sidecars: dict[st
         if kind != "changelog":  # a changelog is a record of the past: what it names may rightly be gone
             routes = [r.raw for r in claims.routes if inventory.routes and not inventory.declares(r.method, r.path)]
             reasons += trust.drift_reasons(path, res, claims, state, routes)
-            recency = trust.recency_reason(path, res, code_by_folder.get(posixpath.dirname(path), []), code_files,
-                                           history, stale_days[kind], state)
+            # the code of its own component: a README/index documents its folder's tree, another document the
+            # code beside it; a documentation folder's build files (conf.py) are not its subject
+            folder = posixpath.dirname(path)
+            readme = path.rsplit("/", 1)[-1].lower().startswith(("readme", "index"))
+            own = [] if in_doc_dir(path) else code_by_folder.get(folder if readme else "=" + folder, [])
+            recency = trust.recency_reason(path, res, own, code_files, history, stale_days[kind], state)
             reasons += [recency] if recency else []
         reasons += conflicts.get(path, [])
         out[path] = (reasons, state)

@@ -11,6 +11,7 @@ a Go module also gives its last path element, a scoped npm package its name.
 """
 from __future__ import annotations
 
+import builtins
 import json
 import re
 import sys
@@ -62,9 +63,10 @@ def _names(path: str, text: str) -> list[str]:
 
 
 def declared_names(manifests: dict[str, str]) -> set[str]:
-    """Normalised dependency names from ``manifests`` (path → text), plus ``sys.stdlib_module_names``."""
+    """Normalised dependency names from ``manifests`` (path → text), plus ``sys.stdlib_module_names`` and the
+    names of ``builtins`` (``ValueError``, ``map``)."""
     names = {normalise(n) for path, text in manifests.items() for n in _names(path, text)}
-    return names | set(sys.stdlib_module_names)
+    return names | set(sys.stdlib_module_names) | {normalise(n) for n in dir(builtins)}
 
 
 def is_foreign(identifier: str, names: set[str]) -> bool:

@@ -128,7 +128,7 @@ def declared(parsed: Parsed, sidecar: tuple[str, str, int] | None = None) -> Dec
             found = Declared(found.word, found.cls if found.cls == "retired" else "retired", evidence, named)
     if successor and found is None:
         found = Declared("superseded", "retired", f"line {successor[1]}: {form}: superseded by {successor[0]}")
-    if successor and found is not None and found.successor is None:
+    if successor and found is not None and found.successor is None and found.cls != "in_force":
         found = Declared(found.word if found.cls == "retired" else "superseded", "retired", found.evidence, successor[0])
     return found if found is not None and found.word else None
 
