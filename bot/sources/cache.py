@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 FILE = "scan-cache.sqlite3"
+CACHE_FOLDER = "scan-cache"  # under WORKDIR
 _TABLES = ("claims", "facts", "history", "lookups")
 
 
@@ -57,6 +58,11 @@ class ScanCache:
         row = self._db.execute("SELECT value FROM history WHERE key >= ? AND key < ? ORDER BY rowid DESC LIMIT 1",
                                (f"{repository}\0", f"{repository}\1")).fetchone()
         return orjson.loads(row[0]) if row else None
+
+    def put_history(self, repository: str, commit: str, value: dict) -> None:
+        """Store the history of ``repository`` at ``commit``, dropping its older positions (one row each)."""
+        self._db.execute("DELETE FROM history WHERE key >= ? AND key < ?", (f"{repository}\0", f"{repository}\1"))
+        self.put_many("history", {f"{repository}\0{commit}": value})
 
     def close(self) -> None:
         self._db.close()

@@ -21,7 +21,7 @@ from pathlib import Path
 from bot.domain.sources import Reason, ScanResult, Source
 from bot.errors import GitError
 from bot.sources import assess, trust
-from bot.sources.cache import ScanCache, open_cache
+from bot.sources.cache import CACHE_FOLDER, ScanCache, open_cache
 from bot.sources.dependencies import declared_names, is_manifest
 from bot.sources.discovery import is_candidate_path
 from bot.sources.documents import discovery_note, documents, exclusion, sidecars
@@ -74,7 +74,7 @@ def _history(repo: Path, commit: str, cache: ScanCache | None) -> History:
     known = stored.get(f"{key}\0{commit}") or (cache.nearest_history(key) if cache else None)
     history = extend(History.from_json(known) if known else History(), repo, commit)
     if cache and history.commit != (known or {}).get("commit"):
-        cache.put_many("history", {f"{key}\0{commit}": history.to_json()})
+        cache.put_history(key, commit, history.to_json())
     return history
 
 
@@ -171,9 +171,13 @@ def scan_checkout(repo_path: Path | str, ref: str = "HEAD", cache: ScanCache | N
 
 
 def scan_command(path: Path, ref: str = "HEAD", as_json: bool = False) -> int:
-    """``scenarioforge scan PATH [--ref REF] [--json]``: print the manifest; 0 on success, 2 on a git error."""
+    """``scenarioforge scan PATH [--ref REF] [--json]``: print the manifest; 0 on success, 2 on a git error.
+
+    With ``SCENARIOFORGE_WORKDIR`` set, the scan cache under it is used (and filled).
+    """
+    workdir = os.environ.get("SCENARIOFORGE_WORKDIR")  # the bot's WORKDIR: its scan cache is reused
     try:
-        result = scan_checkout(path, ref, open_cache(os.environ.get("SCENARIOFORGE_WORKDIR", "./workdir")))
+        result = scan_checkout(path, ref, open_cache(Path(workdir) / CACHE_FOLDER if workdir else None))
     except GitError as exc:
         print(f"scenarioforge scan: {exc.message}", file=sys.stderr)
         return 2
