@@ -54,10 +54,11 @@ _SUCCESSOR = re.compile(
     r"\b(?P<verb>superseded|replaced|obsoleted|moved)\s+(?:by|to|with|in\s+favou?r\s+of)\s+(?P<target>\S.*)", re.I)
 _IN_FAVOUR = re.compile(r"\b(?:rejected|withdrawn|deprecated)\s+in\s+favou?r\s+of\s+(?P<target>\S.*)", re.I)
 _STATUS_KEYS = ("status", "state", "stage", "lifecycle", "decision status")
-_STATUS_TITLES = {"status", "current status", "decision status", "state", "stage", "lifecycle"}
+_STATUS_TITLES = {"status", "current status", "decision status", "document status"}
 _SUCCESSOR_KEYS = ("superseded-by", "superseded_by", "superseded by", "replaced-by", "replaced_by", "replaced by",
                    "obsoleted-by", "obsoleted by")
-_TITLE_MARK = re.compile(r"^\s*[\[(]?(?P<a>\w[\w ]*?)[\])]?\s*:|[\[(](?P<b>\w[\w ]*?)[\])]\s*$")
+_TITLE_MARK = re.compile(r"^\s*[\[(]?(?P<a>\w[\w ]*?)[\])]?\s*:|^\s*[\[(](?P<c>\w[\w ]*?)[\])]|"
+                         r"[\[(](?P<b>\w[\w ]*?)[\])]\s*$")
 _NOISE = re.compile(r"[*_`~{}]+|\[(?P<text>[^\]]*)\]\([^)]*\)|^[-*+>]\s+|^\d{4}-\d\d(?:-\d\d)?\s*[:\-]?\s*")
 
 
@@ -73,9 +74,10 @@ class Declared:
 
 
 def clean(text: str) -> str:
-    """Status text without emphasis, link syntax, a leading bullet or date: ``**Superseded** by [x](y)`` →
-    ``Superseded by x``."""
-    return _NOISE.sub(lambda m: m.group("text") or "", text.strip()).strip(" \t.:;")
+    """Status text without emphasis, link syntax, a leading bullet, date or ``Status:``: ``**Superseded** by
+    [x](y)`` → ``Superseded by x``."""
+    text = _NOISE.sub(lambda m: m.group("text") or "", text.strip()).strip(" \t.:;")
+    return re.sub(r"^(?:status|stage|state)\s*[:\-]\s*", "", text, flags=re.I)
 
 
 def word_of(value: str) -> tuple[str, LifecycleClass]:
@@ -116,8 +118,12 @@ def declared(parsed: Parsed, sidecar: tuple[str, str, int] | None = None) -> Dec
     title = parsed.title
     if title:
         mark = _TITLE_MARK.search(title.title)
-        if mark and word_of(mark.group("a") or mark.group("b"))[1] != "unknown":
-            candidates.append((mark.group("a") or mark.group("b"), f"line {title.line}: title: {title.title}"))
+        marked = mark and (mark.group("a") or mark.group("b") or mark.group("c"))
+        if marked and word_of(marked)[1] != "unknown":
+            candidates.append((marked, f"line {title.line}: title: {title.title}"))
+    for text, line in parsed.preamble:  # "Superseded by X." as a line of its own under the title
+        if _SUCCESSOR.match(clean(text)):
+            candidates.append((text, f"line {line}: {clean(text)}"))
     found: Declared | None = None
     for value, evidence in candidates:
         word, cls = word_of(value)
@@ -125,7 +131,7 @@ def declared(parsed: Parsed, sidecar: tuple[str, str, int] | None = None) -> Dec
         if found is None or (found.cls == "unknown" and cls != "unknown"):
             found = Declared(word, cls, evidence, named)
         if named and found.successor is None:
-            found = Declared(found.word, found.cls if found.cls == "retired" else "retired", evidence, named)
+            found = Declared(found.word if found.cls == "retired" else word, "retired", evidence, named)
     if successor and found is None:
         found = Declared("superseded", "retired", f"line {successor[1]}: {form}: superseded by {successor[0]}")
     if successor and found is not None and found.successor is None and found.cls != "in_force":

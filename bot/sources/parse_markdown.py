@@ -27,6 +27,7 @@ _MD = MarkdownIt("zero").enable(_RULES).use(front_matter_plugin)
 _MD.disable("inline")  # the core rule that parses every paragraph's inline content: done lazily below
 _INLINE_MARKS = ("`", "[", "<", "http")  # an inline run without these holds no link and no code span
 _TOML_FENCE = "+++"
+PREAMBLE = 5  # paragraphs under the title read for a "Superseded by X" line
 
 
 def _scalar(value: Any) -> str:
@@ -95,6 +96,8 @@ def parse_markdown(text: str) -> Parsed:
         elif token.type in ("fence", "code_block") and token.map:
             parsed.code_blocks.append((token.map[0] + 1, token.map[1]))
         elif token.type == "inline" and tokens[i - 1].type == "paragraph_open":
+            if len(parsed.sections) <= 1 and len(parsed.preamble) < PREAMBLE:
+                parsed.preamble.append((_inline_text(token), line))
             if pending is not None and pending is parsed.sections[-1] and not pending.first_paragraph:
                 pending.first_paragraph, pending.paragraph_line = _inline_text(token), line
         if token.type == "inline":

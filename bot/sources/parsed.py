@@ -31,7 +31,7 @@ class Parsed:
     RFC 822 header block or a metadata list under the title; ``meta_form``
     names which. ``links``/``literals``: (text, line) of link targets and
     code spans; ``code_blocks``: (first line, last line) of fenced or
-    literal blocks.
+    literal blocks; ``preamble``: (text, line) of the first paragraphs under the title.
     """
 
     meta: dict[str, tuple[str, int]] = field(default_factory=dict)
@@ -40,6 +40,7 @@ class Parsed:
     links: list[tuple[str, int]] = field(default_factory=list)
     literals: list[tuple[str, int]] = field(default_factory=list)
     code_blocks: list[tuple[int, int]] = field(default_factory=list)
+    preamble: list[tuple[str, int]] = field(default_factory=list)  # paragraphs before the first section
 
     @property
     def title(self) -> Section | None:
@@ -47,7 +48,7 @@ class Parsed:
         return first if first and first.level == 1 else None
 
 
-_HEADER_LINE = re.compile(r"^(?P<bullet>[-*+][ \t]+)?[*_]*(?P<key>[A-Za-z][\w ()/.\-]{0,30}?)[*_]*[ \t]*:[*_]*[ \t]+(?P<value>\S.*)$")
+_HEADER_LINE = re.compile(r"^(?P<bullet>[-*+][ \t]+)?:?[*_]*(?P<key>[A-Za-z][\w ()/.\-]{0,30}?)[*_]*[ \t]*:[*_]*[ \t]+(?P<value>\S.*)$")
 _CONTINUATION = re.compile(r"^[ \t]+\S")
 _ADOC_HEADING = re.compile(r"^(?P<marks>={1,6}|\*{1,6})[ \t]+(?P<text>\S.*)$")  # AsciiDoc "== x", Org "** x"
 _ADOC_LINK = re.compile(r"\b(?:link|xref|include)::?(?P<target>[^\s\[]+)\[|\[\[(?P<org>[^\]]+)\]")

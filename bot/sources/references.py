@@ -33,7 +33,7 @@ from bot.sources.parse_markdown import parse_markdown
 from bot.sources.parse_rst import parse_rst
 from bot.sources.parsed import Parsed, parse_plain
 
-PARSER_VERSION = 5  # bump when the claims of an unchanged blob would change (it keys the cache)
+PARSER_VERSION = 6  # bump when the claims of an unchanged blob would change (it keys the cache)
 _PATHLIKE = re.compile(r"^[\w.\-@+]+(/[\w.\-@+]+)*/?$")
 FILE_EXTENSIONS = set(LANGUAGES) | DOC_FORMATS | {
     ".json", ".toml", ".cfg", ".ini", ".html", ".css", ".scss", ".xml", ".csv", ".proto", ".graphql",
@@ -142,8 +142,9 @@ def extract(path: str, text: str) -> Claims:
             claims.paths.append(Ref(text=linked, line=line, linked=True))
     for body, line in parsed.literals:
         _literal(claims, body.strip(), line)
-    for field in ("paths", "basenames", "identifiers"):
-        setattr(claims, field, getattr(claims, field)[:MAX_CLAIMS])
+    for field in ("paths", "basenames", "identifiers"):  # one entry per (text, line), at most MAX_CLAIMS
+        unique = {(r.text, r.line): r for r in getattr(claims, field)}
+        setattr(claims, field, list(unique.values())[:MAX_CLAIMS])
     _routes(claims, text)
     prose = _blank_lines(text, parsed.code_blocks)
     for regex in (_SETTING, _DEFAULTS) if "defaults to" in prose else (_SETTING,):
