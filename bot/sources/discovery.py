@@ -37,7 +37,8 @@ _NOT_DOCS = re.compile(
     r"robots\.txt|cmakelists\.txt|[\w.-]*\.lock|pnpm-lock\.yaml|\.pre-commit-config\.yaml)$|(^|/)\.github/",
     re.I,
 )
-_NUMBERED = re.compile(r"(^|/)(?:[a-z]{2,8}[-_]?\d{1,5}|\d{3,5})(?:[-_][^/]*)?(?:/(?:readme|index)\.[a-z]+)?$", re.I)
+# pep-0008, eip-1559, 0007-use-postgres, A12-proxy; also any file inside such a proposal's own folder
+_NUMBERED = re.compile(r"(^|/)(?:[a-z]{1,8}[-_]?\d{1,5}|\d{3,5})(?:[-_][^/]*)?(?:/[^/]+)?$", re.I)
 SPEC_HEADINGS = {
     "motivation", "proposal", "decision", "status", "requirements", "rationale", "specification", "abstract",
     "context", "consequences", "alternatives", "goals", "non-goals", "summary", "design", "detailed design",
@@ -96,7 +97,8 @@ def is_candidate_path(path: str) -> bool:
 
 
 def is_numbered(path: str) -> bool:
-    """True for a member of a numbered collection: ``pep-0008.rst``, ``0007-x.md``, ``1234-name/README.md``."""
+    """True for a member of a numbered collection: ``pep-0008.rst``, ``0007-x.md``, ``1234-name/README.md``,
+    ``pep-0639/appendix.rst``."""
     return bool(_NUMBERED.search(path.rsplit(".", 1)[0] if extension(path) else path))
 
 
