@@ -63,7 +63,7 @@ SHELL_ENV_EXCLUDE: tuple[str, ...] = (
     "SCENARIOFORGE_*", "GITHUB_*", "GH_*", "GIT_CONFIG_*", "OPENAI_*", "CODEX_API*",
 )
 
-#: Skills shipped with the bot (``bot/skills/<name>/SKILL.md``), installed into
+#: Skills shipped with the bot (``bot/codex/skills/<name>/SKILL.md``), installed into
 #: ``$CODEX_HOME/skills`` where Codex discovers user skills
 #: (https://developers.openai.com/codex/skills).
 SKILLS_DIR = Path(__file__).parent / "skills"

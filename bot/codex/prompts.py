@@ -1,4 +1,4 @@
-"""Versioned prompt templates for generation turns (``bot/templates/*.md``).
+"""Versioned prompt templates for generation turns (``bot/codex/templates/*.md``).
 
 The generation prompt carries only the selected sources of the confirmed
 manifest (seed 000 §4.1 step 2, §7 "Only selected sources are provided to

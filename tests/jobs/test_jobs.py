@@ -1,4 +1,4 @@
-"""The durable job queue (storage/jobs.py) on a real SQLite file, and the workers (bot/jobs.py)."""
+"""The durable job queue (storage/jobs.py) on a real SQLite file, and the workers (bot/jobs/workers.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -170,7 +170,7 @@ async def test_release_requeues_without_counting(database):
     assert (again.id, again.attempts) == (job.id, 1)
 
 
-# ---------------------------------------------------------------- workers (bot/jobs.py)
+# ---------------------------------------------------------------- workers (bot/jobs/workers.py)
 
 
 
