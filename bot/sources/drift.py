@@ -30,7 +30,7 @@ from bot.sources.inventory import LANGUAGES, Inventory
 from bot.sources.references import Claims, Ref
 from bot.sources.snapshot import git
 
-MAX_SNAPSHOTS = 4
+MAX_SNAPSHOTS = 12
 CODE_PATHSPECS = [f"*{ext}" for ext in LANGUAGES]
 
 
@@ -107,8 +107,9 @@ def resolve(doc: str, claims: Claims, tree: Tree, history: History, ignored: set
             res.unresolved.append(ref.text)
             continue
         successor = history.successor(was)
-        res.gone.append(Gone(ref, was, history.removed.get(was), successor if successor and tree.has(successor)
-                             else None))
+        removed = history.removed.get(was) or max((c for p, c in history.removed.items() if p.startswith(was + "/")),
+                                                  default=None)
+        res.gone.append(Gone(ref, was, removed, successor if successor and tree.has(successor) else None))
     for ref in claims.basenames:
         if ref.text in tree.by_name:
             res.found.extend(tree.by_name[ref.text][:1])

@@ -35,6 +35,7 @@ class History:
     renamed: dict[str, tuple[str, int, str]] = field(default_factory=dict)
     commits: int = 0
     shallow: bool = False
+    _dirs: set[str] = field(default_factory=set, repr=False, compare=False)  # folders of ever-seen paths
 
     def latest(self, paths: list[str]) -> tuple[int, str] | None:
         """The most recent ``(time, path)`` among ``paths``, or ``None`` if none has a recorded change."""
@@ -42,11 +43,18 @@ class History:
         return max(known) if known else None
 
     def existed(self, path: str) -> bool:
-        """True when some commit of the history added, changed or deleted ``path``."""
-        return path in self.last_change
+        """True when some commit of the history added, changed or deleted ``path`` or a file under it."""
+        if path in self.last_change:
+            return True
+        if len(self._dirs) == 0 and self.last_change:
+            self._dirs.update(p.rsplit("/", i)[0] for p in self.last_change for i in range(1, p.count("/") + 1))
+        return path in self._dirs
 
     def successor(self, path: str) -> str | None:
-        """Where ``path`` went by renames (followed to the end), or ``None``."""
+        """Where ``path`` went by renames (followed to the end), or ``None``; a folder follows its files."""
+        if path not in self.renamed and path in self._dirs:
+            moved = {new.rsplit("/", 1)[0] for old, (new, _, _) in self.renamed.items() if old.startswith(path + "/")}
+            return moved.pop() if len(moved) == 1 else None
         seen: set[str] = set()
         while path in self.renamed and path not in seen:
             seen.add(path)

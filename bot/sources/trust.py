@@ -12,8 +12,8 @@ The rule (seed 000 §7, backlog SF-2002, issue 10):
   names changing more than ``stale_after_days`` after it;
 - a document that declares itself not built yet (draft, proposed…) is at
   most ``suspect``: it describes intent, drift and age only warn; one that
-  declares itself in force (final, accepted…) is a record that stands:
-  drift warns, age is noted;
+  declares itself in force (final, accepted…) is a record that stands: its
+  age against the code is noted, not held against it (drift still is);
 - ``suspect`` when any warning stands or the score falls below ``SUSPECT_BELOW``;
 - ``trusted`` otherwise. References that never existed in the history
   (examples, other projects' names) and a document naming no code of the
@@ -39,8 +39,8 @@ def _date(ts: int) -> str:
 
 
 def _demote(severity: Severity, declared: Declared | None) -> Severity:
-    """Not built: never more than a warning. In force: drift and age warn at most."""
-    if declared is not None and declared.cls in ("not_built", "in_force") and severity == "stale":
+    """Not built: never more than a warning (it describes intent, not the code)."""
+    if declared is not None and declared.cls == "not_built" and severity == "stale":
         return "warn"
     return severity
 
