@@ -6,7 +6,6 @@ document and asks the history about identifiers once per commit
 """
 from __future__ import annotations
 
-import hashlib
 import posixpath
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -48,23 +47,26 @@ def gone_identifiers(repo: Path, history: History, pending: dict[str, list[Ref]]
     for doc, refs in pending.items():
         if doc in history.last_change and history.last_change[doc][1] != history.commit:
             by_commit[history.last_change[doc][1]].update(r.text for r in refs)
-    chosen = sorted(by_commit, key=lambda c: -len(by_commit[c]))[:drift.MAX_SNAPSHOTS]
+    chosen = sorted(by_commit, key=lambda c: (-len(by_commit[c]), c))[:drift.MAX_SNAPSHOTS]
     if chosen:
         by_commit[history.commit] = set().union(*(by_commit[c] for c in chosen))
         chosen.append(history.commit)
-    keys = {c: f"grep:{c}:{hashlib.sha1(' '.join(sorted(by_commit[c])).encode()).hexdigest()}" for c in chosen}
-    known = cache.get_many("lookups", keys.values()) if cache else {}
-    todo = [c for c in chosen if keys[c] not in known]
+    keys = {(c, n): f"grep:{c}:{n}" for c in chosen for n in by_commit[c]}  # one row per commit and name
+    stored = cache.get_many("lookups", keys.values()) if cache else {}
+    todo = {c: sorted(n for n in by_commit[c] if keys[(c, n)] not in stored) for c in chosen}
+    todo = {c: names for c, names in todo.items() if names}
     with ThreadPoolExecutor(max_workers=2) as pool:
-        for commit, found in zip(todo, pool.map(lambda c: drift.historic_names(repo, c, sorted(by_commit[c])), todo)):
-            known[keys[commit]] = sorted(found)
-    if cache and todo:
-        cache.put_many("lookups", {keys[c]: known[keys[c]] for c in todo})
+        found = dict(zip(todo, pool.map(lambda c: drift.historic_names(repo, c, todo[c]), todo)))
+    fresh = {keys[(c, n)]: n in found[c] for c in todo for n in todo[c]}
+    if cache:
+        cache.put_many("lookups", fresh)
+    stored.update(fresh)
+    spelled_at = {c: {n for n in by_commit[c] if stored.get(keys[(c, n)])} for c in chosen}
     out = {}
-    still = set(known.get(keys.get(history.commit, ""), []))
+    still = spelled_at.get(history.commit, set())
     for doc, refs in pending.items():
         commit = history.last_change.get(doc, (0, ""))[1]
-        spelled = set(known.get(keys.get(commit, ""), [])) - still if commit != history.commit else set()
+        spelled = spelled_at.get(commit, set()) - still if commit != history.commit else set()
         hits = [r for r in refs if r.text in spelled]
         if hits:
             out[doc] = hits

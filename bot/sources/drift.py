@@ -30,7 +30,8 @@ from bot.sources.inventory import LANGUAGES, Inventory
 from bot.sources.references import Claims, Ref
 from bot.sources.snapshot import git
 
-MAX_SNAPSHOTS = 12
+MAX_SNAPSHOTS = 6
+DISTINCTIVE = 6  # identifiers shorter than this are not looked up in the history (`map`, `set`)
 CODE_PATHSPECS = [f"*{ext}" for ext in LANGUAGES]
 
 
@@ -116,7 +117,7 @@ def resolve(doc: str, claims: Claims, tree: Tree, history: History, ignored: set
         else:
             res.unresolved.append(ref.text)
     for ref in claims.identifiers:
-        if not _known(ref.text, inventory) and not is_foreign(ref.text, foreign):
+        if len(ref.text) >= DISTINCTIVE and not _known(ref.text, inventory) and not is_foreign(ref.text, foreign):
             res.unknown_identifiers.append(ref)
     return res
 
