@@ -73,11 +73,15 @@ class History:
 
 
 def _log(repo: Path, revisions: str) -> str:
+    """``git log --name-status`` of ``revisions``; renames detected as git does by default, else exact ones only
+    (``-M100%`` compares blob SHAs and reads no blob), else none."""
     args = ["log", revisions, f"--format={MARK}%H %ct", "--name-status", "-z"]
-    try:
-        return git(repo, *args, "-M").decode("utf-8", "replace")
-    except GitError:  # rename detection reads blobs; a partial mirror may lack some
-        return git(repo, *args, "--no-renames").decode("utf-8", "replace")
+    for renames in ("-M", "-M100%"):
+        try:
+            return git(repo, *args, renames).decode("utf-8", "replace")
+        except GitError:  # inexact rename detection reads blobs; a partial mirror may lack some
+            continue
+    return git(repo, *args, "--no-renames").decode("utf-8", "replace")
 
 
 def extend(history: History, repo: Path, commit: str) -> History:

@@ -38,7 +38,7 @@ NOT_BUILT = ("draft", "proposed", "proposal", "provisional", "deferred", "stagna
              "under review", "last call", "implementable", "exploring", "idea", "postponed", "pending", "wip",
              "work in progress", "in progress", "implementation in progress", "ready for implementation",
              "ready-for-release", "ready for release", "on hold", "on-hold", "open", "fcp", "final comment period",
-             "experimental", "planned", "planning", "rfc", "discussion", "under discussion", "new", "initial draft",
+             "experimental", "planned", "planning", "under discussion", "initial draft",
              "first draft", "preliminary", "tentative", "submitted", "candidate")
 IN_FORCE = ("final", "accepted", "active", "implemented", "living", "stable", "released", "recommended",
             "approved", "adopted", "completed", "complete", "done", "standard", "proposed standard",
@@ -119,7 +119,7 @@ def declared(parsed: Parsed, sidecar: tuple[str, str, int] | None = None) -> Dec
     if title:
         mark = _TITLE_MARK.search(title.title)
         marked = mark and (mark.group("a") or mark.group("b") or mark.group("c"))
-        if marked and word_of(marked)[1] != "unknown":
+        if marked and clean(marked).lower() in CLASSES:  # "[Deprecated] X", not "RFC 100: X"
             candidates.append((marked, f"line {title.line}: title: {title.title}"))
     for text, line in parsed.preamble:  # "Superseded by X." as a line of its own under the title
         if _SUCCESSOR.match(clean(text)):
