@@ -119,7 +119,7 @@ def declared(parsed: Parsed, sidecar: tuple[str, str, int] | None = None) -> Dec
     if title:
         mark = _TITLE_MARK.search(title.title)
         marked = mark and (mark.group("a") or mark.group("b") or mark.group("c"))
-        if marked and clean(marked).lower() in CLASSES:  # "[Deprecated] X", not "RFC 100: X"
+        if marked and (clean(marked).lower() in CLASSES or _SUCCESSOR.match(clean(marked))):  # not "RFC 100: X"
             candidates.append((marked, f"line {title.line}: title: {title.title}"))
     for text, line in parsed.preamble:  # "Superseded by X." as a line of its own under the title
         if _SUCCESSOR.match(clean(text)):
