@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -83,10 +84,15 @@ def _parse(item: tuple[str, str]) -> dict:
 
 
 def _parse_all(texts: dict[str, tuple[str, str]]) -> dict[str, dict]:
-    """Claims (as JSON) of ``texts`` (key → (path, text)), on two processes when there are many."""
+    """Claims (as JSON) of ``texts`` (key → (path, text)), on two processes when there are many.
+
+    The workers are forked from the main thread (the CLI); from any other thread (the bot's worker
+    threads) they start from a fork server, as forking a threaded process is not safe.
+    """
     if len(texts) < PARALLEL_FROM:
         return {key: _parse(item) for key, item in texts.items()}
-    with ProcessPoolExecutor(max_workers=2, mp_context=get_context("fork")) as pool:
+    method = "fork" if threading.current_thread() is threading.main_thread() else "forkserver"
+    with ProcessPoolExecutor(max_workers=2, mp_context=get_context(method)) as pool:
         return dict(zip(texts, pool.map(_parse, texts.values(), chunksize=16)))
 
 
