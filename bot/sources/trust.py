@@ -13,7 +13,8 @@ The rule (seed 000 §7, backlog SF-2002, issue 10):
 - a document that declares itself not built yet (draft, proposed…) is at
   most ``suspect``: it describes intent, drift and age only warn; one that
   declares itself in force (final, accepted…) is a record that stands: its
-  age against the code is noted, not held against it (drift still is);
+  age against the code is noted, not held against it, and a link to a
+  moved document only warns (drift of code still makes it stale);
 - ``suspect`` when any warning stands or the score falls below ``SUSPECT_BELOW``;
 - ``trusted`` otherwise. References that never existed in the history
   (examples, other projects' names) and a document naming no code of the
@@ -24,6 +25,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from bot.domain.sources import Reason, Severity, Status
+from bot.sources.discovery import DOC_FORMATS, extension
 from bot.sources.drift import Resolution
 from bot.sources.history import History
 from bot.sources.lifecycle import Declared
@@ -77,7 +79,11 @@ def drift_reasons(doc: str, res: Resolution, claims: Claims, declared: Declared 
             evidence.append(where + when + (f"; it is now `{gone.successor}`" if gone.successor else ""))
         moved = [g for g in res.gone if g.successor]
         fix = f" Suggested fix: `{moved[0].ref.text}` → `{moved[0].successor}`." if moved else ""
-        reasons.append(Reason(code="drift-path", severity=_demote("stale", declared),
+        # a record in force that links a moved document (not code) needs a look, it is not outdated
+        only_documents = all(extension(g.path) in DOC_FORMATS for g in res.gone)
+        in_force = declared is not None and declared.cls == "in_force"
+        severity: Severity = "warn" if in_force and only_documents else _demote("stale", declared)
+        reasons.append(Reason(code="drift-path", severity=severity,
                               penalty=min(0.2 * len(res.gone), 0.6), evidence=evidence,
                               message=f"Names {len(res.gone)} path(s) this repository had and no longer has.{fix}"))
     if res.gone_identifiers:
