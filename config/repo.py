@@ -17,6 +17,8 @@ Example::
     execute:
       mode: fix
       max_fix_attempts: 2
+    ci:
+      on_failure: auto
 """
 from __future__ import annotations
 
@@ -87,6 +89,10 @@ class GenerateConfig(Section):
 
     refine_rounds: int = Field(default=2, ge=0, le=5)
     token_budget: int = Field(default=DEFAULT_TOKEN_BUDGET, ge=1000)
+    #: A push to the default branch that changes a cited source (issue 13): ``comment`` flags its
+    #: scenarios ``needs review`` in one comment on the pack PR; ``update`` also runs
+    #: ``generate --update`` naming the changed sources; ``off`` does nothing.
+    on_source_change: Literal["comment", "update", "off"] = "comment"
 
 
 class ExecuteConfig(Section):
@@ -103,6 +109,17 @@ class ExecuteConfig(Section):
     max_fix_attempts: int = Field(default=3, ge=1, le=10)
     token_budget: int | None = Field(default=2_000_000, ge=1000)
     wall_clock_minutes: float | None = Field(default=60.0, gt=0)
+
+
+class CIConfig(Section):
+    """``ci:`` — a failed CI run (``workflow_run`` / ``check_suite`` completed with a failure, issue 13).
+
+    ``on_failure``: ``button`` posts the check run ``ScenarioForge / CI`` with a **Fix CI failure**
+    button; ``auto`` starts the fix run at once (never for a pull request from a fork, which gets the
+    button); ``off`` ignores CI.
+    """
+
+    on_failure: Literal["button", "auto", "off"] = "button"
 
 
 class BudgetConfig(Section):
@@ -158,6 +175,7 @@ class RepoConfig(Section):
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     generate: GenerateConfig = Field(default_factory=GenerateConfig)
     execute: ExecuteConfig = Field(default_factory=ExecuteConfig)
+    ci: CIConfig = Field(default_factory=CIConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
 
