@@ -12,6 +12,7 @@ from bot.execution import action as execute_action
 from bot.execution import ci_action
 from bot.jobs.context import Action
 from bot.scenarios import action as generate_action
+from bot.scenarios import review
 from bot.sources import actions as source_actions
 
 ACTIONS: dict[str, Action] = {
@@ -20,4 +21,5 @@ ACTIONS: dict[str, Action] = {
     "sources": source_actions.sources,
     "confirm": source_actions.confirm,
     "ci-fix": ci_action.ci_fix,
+    "review": review.review,
 }

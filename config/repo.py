@@ -46,6 +46,11 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _off(value: object) -> object:
+    """YAML 1.1 reads a bare ``off`` as ``False``: take it as the choice ``off``."""
+    return "off" if value is False else value
+
+
 class TypeOverride(Section):
     """Per-type settings; ``None`` means "use the section value"."""
 
@@ -94,6 +99,8 @@ class GenerateConfig(Section):
     #: ``generate --update`` naming the changed sources; ``off`` does nothing.
     on_source_change: Literal["comment", "update", "off"] = "comment"
 
+    _off = field_validator("on_source_change", mode="before")(_off)
+
 
 class ExecuteConfig(Section):
     """``execute:`` — the execute → fix → rerun loop (issue 5).
@@ -121,6 +128,8 @@ class CIConfig(Section):
 
     on_failure: Literal["button", "auto", "off"] = "button"
 
+    _off = field_validator("on_failure", mode="before")(_off)
+
 
 class BudgetConfig(Section):
     """``budget:`` — monthly cost ceilings in US dollars (issue 14, "Budgets and cost").
@@ -140,9 +149,9 @@ PACK_KEY = r"^[a-z][a-z0-9-]*@[0-9]+$"
 
 
 def _yaml_off(rules: object) -> object:
-    """YAML 1.1 reads a bare ``off`` as ``False``: take it as the severity ``off``."""
+    """:func:`_off` for each severity of a ``rules`` mapping."""
     if isinstance(rules, dict):
-        return {code: "off" if severity is False else severity for code, severity in rules.items()}
+        return {code: _off(severity) for code, severity in rules.items()}
     return rules
 
 

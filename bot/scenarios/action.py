@@ -120,11 +120,14 @@ def tokens_line(document: PackDocument) -> str:
 
 
 def changes_line(summary: dict[str, list[str]]) -> str:
-    """``+1 added (SC-003), 0 changed, -1 removed (SC-001)``."""
+    """``+1 added (SC-003), 0 changed, -1 removed (SC-001)``, then ``after changes to `docs/spec.md```
+    when a push's review started the revision."""
     parts = []
     for key, sign in (("added", "+"), ("changed", "~"), ("removed", "-")):
         ids = summary.get(key, [])
         parts.append(f"{sign}{len(ids)} {key}" + (f" ({', '.join(ids)})" if ids else ""))
+    if sources := summary.get("sources_changed"):  # a ``review`` run's update (bot.scenarios.review)
+        parts.append(f"after changes to {', '.join(f'`{path}`' for path in sources)}")
     return ", ".join(parts)
 
 
@@ -266,6 +269,9 @@ async def _generate_and_publish(ctx: JobContext, check: checks.CheckRun, manifes
         manifest_id=str(manifest.id), manifest_hash=manifest.manifest_hash,
     )
     document = numbered(result, previous)
+    if changed := run.args.get("changed_sources"):  # started by a push (bot.scenarios.review)
+        document.revision = document.revision.model_copy(update={"change_summary": {
+            **document.revision.change_summary, "sources_changed": list(changed)}})
     await price_usage(ctx, document.revision.token_usage)
     findings = await stage_findings(ctx, "generate", generate_findings(
         policy, document.pack, [source.path for source in sources]))
