@@ -89,7 +89,8 @@ async def fix_ci(engine: Engine, *, worktree: Path, command: str, job: str, step
         if outcome.reason:
             await emit(on_event, EngineEvent("reproduce", "blocked", outcome.reason))
             return outcome
-        await emit(on_event, EngineEvent("reproduce", "failed", f"reproduced: exit {outcome.before.exit_code}"))
+        await emit(on_event, EngineEvent("reproduce", "complete",
+                                         f"reproduced offline: exit {outcome.before.exit_code}, as in CI"))
         await emit(on_event, EngineEvent("fix", "running", "Codex is fixing the failure"))
         result = await thread.turn(template("ci_fix").substitute(
             job=job, step=step, command=command, exit_code=outcome.before.exit_code,

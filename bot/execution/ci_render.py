@@ -16,6 +16,9 @@ from bot.execution.ci_loop import CIFixOutcome
 from bot.github import checks
 from bot.sources.gate import code_block
 
+#: Characters of a sandbox run's output shown (the tail: the test summary is at the end).
+RUN_EXCERPT_LIMIT = 2_000
+
 
 @dataclass(frozen=True)
 class FailedStep:
@@ -50,13 +53,15 @@ def before_block(step: FailedStep) -> str:
             + _cut(step.reading.log_cut, step.reading.excerpt_cut))
 
 
-def run_block(title: str, run: Evidence | None) -> str:
-    """A run of the CI command recorded in the sandbox (evidence ``run.id``): exit code, output tail."""
+def run_block(title: str, run: Evidence | None, *, folded: bool = False) -> str:
+    """A run of the CI command recorded in the sandbox (evidence ``run.id``): exit code and the tail
+    of its output (:data:`RUN_EXCERPT_LIMIT`), ``folded`` in a ``<details>`` block."""
     if run is None:
         return f"**{title}** — the command did not run with an exit code of its own."
-    output, cut = tail(run.output, EXCERPT_LIMIT)
-    return (f"**{title}** — exit {run.exit_code} (evidence `{run.id}`)\n\n"
-            f"{code_block(output or '(no output)', indent='')}" + _cut(run.output_cut, cut))
+    output, cut = tail(run.output, RUN_EXCERPT_LIMIT)
+    head = f"{title} — exit {run.exit_code} (evidence `{run.id}`)"
+    block = code_block(output or "(no output)", indent="") + _cut(run.output_cut, cut)
+    return f"<details><summary>{head}</summary>\n\n{block}\n\n</details>" if folded else f"**{head}**\n\n{block}"
 
 
 def result_text(step: FailedStep, outcome: CIFixOutcome | None, *, reason: str | None = None,
@@ -64,7 +69,7 @@ def result_text(step: FailedStep, outcome: CIFixOutcome | None, *, reason: str |
     """The result as Markdown: before, reproduced, after, the fix, the PR (for the comment and check run)."""
     parts = [before_block(step)]
     if outcome is not None:
-        parts.append(run_block("Reproduced offline", outcome.before))
+        parts.append(run_block("Reproduced offline", outcome.before, folded=outcome.after is not None))
         if outcome.after is not None or outcome.report is not None:
             parts.append(run_block("After the fix", outcome.after))
         if outcome.report is not None:
@@ -98,7 +103,7 @@ def pr_body(step: FailedStep, outcome: CIFixOutcome, *, workflow: str, url: str,
     parts = [
         f"ScenarioForge fix for the failed CI run [{workflow}]({url}) on `{head_sha[:12]}` ({target}), {link}.",
         before_block(step),
-        run_block("Reproduced offline", outcome.before),
+        run_block("Reproduced offline", outcome.before, folded=True),
         run_block("After the fix", outcome.after),
     ]
     if outcome.report is not None:

@@ -70,8 +70,8 @@ async def test_a_failed_workflow_run_gets_a_button_whose_click_opens_a_fix_pr_wi
     assert (fix["base"]["ref"], fix["head"]["ref"], fix["draft"]) == ("pr-2", f"{BRANCH_PREFIX}1", True)
     body = fix["body"]
     assert "**Before** — CI job `test`, step `Run tests`, exit 1" in body and "assert 49.5 == 45.0" in body
-    assert f"```\n{CI_COMMAND}\n```" in body and "**Reproduced offline** — exit 1" in body
-    assert "**After the fix** — exit 0" in body and "2 passed" in body
+    assert f"```\n{CI_COMMAND}\n```" in body and "<summary>Reproduced offline — exit 1 (evidence `ev-" in body
+    assert "**After the fix — exit 0 (evidence `ev-" in body and "2 passed" in body
     assert f"`{BUGGY_FILE}`" in body
     remote_fix = world.remote.work.git("--git-dir", str(world.remote.bare), "show", f"{BRANCH_PREFIX}1:{BUGGY_FILE}")
     assert "/ 100," in remote_fix  # the bug is fixed on the pushed branch
@@ -99,7 +99,7 @@ async def test_auto_starts_once_on_the_default_branch_and_a_redelivery_starts_no
     issue = world.github.issues[(world.repository, run.issue_number)]
     assert issue["title"] == f"CI failed on master at {sha[:12]}: CI"  # the thread of a default-branch fix
     [fix] = fix_pulls(world)
-    assert fix["base"]["ref"] == "master" and "**After the fix** — exit 0" in fix["body"]
+    assert fix["base"]["ref"] == "master" and "**After the fix — exit 0 (evidence `ev-" in fix["body"]
     assert [c["conclusion"] for c in ci_checks(world, sha)] == ["success"]  # no button in auto mode
 
 
@@ -150,3 +150,36 @@ async def test_ci_success_is_recorded_on_a_pending_execute_run_of_that_head(worl
 
     [event] = [e for e in await world.events(pending.id) if e.phase == "ci"]
     assert (event.status, event.payload["head_sha"]) == ("passed", sha) and "CI passed" in event.message
+
+
+def suite_payload(world, sha: str, *, slug: str, suite_id: int = 118578147) -> dict[str, Any]:
+    """The real ``check_suite.completed`` example, failed on ``sha`` of PR #2, by the app ``slug``."""
+    payload = load_payload("check_suite.completed.1.json")
+    payload["repository"] = {k: v for k, v in world.github.repos[world.repository].items() if not k.startswith("_")}
+    payload["installation"] = {"id": world.installation_id}
+    payload["sender"] = world.github.user(WRITER)
+    suite = payload["check_suite"]
+    suite.update(id=suite_id, head_sha=sha, head_branch="pr-2", conclusion="failure")
+    suite["app"] = {**suite["app"], "id": 777, "slug": slug}
+    suite["pull_requests"][0].update(number=2, base={**suite["pull_requests"][0]["base"], "ref": "master"})
+    return payload
+
+
+async def test_another_ci_apps_failed_check_suite_gets_the_button_and_github_actions_suites_are_left_to_workflow_run(
+        world):
+    pull = world.open_pull(2, {"CONTRIBUTING.md": "Be kind.\n"})
+    sha = pull["head"]["sha"]
+    world.github.add_suite_runs(world.repository, 118578147, [
+        {"id": 61, "name": "ci/circleci: test", "conclusion": "failure", "html_url": "https://circleci.example/61",
+         "output": {"title": "Tests failed", "summary": "1 failed, 1 passed", "text": None}},
+        {"id": 62, "name": "ci/circleci: lint", "conclusion": "success", "html_url": "", "output": {}}])
+
+    await world.post(suite_payload(world, sha, slug="github-actions", suite_id=1), "check_suite")
+    await world.settle()
+    assert ci_checks(world, sha) == []  # its workflow_run delivery carries the same failure
+
+    await world.post(suite_payload(world, sha, slug="circleci-checks"), "check_suite")
+    await world.settle()
+    [button] = ci_checks(world, sha)
+    assert "job [`ci/circleci: test`](https://circleci.example/61)" in button["output"]["summary"]
+    assert "lint" not in button["output"]["summary"] and button["actions"] == [FIX_CI_ACTION]
