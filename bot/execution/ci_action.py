@@ -27,7 +27,7 @@ from bot.execution.ci_loop import CIFixOutcome, fix_ci
 from bot.execution.ci_render import FailedStep, check_output, pr_body, result_text
 from bot.execution.selection import fix_selection
 from bot.github import checks, ci_runs
-from bot.github.ci_check import CHECK_NAME, jobs_list
+from bot.github.ci_check import CHECK_NAME, jobs_list, span
 from bot.github.publish import co_author, commit, open_or_update_pull, request_review
 from bot.jobs.budget import enforce_budget
 from bot.jobs.context import JobContext
@@ -74,7 +74,7 @@ async def ci_fix(ctx: JobContext) -> None:
     if failure is None:
         raise ScenarioForgeError(f"CI failure {ctx.run.args['ci_failure']} is not stored", error_type="UnknownCIFailure")
     check = await ctx.start_check_run(CHECK_NAME, output=checks.Output(
-        "Reading the failed jobs' logs", f"The CI run [{failure.workflow}]({failure.html_url}) failed:\n\n"
+        "Reading the failed jobs' logs", f"The CI run [{span(failure.workflow)}]({failure.html_url}) failed:\n\n"
         + jobs_list(failure.jobs)))
     async with checks.concluded_on_error(check, "CI fix failed"):
         await _fix_and_report(ctx, check, failure)
@@ -87,8 +87,8 @@ async def _fix_and_report(ctx: JobContext, check: checks.CheckRun, failure: CIFa
     if not steps:
         raise ScenarioForgeError(f"GitHub lists no failed job for {failure.html_url}", error_type="NoFailedJob")
     step = next((s for s in steps if s.command), steps[0])
-    await ctx.event("logs", "complete", f"{len(steps)} failed job log(s) read; failing step `{step.step}` of job "
-                    f"`{step.job}`" + (f": `{step.command}`" if step.command else ""),
+    await ctx.event("logs", "complete", f"{len(steps)} failed job log(s) read; failing step {span(step.step)} of job "
+                    f"{span(step.job)}" + (f": {span(step.command)}" if step.command else ""),
                     {"jobs": [s.job for s in steps], "command": step.command, "log_cut": step.reading.log_cut})
     await ctx.report()
     outcome: CIFixOutcome | None = None

@@ -14,6 +14,7 @@ from bot.domain.ci import EXCERPT_LIMIT, LogReading, tail
 from bot.domain.results import Evidence
 from bot.execution.ci_loop import CIFixOutcome
 from bot.github import checks
+from bot.github.ci_check import span
 from bot.sources.gate import code_block
 
 #: Characters of a sandbox run's output shown (the tail: the test summary is at the end).
@@ -47,7 +48,7 @@ def _cut(*statements: str | None) -> str:
 def before_block(step: FailedStep) -> str:
     """The failing step as CI printed it: job, step, command and the log excerpt with its cuts."""
     exit_code = f", exit {step.reading.exit_code}" if step.reading.exit_code is not None else ""
-    head = f"**Before** — CI job `{step.job}`, step `{step.step}`{exit_code}"
+    head = f"**Before** — CI job {span(step.job)}, step {span(step.step)}{exit_code}"
     command = f"\n\n{code_block(step.command, indent='')}" if step.command else ""
     return (f"{head}{command}\n\n{code_block(step.reading.excerpt or '(empty log)', indent='')}"
             + _cut(step.reading.log_cut, step.reading.excerpt_cut))
@@ -88,9 +89,9 @@ def check_output(step: FailedStep, outcome: CIFixOutcome | None, *, reason: str 
                  pull: dict[str, Any] | None) -> checks.Output:
     """The completed ``ScenarioForge / CI`` check run of a fix run."""
     if outcome is not None and outcome.status == "passed":
-        title = f"CI failure fixed: `{step.step}` fails before, passes after"
+        title = f"CI failure fixed: {span(step.step)} fails before, passes after"
     elif outcome is not None and outcome.status == "failed":
-        title = f"CI failure not fixed: `{step.step}` still fails"
+        title = f"CI failure not fixed: {span(step.step)} still fails"
     else:
         title = "CI failure not reproduced: blocked"
     return checks.Output(title, result_text(step, outcome, reason=reason, pull=pull))
@@ -101,7 +102,7 @@ def pr_body(step: FailedStep, outcome: CIFixOutcome, *, workflow: str, url: str,
     """The draft fix PR's description: which CI run, before and after, the fix, its risk."""
     link = f"run {run_id}" + (f" ([tracking comment]({run_url}))" if run_url else "")
     parts = [
-        f"ScenarioForge fix for the failed CI run [{workflow}]({url}) on `{head_sha[:12]}` ({target}), {link}.",
+        f"ScenarioForge fix for the failed CI run [{span(workflow)}]({url}) on `{head_sha[:12]}` ({target}), {link}.",
         before_block(step),
         run_block("Reproduced offline", outcome.before, folded=True),
         run_block("After the fix", outcome.after),

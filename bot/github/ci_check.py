@@ -24,11 +24,13 @@ FIX_CI_ACTION = {"label": "Fix CI failure", "description": "Reproduce offline, f
 EXTERNAL_PREFIX = "ci-failure:"
 
 
+def span(text: str) -> str:
+    """CI-provided text (workflow, job and step names) as a code span: no Markdown, no @mention."""
+    return "`" + text.replace("`", "'").replace("\n", " ") + "`"
+
+
 def jobs_list(jobs: Sequence[dict[str, Any]]) -> str:
     """One Markdown line per failed job naming its failed steps (names are CI data: in code spans)."""
-    def span(text: str) -> str:
-        return "`" + text.replace("`", "'") + "`"
-
     lines = [f"- job [{span(job['name'])}]({job['html_url']})" if job.get("html_url") else f"- job {span(job['name'])}"
              for job in jobs]
     return "\n".join(line + (f": failed step {', '.join(span(step) for step in job['steps'])}" if job["steps"]
@@ -39,7 +41,7 @@ def button_output(workflow: str, url: str, head_sha: str, jobs: Sequence[dict[st
                   note: str | None = None) -> checks.Output:
     """The button check run's output: what failed where, what the button does, ``note`` if any."""
     summary = "\n\n".join(part for part in (
-        f"The CI run [{workflow or 'workflow run'}]({url}) failed on `{head_sha[:12]}`.",
+        f"The CI run [{span(workflow or 'workflow run')}]({url}) failed on `{head_sha[:12]}`.",
         jobs_list(jobs),
         "**Fix CI failure** reads the failed jobs' logs, reproduces the failing step offline in a fresh "
         "checkout, lets Codex fix it, reruns the step to prove the fix and opens a draft pull request with "

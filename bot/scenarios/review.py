@@ -13,6 +13,7 @@ in the same run, its instruction and the revision's change summary naming the ch
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from bot.domain.pack import ScenarioPack
@@ -23,6 +24,14 @@ from bot.sources.gate import current_manifest, load_repo_config, strongest_reaso
 from storage import packs, reviews
 from storage.models import Manifest, ManifestSource
 from storage.models_loop import ScenarioReview
+
+
+_UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
+
+
+def _cell(text: str) -> str:
+    """``text`` safe in a Markdown table cell: its pipes escaped (those of code spans already are)."""
+    return _UNESCAPED_PIPE.sub(r"\\|", text)
 
 
 def _span(text: str) -> str:
@@ -70,7 +79,7 @@ def review_message(revision: int, sha: str, changed: Mapping[str, str], flagged:
     if not flagged:
         return head + "\n\n  No scenario needs review."
     rows = "\n".join(f"  | {_span(row.scenario_id)} | {', '.join(_span(p) for p in row.source_ids)} | "
-                     f"{'; '.join(row.reasons)} | `{row.commit_sha[:12]}` |" for row in flagged)
+                     f"{_cell('; '.join(row.reasons))} | `{row.commit_sha[:12]}` |" for row in flagged)
     return (f"{head}\n\n  **{len(flagged)} scenario(s) need review** (pack revision {revision}):\n\n"
             "  | scenario | sources | why | since |\n  |---|---|---|---|\n" + rows
             + "\n\n  `/scenarioforge generate --update` proposes a revision from the changed sources.")
