@@ -24,10 +24,10 @@ async def test_status_config_lists_every_key_with_its_source(world):
     reply = world.comments()[-1]
     print("\n" + reply)
     assert reply.startswith("### ScenarioForge effective config")
-    assert f"| {cell('execute.mode')} | {cell('pr')} | {cell(OWN)} |" in reply
-    assert f"| {cell('execute.max_fix_attempts')} | {cell(5)} | {cell(ORG)} |" in reply
-    assert f"| {cell('budget.monthly_usd')} | {cell(25.0)} | {cell(ORG)} |" in reply
-    assert f"| {cell('generate.refine_rounds')} | {cell(2)} | {cell('default')} |" in reply
+    assert f"| {cell('execute.mode')} | {cell('pr')} | repository file | {cell(OWN)} |" in reply
+    assert f"| {cell('execute.max_fix_attempts')} | {cell(5)} | org file | {cell(ORG)} |" in reply
+    assert f"| {cell('budget.monthly_usd')} | {cell(25.0)} | org file | {cell(ORG)} |" in reply
+    assert f"| {cell('generate.refine_rounds')} | {cell(2)} | default |  |" in reply
     assert "&lt;b&gt;&#124;x" in reply and "<b>" not in reply  # the file's text is data
     assert await world.runs() == []  # status is answered, not queued
 
