@@ -69,6 +69,13 @@ class Effective:
         name: an ``_extends`` cycle names a file twice)."""
         return next((layer.kind for layer in reversed(self.layers) if layer.source == source), DEFAULT_SOURCE)
 
+    def problems(self) -> list[tuple[str, str]]:
+        """``(kind, error)`` of every error: ``kind`` is the ``Layer.kind`` of the file left out
+        (``"invalid org file"`` reads naturally), ``""`` for an error of no one file (layers wrong
+        together, a key only the org file may set)."""
+        kinds = {layer.error: layer.kind for layer in self.layers if layer.data is None and layer.error}
+        return [(kinds.get(error, ""), error) for error in self.errors]
+
     def rows(self) -> list[tuple[str, Any, str, str]]:
         """``(dotted key, value, source, kind)`` for every leaf of the effective config, sorted by key:
         ``source`` names the file (``"default"`` when none sets the key), ``kind`` what it is."""

@@ -29,7 +29,7 @@ def effective_config(found: Effective) -> str:
     text = ("### ScenarioForge effective config\n\n"
             "| key | value | from | file |\n|---|---|---|---|\n" + rows)
     if found.errors:
-        problems = "\n".join(f"- {cell(error)}" for error in found.errors)
+        problems = "\n".join(f"- {f'invalid {kind}: ' if kind else ''}{cell(error)}" for kind, error in found.problems())
         text += f"\n\n**Left out (invalid):**\n{problems}"
     return text
 

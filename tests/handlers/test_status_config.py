@@ -45,3 +45,14 @@ async def test_a_run_using_an_invalid_org_file_reports_it_and_uses_the_repositor
     assert "a config file is invalid and left out" in tracking and f"{ORG}: 1 validation error" in tracking
     [config_event] = [event for event in await world.events(run.id) if event.phase == "config"]
     assert config_event.payload["sources"]["sources.exclude"] == OWN
+
+
+async def test_status_config_names_an_invalid_org_file_as_such(world):
+    org_file(world, "execute:\n  mode: sometimes\n")
+
+    await world.comment("/scenarioforge status --config")
+    await world.settle()
+
+    reply = world.comments()[-1]
+    assert f"**Left out (invalid):**\n- invalid org file: <code>{ORG}: 1 validation error" in reply
+    assert f"| {cell('execute.mode')} | {cell('run')} | default |  |" in reply
