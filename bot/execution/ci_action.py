@@ -29,7 +29,7 @@ from bot.execution.selection import fix_selection
 from bot.github import checks, ci_runs
 from bot.github.ci_check import CHECK_NAME, jobs_list, span
 from bot.github.publish import co_author, commit, open_or_update_pull, request_review
-from bot.jobs.budget import enforce_budget
+from bot.jobs.budget import enforce_budget, price_turns, record_cost
 from bot.jobs.context import JobContext
 from bot.sources.gate import load_repo_config
 from bot.workspace.worktrees import push
@@ -102,6 +102,7 @@ async def _fix_and_report(ctx: JobContext, check: checks.CheckRun, failure: CIFa
         outcome = await fix_ci(Engine(ctx.settings), worktree=workspace.path, command=step.command, job=step.job,
                                step=step.step, ci_log=step.reading.excerpt, on_event=on_event)
         reason = outcome.reason
+        await record_cost(ctx, price_turns(ctx, outcome.turns))
     pull = await publish(ctx, failure, step, outcome) if outcome and outcome.status == "passed" else None
     status = outcome.status if outcome else "blocked"
     await check.complete(CONCLUSIONS[status], check_output(step, outcome, reason=reason, pull=pull))

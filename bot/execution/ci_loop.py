@@ -21,9 +21,9 @@ from pathlib import Path
 
 from bot.codex.engine import Engine
 from bot.codex.prompts import template
-from bot.codex.turns import EngineEvent, EngineThread, OnEvent, emit
+from bot.codex.turns import EngineEvent, EngineThread, OnEvent, TurnResult, emit
 from bot.codex.untrusted import fence
-from bot.domain.results import Evidence, FixReport, fix_schema
+from bot.domain.results import Evidence, FixReport, TurnKind, TurnUsage, fix_schema
 from bot.execution import evidence as ev
 from bot.execution.loop import PROTECTED_PREFIX
 
@@ -39,7 +39,8 @@ class CIFixOutcome:
     """How the loop ended: ``status`` ``passed`` (the command fails before, passes after) |
     ``failed`` (still fails after the fix) | ``blocked`` (``reason``: not reproducible offline,
     never ran); ``before`` / ``after`` the command's own runs; the fix's ``diff``, ``files``,
-    ``reverted`` paths and ``report``; ``tokens`` used."""
+    ``reverted`` paths and ``report``; the usage of each Codex turn (``turns``: reproduce = ``run``,
+    fix = ``fix``, verify = ``rerun``)."""
 
     status: str
     reason: str | None = None
@@ -49,8 +50,19 @@ class CIFixOutcome:
     files: list[str] = field(default_factory=list)
     reverted: list[str] = field(default_factory=list)
     report: FixReport | None = None
-    tokens: int = 0
-    turn_ids: list[str] = field(default_factory=list)
+    turns: list[TurnUsage] = field(default_factory=list)
+
+    @property
+    def tokens(self) -> int:
+        """Tokens of all turns, as Codex counts them."""
+        return sum(turn.total_tokens for turn in self.turns)
+
+    def count(self, result: TurnResult, kind: TurnKind, attempt: int) -> None:
+        """Keep the usage of turn ``result``."""
+        usage = result.usage
+        self.turns.append(TurnUsage(turn_id=result.turn_id, kind=kind, attempt=attempt,
+                                    input_tokens=usage.input_tokens, cached_input_tokens=usage.cached_input_tokens,
+                                    output_tokens=usage.output_tokens, total_tokens=usage.total_tokens))
 
 
 def command_run(command: str, runs: list[Evidence]) -> Evidence | None:
@@ -62,8 +74,7 @@ def command_run(command: str, runs: list[Evidence]) -> Evidence | None:
 async def _run(thread: EngineThread, outcome: CIFixOutcome, command: str, kind: str, attempt: int,
                on_event: OnEvent | None) -> Evidence | None:
     result = await thread.turn(template("ci_run").substitute(intro=INTROS[kind], command=command), on_event=on_event)
-    outcome.tokens += result.usage.total_tokens
-    outcome.turn_ids.append(result.turn_id)
+    outcome.count(result, "run" if kind == "reproduce" else "rerun", attempt)
     return command_run(command, ev.command_evidence(result.commands, turn_id=result.turn_id, attempt=attempt))
 
 
@@ -97,8 +108,7 @@ async def fix_ci(engine: Engine, *, worktree: Path, command: str, job: str, step
             ci_log=fence(ci_log or "(empty)", origin="the CI job's log"),
             reproduced=fence(outcome.before.output[-4000:] or "(no output)", origin="the command's output"),
         ), output_schema=fix_schema(), on_event=on_event)
-        outcome.tokens += result.usage.total_tokens
-        outcome.turn_ids.append(result.turn_id)
+        outcome.count(result, "fix", 1)
         outcome.report = FixReport.model_validate(result.parsed)
         after_tree = await ev.snapshot(worktree)
         _, files = await ev.diff(worktree, start, after_tree)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.ci import EXCERPT_LIMIT, LogReading, tail
+from bot.domain.cost import cost_text, total_usd
 from bot.domain.results import Evidence
 from bot.execution.ci_loop import CIFixOutcome
 from bot.github import checks
@@ -82,6 +83,9 @@ def result_text(step: FailedStep, outcome: CIFixOutcome | None, *, reason: str |
         parts.append(f"**Stopped**: {reason}")
     if pull:
         parts.append(f"Fix PR: [#{pull['number']}]({pull['html_url']})")
+    if outcome is not None and outcome.turns:
+        cost = total_usd(turn.cost_usd for turn in outcome.turns)
+        parts.append(f"{outcome.tokens:,} tokens over {len(outcome.turns)} Codex turn(s)" + cost_text(cost))
     return "\n\n".join(parts)
 
 
