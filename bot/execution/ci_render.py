@@ -117,6 +117,7 @@ def pr_body(step: FailedStep, outcome: CIFixOutcome, *, workflow: str, url: str,
         if outcome.report.residual_risk:
             parts.append(f"**Residual risk**: {outcome.report.residual_risk}")
     parts += list(notes)
-    parts.append("The bot ran the failing command in a network-less sandbox before and after the fix; "
-                 "the exit codes above are those runs' own. Review before merging.")
+    parts.append("The failing command ran in the network-less sandbox before and after the fix; the exit codes "
+                 "above are those runs' own, recorded from the sandbox, not taken from the agent's answer. "
+                 "Review before merging.")
     return "\n\n".join(parts)
