@@ -45,7 +45,17 @@ class Settings(BaseSettings):
     #: template with ``{full_name}``, ``{owner}`` and ``{repo}``.
     clone_url_template: str | None = None
     workdir: Path = Path("./workdir")
-    workers: int = Field(default=2, ge=1, le=64)
+    #: Runs this process executes at once; 0 makes ``serve`` a web replica that only
+    #: records deliveries and enqueues runs (``bot.jobs.runtime``).
+    workers: int = Field(default=2, ge=0, le=64)
+    #: The DBOS executor id of this process: stable across restarts so a restarted
+    #: process resumes its own runs. Default ``<host name>-<worker_slot>``.
+    executor_id: str | None = None
+    worker_slot: int = Field(default=0, ge=0)
+    #: Seconds between a worker's polls of the run queue.
+    queue_poll_s: float = Field(default=1.0, gt=0)
+    #: An executor whose heartbeat is older than this many seconds is dead; its runs are taken over.
+    heartbeat_timeout_s: float = Field(default=120.0, gt=0)
     min_permission: Permission = "write"
     #: The URL GitHub posts webhooks to, e.g. a smee channel
     #: ``https://smee.io/<channel>`` that forwards to this bot's ``/webhook``;
@@ -79,7 +89,8 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _async_database(cls, value: str) -> str:
-        """A SQLAlchemy URL (https://docs.sqlalchemy.org/core/engines.html#database-urls)
+        """A plain ``postgresql://USER@HOST:PORT/DB`` (given the async psycopg driver,
+        ``postgresql+psycopg``, which DBOS installs anyway) or a SQLAlchemy URL (https://docs.sqlalchemy.org/core/engines.html#database-urls)
         whose driver is an installed asyncio driver (what ``create_async_engine`` loads,
         https://docs.sqlalchemy.org/orm/extensions/asyncio.html); a SQLite file's
         folder must exist (SQLite creates the file, not the folder).
@@ -88,6 +99,8 @@ class Settings(BaseSettings):
             ValueError: unparsable URL, unknown or synchronous driver, driver
                 module not installed, or missing SQLite folder.
         """
+        if value.startswith(("postgresql://", "postgres://")):
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
         try:
             url = make_url(value)
         except ArgumentError:

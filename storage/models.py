@@ -151,34 +151,6 @@ class RunEvent(Base):
     timestamp: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Job(Base):
-    """Durable work for a run: leased by one worker at a time.
-
-    ``state``: ``queued → running → done | failed | cancelled``. A ``running``
-    job whose ``lease_expires_at`` has passed belongs to a dead worker and is
-    taken up again. ``lane`` (``owner/name#number``) allows at most one
-    running job per repository issue or pull request.
-    """
-
-    __tablename__ = "jobs"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
-    installation_id: Mapped[int] = mapped_column(BigInteger)
-    lane: Mapped[str] = mapped_column(String(300))
-    state: Mapped[str] = mapped_column(String(16), default="queued")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    max_attempts: Mapped[int] = mapped_column(Integer, default=5)
-    run_after: Mapped[datetime] = mapped_column(default=utcnow)
-    lease_owner: Mapped[str | None] = mapped_column(String(64))
-    lease_expires_at: Mapped[datetime | None] = mapped_column()
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-    __table_args__ = (Index("ix_jobs_state_run_after", "state", "run_after"), Index("ix_jobs_lane", "lane"))
-
-
 # -- execute (issue 5): results, evidence, fix attempts, PR links (seed 000 §9.3) --------------
 # (imported here to keep this file append-only for parallel work)
 from sqlalchemy import Float, UniqueConstraint  # noqa: E402

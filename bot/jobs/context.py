@@ -1,6 +1,7 @@
-"""What an action receives: the run, its job, a GitHub client, the checkout and helpers.
+"""What an action receives: the run, a GitHub client, the checkout and helpers.
 
-Actions (``bot.actions``) are ``async def action(ctx: JobContext) -> None``.
+Actions (``bot.actions``) are ``async def action(ctx: JobContext) -> None``, run by
+the run's workflow (``bot.jobs.workflow``); their phases are ``bot.jobs.steps.step`` calls.
 They report through ``ctx.event`` / ``ctx.set_state`` (persisted, seed event
 envelope) and ``ctx.report`` (the tracking comment), and leave the run in a
 final state; a run still ``running`` when the action returns ends ``passed``.
@@ -21,7 +22,7 @@ from bot.workspace.worktrees import Workspace
 from config.settings import Settings
 from storage import runs
 from storage.db import Database
-from storage.models import Job, Run
+from storage.models import Run
 
 
 class JobAuth(Protocol):
@@ -37,7 +38,6 @@ class JobContext:
     """One job's world. ``run`` is refreshed from the database on every state change."""
 
     run: Run
-    job: Job
     gh: GitHubAPI
     db: Database
     settings: Settings
@@ -51,7 +51,7 @@ class JobContext:
 
     async def token(self) -> str:
         """The installation token, for git pushes (``bot.workspace.worktrees.push``); never store it."""
-        return await self.auth.installation_token(self.job.installation_id)
+        return await self.auth.installation_token(self.run.installation_id)
 
     async def event(self, phase: str, status: str, message: str = "", payload: dict[str, Any] | None = None) -> None:
         """Persist a run event (seed envelope; a repeat of the last phase+status is skipped)
@@ -106,7 +106,7 @@ class JobContext:
     async def start_check_run(self, name: str, *, output: checks.Output | None = None) -> checks.CheckRun:
         """Start check run ``name`` for the run on its checked-out commit (``workspace.sha``),
         ``details_url`` = the tracking comment, ``external_id`` = the run id; saves ``Run.check_run_id``."""
-        assert self.workspace is not None, "the worker checks out before the action runs"
+        assert self.workspace is not None, "the workflow checks out before the action runs"
         check = await checks.start(
             self.gh, self.run.repository, name=name, head_sha=self.workspace.sha,
             details_url=await self.tracking_comment_url(), external_id=str(self.run.id), output=output,

@@ -19,9 +19,9 @@ its earlier attempt stored rather than storing the next number); ``scenarios/sce
 (``bot.github.publish``); the check run completed with the pack overview.
 
 Failures (Codex, an invalid pack, git, GitHub) complete the check run with
-``failure`` and are raised unchanged: the worker (``bot.jobs.workers``) stores the raw
-error with the run's context on the run and shows it in the tracking comment,
-and retries the transient ones.
+``failure`` and are raised unchanged: the run's workflow (``bot.jobs.workflow``)
+stores the raw error with the run's context on the run and shows it in the
+tracking comment; transient ones are retried by their step (``bot.jobs.steps``).
 """
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ from bot.domain.pack import PackDocument
 from bot.github import checks
 from bot.github.publish import Published, publish_files
 from bot.jobs.context import JobContext
+from bot.jobs.steps import step
 from bot.scenarios.generation import (
     PACK_JSON,
     PACK_MD,
@@ -55,7 +56,7 @@ from bot.sources.inventory import language_of
 from bot.sources.snapshot import list_tree, read_blobs
 from config.repo import RepoConfig
 from storage import packs
-from storage.models import Manifest, ManifestSource
+from storage.models import Manifest, ManifestSource, PackRevision
 
 CHECK_NAME = "ScenarioForge / generate"
 BRANCH = "scenarioforge/scenarios"
@@ -206,16 +207,20 @@ async def inventory_facts(worktree: Path, sha: str) -> dict[str, Any]:
 
 async def generate(ctx: JobContext) -> None:
     """The ``generate`` action (see the module docstring). ``ctx.run.args``: ``update``
-    (bool), ``text`` (the instruction), ``branch``."""
-    assert ctx.workspace is not None, "the worker checks out before the action runs"
+    (bool), ``text`` (the instruction), ``branch``.
+
+    Its phases are checkpointed steps (``bot.jobs.steps``): ``scan`` (config,
+    manifest, gate), ``check_run``, ``generation`` (the Codex turns and the stored
+    revision: a resumed run never pays for them again), ``publish`` and ``complete``.
+    """
+    assert ctx.workspace is not None, "the workflow checks out before the action runs"
     run, workspace = ctx.run, ctx.workspace
     timings: dict[str, float] = {}
-    with timed(timings, "config"):
-        config, config_error = await load_repo_config(ctx)
-    with timed(timings, "scan"):
-        manifest = await current_manifest(ctx, config, config_error)
-    if not await gate(ctx, manifest):
+    config, manifest_id, allowed = await step("scan", _scan, ctx, timings)
+    if not allowed:
         return
+    async with ctx.db.session() as session:
+        manifest = await session.get(Manifest, manifest_id)
     with timed(timings, "sources"):
         rows = selected_rows(manifest)
         sources = await read_sources(workspace.path, rows)
@@ -227,14 +232,35 @@ async def generate(ctx: JobContext) -> None:
     if update and previous is None:
         await ctx.event("generate", "running", "no earlier revision to update: generating revision 1")
     with timed(timings, "check_run"):
-        check = await ctx.start_check_run(CHECK_NAME)
+        check_id, check_url = await step("check_run", _start_check, ctx)
+    check = checks.CheckRun(ctx.gh, run.repository, check_id, check_url)
     async with checks.concluded_on_error(check, "Generation failed"):
-        await _generate_and_publish(ctx, check, manifest, sources, facts, previous, update, config, timings)
+        revision_id = await step("generation", _generate, ctx, manifest, sources, facts,
+                                 previous if update else None, previous, config, timings)
+        async with ctx.db.session() as session:
+            document = await packs.load_document(session, await session.get(PackRevision, revision_id))
+        published = await step("publish", _publish, ctx, document, manifest, timings)
+        await step("complete", _complete, ctx, check, document, published, revision_id, timings)
 
 
-async def _generate_and_publish(ctx: JobContext, check: checks.CheckRun, manifest: Manifest,
-                                sources: list[SourceText], facts: dict[str, Any], previous: PackDocument | None,
-                                update: bool, config: RepoConfig, timings: dict[str, float]) -> None:
+async def _scan(ctx: JobContext, timings: dict[str, float]) -> tuple[RepoConfig, int, bool]:
+    """Config, manifest and trust gate: ``(config, manifest id, may generate)``."""
+    with timed(timings, "config"):
+        config, config_error = await load_repo_config(ctx)
+    with timed(timings, "scan"):
+        manifest = await current_manifest(ctx, config, config_error)
+    return config, manifest.id, await gate(ctx, manifest)
+
+
+async def _start_check(ctx: JobContext) -> tuple[int, str]:
+    check = await ctx.start_check_run(CHECK_NAME)
+    return check.id, check.html_url
+
+
+async def _generate(ctx: JobContext, manifest: Manifest, sources: list[SourceText], facts: dict[str, Any],
+                    base: PackDocument | None, previous: PackDocument | None, config: RepoConfig,
+                    timings: dict[str, float]) -> int:
+    """The Codex turns and the stored revision (``base``: the pack to update); returns its row id."""
     run, workspace = ctx.run, ctx.workspace
     assert workspace is not None
 
@@ -249,7 +275,7 @@ async def _generate_and_publish(ctx: JobContext, check: checks.CheckRun, manifes
     await ctx.report()
     result = await generate_pack(
         Engine(ctx.settings), worktree=workspace.path, sources=sources, inventory_facts=facts,
-        instruction=run.args.get("text") or "", previous=previous if update else None,
+        instruction=run.args.get("text") or "", previous=base,
         refine_rounds=config.generate.refine_rounds, token_budget=config.generate.token_budget,
         on_event=on_event, repository=run.repository, branch=workspace.ref, head_sha=workspace.sha,
         manifest_id=str(manifest.id), manifest_hash=manifest.manifest_hash,
@@ -261,9 +287,13 @@ async def _generate_and_publish(ctx: JobContext, check: checks.CheckRun, manifes
                 session, document, repository=run.repository, run_id=run.id, issue_number=run.issue_number,
                 timings={**document.revision.timings_s, **timings})
     await ctx.event("store", "complete", f"{headline(document)} stored")
-    published = await _publish(ctx, document, manifest, timings)
+    return row.id
+
+
+async def _complete(ctx: JobContext, check: checks.CheckRun, document: PackDocument, published: Published,
+                    revision_id: int, timings: dict[str, float]) -> None:
     async with ctx.db.session() as session:
-        await packs.mark_published(session, row.id, commit_sha=published.commit_sha,
+        await packs.mark_published(session, revision_id, commit_sha=published.commit_sha,
                                    pr_number=published.pull["number"], timings=timings)
     title = headline(document)
     await check.complete("success", checks.Output(title[0].upper() + title[1:], overview(document)))

@@ -367,8 +367,6 @@ async def test_cancel_during_a_turn_ends_the_run_cancelled(world, model_server, 
         return [exec_call(f"cat {gate}")]  # blocks until the test writes to the FIFO
     model_server.script = blocking
     await world.comment("/scenarioforge execute")
-    await world.running.services.dispatcher.idle()
-    world.workers.wake()
     await asyncio.wait_for(asked.wait(), 60)
     await world.comment("/scenarioforge cancel")
     await world.settle()
@@ -392,10 +390,8 @@ async def test_a_cancel_landing_as_the_fix_loop_ends_publishes_nothing(world, mo
     # the fix command waits on the FIFO until the test has cancelled the run
     model_server.script = cart_model(fix=f"cat {gate} > /dev/null; {FIX_COMMAND}")
     await world.comment("/scenarioforge execute --mode full")
-    await world.running.services.dispatcher.idle()
-    world.workers.wake()
     writer = await open_when_read(gate)
-    # what `/scenarioforge cancel` writes, the worker not woken: its heartbeat is 20 s away
+    # what `/scenarioforge cancel` writes, the workflow itself not cancelled
     async with world.database.session() as session:
         run = (await session.scalars(select(Run))).one()
         await runs.cancel_run(session, run, by=WRITER)

@@ -29,7 +29,6 @@ from storage.models import Job, Run
 from tests.support.webhooks import (
     PAYLOADS,
     WEBHOOK_SECRET,
-    NoWorkers,
     OfflineAuth,
     load_payload,
 )
@@ -41,7 +40,7 @@ COMMENT = "issue_comment.created.4.json"
 async def running(start_app, webhook_settings):
     from gidgethub import routing
 
-    return await start_app(webhook_settings, router=routing.Router(), auth=OfflineAuth(), workers=NoWorkers())
+    return await start_app(webhook_settings, router=routing.Router(), auth=OfflineAuth())
 
 
 async def get(url: str) -> tuple[int, str, str]:
@@ -76,7 +75,7 @@ async def doomed_database(tmp_path):
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_healthz_is_503_when_the_database_is_gone(doomed_database, start_app, webhook_settings):
     database, folder = doomed_database
-    running = await start_app(webhook_settings, database=database, auth=OfflineAuth(), workers=NoWorkers())
+    running = await start_app(webhook_settings, database=database, auth=OfflineAuth())
     await database.dispose()
     shutil.rmtree(folder)
     status, _, text = await get(f"{running.url}/healthz")
