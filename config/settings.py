@@ -16,7 +16,7 @@ from sqlalchemy.exc import ArgumentError
 
 Permission = Literal["read", "triage", "write", "maintain", "admin"]
 
-#: The placeholders ``clone_url_template`` may use (filled in by ``bot.jobs.workers``).
+#: The placeholders ``clone_url_template`` may use (filled in by ``bot.jobs.workflow.checkout``).
 CLONE_URL_FIELDS = frozenset({"full_name", "owner", "repo"})
 
 #: GitHub's repository roles from weakest to strongest, as returned in

@@ -22,10 +22,11 @@ from sqlalchemy import text
 from bot import logs
 from bot.ingress.replay import replay
 from bot.ingress.server import serve
+from bot.jobs import queue
 from config.settings import Settings
 from storage.db import Database, alembic_config
 from storage.deliveries import CHECKPOINT_BYTES, DeliveryLog, DeliveryRecord
-from storage.models import Job, Run
+from storage.models import Run
 from tests.support.webhooks import (
     PAYLOADS,
     WEBHOOK_SECRET,
@@ -85,12 +86,11 @@ async def test_healthz_is_503_when_the_database_is_gone(doomed_database, start_a
     assert json.loads(text)["status"] == "database unreachable"
 
 
-async def test_metrics_expose_deliveries_jobs_durations_and_github_calls(running):
+async def test_metrics_expose_deliveries_jobs_latency_durations_and_github_calls(running):
     async with running.services.database.session() as session:
         run = Run(installation_id=1, repository="o/r", issue_number=1, action="generate", requester="u")
         session.add(run)
-        await session.flush()
-        session.add(Job(run_id=run.id, installation_id=1, lane="o/r#1"))
+    await queue.enqueue(run)  # a web replica (workers=0): it stays queued
     await running.post(load_payload("push.event.4.json"), "push")
     await running.post(b"{}", "push", secret="wrong")
     status, content_type, text = await get(f"{running.url}/metrics")
@@ -101,6 +101,7 @@ async def test_metrics_expose_deliveries_jobs_durations_and_github_calls(running
         assert any(line.startswith(f"scenarioforge_deliveries_total{{{labels}}} ") for line in lines)
     assert 'scenarioforge_jobs{state="queued"} 1.0' in lines
     assert 'scenarioforge_jobs{state="running"} 0.0' in lines
+    assert 'scenarioforge_queue_latency_seconds{quantile="0.99"} 0.0' in lines  # none started yet
     assert "# TYPE scenarioforge_job_duration_seconds histogram" in lines
     assert "# TYPE scenarioforge_github_calls_total counter" in lines
 
