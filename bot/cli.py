@@ -1,4 +1,4 @@
-"""The ``scenarioforge`` command line: serve, db, replay, scan, generate, execute.
+"""The ``scenarioforge`` command line: serve, worker, runs, db, replay, scan, generate, execute.
 
 Each subcommand lives in the module that owns its concept; this module only
 parses arguments and hands over.
@@ -23,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the webhook server and the in-process workers")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     serve.add_argument("--port", type=int, default=3000, help="port to listen on (default: %(default)s)")
+
+    sub.add_parser("worker", help="run workflows (SCENARIOFORGE_WORKERS at once) with no HTTP server")
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
@@ -60,6 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.ingress.server import serve
 
         return serve(args.host, args.port)
+    if args.command == "worker":
+        from bot.ingress.worker import worker
+
+        return worker()
     if args.command == "db":
         from bot.ingress.server import db_upgrade
 

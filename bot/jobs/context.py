@@ -18,7 +18,7 @@ from sqlalchemy import update
 
 from bot.github import checks, messages
 from bot.github.tracking import Tracker
-from bot.workspace.worktrees import Workspace
+from bot.workspace.worktrees import Workspace, Workspaces
 from config.settings import Settings
 from storage import runs
 from storage.db import Database
@@ -43,6 +43,8 @@ class JobContext:
     settings: Settings
     auth: JobAuth
     workspace: Workspace | None = None
+    #: The process's mirrors and worktrees (``bot.jobs.workflow`` sets it).
+    workspaces: Workspaces | None = None
 
     @cached_property
     def tracker(self) -> Tracker:

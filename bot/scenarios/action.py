@@ -45,7 +45,6 @@ from bot.jobs.steps import step
 from bot.scenarios.generation import (
     PACK_JSON,
     PACK_MD,
-    GenerationResult,
     generate_pack,
     repository_facts,
 )
@@ -56,6 +55,7 @@ from bot.sources.inventory import language_of
 from bot.sources.snapshot import list_tree, read_blobs
 from config.repo import RepoConfig
 from storage import packs
+from storage.locks import repository_lock
 from storage.models import Manifest, ManifestSource, PackRevision
 
 CHECK_NAME = "ScenarioForge / generate"
@@ -210,8 +210,11 @@ async def generate(ctx: JobContext) -> None:
     (bool), ``text`` (the instruction), ``branch``.
 
     Its phases are checkpointed steps (``bot.jobs.steps``): ``scan`` (config,
-    manifest, gate), ``check_run``, ``generation`` (the Codex turns and the stored
-    revision: a resumed run never pays for them again), ``publish`` and ``complete``.
+    manifest, gate), ``check_run``, ``generation`` (the Codex turns, whose accepted
+    pack is the checkpoint: a resumed run never pays for them again), ``publish``
+    (numbered, stored and pushed under the repository's lock, ``storage.locks``,
+    so runs of several issues at once get distinct revisions on one branch and
+    one pull request) and ``complete``.
     """
     assert ctx.workspace is not None, "the workflow checks out before the action runs"
     run, workspace = ctx.run, ctx.workspace
@@ -235,11 +238,12 @@ async def generate(ctx: JobContext) -> None:
         check_id, check_url = await step("check_run", _start_check, ctx)
     check = checks.CheckRun(ctx.gh, run.repository, check_id, check_url)
     async with checks.concluded_on_error(check, "Generation failed"):
-        revision_id = await step("generation", _generate, ctx, manifest, sources, facts,
-                                 previous if update else None, previous, config, timings)
+        generated = await step("generation", _generate, ctx, manifest, sources, facts,
+                               previous if update else None, config)
+        async with repository_lock(ctx.db, run.repository):  # the revision number and the pack branch
+            revision_id, published = await step("publish", _store_and_publish, ctx, generated, manifest, timings)
         async with ctx.db.session() as session:
             document = await packs.load_document(session, await session.get(PackRevision, revision_id))
-        published = await step("publish", _publish, ctx, document, manifest, timings)
         await step("complete", _complete, ctx, check, document, published, revision_id, timings)
 
 
@@ -258,9 +262,9 @@ async def _start_check(ctx: JobContext) -> tuple[int, str]:
 
 
 async def _generate(ctx: JobContext, manifest: Manifest, sources: list[SourceText], facts: dict[str, Any],
-                    base: PackDocument | None, previous: PackDocument | None, config: RepoConfig,
-                    timings: dict[str, float]) -> int:
-    """The Codex turns and the stored revision (``base``: the pack to update); returns its row id."""
+                    base: PackDocument | None, config: RepoConfig) -> PackDocument:
+    """The Codex turns (``base``: the pack to update); returns the accepted pack and its
+    revision metadata, numbered after ``base`` (renumbered when stored)."""
     run, workspace = ctx.run, ctx.workspace
     assert workspace is not None
 
@@ -280,14 +284,25 @@ async def _generate(ctx: JobContext, manifest: Manifest, sources: list[SourceTex
         on_event=on_event, repository=run.repository, branch=workspace.ref, head_sha=workspace.sha,
         manifest_id=str(manifest.id), manifest_hash=manifest.manifest_hash,
     )
-    document = numbered(result, previous)
+    return result.document()
+
+
+async def _store_and_publish(ctx: JobContext, generated: PackDocument, manifest: Manifest,
+                             timings: dict[str, float]) -> tuple[int, Published]:
+    """Under the repository's lock: number the pack after the repository's latest revision,
+    store it, publish it; returns ``(revision row id, where it went)``."""
+    run = ctx.run
     with timed(timings, "store"):
         async with ctx.db.session() as session:
+            latest = await packs.latest_revision(session, run.repository, excluding_run=run.id)
+            document = numbered(generated, await packs.load_document(session, latest) if latest else None)
             row = await packs.save_revision(
                 session, document, repository=run.repository, run_id=run.id, issue_number=run.issue_number,
                 timings={**document.revision.timings_s, **timings})
     await ctx.event("store", "complete", f"{headline(document)} stored")
-    return row.id
+    if ctx.workspaces is not None:  # the pack branch as other issues' runs left it
+        await ctx.workspaces.refresh(ctx.workspace, await ctx.token())
+    return row.id, await _publish(ctx, document, manifest, timings)
 
 
 async def _complete(ctx: JobContext, check: checks.CheckRun, document: PackDocument, published: Published,
@@ -324,13 +339,13 @@ async def _publish(ctx: JobContext, document: PackDocument, manifest: Manifest,
     return published
 
 
-def numbered(result: GenerationResult, previous: PackDocument | None) -> PackDocument:
-    """The document to store: an initial generation over an existing pack becomes the next
+def numbered(document: PackDocument, previous: PackDocument | None) -> PackDocument:
+    """The document to store: a generation numbered at or below the repository's latest
+    revision (an initial one, or one that another issue's run overtook) becomes the next
     revision (numbers are per repository) with its changes counted against the latest one."""
-    document = result.document()
     if previous is None or document.revision.revision > previous.revision.revision:
         return document
-    changes = change_summary(previous.pack, result.pack)
+    changes = change_summary(previous.pack, document.pack)
     document.revision = document.revision.model_copy(update={
         "revision": previous.revision.revision + 1, "change_summary": changes.as_dict()})
     return document

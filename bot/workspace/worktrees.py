@@ -96,6 +96,17 @@ class Workspaces:
             await git("worktree", "add", "--detach", "--quiet", str(path), resolved, cwd=mirror, **context)
         return Workspace(repository=repository, path=path, sha=resolved, ref=ref, mirror=mirror, clone_url=clone_url)
 
+    async def refresh(self, workspace: Workspace, token: str | None) -> None:
+        """Fetch ``workspace``'s mirror again under the repository's lock, so its branches show
+        what other runs pushed since the checkout (the worktree itself does not move).
+
+        Raises:
+            GitError: the fetch failed.
+        """
+        async with self._locks[workspace.repository]:
+            await git("fetch", "--prune", "--quiet", "origin", cwd=workspace.mirror, token=token,
+                      repository=workspace.repository)
+
     async def remove(self, workspace: Workspace) -> None:
         """Remove ``workspace`` under the repository's lock (no fetch runs meanwhile)."""
         async with self._locks[workspace.repository]:
