@@ -257,12 +257,16 @@ async def execute(ctx: JobContext) -> None:
     """The ``execute`` action (see the module docstring). ``ctx.run.args``: ``mode`` (``run | fix |
     pr | full`` or ``None`` = config), ``scenarios`` (ids; empty = all), ``revision`` (``None`` = latest).
 
-    One checkpointed step (``bot.jobs.steps``): a resumed run executes the pack again."""
+    One checkpointed step (``bot.jobs.steps``): a resumed or retried run executes the pack
+    again from the clean checkout."""
     await step("execute", _execute, ctx)
 
 
 async def _execute(ctx: JobContext) -> None:
     assert ctx.workspace is not None, "the workflow checks out before the action runs"
+    await ctx.workspace.reset()
+    if ctx.workspaces is not None:  # the mirror sees what an earlier attempt pushed
+        await ctx.workspaces.refresh(ctx.workspace, await ctx.token())
     config, config_error = await load_repo_config(ctx)  # an error is a ``config`` event already
     origins = await origins_of(ctx)
     chosen = await choose_pack(ctx, origins)

@@ -7,9 +7,11 @@ that finished and never runs it again. Outside a workflow (unit tests, the
 local commands) it simply calls ``func``. Return values must be small and
 picklable (ids, paths, counts); big results go to our own tables first.
 
-Steps are **preemptible**: ``/scenarioforge cancel`` cancels the workflow
-(``bot.jobs.queue.cancel``) and DBOS cancels the step's task within a second
-(``CancelledError`` in the action, which stops the Codex turn).
+``/scenarioforge cancel`` cancels the workflow (``bot.jobs.queue.cancel``);
+the workflow's watcher (``bot.jobs.workflow``) then cancels the action's task
+within a second, the step in it included (``CancelledError``, which stops the
+Codex turn). Steps are not DBOS-preemptible on top of that: one cancellation,
+so the action's cleanup (completing its check run ``cancelled``) is not cut short.
 
 Transient failures (``is_transient``: the network, GitHub's 5xx or exhausted
 rate limit, git's network errors) are retried by the step itself with
@@ -63,14 +65,14 @@ def in_workflow() -> bool:
 
 
 async def step(name: str, func: Callable[..., Awaitable[T]], *args: Any) -> T:
-    """Run ``await func(*args)`` as the checkpointed, preemptible, retried step ``name``
+    """Run ``await func(*args)`` as the checkpointed, retried step ``name``
     (see the module docstring); a plain call outside a workflow."""
     if not in_workflow():
         return await func(*args)
     options: Any = {
         "name": name, "retries_allowed": True, "max_attempts": MAX_ATTEMPTS,
         "interval_seconds": RETRY_INTERVAL_S,
-        "backoff_rate": BACKOFF_RATE, "should_retry": is_transient, "preemptible": True,
+        "backoff_rate": BACKOFF_RATE, "should_retry": is_transient,
     }
     return await DBOS.run_step_async(options, func, *args)
 

@@ -31,6 +31,16 @@ class Workspace:
     mirror: Path
     clone_url: str
 
+    async def reset(self) -> None:
+        """Put the worktree back at ``sha`` exactly, untracked and ignored files removed (a retried
+        step starts from the checkout, not from what its failed attempt left).
+
+        Raises:
+            GitError: git failed.
+        """
+        await git("reset", "--hard", "--quiet", self.sha, cwd=self.path, repository=self.repository)
+        await git("clean", "-ffdxq", cwd=self.path, repository=self.repository)
+
     async def remove(self) -> None:
         """Remove the worktree and prune its administrative files from the mirror."""
         if self.path.exists():

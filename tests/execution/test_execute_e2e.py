@@ -217,7 +217,7 @@ async def test_full_mode_opens_one_draft_pr_with_the_fix_and_its_evidence_even_w
     await world.settle()
 
     run = await the_run(world)
-    assert (len(await world.runs()), run.state, run.error) == (1, "passed", None)
+    assert (len(await world.runs()), run.state, run.error and run.error["message"]) == (1, "passed", None)
     (pull,) = world.github.pulls.values()
     branch = f"{BRANCH_PREFIX}{run.id}"
     assert (pull["draft"], pull["head"]["ref"], pull["base"]["ref"]) == (True, branch, "master")
