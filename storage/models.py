@@ -353,3 +353,16 @@ class PackRevision(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("repository", "revision", name="uq_pack_revisions_repository_revision"),)
+
+
+# -- durable workflows (issue 11): executor liveness ---------------------------------------------
+
+
+class Executor(Base):
+    """A worker process's last sign of life: ``heartbeat_at`` (UTC), renewed by
+    ``bot.jobs.takeover``; an old one means the process (or its machine) is dead."""
+
+    __tablename__ = "executors"
+
+    executor_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)

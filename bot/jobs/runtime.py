@@ -13,8 +13,8 @@ configures DBOS with
 - ``executor_id``: ``settings.executor_id`` or ``<host name>-<worker_slot>``,
   stable across restarts, so a restarted process resumes its own runs;
 
-and listens to the run queue (``bot.jobs.queue.QUEUE``) only when
-``settings.workers`` > 0; with 0 the process (a web replica) only enqueues.
+and listens to the run queue (``bot.jobs.queue.QUEUE``), heartbeats and takes
+over dead executors' runs (``bot.jobs.takeover``) only when ``settings.workers`` > 0; with 0 the process (a web replica) only enqueues.
 The queue is registered with ``worker_concurrency = settings.workers`` (runs
 per process at once) and ``partition_concurrency = 1`` per lane. DBOS keeps
 the queue's limits in its database, shared by every process, so all workers
@@ -34,7 +34,7 @@ from pathlib import Path
 from dbos import DBOS
 from sqlalchemy.engine import make_url
 
-from bot.jobs import workflow
+from bot.jobs import takeover, workflow
 from bot.jobs.context import Action, JobAuth
 from bot.jobs.queue import QUEUE
 from bot.workspace.worktrees import Workspaces
@@ -79,6 +79,7 @@ class Runtime:
         self.db, self.settings, self.auth, self.actions, self.version = db, settings, auth, actions, version
         self.executor_id = executor_id(settings)
         self._services: workflow.Bound | None = None
+        self._heartbeat: asyncio.Task | None = None
 
     @property
     def works(self) -> bool:
@@ -103,6 +104,9 @@ class Runtime:
             polling_interval_sec=self.settings.queue_poll_s,
             on_conflict="always_update" if self.works else "never_update",
         )
+        if self.works:  # a dead worker's runs are taken over (bot.jobs.takeover)
+            self._heartbeat = asyncio.create_task(
+                takeover.keep_alive(self.db, self.executor_id, self.settings.heartbeat_timeout_s))
 
     async def stop(self) -> None:
         """Cancel the workflows running here (they stay pending and resume at the next
@@ -111,6 +115,10 @@ class Runtime:
         if services is None:
             return
         services.stopping = True
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            await asyncio.gather(self._heartbeat, return_exceptions=True)
+            self._heartbeat = None
         running = list(services.tasks)
         for task in running:
             task.cancel()

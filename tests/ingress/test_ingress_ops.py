@@ -292,7 +292,7 @@ def test_replay_needs_an_http_url(replay_env, capsys, url):
 
 def test_serve_names_each_invalid_setting(monkeypatch, tmp_path, app_keys, capsys):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SCENARIOFORGE_WORKERS", "0")
+    monkeypatch.setenv("SCENARIOFORGE_WORKERS", "-1")
     assert serve("127.0.0.1", 0) == 2
     assert "invalid setting SCENARIOFORGE_WORKERS" in capsys.readouterr().err
     monkeypatch.delenv("SCENARIOFORGE_WORKERS")
