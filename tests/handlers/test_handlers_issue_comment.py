@@ -210,4 +210,4 @@ async def test_cancel_cancels_every_active_run_of_the_issue_and_its_workflow_and
     assert all("state **cancelled**" in e.data["body"] and "cancelled by @Codertocat" in e.data["body"] for e in edits)
     reply = fake_gh.requests("POST", COMMENTS)[-1].data["body"]
     assert reply.startswith("Cancelled 2 runs: ")
-    assert all(f"run {job.run_id} (" in reply for job in jobs)
+    assert all(f"run {run.id} (" in reply for run in (first, second))
