@@ -73,6 +73,18 @@ class Settings(BaseSettings):
     codex_home: Path | None = None
     turn_timeout_s: float = Field(default=1800.0, gt=0)
 
+    @field_validator("codex_config")
+    @classmethod
+    def _sandbox_is_ours(cls, value: str) -> str:
+        """Codex overrides may not touch the sandbox: its writable roots are the worktree alone
+        (``bot.codex.engine``), which keeps WORKDIR, database, mirrors and key out of the agent's reach."""
+        for line in value.splitlines():
+            key = line.split("=", 1)[0].strip()
+            if key.startswith("sandbox"):
+                raise ValueError(f"`{key}` may not be overridden: the bot sets the sandbox (the worktree is its "
+                                 "only writable root)")
+        return value
+
     @field_validator("allowed_bots", mode="before")
     @classmethod
     def _split_logins(cls, value: object) -> object:

@@ -26,6 +26,7 @@ from bot.execution.render import FIX_ACTION, PR_ACTION
 from bot.github import authorize, messages
 from bot.github.tracking import COMMENTS
 from config.settings import Settings
+from handlers import payloads
 from handlers.intake import start_run
 from storage.db import Database
 from storage.models import Run
@@ -80,6 +81,7 @@ async def on_button(
     **kwargs: Any,
 ) -> None:
     """"Fix failures" → ``execute --mode fix``, "Open fix PR" → ``execute --mode pr``."""
+    payloads.check(event, payloads.CheckRunRequestedAction)
     mode = BUTTON_MODES.get(event.data["requested_action"]["identifier"])
     original = await original_run(event.data, db, settings) if mode else None
     if original is None:
@@ -93,6 +95,7 @@ async def on_rerun(
     **kwargs: Any,
 ) -> None:
     """"Re-run" → ``execute`` again with the original run's arguments."""
+    payloads.check(event, payloads.CheckRunRerequested)
     original = await original_run(event.data, db, settings)
     if original is None:
         return

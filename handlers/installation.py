@@ -18,6 +18,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import payloads
 from storage.db import Database
 from storage.models import Installation, InstallationRepository, utcnow
 
@@ -83,6 +84,7 @@ async def remove_repositories(session: AsyncSession, installation_id: int, repos
 @router.register("installation", action="suspend")
 async def on_installation(event: Event, gh: GitHubAPI, *args: Any, db: Database, **kwargs: Any) -> None:
     """Record the installation and, when the payload lists them, its repositories."""
+    payloads.check(event, payloads.Installation)
     async with db.session() as session:
         installation_id = await upsert_installation(session, event.data["installation"], deleted=False)
         await add_repositories(session, installation_id, event.data.get("repositories") or [])
@@ -91,6 +93,7 @@ async def on_installation(event: Event, gh: GitHubAPI, *args: Any, db: Database,
 @router.register("installation", action="deleted")
 async def on_uninstalled(event: Event, gh: GitHubAPI, *args: Any, db: Database, **kwargs: Any) -> None:
     """Keep the installation row marked deleted (runs refer to it) and drop its repositories."""
+    payloads.check(event, payloads.Installation)
     async with db.session() as session:
         installation_id = await upsert_installation(session, event.data["installation"], deleted=True)
         await session.execute(delete(InstallationRepository).where(
@@ -102,6 +105,7 @@ async def on_uninstalled(event: Event, gh: GitHubAPI, *args: Any, db: Database, 
 @router.register("installation_repositories", action="removed")
 async def on_repositories_changed(event: Event, gh: GitHubAPI, *args: Any, db: Database, **kwargs: Any) -> None:
     """Apply the added and removed repositories of an installation."""
+    payloads.check(event, payloads.InstallationRepositories)
     data = event.data
     async with db.session() as session:
         installation_id = await upsert_installation(session, data["installation"], deleted=False)

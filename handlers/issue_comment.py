@@ -16,7 +16,7 @@ from bot.github import authorize, messages
 from bot.github.tracking import Tracker
 from bot.jobs import queue
 from config.settings import Settings
-from handlers import commands
+from handlers import commands, payloads
 from handlers.intake import react, reply, start_run
 from storage import runs
 from storage.db import Database
@@ -44,6 +44,7 @@ async def on_comment(
     **kwargs: Any,
 ) -> None:
     """Answer or queue the command in a comment if its author may run it."""
+    payloads.check(event, payloads.IssueComment)
     comment, issue = event.data["comment"], event.data["issue"]
     command = commands.parse(comment.get("body") or "")
     if command is None or is_ignored_author(comment, settings):

@@ -16,7 +16,7 @@ from gidgethub.sansio import Event
 
 from bot.github import authorize, messages
 from config.settings import Settings
-from handlers import commands
+from handlers import commands, payloads
 from handlers.intake import reply, start_run
 from storage.db import Database
 
@@ -30,6 +30,7 @@ async def on_labeled(
     **kwargs: Any,
 ) -> None:
     """Queue the labelled command if the sender may run it."""
+    payloads.check(event, payloads.IssueLabeled if event.event == "issues" else payloads.PullRequestLabeled)
     label = event.data["label"]["name"]
     verb = messages.LABELS.get(label)
     if verb is None:

@@ -67,6 +67,22 @@ class DeliveryRecord:
     outcome: str | None = None
     received_at: datetime = field(default_factory=utcnow)
 
+    def __post_init__(self) -> None:
+        """Raises ValueError naming the first field whose type the ``deliveries`` columns refuse
+        (checked before the row reaches the writer, so it never fails a batch)."""
+        for name, kinds in _FIELD_TYPES.items():
+            value = getattr(self, name)
+            if type(value) not in kinds:  # exact types: a bool is no installation id
+                raise ValueError(f"delivery {self.id!r}: field `{name}` must be "
+                                 f"{' or '.join(kind.__name__ for kind in kinds)}, got {type(value).__name__}")
+
+
+#: The accepted Python types of each column of a ``DeliveryRecord``.
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "id": (str,), "event": (str,), "action": (str, type(None)), "installation_id": (int, type(None)),
+    "repository": (str, type(None)), "payload": (str,), "outcome": (str, type(None)),
+}
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -157,12 +173,7 @@ class DeliveryLog:
             work = [entry for entry in batch if entry is not None]
             if not work:
                 continue
-            try:
-                results: list[bool | Exception] = await loop.run_in_executor(
-                    self._thread, self._write, [item for item, _ in work]
-                )
-            except Exception as exc:  # every waiter of the failed transaction gets the error
-                results = [exc] * len(work)
+            results = await self._write_batch(loop, [item for item, _ in work])
             for (_, future), result in zip(work, results):
                 if future.done():  # the waiting request was cancelled
                     continue
@@ -172,6 +183,24 @@ class DeliveryLog:
                     future.set_result(result)
             if self._checkpoints and self._unchecked_bytes >= CHECKPOINT_BYTES:
                 await loop.run_in_executor(self._thread, self._checkpoint)
+
+    async def _write_batch(self, loop: asyncio.AbstractEventLoop,
+                           items: list[DeliveryRecord | Outcome]) -> list[bool | Exception]:
+        """Each item's result: one transaction for the batch; if it fails, one transaction per
+        item, so that a row the database refuses fails alone and the others are committed."""
+        try:
+            return list(await loop.run_in_executor(self._thread, self._write, items))
+        except Exception as exc:
+            if len(items) == 1:
+                return [exc]
+            log.warning("a batch of %d rows failed (%s); writing them one by one", len(items), exc)
+        results: list[bool | Exception] = []
+        for item in items:
+            try:
+                results += await loop.run_in_executor(self._thread, self._write, [item])
+            except Exception as exc:  # only this row's waiter gets the error
+                results.append(exc)
+        return results
 
     def _write(self, items: list[DeliveryRecord | Outcome]) -> list[bool]:
         """One transaction (in the writer thread): new deliveries first, then outcomes.

@@ -8,6 +8,9 @@ configuration, environment, sandbox and the process.
 
 Safety (DESIGN.md "Engine"): approvals are never granted (``approvalPolicy``
 "never", and any approval request is declined), the sandbox has no network,
+the workspace-write sandbox may write the worktree only (no ``$TMPDIR``, no
+``/tmp``, no other root: ``sandbox_workspace_write.*``), so the bot's state
+(WORKDIR, mirrors, database, App key) is out of its reach wherever it lives,
 the Codex process starts from an allow-listed environment, and
 Codex's ``shell_environment_policy`` gives the commands it runs only the core
 variables minus anything that looks like a secret
@@ -63,7 +66,7 @@ SHELL_ENV_EXCLUDE: tuple[str, ...] = (
     "SCENARIOFORGE_*", "GITHUB_*", "GH_*", "GIT_CONFIG_*", "OPENAI_*", "CODEX_API*",
 )
 
-#: Skills shipped with the bot (``bot/skills/<name>/SKILL.md``), installed into
+#: Skills shipped with the bot (``bot/codex/skills/<name>/SKILL.md``), installed into
 #: ``$CODEX_HOME/skills`` where Codex discovers user skills
 #: (https://developers.openai.com/codex/skills).
 SKILLS_DIR = Path(__file__).parent / "skills"
@@ -172,6 +175,11 @@ class Engine:
             "shell_environment_policy.ignore_default_excludes=false",
             f"shell_environment_policy.exclude={_toml(list(SHELL_ENV_EXCLUDE))}",
             "sandbox_workspace_write.network_access=false",
+            # The worktree is the only writable root: not $TMPDIR, not /tmp, where a WORKDIR, database,
+            # mirror or key may live (SCENARIOFORGE_CODEX_CONFIG may not change these, config.settings).
+            "sandbox_workspace_write.writable_roots=[]",
+            "sandbox_workspace_write.exclude_tmpdir_env_var=true",
+            "sandbox_workspace_write.exclude_slash_tmp=true",
         ]
         return overrides + parse_config_overrides(s.codex_config)
 

@@ -1,4 +1,4 @@
-"""Versioned prompt templates for generation turns (``bot/templates/*.md``).
+"""Versioned prompt templates for generation turns (``bot/codex/templates/*.md``).
 
 The generation prompt carries only the selected sources of the confirmed
 manifest (seed 000 §4.1 step 2, §7 "Only selected sources are provided to
@@ -16,11 +16,14 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+from bot.codex.untrusted import fence, strip_hidden
 from bot.domain.pack import Finding, ScenarioPack
 from config.repo import DEFAULT_TOKEN_BUDGET
 
 #: Stored on every pack revision; bump when a template or its inputs change.
-PROMPT_VERSION = "generate-v2"  # v2: source ids are repository paths; cut notice names only selected sources
+#: v2: source ids are repository paths; cut notice names only selected sources. v3: sources and the instruction
+#: are cleaned of hidden text and fenced as untrusted data (``bot.codex.untrusted``).
+PROMPT_VERSION = "generate-v3"
 #: Default budget for source text in a prompt, in estimated tokens.
 #: A source is only included partially if at least this many tokens of it fit.
 MIN_PARTIAL_TOKENS = 200
@@ -75,7 +78,8 @@ def _fit_sources(sources: Sequence[SourceText], budget: int) -> tuple[list[str],
     cut: list[CutSource] = []
     left = budget
     for source in sources:
-        total = estimate_tokens(source.text)
+        text = strip_hidden(source.text)
+        total = estimate_tokens(text)
         keep = total if total <= left else (left if left >= MIN_PARTIAL_TOKENS else 0)
         if keep < total:
             cut.append(CutSource(source.source_id, source.path, total, keep))
@@ -85,7 +89,8 @@ def _fit_sources(sources: Sequence[SourceText], budget: int) -> tuple[list[str],
         partial = "" if keep == total else f" (first ~{keep} of ~{total} tokens)"
         blocks.append(template("source").substitute(
             source_id=source.source_id, path=source.path, partial=partial,
-            text=source.text[: keep * CHARS_PER_TOKEN].rstrip("\n"),
+            text=fence(text[: keep * CHARS_PER_TOKEN].rstrip("\n"),
+                       origin=f"the repository document `{source.path}`"),
         ))
     return blocks, cut
 
@@ -140,7 +145,8 @@ def generation_prompt(
         source_ids=", ".join(source.source_id for source in sources) or "(none)",
         sources="\n".join(blocks) or "(no source text fits the budget)",
         cut_notice=_cut_notice(cut),
-        instruction=instruction.strip() or "(none: cover the sources' main user journeys)",
+        instruction=fence(instruction.strip(), origin="a GitHub user's comment") if strip_hidden(instruction).strip()
+        else "(none: cover the sources' main user journeys)",
     )
     if previous is not None:
         ids = previous.scenario_ids()

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,7 +49,7 @@ from bot.codex.turns import EngineEvent
 from bot.domain.pack import PackDocument
 from bot.domain.results import ExecutionOutcome, Mode
 from bot.errors import ScenarioForgeError
-from bot.execution import evidence as ev
+from bot.execution.selection import fix_selection, left_out_note
 from bot.execution.loop import Limits, execute_pack
 from bot.execution.render import (
     RERUN_TEMPLATE,
@@ -338,17 +337,10 @@ async def stopped_by_cancel(ctx: JobContext, check: checks.CheckRun, pull: Mappi
     return True
 
 
-async def changed_paths(worktree: Path) -> list[str]:
-    """The paths the loop changed in ``worktree`` since its ``HEAD`` (``.gitignore`` respected, as
-    in ``outcome.diff``; ``bot.execution.evidence``), so that the commit holds exactly the reviewed diff."""
-    start = (await ev.git(worktree, "rev-parse", "HEAD^{tree}")).strip()
-    _, paths = await ev.diff(worktree, start, await ev.snapshot(worktree))
-    return paths
-
-
 async def publish_fix(ctx: JobContext, outcome: ExecutionOutcome, chosen: ChosenPack,
                       branch: str) -> tuple[dict[str, Any], str | None]:
-    """Commit the worktree's change as the bot on ``branch`` (:func:`fix_branch`; head SHA + one
+    """Commit the worktree's change (the fix, not its build artefacts: ``bot.execution.selection``) as the bot
+    on ``branch`` (:func:`fix_branch`; head SHA + one
     commit, so a later run of the same chain replaces it), push with the installation token, open
     or update the branch's draft pull request against the head branch, ask the requester to
     review, link this run ↔ PR.
@@ -364,12 +356,14 @@ async def publish_fix(ctx: JobContext, outcome: ExecutionOutcome, chosen: Chosen
     await ctx.event("publish", "running", f"committing the fix on `{branch}`")
     await ctx.report()
     run_url = await ctx.tracking_comment_url()
-    sha = await commit(workspace, await changed_paths(workspace.path), message=commit_message(
+    selection = await fix_selection(workspace.path, workspace.pinned)
+    sha = await commit(workspace, selection.paths, message=commit_message(
         outcome, run_id=run.id, run_url=run_url, chosen=chosen, requester=run.requester))
     await push(workspace, branch, await ctx.token(), force=True)
     base = await base_branch(workspace, head=branch)
-    body = pr_body(outcome, run_id=run.id, manifest_hash=chosen.manifest_hash, pack_revision=chosen.revision,
-                   run_url=run_url)
+    body = "\n\n".join(part for part in (pr_body(
+        outcome, run_id=run.id, manifest_hash=chosen.manifest_hash, pack_revision=chosen.revision, run_url=run_url,
+    ), left_out_note(selection)) if part)
     pull, created = await open_or_update_pull(
         ctx.gh, run.repository, branch=branch, base=base, body=body,
         title=f"ScenarioForge fix: {', '.join(fixed_ids(outcome))} (run {run.id})")

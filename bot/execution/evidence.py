@@ -15,12 +15,12 @@ the working tree is touched (https://git-scm.com/docs/git#Documentation/git.txt-
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
 import re
 import shlex
+import stat
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -28,7 +28,7 @@ from typing import Any
 
 from bot.codex.turns import CommandRun
 from bot.domain.results import Evidence, ExecutionReport, ScenarioOutcome
-from bot.errors import GitError
+from bot.workspace.git import NO_DRIVERS, git
 
 #: Characters of command output kept per evidence (head + tail).
 OUTPUT_LIMIT = 12_000
@@ -225,58 +225,88 @@ def judge(report: ExecutionReport, commands: list[Evidence], selected: Sequence[
 
 
 # -- git: worktree snapshots and diffs ---------------------------------------------------------
+#
+# Every command goes through the hardened runner (bot.workspace.git): the worktree was just written by
+# the agent, so its hooks, config and attributes are hostile.
 
-
-async def git_bytes(worktree: Path, *args: str, env: dict[str, str] | None = None) -> bytes:
-    """Run ``git args`` in ``worktree``; raw stdout. Raises GitError with git's own stderr."""
-    process = await asyncio.create_subprocess_exec(
-        "git", *args, cwd=worktree, env={**os.environ, **(env or {})},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await process.communicate()
-    if process.returncode != 0:
-        raise GitError(stderr.decode(errors="replace").strip(), command="git " + " ".join(args))
-    return stdout
-
-
-async def git(worktree: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    """Run ``git args`` in ``worktree``; stdout as text. Raises GitError with git's own stderr."""
-    return (await git_bytes(worktree, *args, env=env)).decode(errors="replace")
+#: Mode of a symbolic link in a git tree (https://git-scm.com/docs/git-fast-import#_filemodify).
+SYMLINK_MODE = "120000"
 
 
 async def snapshot(worktree: Path) -> str:
-    """The worktree's current content (tracked and untracked, ``.gitignore`` respected) as a tree id."""
+    """The worktree's current content (tracked and untracked, ``.gitignore`` respected) as a tree id.
+
+    Symbolic links are recorded as links (git never follows them).
+    """
     with tempfile.TemporaryDirectory(prefix="sf-index-") as folder:
         env = {"GIT_INDEX_FILE": str(Path(folder) / "index")}
-        await git(worktree, "read-tree", "HEAD", env=env)
-        await git(worktree, "add", "-A", env=env)
-        return (await git(worktree, "write-tree", env=env)).strip()
+        await git("read-tree", "HEAD", cwd=worktree, env=env)
+        await git("add", "-A", cwd=worktree, env=env)
+        return (await git("write-tree", cwd=worktree, env=env)).strip()
 
 
 async def diff(worktree: Path, before: str, after: str) -> tuple[str, list[str]]:
-    """``git diff before after`` (tree ids) and the paths it touches."""
+    """``git diff before after`` (tree ids, no external diff or textconv) and the paths it touches."""
     if before == after:
         return "", []
-    text = await git(worktree, "diff", "--no-color", "--binary", before, after)
-    names = await git(worktree, "diff", "--name-only", "-z", before, after)
+    text = await git("diff", *NO_DRIVERS, "--no-color", "--binary", before, after, cwd=worktree)
+    names = await git("diff", *NO_DRIVERS, "--name-only", "-z", before, after, cwd=worktree)
     return text, [name for name in names.split("\0") if name]
+
+
+async def entries(worktree: Path, tree: str) -> dict[str, tuple[str, str]]:
+    """Every file of ``tree``: path → ``(mode, blob id)``."""
+    listing = await git("ls-tree", "-r", "-z", tree, cwd=worktree)
+    found = {}
+    for record in listing.split("\0"):
+        if record:
+            meta, _, path = record.partition("\t")
+            mode, _kind, sha = meta.split()
+            found[path] = (mode, sha)
+    return found
+
+
+async def new_links(worktree: Path, before: str, after: str) -> list[str]:
+    """Paths that are symbolic links in ``after`` and were not the same link in ``before``."""
+    old, new = await entries(worktree, before), await entries(worktree, after)
+    return sorted(path for path, (mode, sha) in new.items() if mode == SYMLINK_MODE and old.get(path) != (mode, sha))
+
+
+def _remove(worktree: Path, path: str) -> None:
+    """Delete ``path`` itself (a link is unlinked, never followed), then the directories it leaves empty.
+
+    Nothing happens when a folder on the way is a link or not a folder: that folder is a change
+    of its own and is restored as such.
+    """
+    current = worktree
+    for part in Path(path).parts[:-1]:
+        current = current / part
+        if not os.path.lexists(current) or not stat.S_ISDIR(os.lstat(current).st_mode):
+            return
+    target = worktree / path
+    if os.path.lexists(target) and not stat.S_ISDIR(os.lstat(target).st_mode):
+        os.unlink(target)
+    for parent in target.parents:  # directories the change created, now empty
+        if parent == worktree or not parent.is_dir() or any(parent.iterdir()):
+            break
+        parent.rmdir()
 
 
 async def restore(worktree: Path, tree: str, paths: Sequence[str]) -> None:
     """Put ``paths`` back as they are in ``tree`` (deleting those absent from it); the index is untouched.
 
-    ``worktree`` must be the checkout's root as given to :func:`snapshot`.
+    Never writes through a link: paths absent from ``tree`` are unlinked themselves (:func:`_remove`),
+    the others are written by ``git checkout-index --force`` from a temporary index holding ``tree``,
+    which replaces a link standing where a file or a folder of ``tree`` belongs instead of following it
+    (https://git-scm.com/docs/git-checkout-index). ``worktree`` must be the checkout's root as given
+    to :func:`snapshot`.
     """
-    for path in paths:
-        target = worktree / path
-        listed = await git(worktree, "ls-tree", "-z", tree, "--", path)
-        if listed:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(await git_bytes(worktree, "cat-file", "blob", f"{tree}:{path}"))
-        elif target.exists():
-            target.unlink()
-            for parent in target.parents:  # directories the change created, now empty
-                if parent == worktree or any(parent.iterdir()):
-                    break
-                parent.rmdir()
-
+    present = await entries(worktree, tree)
+    for path in sorted((p for p in paths if p not in present), key=lambda p: -p.count("/")):
+        _remove(worktree, path)
+    kept = [path for path in paths if path in present]
+    if kept:
+        with tempfile.TemporaryDirectory(prefix="sf-index-") as folder:
+            env = {"GIT_INDEX_FILE": str(Path(folder) / "index")}
+            await git("read-tree", tree, cwd=worktree, env=env)
+            await git("checkout-index", "--force", "--", *kept, cwd=worktree, env=env)

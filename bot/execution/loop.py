@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import sys
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -63,13 +62,11 @@ from bot.errors import Cancelled, CodexError, ScenarioForgeError
 from bot.execution import evidence as ev
 from bot.execution.classify import classify, flaky
 from bot.execution.prompts import PROMPT_VERSION, fix_prompt, run_prompt
+from bot.execution.selection import BYPRODUCT
 
 PROTECTED_PREFIX = ".github/workflows/"
 #: Where run and rerun turns write scenario tests and scripts (templates/execute_run.md).
 SCENARIO_DIR = "scenarioforge/"
-#: Files that running Python tests writes by itself (bytecode, pytest's cache) in a repository that does not
-#: ignore them: reverted like any change outside :data:`SCENARIO_DIR`, but they are no edit of the code.
-BYPRODUCT = re.compile(r"(^|/)(__pycache__|\.pytest_cache)/")
 #: Modes that end in a pull request: their fix is checked against every selected scenario first.
 PR_MODES: frozenset[str] = frozenset({"pr", "full"})
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -142,13 +139,15 @@ class _Loop:
 
     async def guarded_diff(self, before: str, *, allowed: Callable[[str], bool],
                            why: str) -> tuple[str, list[str], list[str]]:
-        """The turn's change since the ``before`` tree, after reverting every path ``allowed`` refuses.
-
-        A revert is a ``guard`` event: ``why``, then the paths. Returns ``(diff, files, reverted)``.
-        """
+        """The turn's change since the ``before`` tree, after reverting every path ``allowed`` refuses and
+        every new symbolic link (it may point outside the worktree: the bot never writes or commits through one).
+        A revert is a ``guard`` event: ``why``, then the paths. Returns ``(diff, files, reverted)``."""
         after = await ev.snapshot(self.worktree)
         diff, files = await ev.diff(self.worktree, before, after)
-        reverted = [path for path in files if not allowed(path)]
+        links = set(await ev.new_links(self.worktree, before, after)) if files else set()
+        reverted = [path for path in files if not allowed(path) or path in links]
+        if links:
+            why += f"; new symbolic link(s) {', '.join(sorted(links))}"
         if reverted:
             await ev.restore(self.worktree, before, reverted)
             await self.event("guard", "running", f"{why}; reverted {', '.join(reverted)}", paths=reverted)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import gidgethub
 from gidgethub.abc import GitHubAPI
 
 from bot.errors import ScenarioForgeError
@@ -120,6 +121,43 @@ async def start(
         data["output"] = output.batches()[0]
     answer = await gh.post(CHECK_RUNS, url_vars={"owner": owner, "repo": repo}, data=data)
     return CheckRun(gh, repository, answer["id"], answer.get("html_url") or "")
+
+
+#: What an abandoned check run says when the run goes on in another one.
+ABANDONED = ("The worker running this check stopped before it finished (the process was killed or restarted); "
+             "the run continues in [a new check run]({url}).")
+
+
+async def resume(
+    gh: GitHubAPI, repository: str, check_run_id: int, *, name: str, head_sha: str, details_url: str | None = None,
+    external_id: str | None = None, output: Output | None = None,
+) -> CheckRun:
+    """The check run of a run started again after its worker died: check run ``check_run_id`` itself,
+    set ``in_progress`` again, when it is ``name`` on ``head_sha`` and not completed (a conclusion is
+    final); otherwise a new one (:func:`start`), and the abandoned one, if not completed, is
+    concluded ``cancelled`` with :data:`ABANDONED`.
+    A check run GitHub no longer has (404) is replaced silently.
+
+    ("Update a check run", https://docs.github.com/rest/checks/runs#update-a-check-run.)
+    """
+    old = CheckRun(gh, repository, check_run_id, "")
+    try:
+        current = await gh.getitem(CHECK_RUN, url_vars=old._vars())
+    except gidgethub.BadRequest as exc:
+        if exc.status_code != 404:
+            raise
+        current = None
+    if current is not None and current["status"] != "completed" and (current["name"], current["head_sha"]) == (
+            name, head_sha):
+        old.html_url = current.get("html_url") or ""
+        fields: dict[str, Any] = {"status": "in_progress", "started_at": _timestamp()}
+        await old.update(output=output, **fields, **({"details_url": details_url} if details_url else {}))
+        return old
+    new = await start(gh, repository, name=name, head_sha=head_sha, details_url=details_url,
+                      external_id=external_id, output=output)
+    if current is not None and current["status"] != "completed":
+        await old.complete("cancelled", Output("Abandoned", ABANDONED.format(url=new.html_url)))
+    return new
 
 
 def failure_output(title: str, exc: BaseException) -> Output:

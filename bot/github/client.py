@@ -44,19 +44,28 @@ TOKEN_RENEW_BEFORE_S = 5 * 60
 #: accept before one; a longer wait surfaces the error instead of blocking a worker.
 MAX_RETRIES = 3
 MAX_WAIT_S = 60.0
+#: A secondary rate limit without ``retry-after``: the first wait, doubled at each further
+#: attempt up to the last one (60, 120, 240 s with ``MAX_RETRIES`` = 3).
+SECONDARY_FIRST_WAIT_S = 60.0
+SECONDARY_MAX_WAIT_S = 240.0
 
 #: Returns the full ``authorization`` header value ("token …" / "bearer …").
 Authorization = Callable[[], Awaitable[str]]
 
 
-def rate_limit_delay(status: int, headers: Mapping[str, str], *, now: float) -> float | None:
+def rate_limit_delay(status: int, headers: Mapping[str, str], *, now: float, message: str = "",
+                     attempt: int = 1) -> float | None:
     """Seconds to wait before retrying an answer, or ``None`` if it is not a rate limit.
 
     Follows "Exceeding the rate limit"
     (https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#exceeding-the-rate-limit):
     a 403 or 429 with ``retry-after`` → that many seconds; with
     ``x-ratelimit-remaining: 0`` → until ``x-ratelimit-reset`` (UTC epoch
-    seconds, compared with ``now``); a 429 with neither → at least one minute.
+    seconds, compared with ``now``); a 429 with neither → at least one minute;
+    a 403 whose ``message`` names a secondary rate limit, with neither → "wait
+    for at least one minute", then "an exponentially increasing amount of time
+    between retries": ``SECONDARY_FIRST_WAIT_S * 2 ** (attempt - 1)``, ``attempt``
+    counting from 1, capped at ``SECONDARY_MAX_WAIT_S``.
     ``headers`` must be case-insensitive or lower-case.
     """
     if status not in (403, 429):
@@ -67,7 +76,21 @@ def rate_limit_delay(status: int, headers: Mapping[str, str], *, now: float) -> 
         return max(0.0, float(headers["x-ratelimit-reset"]) - now)
     if status == 429:
         return 60.0
+    if "secondary rate limit" in message.lower():
+        return min(SECONDARY_MAX_WAIT_S, SECONDARY_FIRST_WAIT_S * 2 ** (attempt - 1))
     return None
+
+
+def require_id(value: object, name: str = "installation id") -> int:
+    """``value`` when it is a positive ``int`` (never a ``bool``, a float or a numeric string), so
+    that no other shape reaches a URL such as ``/app/installations/{installation_id}/…``.
+
+    Raises:
+        ValueError: naming ``name``, the value and its JSON-ish type.
+    """
+    if type(value) is not int or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r} ({type(value).__name__})")
+    return value
 
 
 class GitHubClient(gidgethub.aiohttp.GitHubAPI):
@@ -76,7 +99,8 @@ class GitHubClient(gidgethub.aiohttp.GitHubAPI):
     ``authorization`` (optional) is awaited before each request that has no
     ``authorization`` header yet (an explicit ``jwt=``/``oauth_token=`` wins).
     Rate-limited answers are waited out through ``self.sleep`` and retried up to
-    ``max_retries`` times; a wait above ``max_wait_s`` or a further failure
+    ``max_retries`` times; a wait GitHub asks for above ``max_wait_s`` (our own
+    backoff: above ``SECONDARY_MAX_WAIT_S``) or a further failure
     raises gidgethub's exception (``BadRequest``/``RateLimitExceeded``) unchanged.
     ``clock`` returns UTC epoch seconds (for ``x-ratelimit-reset``).
     """
@@ -117,8 +141,11 @@ class GitHubClient(gidgethub.aiohttp.GitHubAPI):
         """gidgethub's retry hook: sleep out a rate limit and ask for a retry."""
         if attempt > self.max_retries:
             return False
-        delay = rate_limit_delay(exception.status_code, exception.headers, now=self._clock())
-        if delay is None or delay > self.max_wait_s:
+        message = str(exception.args[0]) if exception.args else ""
+        delay = rate_limit_delay(exception.status_code, exception.headers, now=self._clock(), message=message,
+                                 attempt=attempt)
+        backoff = "retry-after" not in exception.headers and "x-ratelimit-reset" not in exception.headers
+        if delay is None or delay > (SECONDARY_MAX_WAIT_S if backoff else self.max_wait_s):
             return False
         await self.sleep(delay)
         return True
@@ -177,7 +204,9 @@ class AppAuth:
         Raises:
             ConfigError: no App id / key configured.
             gidgethub.HTTPException: GitHub refused (e.g. 404 for an uninstalled app).
+            ValueError: ``installation_id`` is not a positive integer (:func:`require_id`).
         """
+        require_id(installation_id)
         async with self._mint_locks[installation_id]:
             cached = self._tokens.get(installation_id)
             if cached is None or cached[1] - self._clock() <= TOKEN_RENEW_BEFORE_S:
@@ -194,7 +223,12 @@ class AppAuth:
 
     def installation_client(self, installation_id: int) -> GitHubClient:
         """A client acting as the installation; its token is fetched at each request
-        through ``installation_token`` (so minted on first use, renewed when due)."""
+        through ``installation_token`` (so minted on first use, renewed when due).
+
+        Raises:
+            ValueError: ``installation_id`` is not a positive integer (:func:`require_id`).
+        """
+        require_id(installation_id)
 
         async def authorization() -> str:
             return f"token {await self.installation_token(installation_id)}"

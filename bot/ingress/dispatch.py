@@ -7,9 +7,12 @@ builds the installation's GitHub client, calls
 enqueue and cancel runs through ``bot.jobs.queue``) and records the
 delivery's outcome, ``processed`` or ``failed`` with the error text (only
 failures are logged: the webhook logged the delivery's line, and the outcome
-is in the database and the metrics). At start-up, deliveries
-without an outcome (the process stopped before handling them) are dispatched
-again.
+is in the database and the metrics). Every delivery ends with an outcome: a
+malformed envelope or payload is ``failed`` with a message naming the event and
+the field (``bot.ingress.envelope``, ``handlers.payloads``), never a crashed
+task. At start-up, deliveries without an outcome (the process stopped before
+handling them) are dispatched again; one whose stored payload no longer
+parses is recorded ``failed`` instead, so it is not tried at every start.
 """
 from __future__ import annotations
 
@@ -23,6 +26,8 @@ from gidgethub import sansio
 from gidgethub.routing import Router
 
 from bot import logs
+from bot.errors import PayloadError
+from bot.ingress import envelope
 from bot.metrics import DELIVERIES
 from config.settings import Settings
 from storage.db import Database
@@ -68,7 +73,13 @@ class Dispatcher:
         self._auth = auth
         for delivery in await self._deliveries.pending():
             log.info("re-dispatching delivery %s left unprocessed", delivery.id)
-            data = orjson.loads(delivery.payload)  # as bot.ingress.webhook parsed it
+            try:
+                data = orjson.loads(delivery.payload)  # as bot.ingress.webhook parsed it
+                if not isinstance(data, dict):
+                    raise ValueError("the payload is not a JSON object")
+            except ValueError as exc:
+                await self._deliveries.record_outcome(delivery.id, "failed", f"{delivery.event} delivery: {exc}")
+                continue
             self.submit(sansio.Event(data, event=delivery.event, delivery_id=delivery.id))
 
     def submit(self, event: sansio.Event) -> None:
@@ -105,13 +116,13 @@ class Dispatcher:
         """Run the handlers; ``("processed", None)`` or ``("failed", error text)``."""
         if self._auth is None:
             raise RuntimeError("Dispatcher.start() was not awaited")
-        installation_id = (event.data.get("installation") or {}).get("id")
-        gh = (
-            self._auth.installation_client(installation_id)
-            if installation_id is not None
-            else self._auth.app_client()
-        )
         try:
+            installation_id = envelope.parse(event.event, event.data).installation_id
+            gh = (
+                self._auth.installation_client(installation_id)
+                if installation_id is not None
+                else self._auth.app_client()
+            )
             await self._router.dispatch(
                 event,
                 gh,
@@ -120,6 +131,9 @@ class Dispatcher:
                 auth=self._auth,
                 delivery_id=event.delivery_id,
             )
+        except PayloadError as exc:  # malformed: the message names the field
+            log.warning("%s", exc)
+            return "failed", str(exc)
         except Exception as exc:  # a handler's failure is recorded on its delivery, never lost
             log.exception("handlers failed on %s delivery", event.event)
             return "failed", "".join(traceback.format_exception_only(exc)).strip()

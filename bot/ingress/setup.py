@@ -47,7 +47,7 @@ from config.settings import Settings
 
 #: Where GitHub sends the browser back to with ``?code=…&state=…``.
 CALLBACK_PATH = "/setup/callback"
-#: The webhook route served in normal mode (bot/webhook.py).
+#: The webhook route served in normal mode (bot/ingress/webhook.py).
 WEBHOOK_PATH = "/webhook"
 #: File name of the App's private key, written next to the ``.env`` file.
 PRIVATE_KEY_FILE = "scenarioforge.private-key.pem"

@@ -9,9 +9,14 @@ https://docs.github.com/webhooks/webhook-events-and-payloads#delivery-headers):
 3. ``Content-Type: application/json`` (what GitHub Apps send) → else 415;
 4. body at most 25 MB, GitHub's own cap on payloads → else 413;
 5. HMAC-SHA256 of the raw body with the webhook secret, checked by
-   ``gidgethub.sansio.validate_event`` before anything is parsed → else 401;
+   ``gidgethub.sansio.validate_event`` before anything is parsed → else 401.
+   Only ``sha256=<64 hex digits>`` is a valid value of that header (an
+   ``sha1=`` prefix, which gidgethub would also check, or a non-ASCII
+   character → 401);
 6. a JSON object in UTF-8 → else 400. It is parsed once; the handlers get
-   that ``gidgethub.sansio.Event``.
+   that ``gidgethub.sansio.Event``;
+7. its envelope (``action``, ``installation.id``, ``repository.full_name``,
+   ``bot.ingress.envelope``) of the documented types → else 400 naming the field.
 
 Then the delivery is recorded (``storage.deliveries``) before the answer:
 ``ping`` → 200, a delivery id seen before → 200 and nothing else, an event
@@ -22,6 +27,7 @@ Codex or the GitHub API.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 
 import gidgethub
@@ -30,6 +36,8 @@ from aiohttp import web
 from gidgethub import sansio
 
 from bot import logs
+from bot.errors import PayloadError
+from bot.ingress import envelope
 from bot.ingress.dispatch import Dispatcher
 from bot.metrics import DELIVERIES
 from storage.deliveries import DeliveryLog, DeliveryRecord
@@ -40,6 +48,8 @@ log = logging.getLogger(__name__)
 MAX_BODY = 25 * 1024 * 1024
 #: Width of ``deliveries.id`` / ``deliveries.event``.
 MAX_HEADER = 64
+#: The one valid shape of ``X-Hub-Signature-256`` (an HMAC-SHA256 hex digest).
+SIGNATURE = re.compile(r"sha256=[0-9a-f]{64}")
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
@@ -82,6 +92,8 @@ def handler(secret: str, deliveries: DeliveryLog, dispatcher: Dispatcher) -> Han
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return _refuse(413, f"body exceeds the {MAX_BODY}-byte cap")
+        if not SIGNATURE.fullmatch(signature):
+            return _refuse(401, "X-Hub-Signature-256 must be sha256= followed by 64 hexadecimal digits")
         try:  # the SHA-256 signature only: gidgethub's SHA-1 fallback is never reached
             sansio.validate_event(body, signature=signature, secret=secret)
         except gidgethub.ValidationFailure as exc:
@@ -93,15 +105,19 @@ def handler(secret: str, deliveries: DeliveryLog, dispatcher: Dispatcher) -> Han
             return _refuse(400, f"body is not valid JSON: {exc}")
         if not isinstance(data, dict):
             return _refuse(400, "body is not a JSON object")
+        try:
+            fields = envelope.parse(event_name, data)
+        except PayloadError as exc:
+            return _refuse(400, str(exc))
         event = sansio.Event(data, event=event_name, delivery_id=delivery_id)
         with logs.bound(delivery_id=delivery_id):
-            return await _record(event, text, deliveries, dispatcher)
+            return await _record(event, fields, text, deliveries, dispatcher)
 
     return receive
 
 
 async def _record(
-    event: sansio.Event, payload: str, deliveries: DeliveryLog, dispatcher: Dispatcher
+    event: sansio.Event, fields: envelope.Envelope, payload: str, deliveries: DeliveryLog, dispatcher: Dispatcher
 ) -> web.Response:
     """Record a verified delivery, then answer (and hand it over when a handler takes it).
 
@@ -113,15 +129,13 @@ async def _record(
         outcome, recorded = "accepted", None  # pending until dispatched
     else:
         outcome, recorded = "ignored", "ignored"
-    data = event.data
-    action = data.get("action")
     is_new = await deliveries.record(
         DeliveryRecord(
             id=event.delivery_id,
             event=event.event,
-            action=action if isinstance(action, str) else None,
-            installation_id=_field(data, "installation", "id"),
-            repository=_field(data, "repository", "full_name"),
+            action=fields.action,
+            installation_id=fields.installation_id,
+            repository=fields.repository,
             payload=payload,
             outcome=recorded,
         )
@@ -135,8 +149,3 @@ async def _record(
     code = 202 if outcome in ("accepted", "ignored") else 200
     return _answer(code, status=outcome, delivery=event.delivery_id)
 
-
-def _field(data: dict, key: str, inner: str) -> object:
-    """``data[key][inner]`` or None when the payload has no such object."""
-    value = data.get(key)
-    return value.get(inner) if isinstance(value, dict) else None

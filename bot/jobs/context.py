@@ -107,12 +107,17 @@ class JobContext:
 
     async def start_check_run(self, name: str, *, output: checks.Output | None = None) -> checks.CheckRun:
         """Start check run ``name`` for the run on its checked-out commit (``workspace.sha``),
-        ``details_url`` = the tracking comment, ``external_id`` = the run id; saves ``Run.check_run_id``."""
+        ``details_url`` = the tracking comment, ``external_id`` = the run id; saves ``Run.check_run_id``.
+
+        A run that already has a check run (its worker died and the workflow resumed) takes that one
+        up again, or concludes it ``cancelled`` and starts another (``bot.github.checks.resume``),
+        so that no check run stays ``in_progress`` forever.
+        """
         assert self.workspace is not None, "the workflow checks out before the action runs"
-        check = await checks.start(
-            self.gh, self.run.repository, name=name, head_sha=self.workspace.sha,
-            details_url=await self.tracking_comment_url(), external_id=str(self.run.id), output=output,
-        )
+        options = dict(name=name, head_sha=self.workspace.sha, details_url=await self.tracking_comment_url(),
+                       external_id=str(self.run.id), output=output)
+        check = await (checks.resume(self.gh, self.run.repository, self.run.check_run_id, **options)
+                       if self.run.check_run_id else checks.start(self.gh, self.run.repository, **options))
         async with self.db.session() as session:
             await session.execute(update(Run).where(Run.id == self.run.id).values(check_run_id=check.id)
                                   .execution_options(synchronize_session=False))

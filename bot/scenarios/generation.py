@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -33,9 +32,10 @@ from bot.codex.prompts import (
 )
 from bot.codex.turns import EngineEvent, OnEvent, TurnResult, emit
 from bot.domain.pack import Finding, PackDocument, Revision, ScenarioPack, pack_schema
-from bot.errors import GitError, ScenarioForgeError
+from bot.errors import ScenarioForgeError
 from bot.scenarios.render import render_pack
 from bot.scenarios.validate import ChangeSummary, change_summary, validate_pack
+from bot.workspace.git import git_sync
 from config.repo import DEFAULT_TOKEN_BUDGET
 
 PACK_JSON = "scenario-pack.json"
@@ -232,10 +232,8 @@ def _ask(question: str, assume_yes: bool) -> bool | None:
 
 def _blob_text(repo: Path, blob_sha: str) -> str:
     """The exact text the manifest hashed (the blob, not the possibly edited working file)."""
-    proc = subprocess.run(["git", "-C", str(repo), "cat-file", "-p", blob_sha], capture_output=True)
-    if proc.returncode != 0:
-        raise GitError(proc.stderr.decode("utf-8", errors="replace").strip(), repository=str(repo))
-    return proc.stdout.decode("utf-8", errors="replace")
+    return git_sync("-C", str(repo), "cat-file", "-p", blob_sha, repository=str(repo)).decode(
+        "utf-8", errors="replace")
 
 
 def _fail(exc: ScenarioForgeError) -> int:

@@ -8,12 +8,12 @@ Symlinks (mode 120000) are blobs holding the link target; submodules
 """
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import GitError
+from bot.workspace.git import git_sync
 
 SYMLINK = "120000"
 SUBMODULE = "160000"
@@ -38,16 +38,9 @@ class Entry:
 
 
 def git(repo: Path, *args: str, input: bytes | None = None) -> bytes:
-    """Run ``git -C repo args…`` and return stdout; raise ``GitError`` with git's stderr on failure."""
-    proc = subprocess.run(
-        ["git", "-C", str(repo), "-c", "core.quotepath=off", *args],
-        input=input,
-        capture_output=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise GitError(proc.stderr.decode(errors="replace").strip(), repository=str(repo), command=args[0])
-    return proc.stdout
+    """Run ``git -C repo args…`` (hardened, ``bot.workspace.git.git_sync``) and return stdout; raise
+    ``GitError`` with git's stderr on failure."""
+    return git_sync("-C", str(repo), "-c", "core.quotepath=off", *args, input=input, repository=str(repo))
 
 
 def resolve_commit(repo: Path, ref: str) -> str | None:
@@ -99,8 +92,8 @@ def read_blobs(repo: Path, shas: list[str]) -> dict[str, bytes]:
 
 def read_path(repo: Path, commit: str, path: str) -> str | None:
     """The UTF-8 text of ``path`` at ``commit``, or ``None`` when it does not exist there."""
-    try:
-        return git(repo, "show", f"{commit}:{path}").decode("utf-8", "replace")
+    try:  # cat-file, not show: no textconv driver of the repository runs
+        return git(repo, "cat-file", "blob", f"{commit}:{path}").decode("utf-8", "replace")
     except GitError:
         return None
 
@@ -126,12 +119,11 @@ def ignored_paths(repo: Path, gitignores: dict[str, bytes], paths: list[str]) ->
             target = Path(work_tree, path)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
-        proc = subprocess.run(
-            ["git", f"--git-dir={git_dir}", f"--work-tree={work_tree}", "-c", "core.excludesFile=/dev/null",
-             "-c", "core.quotepath=off", "check-ignore", "--no-index", "--stdin", "-z"],
+        out = git_sync(
+            f"--git-dir={git_dir}", f"--work-tree={work_tree}", "-c", "core.excludesFile=/dev/null",
+            "-c", "core.quotepath=off", "check-ignore", "--no-index", "--stdin", "-z",
             # each path also as "p/", which dir-only patterns such as "build/" match
-            input="".join(f"{p}\0{p}/\0" for p in paths).encode(), capture_output=True, cwd=work_tree, check=False,
+            input="".join(f"{p}\0{p}/\0" for p in paths).encode(), cwd=Path(work_tree), ok=(0, 1),  # 1: none
+            repository=str(repo),
         )
-    if proc.returncode not in (0, 1):  # 1: nothing is ignored
-        raise GitError(proc.stderr.decode(errors="replace").strip(), repository=str(repo), command="check-ignore")
-    return {p.rstrip("/") for p in proc.stdout.decode("utf-8", "replace").split("\0") if p}
+    return {p.rstrip("/") for p in out.decode("utf-8", "replace").split("\0") if p}

@@ -11,18 +11,28 @@ environment, the token only for the one fetch or push that needs it).
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.errors import GitError
-from bot.workspace.git import git
+from bot.workspace.git import git, git_bytes
+
+
+#: File names Codex reads as instructions, from the repository root down to its working directory
+#: (https://developers.openai.com/codex/guides/agents-md).
+AGENT_FILES = ("AGENTS.md", "AGENTS.override.md")
 
 
 @dataclass
 class Workspace:
-    """A worktree of ``repository`` detached at ``sha`` (``ref``: what it was resolved from)."""
+    """A worktree of ``repository`` detached at ``sha`` (``ref``: what it was resolved from).
+
+    ``pinned``: agent instruction files replaced by the default branch's (:func:`pin_agent_files`);
+    they are no change of the run and never committed.
+    """
 
     repository: str
     path: Path
@@ -30,6 +40,7 @@ class Workspace:
     ref: str | None
     mirror: Path
     clone_url: str
+    pinned: list[str] = field(default_factory=list)
 
     async def reset(self) -> None:
         """Put the worktree back at ``sha`` exactly, untracked and ignored files removed (a retried
@@ -78,6 +89,9 @@ class Workspaces:
         directory (e.g. ``run-12``); a random suffix keeps it unique, and
         worktrees left with the same label by a dead attempt are removed first.
 
+        When the commit is not the default branch's tip (a pull request, from a fork or not, or
+        another branch), its agent instruction files are the default branch's (:func:`pin_agent_files`).
+
         Raises:
             GitError: clone, fetch, resolution or worktree creation failed.
         """
@@ -104,7 +118,9 @@ class Workspaces:
             path = parent / f"{label or 'job'}-{uuid.uuid4().hex[:8]}"
             path.parent.mkdir(parents=True, exist_ok=True)
             await git("worktree", "add", "--detach", "--quiet", str(path), resolved, cwd=mirror, **context)
-        return Workspace(repository=repository, path=path, sha=resolved, ref=ref, mirror=mirror, clone_url=clone_url)
+            pinned = await pin_agent_files(mirror, path, resolved)
+        return Workspace(repository=repository, path=path, sha=resolved, ref=ref, mirror=mirror, clone_url=clone_url,
+                         pinned=pinned)
 
     async def refresh(self, workspace: Workspace, token: str | None) -> None:
         """Fetch ``workspace``'s mirror again under the repository's lock, so its branches show
@@ -121,6 +137,42 @@ class Workspaces:
         """Remove ``workspace`` under the repository's lock (no fetch runs meanwhile)."""
         async with self._locks[workspace.repository]:
             await workspace.remove()
+
+
+async def pin_agent_files(mirror: Path, worktree: Path, commit: str) -> list[str]:
+    """Make every ``AGENTS.md`` / ``AGENTS.override.md`` of ``worktree`` (checked out at ``commit``) the
+    default branch's version of the same path, or remove it when the default branch has none,
+    unless ``commit`` is the default branch's tip. Returns the paths changed that way.
+
+    Codex follows these files as instructions; a pull request (or a branch) must not bring its own
+    (claude-code-action restores its configuration from the base branch for the same reason).
+    """
+    default = (await git("rev-parse", "HEAD^{commit}", cwd=mirror)).strip()
+    if commit == default:
+        return []
+
+    async def agent_files(tree: str) -> set[str]:
+        names = await git("ls-tree", "-r", "-z", "--name-only", tree, cwd=mirror)
+        return {path for path in names.split("\0") if path.rsplit("/", 1)[-1] in AGENT_FILES}
+
+    theirs, ours = await agent_files(commit), await agent_files(default)
+    changed = []
+    for path in sorted(theirs | ours):
+        target = worktree / path
+        if any((worktree / folder).is_symlink() for folder in Path(path).parents if folder != Path(".")):
+            continue  # never write through a link the commit holds (nor can Codex read it as the root's file)
+        if path in ours:
+            content = (await git_bytes("cat-file", "blob", f"{default}:{path}", cwd=mirror))
+            if path in theirs and target.is_file() and not target.is_symlink() and target.read_bytes() == content:
+                continue
+            if target.is_symlink():
+                target.unlink()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        elif os.path.lexists(target):
+            target.unlink()
+        changed.append(path)
+    return changed
 
 
 async def push(workspace: Workspace, branch: str, token: str | None, *, force: bool = False) -> None:

@@ -66,7 +66,7 @@ def world_repo(tmp_path):
 
 
 def turn_kind(request: dict[str, Any]) -> str:
-    """``run``, ``fix`` or ``rerun`` from the turn's prompt (bot/templates)."""
+    """``run``, ``fix`` or ``rerun`` from the turn's prompt (bot/codex/templates)."""
     text = user_texts(request)[-1]
     return "fix" if "failed on real output" in text else "rerun" if text.startswith("Rerun") else "run"
 

@@ -1,4 +1,4 @@
-"""Mirror clones and worktrees with real git (bot/workspace.py)."""
+"""Mirror clones and worktrees with real git (bot/workspace/)."""
 from __future__ import annotations
 
 import base64

@@ -36,7 +36,7 @@ from tests.support.model_server import (
 from tests.support.world import WRITER, small_app
 
 REVIEWERS = "POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
-#: The phrase each generation or refinement prompt carries once (bot/templates).
+#: The phrase each generation or refinement prompt carries once (bot/codex/templates).
 TURN_MARKERS = ("Allowed source ids:", "source ids exist:")
 
 
@@ -48,7 +48,7 @@ def world_settings(codex_settings) -> dict[str, Any]:
 
 
 def spec_id(request: dict[str, Any]) -> str:
-    """The manifest source id the prompt gives ``docs/spec.md`` (bot/templates/source.md)."""
+    """The manifest source id the prompt gives ``docs/spec.md`` (bot/codex/templates/source.md)."""
     return re.findall(r"^### (\S+) — `docs/spec.md`", "\n".join(user_texts(request)), re.MULTILINE)[0]
 
 
@@ -152,7 +152,7 @@ async def test_a_generate_comment_ends_in_a_draft_pr_holding_both_files(world, m
 
 
 def previous_pack(request: dict[str, Any]) -> dict[str, Any]:
-    """The previous revision's pack as the update prompt shows it (bot/templates/update.md)."""
+    """The previous revision's pack as the update prompt shows it (bot/codex/templates/update.md)."""
     text = "\n".join(user_texts(request))
     return json.loads(re.search(r"^```json\n(.*?)\n```$", text, re.MULTILINE | re.DOTALL).group(1))
 
