@@ -1,4 +1,4 @@
-"""The ``scenarioforge`` command line: serve, worker, runs, db, replay, scan, generate, execute.
+"""The ``scenarioforge`` command line: serve, worker, runs, db, replay, scan, generate, execute, report.
 
 Each subcommand lives in the module that owns its concept; this module only
 parses arguments and hands over.
@@ -52,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     execute.add_argument("--repo", type=Path, required=True, help="a git checkout")
     execute.add_argument("--pack", type=Path, required=True, help="scenario-pack.json")
     execute.add_argument("--mode", choices=("run", "fix"), default="run", help="default: %(default)s")
+
+    report = sub.add_parser("report", help="export the report of a run from the database")
+    report.add_argument("run_id", type=int, metavar="RUN_ID", help="the run's number (as on the board)")
+    report.add_argument("--format", choices=("md", "html", "json"), default="md", help="default: %(default)s")
+    report.add_argument("--out", type=Path, help="file to write (default: standard output)")
     return parser
 
 
@@ -78,6 +83,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.sources.scan import scan_command
 
         return scan_command(args.path, args.ref, as_json=args.json)
+    if args.command == "report":
+        from bot.board.export import report_command
+        from bot.ingress.server import load_settings
+
+        settings = load_settings()
+        return 2 if settings is None else report_command(settings, args.run_id, args.format, args.out)
     if args.command == "generate":
         from bot.scenarios.generation import generate_command
 

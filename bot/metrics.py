@@ -13,10 +13,14 @@ Importers: ``bot.ingress.webhook``/``bot.ingress.dispatch`` (DELIVERIES), ``bot.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from storage import spend
+from storage.db import Database
 
 REGISTRY = CollectorRegistry()
 
@@ -80,9 +84,34 @@ class JobStats(Collector):
         yield latency
 
 
-def exposition(counts: Mapping[str, int], latencies_s: Sequence[float]) -> bytes:
-    """Every metric in the Prometheus text format (``CONTENT_TYPE_LATEST``), with the job
-    figures given (``counts``: state → jobs; ``latencies_s``: recent queue latencies)."""
-    jobs = CollectorRegistry()
-    jobs.register(JobStats(counts, latencies_s))
-    return generate_latest(REGISTRY) + generate_latest(jobs)
+class MonthSpend(Collector):
+    """``scenarioforge_month_spend_usd{repository}``: estimated US dollars of this UTC month's runs
+    (``storage.spend``), per repository, taken at scrape time."""
+
+    def __init__(self, spend_usd: Mapping[str, float]) -> None:
+        self._spend = dict(spend_usd)
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily("scenarioforge_month_spend_usd",
+                                   "Estimated cost of this month's runs in US dollars, by repository.",
+                                   labels=["repository"])
+        for repository, usd in sorted(self._spend.items()):
+            family.add_metric([repository], usd)
+        yield family
+
+
+async def month_spend(database: Database) -> dict[str, float]:
+    """``{repository: US dollars}`` of this UTC month's runs (``storage.spend``)."""
+    start, _ = spend.month_bounds(datetime.now(UTC))
+    async with database.session() as session:
+        return await spend.spend_by_repository(session, start)
+
+
+def exposition(counts: Mapping[str, int], latencies_s: Sequence[float], spend_usd: Mapping[str, float]) -> bytes:
+    """Every metric in the Prometheus text format (``CONTENT_TYPE_LATEST``), with the figures
+    given (``counts``: state → jobs; ``latencies_s``: recent queue latencies; ``spend_usd``:
+    repository → this month's US dollars, ``month_spend``)."""
+    counted = CollectorRegistry()
+    counted.register(JobStats(counts, latencies_s))
+    counted.register(MonthSpend(spend_usd))
+    return generate_latest(REGISTRY) + generate_latest(counted)

@@ -24,7 +24,7 @@ from fnmatch import fnmatchcase
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 CONFIG_PATH = ".github/scenarioforge.yml"
 #: Estimated tokens of source text a generation prompt may hold (``generate.token_budget``).
@@ -105,12 +105,61 @@ class ExecuteConfig(Section):
     wall_clock_minutes: float | None = Field(default=60.0, gt=0)
 
 
+class BudgetConfig(Section):
+    """``budget:`` — monthly cost ceilings in US dollars (issue 14, "Budgets and cost").
+
+    ``monthly_usd``: this repository's ceiling; ``installation_monthly_usd``: the
+    ceiling of all repositories of the installation together (set it in the org
+    file). ``None`` = no ceiling. Months are calendar months in UTC.
+    """
+
+    monthly_usd: float | None = Field(default=None, ge=0)
+    installation_monthly_usd: float | None = Field(default=None, ge=0)
+
+
+Severity = Literal["off", "info", "warning", "block"]
+#: ``name@version``, e.g. ``default@1`` or a custom pack ``acme-release@2``.
+PACK_KEY = r"^[a-z][a-z0-9-]*@[0-9]+$"
+
+
+def _yaml_off(rules: object) -> object:
+    """YAML 1.1 reads a bare ``off`` as ``False``: take it as the severity ``off``."""
+    if isinstance(rules, dict):
+        return {code: "off" if severity is False else severity for code, severity in rules.items()}
+    return rules
+
+
+class PolicyPack(Section):
+    """A custom policy pack of the org file: ``extends`` a pack key, then ``rules`` override its severities."""
+
+    extends: str = Field(default="default@1", pattern=PACK_KEY)
+    rules: dict[str, Severity] = Field(default_factory=dict)
+
+    _off = field_validator("rules", mode="before")(_yaml_off)
+
+
+class PolicyConfig(Section):
+    """``policy:`` — the policy pack in force and overrides of its rule severities (issue 14,
+    seed 003 §4.6). ``packs`` defines custom packs (usually in the org file);
+    ``max_fix_files`` and ``protected_paths`` are the limits of the PR-time rules."""
+
+    pack: str = Field(default="default@1", pattern=PACK_KEY)
+    rules: dict[str, Severity] = Field(default_factory=dict)
+    packs: dict[str, PolicyPack] = Field(default_factory=dict)
+    max_fix_files: int = Field(default=10, ge=1)
+    protected_paths: list[str] = Field(default_factory=lambda: [".github/**"])
+
+    _off = field_validator("rules", mode="before")(_yaml_off)
+
+
 class RepoConfig(Section):
-    """The whole file. Later issues add ``generate`` and ``execute`` sections here."""
+    """The whole file: one model per section."""
 
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     generate: GenerateConfig = Field(default_factory=GenerateConfig)
     execute: ExecuteConfig = Field(default_factory=ExecuteConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
 
 
 def matches_any(path: str, globs: list[str]) -> bool:

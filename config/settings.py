@@ -9,10 +9,11 @@ from pathlib import Path
 from string import Formatter
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from yarl import URL
 
 Permission = Literal["read", "triage", "write", "maintain", "admin"]
 
@@ -23,6 +24,42 @@ CLONE_URL_FIELDS = frozenset({"full_name", "owner", "repo"})
 #: ``role_name`` by "Get repository permissions for a user"
 #: (https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user).
 PERMISSION_ORDER: tuple[str, ...] = ("none", "read", "triage", "write", "maintain", "admin")
+
+
+class ModelPrice(BaseModel):
+    """What one model costs, in US dollars per million tokens (input, cached input, output)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: float = Field(ge=0)
+    cached_input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
+#: Default price table: OpenAI's published API prices of the GPT-5 family
+#: (https://platform.openai.com/docs/pricing, USD per 1M tokens); override or
+#: extend with ``SCENARIOFORGE_MODEL_PRICES`` (JSON: model → {input, cached_input, output}).
+DEFAULT_PRICES: dict[str, ModelPrice] = {
+    "gpt-5.1-codex": ModelPrice(input=1.25, cached_input=0.125, output=10.0),
+    "gpt-5-codex": ModelPrice(input=1.25, cached_input=0.125, output=10.0),
+}
+
+
+def web_root(api_url: str) -> str:
+    """Return the web root of the GitHub instance that serves ``api_url``.
+
+    ``https://api.github.com`` → ``https://github.com``; GitHub Enterprise
+    Server's ``https://HOST/api/v3`` → ``https://HOST``
+    (https://docs.github.com/enterprise-server@latest/rest/overview/resources-in-the-rest-api);
+    any other URL (a local test server) is returned unchanged, without a
+    trailing slash.
+    """
+    url = URL(api_url.rstrip("/"))
+    if url.host == "api.github.com":
+        return str(url.with_host("github.com").with_path(""))
+    if url.path.endswith("/api/v3"):
+        return str(url.with_path(url.path.removesuffix("/api/v3")))
+    return str(url)
 
 
 class Settings(BaseSettings):
@@ -41,6 +78,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     database_url: str = "sqlite+aiosqlite:///./scenarioforge.db"
     github_api_url: str = "https://api.github.com"
+    #: GitHub's web root (pages, app registration); ``None`` → derived from
+    #: ``github_api_url`` by ``web_root`` (GHES: ``https://HOST``).
+    github_web_url: str | None = None
     #: ``None`` means the payload's ``repository.clone_url``; otherwise a
     #: template with ``{full_name}``, ``{owner}`` and ``{repo}``.
     clone_url_template: str | None = None
@@ -65,6 +105,19 @@ class Settings(BaseSettings):
     public_url: str | None = None
     allowed_bots: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # Review board (issue 12): sign in with GitHub through the App's user authorization.
+    #: The App's OAuth client id and secret (setup mode stores them from the manifest
+    #: conversion); without a secret the board explains how to enable sign-in.
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    #: Where people reach the board, e.g. ``https://forge.example.com``; tracking
+    #: comments and check runs link to a run's page and report only when it is set.
+    board_url: str | None = None
+    #: A Fernet key (``cryptography.fernet.Fernet.generate_key()``) that encrypts the
+    #: session cookie; give every web replica the same one. Default: a random key per
+    #: process (sessions end when it restarts).
+    session_key: SecretStr | None = None
+
     # Codex engine (issue: generate)
     codex_model: str = "gpt-5.1-codex"
     codex_effort: Literal["minimal", "low", "medium", "high", "xhigh"] | None = None
@@ -72,6 +125,8 @@ class Settings(BaseSettings):
     codex_config: str = ""
     codex_home: Path | None = None
     turn_timeout_s: float = Field(default=1800.0, gt=0)
+    #: Model → price (``ModelPrice``); entries here replace the defaults of the same model.
+    model_prices: dict[str, ModelPrice] = Field(default_factory=dict)
 
     @field_validator("codex_config")
     @classmethod
@@ -93,10 +148,32 @@ class Settings(BaseSettings):
             return [login.strip() for login in value.split(",") if login.strip()]
         return value
 
-    @field_validator("github_api_url")
+    @field_validator("github_api_url", "github_web_url", "board_url")
     @classmethod
-    def _strip_slash(cls, value: str) -> str:
-        return value.rstrip("/")
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value is not None else None
+
+    @field_validator("session_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        """A Fernet key: 32 bytes in URL-safe base64 (https://cryptography.io/en/latest/fernet/).
+
+        Raises:
+            ValueError: anything else.
+        """
+        if value is not None:
+            from cryptography.fernet import Fernet
+
+            try:
+                Fernet(value.get_secret_value())
+            except ValueError:
+                raise ValueError("not a Fernet key: 32 bytes in URL-safe base64, e.g. from "
+                                 "cryptography.fernet.Fernet.generate_key()") from None
+        return value
+
+    def price_of(self, model: str) -> ModelPrice | None:
+        """The price of ``model`` (``model_prices`` first, then ``DEFAULT_PRICES``), ``None`` if unknown."""
+        return self.model_prices.get(model) or DEFAULT_PRICES.get(model)
 
     @field_validator("database_url")
     @classmethod
@@ -155,6 +232,13 @@ class Settings(BaseSettings):
             allowed = ", ".join("{%s}" % name for name in sorted(CLONE_URL_FIELDS))
             raise ValueError(f"unknown placeholder {placeholders}; use {allowed}")
         return value
+
+    @property
+    def web_url(self) -> str:
+        """GitHub's web root: ``github_web_url``, else derived from ``github_api_url``
+        (``https://api.github.com`` → ``https://github.com``, GHES ``https://HOST/api/v3`` →
+        ``https://HOST``, any other URL unchanged)."""
+        return self.github_web_url or web_root(self.github_api_url)
 
     @property
     def has_app_credentials(self) -> bool:

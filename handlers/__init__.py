@@ -1,6 +1,7 @@
 """Webhook handlers, one module per event, merged into one router (python/bedevere style)."""
 from gidgethub import routing
 
-from handlers import check_run, installation, issue_comment, labels
+from handlers import check_run, installation, issue_comment, labels, pull_request
 
-router = routing.Router(issue_comment.router, labels.router, installation.router, check_run.router)
+router = routing.Router(issue_comment.router, labels.router, installation.router, check_run.router,
+                        pull_request.router)

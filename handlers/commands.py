@@ -59,6 +59,7 @@ class Command:
     revision: int | None = None
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    config: bool = False
 
     def args(self) -> dict[str, Any]:
         """The verb's flags as a JSON-ready dict (stored as ``Run.args``)."""
@@ -85,7 +86,7 @@ class CommandError:
 
 
 _FLAGS_OF: dict[str, tuple[str, ...]] = {
-    "help": (), "status": (), "cancel": (), "confirm": (),
+    "help": (), "status": ("config",), "cancel": (), "confirm": (),
     "generate": ("update", "branch", "text"),
     "execute": ("mode", "scenarios", "revision"),
     "sources": ("include", "exclude"),
@@ -139,6 +140,8 @@ def _parser(verb: str) -> _Parser:
         parser.add_argument("--mode", choices=MODES)
         parser.add_argument("--scenarios", type=_scenario_ids, default=())
         parser.add_argument("--revision", type=_revision)
+    elif verb == "status":
+        parser.add_argument("--config", action="store_true")
     elif verb == "sources":
         parser.add_argument("--include", nargs="+", action="extend", default=[])
         parser.add_argument("--exclude", nargs="+", action="extend", default=[])

@@ -10,10 +10,12 @@ import logging
 from typing import Any
 
 from gidgethub.abc import GitHubAPI
+from gidgethub.sansio import format_url
 
 from bot import logs
 from bot.github import messages
-from bot.github.tracking import Tracker
+from bot.github.tracking import COMMENTS, Tracker
+from bot.github.urls import api_url
 from bot.jobs import queue
 from storage import runs
 from storage.db import Database
@@ -21,16 +23,31 @@ from storage.models import Run
 
 log = logging.getLogger(__name__)
 
+REACTIONS = "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"
 
-async def react(gh: GitHubAPI, comment: dict[str, Any]) -> None:
+
+def _names(repository: str) -> dict[str, str]:
+    owner, repo = repository.split("/", 1)
+    return {"owner": owner, "repo": repo}
+
+
+async def react(gh: GitHubAPI, repository: str, comment: dict[str, Any]) -> None:
     """Put 👀 on a comment ("Create reaction for an issue comment",
-    https://docs.github.com/rest/reactions/reactions#create-reaction-for-an-issue-comment)."""
-    await gh.post(comment["url"] + "/reactions", data={"content": "eyes"})
+    https://docs.github.com/rest/reactions/reactions#create-reaction-for-an-issue-comment)
+    through the payload's ``comment.url`` when it is under the API base, else the rebuilt path
+    (``bot.github.urls.api_url``)."""
+    rebuilt = format_url(REACTIONS, {**_names(repository), "comment_id": str(comment["id"])},
+                         base_url=gh.base_url)
+    url = api_url(comment.get("url") and comment["url"] + "/reactions", gh.base_url, rebuilt)
+    await gh.post(url, data={"content": "eyes"})
 
 
-async def reply(gh: GitHubAPI, issue: dict[str, Any], body: str) -> None:
-    """Comment on the issue or pull request through the payload's ``comments_url``."""
-    await gh.post(issue["comments_url"], data={"body": body})
+async def reply(gh: GitHubAPI, repository: str, issue: dict[str, Any], body: str) -> None:
+    """Comment on the issue or pull request through the payload's ``comments_url`` when it is
+    under the API base, else the rebuilt "Create an issue comment" path."""
+    rebuilt = format_url(COMMENTS, {**_names(repository), "issue_number": str(issue["number"])},
+                         base_url=gh.base_url)
+    await gh.post(api_url(issue.get("comments_url"), gh.base_url, rebuilt), data={"body": body})
 
 
 async def start_run(gh: GitHubAPI, db: Database, **fields: Any) -> Run:

@@ -6,19 +6,21 @@ Webhook: ``issue_comment`` ``created``
 """
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from gidgethub import routing
 from gidgethub.abc import GitHubAPI
 from gidgethub.sansio import Event
 
-from bot.github import authorize, messages
+from bot.github import authorize, governance, messages
+from bot.github.config_files import load_effective
 from bot.github.tracking import Tracker
 from bot.jobs import queue
 from config.settings import Settings
 from handlers import commands, payloads
 from handlers.intake import react, reply, start_run
-from storage import runs
+from storage import runs, spend
 from storage.db import Database
 
 router = routing.Router()
@@ -52,18 +54,16 @@ async def on_comment(
     repository, login = event.data["repository"]["full_name"], comment["user"]["login"]
     decision = await authorize.check(gh, repository, login, settings.min_permission)
     if not decision.allowed:
-        await reply(gh, issue, messages.refused(login, decision))
+        await reply(gh, repository, issue, messages.refused(login, decision))
         return
     if isinstance(command, commands.CommandError):
-        await reply(gh, issue, messages.command_error(command.line, command.problem, command.verb))
+        await reply(gh, repository, issue, messages.command_error(command.line, command.problem, command.verb))
         return
-    await react(gh, comment)
+    await react(gh, repository, comment)
     if command.verb == "help":
-        await reply(gh, issue, messages.help_text(settings.min_permission))
+        await reply(gh, repository, issue, messages.help_text(settings.min_permission))
     elif command.verb == "status":
-        async with db.session() as session:
-            latest = await runs.latest_runs(session, repository)
-        await reply(gh, issue, messages.status_table(latest))
+        await reply(gh, repository, issue, await status(gh, db, repository, config=command.config))
     elif command.verb == "cancel":
         await cancel(gh, db, issue, repository, login)
     else:
@@ -75,6 +75,21 @@ async def on_comment(
         )
 
 
+async def status(gh: GitHubAPI, db: Database, repository: str, *, config: bool) -> str:
+    """``status``: the latest runs and the month-to-date spend against the repository's ceiling,
+    or with ``--config`` the effective config and each key's source
+    (``bot.github.config_files.load_effective``)."""
+    found = await load_effective(gh, repository)
+    if config:
+        return governance.effective_config(found)
+    start, _ = spend.month_bounds(datetime.now(UTC))
+    async with db.session() as session:
+        latest = await runs.latest_runs(session, repository)
+        spent = await spend.month_spend(session, start, repository=repository)
+    return (messages.status_table(latest) + "\n\n"
+            + governance.spend_line(repository, f"{start:%Y-%m}", spent, found.config.budget.monthly_usd))
+
+
 async def cancel(
     gh: GitHubAPI, db: Database, issue: dict[str, Any], repository: str, login: str
 ) -> None:
@@ -84,9 +99,9 @@ async def cancel(
         cancelled = await runs.cancel_active_runs(session, repository, issue["number"], by=login)
         events = [await runs.events_of(session, run.id) for run in cancelled]
     if not cancelled:
-        await reply(gh, issue, messages.nothing_to_cancel(issue["number"]))
+        await reply(gh, repository, issue, messages.nothing_to_cancel(issue["number"]))
         return
     await queue.cancel(run.id for run in cancelled)
     for run, run_events in zip(cancelled, events, strict=True):
         await Tracker(gh, db, run).update(messages.tracking(run, run_events), final=True)
-    await reply(gh, issue, messages.cancelled(cancelled))
+    await reply(gh, repository, issue, messages.cancelled(cancelled))

@@ -39,7 +39,7 @@ async def on_labeled(
     repository, login = event.data["repository"]["full_name"], event.data["sender"]["login"]
     decision = await authorize.check(gh, repository, login, settings.min_permission)
     if not decision.allowed:
-        await reply(gh, target, messages.refused(login, decision))
+        await reply(gh, repository, target, messages.refused(login, decision))
         return
     is_pull_request = event.event == "pull_request" or bool(target.get("pull_request"))
     command = commands.Command(verb=verb, line=f"{commands.PREFIX} {verb}")

@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -128,6 +129,12 @@ class Run(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
+    #: Governance (issue 14): estimated US dollars of the run's Codex turns (``bot.domain.cost``);
+    #: the policy pack in force and the SHA-256 of the effective policy (``bot.domain.policy``).
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    policy_key: Mapped[str | None] = mapped_column(String(64))
+    policy_version: Mapped[int | None] = mapped_column(Integer)
+    policy_effective_hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_runs_repository_issue", "repository", "issue_number"),
@@ -353,6 +360,31 @@ class PackRevision(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("repository", "revision", name="uq_pack_revisions_repository_revision"),)
+
+
+# -- review board (issue 12): fix PR state kept current from pull_request webhooks -------------
+# (appended to keep this file append-only for parallel work)
+
+
+class PullRequestState(Base):
+    """The latest known state of a pull request, from ``pull_request`` and
+    ``pull_request_review`` webhooks (https://docs.github.com/webhooks/webhook-events-and-payloads#pull_request).
+
+    ``state``: ``open | closed``; ``merged`` and ``draft`` as GitHub reports them;
+    ``review_state``: the latest review's ``approved | changes_requested | commented``, or ``None``.
+    """
+
+    __tablename__ = "pull_request_states"
+
+    repository: Mapped[str] = mapped_column(String(255), primary_key=True)  # owner/name
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    state: Mapped[str] = mapped_column(String(16))
+    draft: Mapped[bool] = mapped_column(Boolean, default=False)
+    merged: Mapped[bool] = mapped_column(Boolean, default=False)
+    review_state: Mapped[str | None] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(Text, default="")
+    head_sha: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 # -- durable workflows (issue 11): executor liveness ---------------------------------------------

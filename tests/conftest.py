@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.support.fakes",
     "tests.support.runtime",
     "tests.support.webhooks",
+    "tests.support.board",
     "tests.support.repos",
     "tests.support.target_repo",
     "tests.support.world",

@@ -8,8 +8,9 @@ configuration, environment, sandbox and the process.
 
 Safety (DESIGN.md "Engine"): approvals are never granted (``approvalPolicy``
 "never", and any approval request is declined), the sandbox has no network,
-the workspace-write sandbox may write the worktree only (no ``$TMPDIR``, no
-``/tmp``, no other root: ``sandbox_workspace_write.*``), so the bot's state
+the workspace-write sandbox may write the worktree and the thread's own
+temporary folder (``$TMPDIR``, under ``WORKDIR/tmp``) only (no ``/tmp``, no
+other root: ``sandbox_workspace_write.*``), so the bot's state
 (WORKDIR, mirrors, database, App key) is out of its reach wherever it lives,
 the Codex process starts from an allow-listed environment, and
 Codex's ``shell_environment_policy`` gives the commands it runs only the core
@@ -29,6 +30,7 @@ import asyncio
 import json
 import os
 import shutil
+import tempfile
 import tomllib
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -175,10 +177,11 @@ class Engine:
             "shell_environment_policy.ignore_default_excludes=false",
             f"shell_environment_policy.exclude={_toml(list(SHELL_ENV_EXCLUDE))}",
             "sandbox_workspace_write.network_access=false",
-            # The worktree is the only writable root: not $TMPDIR, not /tmp, where a WORKDIR, database,
-            # mirror or key may live (SCENARIOFORGE_CODEX_CONFIG may not change these, config.settings).
+            # The worktree and the thread's own temporary folder ($TMPDIR, see thread()) are the only
+            # writable roots: not /tmp, where a WORKDIR, database, mirror or key may live
+            # (SCENARIOFORGE_CODEX_CONFIG may not change these, config.settings).
             "sandbox_workspace_write.writable_roots=[]",
-            "sandbox_workspace_write.exclude_tmpdir_env_var=true",
+            "sandbox_workspace_write.exclude_tmpdir_env_var=false",
             "sandbox_workspace_write.exclude_slash_tmp=true",
         ]
         return overrides + parse_config_overrides(s.codex_config)
@@ -252,7 +255,7 @@ class Engine:
                 error_type="SandboxUnavailable", bwrap=str(self.bwrap),
             )
 
-    def codex_config(self) -> CodexConfig:
+    def codex_config(self, tmpdir: Path | None = None) -> CodexConfig:
         """SDK launch configuration: ``env -u … bwrap … -- codex … app-server``.
 
         The SDK starts the child with a copy of ``os.environ`` plus
@@ -261,10 +264,15 @@ class Engine:
         environment; values travel in the environment, never on the command
         line), then :meth:`namespace_args` hides the secret files.
 
+        ``tmpdir`` becomes ``TMPDIR``/``TMP``/``TEMP`` of the process and of the
+        commands it runs (Codex's ``core`` environment), and so a writable root.
+
         Raises:
             CodexError: no bubblewrap binary was found.
         """
         env = self.process_env()
+        if tmpdir is not None:
+            env.update(TMPDIR=str(tmpdir), TMP=str(tmpdir), TEMP=str(tmpdir))
         args = ["env", *(f"--unset={name}" for name in sorted(os.environ.keys() - env.keys()))]
         args += self.namespace_args()
         args.append(str(bundled_codex_path()))
@@ -292,7 +300,12 @@ class Engine:
         self.codex_home.mkdir(parents=True, exist_ok=True)
         self.install_skills()
         await self.check_namespace()
-        codex = AsyncCodex(self.codex_config())
+        # A private temporary folder per thread: tests that write temporary files work, while /tmp and
+        # the other threads' folders stay read-only to the agent. Removed when the thread ends.
+        scratch = self.settings.workdir.resolve() / "tmp"
+        scratch.mkdir(parents=True, exist_ok=True)
+        tmpdir = Path(tempfile.mkdtemp(prefix="thread-", dir=scratch))
+        codex = AsyncCodex(self.codex_config(tmpdir))
         # The SDK's default handler accepts approvals; ours declines every one.
         codex._client._sync._approval_handler = _decline
         try:
@@ -309,6 +322,7 @@ class Engine:
             yield EngineThread(thread, self.codex_home, self.settings.turn_timeout_s)
         finally:
             await _close(codex)
+            shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 async def _close(codex: AsyncCodex) -> None:

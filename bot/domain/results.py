@@ -168,15 +168,18 @@ class TurnUsage(BaseModel):
 
     ``kind``: ``run`` (the first run), ``fix``, ``rerun`` (after a fix, and the
     check of every scenario before a PR); ``attempt`` as in :class:`Evidence`.
-    ``input_tokens`` include the cached ones; ``total_tokens`` is Codex's total.
+    ``input_tokens`` include the cached ones; ``total_tokens`` is Codex's total;
+    ``cost_usd`` is the estimate of ``bot.domain.cost`` (``None``: the model has no price).
     """
 
     turn_id: str
     kind: TurnKind
     attempt: int = 0
     input_tokens: int = 0
+    cached_input_tokens: int = 0
     output_tokens: int = 0
     total_tokens: int = 0
+    cost_usd: float | None = None
 
 
 class ExecutionOutcome(BaseModel):

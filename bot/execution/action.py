@@ -64,14 +64,21 @@ from bot.github.publish import (
     base_branch,
     co_author,
     commit,
+    fork_note,
+    fork_pull,
     open_or_update_pull,
     request_review,
 )
+from bot.domain.findings import Finding, execute_findings, pr_findings
+from bot.domain.policy import EffectivePolicy
+from bot.github.governance import annotations_of, findings_table
+from bot.jobs.budget import enforce_budget, price_turns, record_cost
 from bot.jobs.context import JobContext
+from bot.jobs.policy import apply_policy, stage_findings
 from bot.jobs.steps import step
 from bot.sources.gate import code_block, load_repo_config
 from bot.workspace.worktrees import push
-from config.repo import CONFIG_PATH, ExecuteConfig
+from config.repo import ExecuteConfig
 from storage import executions, packs
 from storage.models import ExecutionResult, Manifest, PackRevision, Run
 
@@ -174,20 +181,20 @@ def config_note(config_error: str | None) -> str:
     """What the results say when the repository config was invalid (its defaults were used), or ``""``."""
     if config_error is None:
         return ""
-    return f"`{CONFIG_PATH}` on the default branch is invalid, so the defaults were used:\n\n" + code_block(
+    return "A config file is invalid and was left out; the defaults and the valid files were used:\n\n" + code_block(
         config_error, indent="")
 
 
-def check_output(outcome: ExecutionOutcome, chosen: ChosenPack, *, root: str,
-                 pull: Mapping[str, Any] | None, config_error: str | None = None) -> checks.Output:
+def check_output(outcome: ExecutionOutcome, chosen: ChosenPack, *, root: str, pull: Mapping[str, Any] | None,
+                 config_error: str | None = None, findings: Sequence[Finding] = ()) -> checks.Output:
     """The completed check run's output: table, attempts, annotations, what to do, the fix PR,
-    and the repository config's error if its defaults were used."""
+    the config's error if a file was left out, and the policy's findings (table and annotations)."""
     output = check_run_output(outcome, root=root, rerun_template=rerun_template(chosen.revision))
     extra = [text for text in (advice(outcome),
                                f"Fix PR: [#{pull['number']}]({pull['html_url']})" if pull else "",
-                               config_note(config_error)) if text]
+                               config_note(config_error), findings_table(findings)) if text]
     summary = "\n\n".join([output["summary"], *extra])
-    return checks.Output(output["title"], summary, annotations=output["annotations"])
+    return checks.Output(output["title"], summary, annotations=[*output["annotations"], *annotations_of(findings)])
 
 
 # ---------------------------------------------------------------- the action
@@ -267,6 +274,8 @@ async def _execute(ctx: JobContext) -> None:
     if ctx.workspaces is not None:  # the mirror sees what an earlier attempt pushed
         await ctx.workspaces.refresh(ctx.workspace, await ctx.token())
     config, config_error = await load_repo_config(ctx)  # an error is a ``config`` event already
+    await enforce_budget(ctx, config.budget)
+    policy = await apply_policy(ctx, config)
     origins = await origins_of(ctx)
     chosen = await choose_pack(ctx, origins)
     mode = mode_of(ctx.run.args, config.execute)
@@ -282,12 +291,12 @@ async def _execute(ctx: JobContext) -> None:
     root = (origins[-1] if origins else ctx.run).id
     async with checks.concluded_on_error(check, "Execution failed"):
         await _execute_and_report(ctx, check, chosen, mode, scenario_ids, limits_of(config.execute), root,
-                                  config_error=config_error)
+                                  config_error=config_error, policy=policy)
 
 
 async def _execute_and_report(ctx: JobContext, check: checks.CheckRun, chosen: ChosenPack, mode: Mode,
                               scenario_ids: list[str], limits: Limits, root_run_id: int, *,
-                              config_error: str | None) -> None:
+                              config_error: str | None, policy: EffectivePolicy) -> None:
     run, workspace = ctx.run, ctx.workspace
     assert workspace is not None
 
@@ -300,20 +309,26 @@ async def _execute_and_report(ctx: JobContext, check: checks.CheckRun, chosen: C
         scenario_ids=scenario_ids or None, mode=mode, limits=limits,
         stale_source_ids=chosen.stale_source_ids, on_event=on_event,
     )
+    cost_usd = price_turns(ctx, outcome.turns)
     async with ctx.db.session() as session:
         await executions.save_outcome(session, run.id, outcome, pack_revision=chosen.revision,
                                       manifest_hash=chosen.manifest_hash)
+    await record_cost(ctx, cost_usd)
     if await stopped_by_cancel(ctx, check):
         return
     pull, notes = None, []
+    findings = await stage_findings(ctx, "execute", execute_findings(policy, outcome.results))
     if publishes(outcome):
+        committed = (await fix_selection(workspace.path, workspace.pinned)).paths  # what publish_fix commits
+        findings += await stage_findings(ctx, "pr", pr_findings(policy, committed))
         pull, note = await publish_fix(ctx, outcome, chosen, fix_branch(root_run_id))
         notes += [note] if note else []
     elif outcome.mode in PR_MODES:
         notes.append(f"No fix PR: the fix loop ended with `{outcome.stop_reason}`, not with passing reruns.")
     if await stopped_by_cancel(ctx, check, pull):
         return
-    output = check_output(outcome, chosen, root=str(workspace.path), pull=pull, config_error=config_error)
+    output = check_output(outcome, chosen, root=str(workspace.path), pull=pull, config_error=config_error,
+                          findings=findings)
     await check.complete(conclusion(outcome), output, actions=check_run_actions(outcome))
     await ctx.set_state(outcome.status, "complete", final_message(outcome, chosen, check_url=check.html_url,
                                                                   pull=pull, notes=notes))
@@ -340,10 +355,10 @@ async def stopped_by_cancel(ctx: JobContext, check: checks.CheckRun, pull: Mappi
 async def publish_fix(ctx: JobContext, outcome: ExecutionOutcome, chosen: ChosenPack,
                       branch: str) -> tuple[dict[str, Any], str | None]:
     """Commit the worktree's change (the fix, not its build artefacts: ``bot.execution.selection``) as the bot
-    on ``branch`` (:func:`fix_branch`; head SHA + one
-    commit, so a later run of the same chain replaces it), push with the installation token, open
-    or update the branch's draft pull request against the head branch, ask the requester to
-    review, link this run ↔ PR.
+    on ``branch`` (:func:`fix_branch`; head SHA + one commit, so a later run of the same chain replaces it),
+    push with the installation token to the base repository, open or update the branch's draft pull request
+    against the head branch (a fork's pull request: against its base branch, naming the fork's author,
+    ``bot.github.publish.fork_pull``), ask the requester to review, link this run ↔ PR.
 
     Returns the pull request (GitHub's JSON) and why review could not be requested, if so.
 
@@ -359,11 +374,12 @@ async def publish_fix(ctx: JobContext, outcome: ExecutionOutcome, chosen: Chosen
     selection = await fix_selection(workspace.path, workspace.pinned)
     sha = await commit(workspace, selection.paths, message=commit_message(
         outcome, run_id=run.id, run_url=run_url, chosen=chosen, requester=run.requester))
-    await push(workspace, branch, await ctx.token(), force=True)
-    base = await base_branch(workspace, head=branch)
+    await push(workspace, branch, await ctx.token(), force=True)  # the base repository, never a fork
+    fork = await fork_pull(ctx.gh, run.repository, run.issue_number) if run.is_pull_request else None
+    base = fork["base"]["ref"] if fork else await base_branch(workspace, head=branch)
     body = "\n\n".join(part for part in (pr_body(
         outcome, run_id=run.id, manifest_hash=chosen.manifest_hash, pack_revision=chosen.revision, run_url=run_url,
-    ), left_out_note(selection)) if part)
+    ), left_out_note(selection), fork_note(fork, branch) if fork else "") if part)
     pull, created = await open_or_update_pull(
         ctx.gh, run.repository, branch=branch, base=base, body=body,
         title=f"ScenarioForge fix: {', '.join(fixed_ids(outcome))} (run {run.id})")

@@ -132,7 +132,8 @@ class _Loop:
         result = await task
         self.turns.append(TurnUsage(
             turn_id=result.turn_id, kind=kind, attempt=attempt, input_tokens=result.usage.input_tokens,
-            output_tokens=result.usage.output_tokens, total_tokens=result.usage.total_tokens,
+            cached_input_tokens=result.usage.cached_input_tokens, output_tokens=result.usage.output_tokens,
+            total_tokens=result.usage.total_tokens,
         ))
         self.codex_s += result.duration_s
         return result

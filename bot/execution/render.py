@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.domain.cost import cost_text, total_usd
 from bot.domain.results import Evidence, ExecutionOutcome, ScenarioOutcome, TurnUsage
 
 SUMMARY_LIMIT = 65_535
@@ -170,10 +171,11 @@ def _files_of(diff: str) -> list[str]:
 
 
 def turn_usage(turn: TurnUsage) -> str:
-    """``fix #1 turn-id: 360 tokens (input 300, output 60)``: one turn's token usage."""
+    """``fix #1 turn-id: 360 tokens (input 300, cached 0, output 60) · est. $0.0010``: one turn's usage."""
     attempt = f" #{turn.attempt}" if turn.attempt else ""
     return (f"{turn.kind}{attempt} {turn.turn_id}: {turn.total_tokens} tokens "
-            f"(input {turn.input_tokens}, output {turn.output_tokens})")
+            f"(input {turn.input_tokens}, cached {turn.cached_input_tokens}, output {turn.output_tokens})"
+            + cost_text(turn.cost_usd))
 
 
 def comment_section(
@@ -192,6 +194,7 @@ def comment_section(
     parts.append(
         (links_line + "\n" if links_line else "")
         + f"Duration {outcome.duration_s:.1f} s · {outcome.tokens} tokens · {len(outcome.turn_ids)} turn(s)"
+        + cost_text(total_usd(turn.cost_usd for turn in outcome.turns))
         + "".join(f"\n- {turn_usage(turn)}" for turn in outcome.turns)
     )
     return "\n\n".join(parts)

@@ -22,7 +22,8 @@ import gidgethub.aiohttp
 import gidgethub.apps
 
 from bot import metrics
-from bot.errors import ConfigError
+from bot.errors import ConfigError, GitHubError
+from bot.github.urls import under_base
 from config.settings import Settings
 
 #: The ``User-Agent`` gidgethub sends; GitHub asks for the app's name
@@ -103,6 +104,9 @@ class GitHubClient(gidgethub.aiohttp.GitHubAPI):
     backoff: above ``SECONDARY_MAX_WAIT_S``) or a further failure
     raises gidgethub's exception (``BadRequest``/``RateLimitExceeded``) unchanged.
     ``clock`` returns UTC epoch seconds (for ``x-ratelimit-reset``).
+    A request to a URL outside ``base_url`` (``bot.github.urls.under_base``) is
+    refused with ``GitHubError`` before anything is sent, so credentials never
+    leave the configured GitHub host.
     """
 
     def __init__(
@@ -124,6 +128,9 @@ class GitHubClient(gidgethub.aiohttp.GitHubAPI):
     async def _request(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
     ) -> tuple[int, Mapping[str, str], bytes]:
+        if not under_base(url, self.base_url):
+            raise GitHubError(f"refusing to send GitHub credentials to {url!r}: not under {self.base_url}",
+                              error_type="ForeignHost")
         # sansio.create_headers lower-cases every key, so this lookup is exact.
         if self._authorization is not None and "authorization" not in headers:
             headers = {**headers, "authorization": await self._authorization()}

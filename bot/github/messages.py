@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 USAGE: dict[str, str] = {
     "help": "/scenarioforge help",
-    "status": "/scenarioforge status",
+    "status": "/scenarioforge status [--config]",
     "cancel": "/scenarioforge cancel",
     "generate": "/scenarioforge generate [--update] [--branch BRANCH] [INSTRUCTION…]",
     "execute": "/scenarioforge execute [--mode run|fix|pr|full] [--scenarios ID,…] [--revision N]",
@@ -29,7 +29,7 @@ USAGE: dict[str, str] = {
 
 SUMMARY: dict[str, str] = {
     "help": "show this reference",
-    "status": "list the latest runs of this repository",
+    "status": "list the latest runs and the month's spend; `--config` shows the effective config and its sources",
     "cancel": "cancel the queued and running runs of this issue or pull request",
     "generate": "build the scenario pack from the confirmed sources (`--update` revises the latest pack)",
     "execute": "run scenarios; `fix` also fixes failures, `pr` and `full` open a fix pull request",
@@ -136,8 +136,24 @@ def phase_lines(events: Iterable[RunEvent]) -> list[str]:
     ]
 
 
-def tracking(run: Run, events: Iterable[RunEvent], *, note: str | None = None) -> str:
-    """The tracking comment of a run: marker, header, real phases, note, raw error."""
+def run_page(board_url: str | None, run_id: int) -> str | None:
+    """The run's page on the review board (``Settings.board_url``), ``None`` without a board URL."""
+    return f"{board_url}/board/runs/{run_id}" if board_url else None
+
+
+def board_links(board_url: str | None, run_id: int) -> str | None:
+    """One Markdown line linking the run's board page and its report, ``None`` without a board URL."""
+    page = run_page(board_url, run_id)
+    if page is None:
+        return None
+    return f"[Run page]({page}) · report: [Markdown]({page}/report.md) · [HTML]({page}/report.html) · " \
+           f"[JSON]({page}/report.json)"
+
+
+def tracking(run: Run, events: Iterable[RunEvent], *, note: str | None = None,
+             board_url: str | None = None) -> str:
+    """The tracking comment of a run: marker, header, real phases, note, raw error, and the
+    links of ``board_links`` when ``board_url`` (``Settings.board_url``) is set."""
     where = f"`{run.ref}`" if run.ref else (f"`{run.head_sha[:12]}`" if run.head_sha else None)
     header = f"### ScenarioForge · `{run.action}` · run {run.id}\n\n" + (
         f"Requested by @{run.requester} · state **{run.state}**" + (f" · at {where}" if where else "")
@@ -149,4 +165,5 @@ def tracking(run: Run, events: Iterable[RunEvent], *, note: str | None = None) -
         context = ", ".join(f"{key}={value}" for key, value in run.error.get("context", {}).items())
         parts.append(_details(f"Error: {run.error.get('type', 'error')}" + (f" ({context})" if context else ""),
                               run.error.get("message", "")))
+    parts.append(board_links(board_url, run.id))
     return "\n\n".join(part for part in parts if part)

@@ -119,6 +119,26 @@ async def commit(workspace: Workspace, paths: Sequence[str], *, message: str, pa
     return (await git("rev-parse", "HEAD", cwd=workspace.path, **context)).strip()
 
 
+async def fork_pull(gh: GitHubAPI, repository: str, number: int) -> dict[str, Any] | None:
+    """Pull request ``number`` of ``repository`` (GitHub's JSON) when its head lives in another
+    repository — a fork, or a deleted one (``head.repo`` null) — else ``None``
+    (GET /repos/{owner}/{repo}/pulls/{pull_number}, https://docs.github.com/rest/pulls/pulls#get-a-pull-request).
+
+    The App never pushes to a fork: a fix for a fork's pull request goes on a bot
+    branch of ``repository`` against the pull request's base branch (issue 14).
+    """
+    pull = await gh.getitem(PULL, url_vars={**_names(repository), "pull_number": str(number)})
+    head_repo = pull["head"].get("repo") or {}
+    return pull if head_repo.get("full_name") != repository else None
+
+
+def fork_note(pull: Mapping[str, Any], branch: str) -> str:
+    """The fix PR's paragraph naming the fork's pull request, its author and where the fix lives."""
+    source = (pull["head"].get("repo") or {}).get("full_name") or "a deleted fork"
+    return (f"Proposed for #{pull['number']} by @{pull['user']['login']} (from `{source}`): the App never pushes "
+            f"to a fork, so this fix is on `{branch}` of this repository, against `{pull['base']['ref']}`.")
+
+
 async def open_or_update_pull(
     gh: GitHubAPI, repository: str, *, branch: str, base: str, title: str, body: str,
 ) -> tuple[dict[str, Any], bool]:

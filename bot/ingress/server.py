@@ -1,6 +1,7 @@
 """The aiohttp application: wiring, ``serve`` and ``db upgrade``.
 
-Routes: ``POST /webhook`` (``bot.ingress.webhook``), ``GET /healthz``, ``GET /metrics``.
+Routes: ``POST /webhook`` (``bot.ingress.webhook``), ``GET /healthz``, ``GET /metrics``, and
+the review board under ``/board`` with its sign-in at ``/login`` (``bot.board.app``).
 Without App credentials the app is in setup mode: ``bot.ingress.setup`` registers the
 GitHub App through the manifest flow, and ``serve`` then restarts the app with
 the stored credentials.
@@ -113,6 +114,9 @@ def create_app(
         app.router.add_post(
             "/webhook", webhook.handler(webhook_secret(settings), services.deliveries, services.dispatcher)
         )
+        from bot.board.app import setup_board
+
+        setup_board(app, settings, services.database, lambda: services.session)
     app.cleanup_ctx.append(_lifecycle(owns_database=database is None))
     return app
 
@@ -173,7 +177,8 @@ async def healthz(request: web.Request) -> web.Response:
 async def prometheus(request: web.Request) -> web.Response:
     """``GET /metrics``: every metric in the Prometheus text format (jobs: none in setup mode)."""
     services = request.app[SERVICES]
-    body = metrics.exposition(*(await job_stats() if services.workers is not None else ({}, [])))
+    counts, latencies = await job_stats() if services.workers is not None else ({}, [])
+    body = metrics.exposition(counts, latencies, await metrics.month_spend(services.database))
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

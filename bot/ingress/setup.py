@@ -24,6 +24,7 @@ import html
 import io
 import json
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping
@@ -45,8 +46,13 @@ from yarl import URL
 from bot.errors import ConfigError
 from config.settings import Settings
 
+#: A GitHub login: alphanumerics and single hyphens, not at either end, at most 39 characters.
+ORG_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
+
 #: Where GitHub sends the browser back to with ``?code=…&state=…``.
 CALLBACK_PATH = "/setup/callback"
+#: Where GitHub sends a user back after "Sign in with GitHub" on the board (bot/board/auth.py).
+LOGIN_CALLBACK_PATH = "/login/callback"
 #: The webhook route served in normal mode (bot/ingress/webhook.py).
 WEBHOOK_PATH = "/webhook"
 #: File name of the App's private key, written next to the ``.env`` file.
@@ -67,23 +73,17 @@ class AppConversion(BaseModel):
     pem: str
     #: Nullable in GitHub's OpenAPI description.
     webhook_secret: str | None = None
+    #: The App's OAuth client, for the board's "Sign in with GitHub".
+    client_id: str | None = None
+    client_secret: str | None = None
 
 
-def github_web_url(api_url: str) -> str:
-    """Return the web root of the GitHub instance that serves ``api_url``.
-
-    ``https://api.github.com`` → ``https://github.com``; GitHub Enterprise
-    Server's ``https://HOST/api/v3`` → ``https://HOST``
-    (https://docs.github.com/enterprise-server@latest/rest/overview/resources-in-the-rest-api);
-    any other URL (a local test server) is returned unchanged, without a
-    trailing slash.
-    """
-    url = URL(api_url.rstrip("/"))
-    if url.host == "api.github.com":
-        return str(url.with_host("github.com").with_path(""))
-    if url.path.endswith("/api/v3"):
-        return str(url.with_path(url.path.removesuffix("/api/v3")))
-    return str(url)
+def registration_url(web_url: str, org: str | None = None) -> URL:
+    """Where the manifest form posts: ``{web}/settings/apps/new`` for the signed-in user,
+    ``{web}/organizations/{org}/settings/apps/new`` for an organisation
+    (https://docs.github.com/apps/sharing-github-apps/registering-a-github-app-from-a-manifest#implementing-the-github-app-manifest-flow)."""
+    root = URL(web_url.rstrip("/"))
+    return root / "organizations" / org / "settings/apps/new" if org else root / "settings/apps/new"
 
 
 def build_manifest(
@@ -93,7 +93,8 @@ def build_manifest(
 
     ``origin`` is where the browser reaches the bot (``scheme://host:port``):
     GitHub sends the browser back to ``redirect_url`` = ``origin +
-    /setup/callback``, and ``url`` (the App's homepage, required by GitHub)
+    /setup/callback``, ``callback_urls`` (where "Sign in with GitHub" on the
+    board returns) is ``[origin + /login/callback]``, and ``url`` (the App's homepage, required by GitHub)
     is ``origin`` when app.yml does not set one. ``hook_attributes.url`` is
     where GitHub posts webhooks: ``webhook_url`` exactly as given (e.g. a
     webhook proxy channel such as ``https://smee.io/<channel>``, which
@@ -106,6 +107,7 @@ def build_manifest(
         "url": webhook_url or origin + WEBHOOK_PATH,
     }
     manifest["redirect_url"] = origin + CALLBACK_PATH
+    manifest["callback_urls"] = [origin + LOGIN_CALLBACK_PATH]
     return manifest
 
 
@@ -160,9 +162,12 @@ def store_credentials(app: AppConversion, env_path: Path) -> dict[str, Any]:
     write_private_file(key_path, app.pem)
     fields: dict[str, Any] = {"app_id": app.id, "private_key_path": key_path}
     env = {"app_id": str(app.id), "private_key_path": str(key_path)}
-    if app.webhook_secret is not None:
-        fields["webhook_secret"] = SecretStr(app.webhook_secret)
-        env["webhook_secret"] = app.webhook_secret
+    for name in ("webhook_secret", "client_secret"):
+        if (value := getattr(app, name)) is not None:
+            fields[name] = SecretStr(value)
+            env[name] = value
+    if app.client_id is not None:
+        fields["client_id"] = env["client_id"] = app.client_id
     prefix = Settings.model_config["env_prefix"]
     current = env_path.read_text(encoding="utf-8") if env_path.exists() else ""
     new = merge_env(current, {prefix + name.upper(): value for name, value in env.items()})
@@ -223,21 +228,25 @@ class ManifestFlow:
         self._env_path = env_path
         self._template = template
         self._webhook_url = webhook_url
-        self._web_url = (web_url or github_web_url(settings.github_api_url)).rstrip("/")
+        self._web_url = (web_url or settings.web_url).rstrip("/")
         self._on_configured = on_configured
         self._state = secrets.token_urlsafe(24)
         self._lock = asyncio.Lock()
         self._configured = False
 
     async def form(self, request: web.Request) -> web.Response:
-        """``GET /``: the page with the "Register" button."""
+        """``GET /``: the page with the "Register" button; ``?org=LOGIN`` registers the App
+        under that organisation instead of the signed-in user."""
         if self._configured:
             return _error("The GitHub App is already registered; this bot is configured.", 409)
+        org = request.query.get("org", "").strip()
+        if org and not ORG_LOGIN.fullmatch(org):
+            return _error(f"org: {org!r} is not a GitHub organisation login (letters, digits, single hyphens)", 400)
         manifest = build_manifest(self._template, str(request.url.origin()), self._webhook_url)
-        action = URL(self._web_url) / "settings/apps/new"
         return _page(
             "setup.html",
-            action=str(action.with_query(state=self._state)),
+            action=str(registration_url(self._web_url, org or None).with_query(state=self._state)),
+            owner=f"the organisation {org}" if org else "your account",
             manifest=json.dumps(manifest),
             name=str(manifest.get("name", "")),
             webhook_url=manifest["hook_attributes"]["url"],
@@ -316,8 +325,8 @@ def setup_routes(
             The redirect back to ``/setup/callback`` always goes to the
             origin the browser used for ``/``.
         web_url: GitHub's web root, where ``/settings/apps/new`` lives;
-            default: derived from ``settings.github_api_url`` by
-            ``github_web_url`` (Probot's ``GHE_HOST`` plays this part).
+            default: ``settings.web_url`` (``SCENARIOFORGE_GITHUB_WEB_URL``, else
+            derived from ``github_api_url``; Probot's ``GHE_HOST`` plays this part).
         on_configured: awaited once with the new Settings (App id, key path,
             webhook secret filled in) after ``.env`` is written, before the
             success page is sent.

@@ -93,7 +93,8 @@ class JobContext:
         (throttled by the tracker unless ``final``)."""
         async with self.db.session() as session:
             events = await runs.events_of(session, self.run.id)
-        await self.tracker.update(messages.tracking(self.run, events, note=note), final=final)
+        await self.tracker.update(messages.tracking(self.run, events, note=note, board_url=self.settings.board_url),
+                                  final=final)
 
     async def tracking_comment_url(self) -> str | None:
         """The ``html_url`` of the run's tracking comment ("Get an issue comment",
@@ -107,14 +108,16 @@ class JobContext:
 
     async def start_check_run(self, name: str, *, output: checks.Output | None = None) -> checks.CheckRun:
         """Start check run ``name`` for the run on its checked-out commit (``workspace.sha``),
-        ``details_url`` = the tracking comment, ``external_id`` = the run id; saves ``Run.check_run_id``.
+        ``details_url`` = the run's board page (``Settings.board_url``) or else the tracking comment,
+        ``external_id`` = the run id; saves ``Run.check_run_id``.
 
         A run that already has a check run (its worker died and the workflow resumed) takes that one
         up again, or concludes it ``cancelled`` and starts another (``bot.github.checks.resume``),
         so that no check run stays ``in_progress`` forever.
         """
         assert self.workspace is not None, "the workflow checks out before the action runs"
-        options = dict(name=name, head_sha=self.workspace.sha, details_url=await self.tracking_comment_url(),
+        details_url = messages.run_page(self.settings.board_url, self.run.id) or await self.tracking_comment_url()
+        options = dict(name=name, head_sha=self.workspace.sha, details_url=details_url,
                        external_id=str(self.run.id), output=output)
         check = await (checks.resume(self.gh, self.run.repository, self.run.check_run_id, **options)
                        if self.run.check_run_id else checks.start(self.gh, self.run.repository, **options))

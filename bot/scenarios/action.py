@@ -37,10 +37,16 @@ from urllib.parse import quote
 from bot.codex.engine import Engine
 from bot.codex.prompts import SourceText
 from bot.codex.turns import EngineEvent
+from bot.domain.cost import cost_text, total_usd
+from bot.domain.findings import Finding, generate_findings, scan_findings
 from bot.domain.pack import PackDocument
+from bot.domain.policy import EffectivePolicy
 from bot.github import checks
 from bot.github.publish import Published, publish_files
+from bot.github.governance import annotations_of, findings_table
+from bot.jobs.budget import enforce_budget, price_usage
 from bot.jobs.context import JobContext
+from bot.jobs.policy import apply_policy, stage_findings
 from bot.jobs.steps import step
 from bot.scenarios.generation import (
     PACK_JSON,
@@ -106,11 +112,12 @@ def token_totals(document: PackDocument) -> dict[str, int]:
 
 
 def tokens_line(document: PackDocument) -> str:
-    """``1,234 tokens (input 1,000, cached 0, output 234) over 2 turn(s)``."""
+    """``1,234 tokens (input 1,000, cached 0, output 234) over 2 turn(s) · est. $0.0034``."""
     t = token_totals(document)
+    cost = total_usd(usage.get("cost_usd") for usage in document.revision.token_usage)
     return (f"{t.get('total_tokens', 0):,} tokens (input {t.get('input_tokens', 0):,}, cached "
             f"{t.get('cached_input_tokens', 0):,}, output {t.get('output_tokens', 0):,}) over "
-            f"{len(document.revision.turn_ids)} turn(s)")
+            f"{len(document.revision.turn_ids)} turn(s)" + cost_text(cost))
 
 
 def changes_line(summary: dict[str, list[str]]) -> str:
@@ -219,7 +226,7 @@ async def generate(ctx: JobContext) -> None:
     assert ctx.workspace is not None, "the workflow checks out before the action runs"
     run, workspace = ctx.run, ctx.workspace
     timings: dict[str, float] = {}
-    config, manifest_id, allowed = await step("scan", _scan, ctx, timings)
+    config, manifest_id, allowed, policy = await step("scan", _scan, ctx, timings)
     if not allowed:
         return
     async with ctx.db.session() as session:
@@ -240,20 +247,26 @@ async def generate(ctx: JobContext) -> None:
     async with checks.concluded_on_error(check, "Generation failed"):
         generated = await step("generation", _generate, ctx, manifest, sources, facts,
                                previous if update else None, config)
+        findings = await step("findings", stage_findings, ctx, "generate", generate_findings(
+            policy, generated.pack, [source.path for source in sources]))
         async with repository_lock(ctx.db, run.repository):  # the revision number and the pack branch
             revision_id, published = await step("publish", _store_and_publish, ctx, generated, manifest, timings)
         async with ctx.db.session() as session:
             document = await packs.load_document(session, await session.get(PackRevision, revision_id))
-        await step("complete", _complete, ctx, check, document, published, revision_id, timings)
+        await step("complete", _complete, ctx, check, document, published, revision_id, timings, findings)
 
 
-async def _scan(ctx: JobContext, timings: dict[str, float]) -> tuple[RepoConfig, int, bool]:
-    """Config, manifest and trust gate: ``(config, manifest id, may generate)``."""
+async def _scan(ctx: JobContext, timings: dict[str, float]) -> tuple[RepoConfig, int, bool, EffectivePolicy]:
+    """Config, budget (``bot.jobs.budget``: refused before any Codex turn), policy, manifest,
+    scan findings and trust gate: ``(config, manifest id, may generate, effective policy)``."""
     with timed(timings, "config"):
         config, config_error = await load_repo_config(ctx)
+    await enforce_budget(ctx, config.budget)
+    policy = await apply_policy(ctx, config)
     with timed(timings, "scan"):
         manifest = await current_manifest(ctx, config, config_error)
-    return config, manifest.id, await gate(ctx, manifest)
+    await stage_findings(ctx, "scan", scan_findings(policy, [(s.path, s.status, s.selected) for s in manifest.sources]))
+    return config, manifest.id, await gate(ctx, manifest), policy
 
 
 async def _start_check(ctx: JobContext) -> tuple[int, str]:
@@ -284,7 +297,9 @@ async def _generate(ctx: JobContext, manifest: Manifest, sources: list[SourceTex
         on_event=on_event, repository=run.repository, branch=workspace.ref, head_sha=workspace.sha,
         manifest_id=str(manifest.id), manifest_hash=manifest.manifest_hash,
     )
-    return result.document()
+    document = result.document()
+    await price_usage(ctx, document.revision.token_usage)
+    return document
 
 
 async def _store_and_publish(ctx: JobContext, generated: PackDocument, manifest: Manifest,
@@ -306,12 +321,14 @@ async def _store_and_publish(ctx: JobContext, generated: PackDocument, manifest:
 
 
 async def _complete(ctx: JobContext, check: checks.CheckRun, document: PackDocument, published: Published,
-                    revision_id: int, timings: dict[str, float]) -> None:
+                    revision_id: int, timings: dict[str, float], findings: list[Finding]) -> None:
     async with ctx.db.session() as session:
         await packs.mark_published(session, revision_id, commit_sha=published.commit_sha,
                                    pr_number=published.pull["number"], timings=timings)
     title = headline(document)
-    await check.complete("success", checks.Output(title[0].upper() + title[1:], overview(document)))
+    await check.complete("success", checks.Output(
+        title[0].upper() + title[1:], "\n\n".join(filter(None, [overview(document), findings_table(findings)])),
+        annotations=annotations_of(findings)))
     await ctx.set_state("passed", "complete", final_message(document, published, check.html_url))
     await ctx.report(final=True)
 

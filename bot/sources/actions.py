@@ -31,7 +31,6 @@ from storage import manifests, runs
 from storage.models import Manifest, Run
 
 REPOSITORY = "/repos/{owner}/{repo}"
-HTML_ROOT = "https://github.com"
 
 
 def _url_vars(run: Run) -> dict[str, str]:
@@ -40,10 +39,11 @@ def _url_vars(run: Run) -> dict[str, str]:
 
 
 async def _html_base(ctx: JobContext) -> str:
-    """The web root the repository's pages live under (``https://github.com`` or a GHES host)."""
+    """The web root the repository's pages live under (``https://github.com`` or a GHES host):
+    the repository's ``html_url`` without its name, else ``Settings.web_url``."""
     html_url = (await ctx.gh.getitem(REPOSITORY, url_vars=_url_vars(ctx.run)))["html_url"]
     suffix = f"/{ctx.run.repository}"
-    return html_url[: -len(suffix)] if html_url.endswith(suffix) else HTML_ROOT
+    return html_url[: -len(suffix)] if html_url.endswith(suffix) else ctx.settings.web_url
 
 
 async def _find_manifest_comment(ctx: JobContext) -> dict[str, Any] | None:

@@ -3,8 +3,9 @@
 Seed 000 §7 and issue 3 ("On GitHub"): scenarios are built only from sources
 a person has seen and accepted. An action that reads sources calls, in order,
 
-1. ``load_repo_config`` — ``.github/scenarioforge.yml`` from the DEFAULT branch
-   (never the pull request's head, which anyone who opens a PR controls);
+1. ``load_repo_config`` — ``.github/scenarioforge.yml`` of the org's ``.github``
+   repository and of the repository, from their DEFAULT branches (never the
+   pull request's head, which anyone who opens a PR controls);
 2. ``current_manifest`` — the scan of the job's worktree at its exact SHA,
    reusing the newest manifest of that commit so that selection edits
    (``/scenarioforge sources --include/--exclude``) and confirmations survive;
@@ -19,32 +20,23 @@ tracking comment is re-rendered from the events (``bot.github.messages.tracking`
 from __future__ import annotations
 
 import asyncio
-import base64
 import re
 
-import gidgethub
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.sources import Source
+from bot.github.config_files import load_effective
 from bot.jobs.context import JobContext
 from bot.sources.render import totals
 from bot.sources.scan import scan
-from config import repo as repo_config
+from config.org import DEFAULT_SOURCE
 from config.repo import CONFIG_PATH, RepoConfig
 from storage import manifests
 from storage.models import Manifest
 
-#: "Get repository content" (https://docs.github.com/rest/repos/contents#get-repository-content);
-#: ``{+path}`` keeps the slashes of the path. Without ``ref`` GitHub reads the default branch.
-CONTENTS = "/repos/{owner}/{repo}/contents/{+path}"
 #: The phase a run is blocked in until ``/scenarioforge confirm``.
 GATE_PHASE = "needs-confirmation"
-
-
-def _owner_repo(ctx: JobContext) -> dict[str, str]:
-    owner, repo = ctx.run.repository.split("/", 1)
-    return {"owner": owner, "repo": repo}
 
 
 def code_block(text: str, indent: str = "  ") -> str:
@@ -53,42 +45,27 @@ def code_block(text: str, indent: str = "  ") -> str:
     return "\n".join(indent + line if line else line for line in [fence, *text.splitlines(), fence])
 
 
-async def _config_text(ctx: JobContext) -> tuple[str | None, str | None]:
-    """``(text, None)`` of the config file on the default branch, ``(None, None)`` when
-    there is none (404), ``(None, error)`` when it is not a readable UTF-8 file."""
-    try:
-        answer = await ctx.gh.getitem(CONTENTS, url_vars={**_owner_repo(ctx), "path": CONFIG_PATH})
-    except gidgethub.BadRequest as exc:
-        if exc.status_code == 404:
-            return None, None
-        raise
-    if not isinstance(answer, dict) or answer.get("type") != "file" or answer.get("encoding") != "base64":
-        return None, f"{CONFIG_PATH}: not a regular file GitHub returns inline (type/encoding)"
-    try:
-        return base64.b64decode(answer["content"]).decode("utf-8"), None
-    except UnicodeDecodeError as exc:
-        return None, f"{CONFIG_PATH}: not valid UTF-8 ({exc})"
-
-
 async def load_repo_config(ctx: JobContext) -> tuple[RepoConfig, str | None]:
-    """The repository config of the run's repository, read from its default branch.
+    """The effective config of the run's repository (``bot.github.config_files.load_effective``:
+    defaults ← org file ← the repository's file, each read from its default branch).
 
-    Returns ``(config, error)`` like ``config.repo.load_repo_config``: no file →
-    defaults; an invalid file (YAML, unknown key, wrong type, not UTF-8) →
-    defaults and the error text, shown in the tracking comment (event
-    ``config`` ``failed``). GitHub errors other than 404 propagate
+    Returns ``(config, error)``: ``error`` joins the errors of the files left out (an invalid
+    org or repository file: bad YAML, unknown key, wrong type, not UTF-8, bad ``_extends``), which
+    the ``config`` event (``failed``) shows in the tracking comment; the other files still apply.
+    The ``config`` event's payload holds each key's source. GitHub errors other than 404 propagate
     (``gidgethub.BadRequest``/``GitHubBroken``; the worker retries transient ones).
     """
-    text, error = await _config_text(ctx)
-    config, parse_error = repo_config.load_repo_config(text) if error is None else (RepoConfig(), error)
-    if parse_error:
-        await ctx.event("config", "failed", f"`{CONFIG_PATH}` on the default branch is invalid; the defaults are "
-                        f"used:\n\n{code_block(parse_error)}", {"error": parse_error})
-    elif text is None:
-        await ctx.event("config", "complete", f"no `{CONFIG_PATH}` on the default branch: defaults")
-    else:
-        await ctx.event("config", "complete", f"`{CONFIG_PATH}` read from the default branch")
-    return config, parse_error
+    found = await load_effective(ctx.gh, ctx.run.repository)
+    files = sorted({source for source in found.sources.values() if source != DEFAULT_SOURCE})
+    payload = {"sources": found.sources, "files": files}
+    used = ", ".join(f"`{name}`" for name in files) or f"no `{CONFIG_PATH}` in the repository or its org: defaults"
+    if found.errors:
+        error = "\n\n".join(found.errors)
+        await ctx.event("config", "failed", f"a config file is invalid and left out; the defaults and "
+                        f"the valid files are used ({used}):\n\n{code_block(error)}", {**payload, "error": error})
+        return found.config, error
+    await ctx.event("config", "complete", f"config from {used}" if files else used, payload)
+    return found.config, None
 
 
 async def manifest_at(session: AsyncSession, repository: str, commit_sha: str) -> Manifest | None:

@@ -56,7 +56,7 @@ def render_markdown(
     manifest_hash: str,
     sources: Sequence[Source],
     *,
-    html_base: str = "https://github.com",
+    html_base: str,
     notes: Sequence[Reason] = (),
     needs_confirmation: Sequence[Source] = (),
     confirmed_by: str | None = None,

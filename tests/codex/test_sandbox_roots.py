@@ -3,7 +3,8 @@
 The test world itself lives under ``/tmp`` (pytest's ``tmp_path``), as a
 ``WORKDIR`` under ``/tmp`` would: the agent's commands, run by the real
 ``codex`` binary in its workspace-write sandbox, try to poison a mirror next
-to the worktree, ``/tmp`` and ``$TMPDIR``; only the worktree is written.
+to the worktree, ``/tmp`` and the database; only the worktree and the
+thread's own temporary folder (``$TMPDIR``, removed with the thread) are written.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ async def test_workspace_write_reaches_the_worktree_only(model_server, codex_set
     worktree.mkdir(parents=True)
     (mirror / "hooks").mkdir(parents=True)
     in_tmp = f"/tmp/sf-poison-{uuid.uuid4().hex}"
-    attempts = [f"echo x > {mirror}/hooks/post-checkout", f"echo x > {in_tmp}", 'echo x > "$TMPDIR/sf-poison"',
+    attempts = [f"echo x > {mirror}/hooks/post-checkout", f"echo x > {in_tmp}", 'echo x > "$TMPDIR/scratch" && echo "tmpdir=$TMPDIR"',
                 f"echo x > {tmp_path}/scenarioforge.db", "echo fixed > fix.txt"]
     model_server.script = lambda request: (
         [exec_call("; ".join(attempts))] if not tool_outputs(request) else [assistant_message("done")])
@@ -36,6 +37,8 @@ async def test_workspace_write_reaches_the_worktree_only(model_server, codex_set
     assert not (tmp_path / "scenarioforge.db").exists()
     assert not os.path.exists(in_tmp)
     assert (worktree / "fix.txt").read_text() == "fixed\n"
+    tmpdir = command.output.split("tmpdir=", 1)[1].split()[0]
+    assert tmpdir.startswith(str(codex_settings.workdir.resolve() / "tmp")) and not os.path.exists(tmpdir)
 
 
 def test_codex_config_may_not_widen_the_sandbox():

@@ -304,9 +304,9 @@ async def test_a_model_claiming_passed_without_running_anything_is_blocked(world
     assert "reported passed without proof: the result cites no command" in summary
     assert "**Execute blocked** (run) — 0 passed, 0 failed, 2 blocked" in await world.tracking(run.id)
     # the invalid repository config is said, not silently replaced by the defaults
-    assert "`.github/scenarioforge.yml` on the default branch is invalid, so the defaults were used" in summary
-    assert "max_fix_attempts" in summary.split("defaults were used")[1]
-    assert "is invalid; the defaults are used" in await world.tracking(run.id)
+    assert "A config file is invalid and was left out; the defaults and the valid files were used" in summary
+    assert "max_fix_attempts" in summary.split("valid files were used")[1]
+    assert "is invalid and left out; the defaults and the valid files are used" in await world.tracking(run.id)
 
 
 async def test_a_fix_that_never_passes_stops_at_max_fix_attempts_without_a_pr(world, model_server):

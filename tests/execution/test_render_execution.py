@@ -134,13 +134,13 @@ def test_comment_section_and_terminal_table():
     assert "[check run](https://c/1) · [fix PR](https://p/2)" in text
     assert "#1 SC-001: 1 file(s) changed" in text
     assert text.endswith("Duration 12.5 s · 1234 tokens · 3 turn(s)\n"
-                         "- run tu-1: 460 tokens (input 400, output 60)\n"
-                         "- fix #1 tu-2: 590 tokens (input 500, output 90)\n"
-                         "- rerun #1 tu-3: 184 tokens (input 150, output 34)")
+                         "- run tu-1: 460 tokens (input 400, cached 0, output 60)\n"
+                         "- fix #1 tu-2: 590 tokens (input 500, cached 0, output 90)\n"
+                         "- rerun #1 tu-3: 184 tokens (input 150, cached 0, output 34)")
     lines = terminal_table(with_turns(fixed_outcome())).splitlines()
     assert lines[0].split() == ["SCENARIO", "STATUS", "CAUSE", "CHECKPOINT", "EVIDENCE", "RERUN"]
     assert lines[1].split()[:2] == ["SC-001", "passed"]
     assert lines[-4:] == ["PASSED: 2 passed, 0 failed, 0 blocked; 1 fix attempt(s); 1234 tokens; 12.5 s",
-                          "  run tu-1: 460 tokens (input 400, output 60)",
-                          "  fix #1 tu-2: 590 tokens (input 500, output 90)",
-                          "  rerun #1 tu-3: 184 tokens (input 150, output 34)"]
+                          "  run tu-1: 460 tokens (input 400, cached 0, output 60)",
+                          "  fix #1 tu-2: 590 tokens (input 500, cached 0, output 90)",
+                          "  rerun #1 tu-3: 184 tokens (input 150, cached 0, output 34)"]

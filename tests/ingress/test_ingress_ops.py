@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
@@ -104,6 +105,19 @@ async def test_metrics_expose_deliveries_jobs_latency_durations_and_github_calls
     assert 'scenarioforge_queue_latency_seconds{quantile="0.99"} 0.0' in lines  # none started yet
     assert "# TYPE scenarioforge_job_duration_seconds histogram" in lines
     assert "# TYPE scenarioforge_github_calls_total counter" in lines
+
+
+async def test_metrics_export_this_months_spend_by_repository(running):
+    async with running.services.database.session() as session:
+        for repository, cost in (("o/a", 1.5), ("o/a", 0.25), ("o/b", 3.0), ("o/c", None)):
+            session.add(Run(installation_id=1, repository=repository, issue_number=1, action="execute",
+                            requester="u", cost_usd=cost))
+        session.add(Run(installation_id=1, repository="o/b", issue_number=1, action="execute", requester="u",
+                        cost_usd=9.0, created_at=datetime(2020, 1, 1, tzinfo=UTC)))  # another month
+    lines = (await get(f"{running.url}/metrics"))[2].splitlines()
+    spend = [line for line in lines if line.startswith("scenarioforge_month_spend_usd{")]
+    assert spend == ['scenarioforge_month_spend_usd{repository="o/a"} 1.75',
+                     'scenarioforge_month_spend_usd{repository="o/b"} 3.0']
 
 
 # --- delivery storage --------------------------------------------------------------

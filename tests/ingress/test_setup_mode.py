@@ -36,13 +36,13 @@ from bot.ingress.setup import (
     MANIFEST,
     PRIVATE_KEY_FILE,
     build_manifest,
-    github_web_url,
     load_manifest,
     merge_env,
     render,
     setup_routes,
 )
 from config.settings import Settings
+from config.settings import web_root as github_web_url
 from tests.support.webhooks import load_payload, post_delivery
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,14 +65,14 @@ class SetupForm(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
-        if tag == "form":
+        if tag == "form" and attributes.get("id") == "register":
             self.action = attributes["action"] or ""
         elif tag == "input" and attributes.get("name") == "manifest":
             self.manifest = json.loads(attributes["value"] or "")
 
 
-async def _setup_form(url: str) -> SetupForm:
-    async with aiohttp.ClientSession() as http, http.get(url) as response:
+async def _setup_form(url: str, **params: str) -> SetupForm:
+    async with aiohttp.ClientSession() as http, http.get(url, params=params) as response:
         assert response.status == 200
         return SetupForm(await response.text())
 
@@ -155,6 +155,7 @@ async def test_register_app_in_browser_writes_credentials(
     origin = bot_url.rstrip("/")
     assert manifest["hook_attributes"]["url"] == origin + "/webhook"
     assert manifest["redirect_url"] == origin + CALLBACK_PATH
+    assert manifest["callback_urls"] == [origin + "/login/callback"]  # the board's sign-in
     assert manifest["default_permissions"] == {
         "contents": "write",
         "issues": "write",
@@ -177,7 +178,10 @@ async def test_register_app_in_browser_writes_credentials(
         "SCENARIOFORGE_APP_ID": str(app_keys.app_id),
         "SCENARIOFORGE_PRIVATE_KEY_PATH": str(key_path.resolve()),
         "SCENARIOFORGE_WEBHOOK_SECRET": secret,
+        "SCENARIOFORGE_CLIENT_ID": settings.client_id,
+        "SCENARIOFORGE_CLIENT_SECRET": settings.client_secret.get_secret_value(),
     }
+    assert settings.client_id == f"Iv1.{app_keys.app_id:016x}" and len(settings.client_secret.get_secret_value()) == 40
     assert env_path.read_text(encoding="utf-8").startswith("# kept as written\n")
     assert settings.private_key_path == key_path.resolve()
     assert browser.find_element(By.ID, "app-name").text == manifest["name"]
@@ -237,7 +241,7 @@ def test_manifest_gets_the_bots_urls_and_keeps_app_yml():
     assert proxied["hook_attributes"] == {"url": "https://smee.io/AbC123"}
     assert proxied["redirect_url"] == "http://127.0.0.1:3000/setup/callback"
     assert set(manifest["default_events"]) == {
-        "issue_comment", "issues", "pull_request", "check_run", "check_suite"
+        "issue_comment", "issues", "pull_request", "pull_request_review", "check_run", "check_suite"
     }
 
 

@@ -81,7 +81,7 @@ async def test_sources_then_exclude_edit_the_one_manifest_comment(world):
     tracking = await world.tracking(run.id)
     assert tracking.rstrip().endswith(f"[manifest comment]({comment['html_url']}) · "
                                       f"manifest hash `{first.manifest_hash}`")
-    assert "no `.github/scenarioforge.yml` on the default branch: defaults" in tracking
+    assert "no `.github/scenarioforge.yml` in the repository or its org: defaults" in tracking
 
     await world.comment(f"/scenarioforge sources --exclude {SPEC_OLD}")
     await world.settle()
@@ -159,7 +159,7 @@ async def test_an_invalid_config_on_the_default_branch_is_shown_and_defaults_use
     (run,) = await world.runs()
     assert run.state == "passed"
     tracking = await world.tracking(run.id)
-    assert f"❌ **config** — `{CONFIG}` on the default branch is invalid; the defaults are used:" in tracking
+    assert "❌ **config** — a config file is invalid and left out; the defaults and the valid files are used" in tracking
     assert "sources.stale_days\n    Extra inputs are not permitted" in tracking
     (manifest,) = await manifests_of(world)
     assert SPEC_OLD in {source.path for source in manifest.sources}  # the file's exclude was not applied
@@ -178,8 +178,10 @@ async def test_a_config_only_on_the_pull_request_head_is_not_used(world):
     (manifest,) = await manifests_of(world)
     assert manifest.commit_sha == pull["head"]["sha"]
     assert SPEC_OLD in {source.path for source in manifest.sources}
-    assert "no `.github/scenarioforge.yml` on the default branch: defaults" in await world.tracking(run.id)
-    (read,) = world.github.calls(CONTENTS)
+    assert "no `.github/scenarioforge.yml` in the repository or its org: defaults" in await world.tracking(run.id)
+    org, read = world.github.calls(CONTENTS)  # the org's .github repository, then the repository; no ref
+    owner = world.repository.split("/")[0]
+    assert (org.path, org.query, org.status) == (f"/repos/{owner}/.github/contents/{CONFIG}", {}, 404)
     assert (read.path, read.query) == (f"/repos/{world.repository}/contents/{CONFIG}", {})
     (comment,) = manifest_comments(world, 5)
     assert f"/blob/{pull['head']['sha']}/" in comment["body"]

@@ -15,6 +15,7 @@ from storage import manifests
 from storage.manifests import SelectionError
 
 REPO = "octo/shop"
+WEB = "https://ghe.example.com"
 
 
 @pytest.fixture(scope="module")
@@ -132,10 +133,10 @@ def test_markdown_comment(shop_scan):
     assert "**14 sources: 3 trusted, 4 suspect, 2 stale, 5 excluded; 7 selected**" in body
     assert f"Manifest hash: `{shop_scan.manifest_hash}`" in body
     assert "- `docs/prd.md` (suspect):" in body and "/scenarioforge confirm" in body
-    confirmed = render_markdown(REPO, sha, shop_scan.manifest_hash, shop_scan.sources, needs_confirmation=pending,
+    confirmed = render_markdown(REPO, sha, shop_scan.manifest_hash, shop_scan.sources, html_base=WEB, needs_confirmation=pending,
                                 confirmed_by="ann")
     assert "Confirmed by @ann" in confirmed and "/scenarioforge confirm" not in confirmed
-    noted = render_markdown(REPO, sha, "h", [], notes=[Reason(code="config-invalid", severity="info",
+    noted = render_markdown(REPO, sha, "h", [], html_base=WEB, notes=[Reason(code="config-invalid", severity="info",
                             message="Invalid config.", evidence=["line one\nline two"])])
     assert "> Invalid config. line one\n> line two" in noted and "**0 sources: none; 0 selected**" in noted
 
@@ -151,7 +152,7 @@ def _many(n):
 def test_markdown_comment_of_400_sources_stays_under_githubs_limit():
     sources = _many(400)
     pending = [s for s in sources if s.status == "suspect"]
-    body = render_markdown(REPO, "a" * 40, "h" * 64, sources, needs_confirmation=pending)
+    body = render_markdown(REPO, "a" * 40, "h" * 64, sources, html_base=WEB, needs_confirmation=pending)
     assert len(body) <= COMMENT_LIMIT < 65_536
     assert "**400 sources: 300 trusted, 100 suspect; 400 selected**" in body and f"Manifest hash: `{'h' * 64}`" in body
     shown = body.count("| 🟢 |") + body.count("| 🟡 |")
@@ -161,8 +162,8 @@ def test_markdown_comment_of_400_sources_stays_under_githubs_limit():
     assert body.count("\n- `docs/area-") == 100  # every source needing a look is listed
     assert "/scenarioforge confirm" in body
     everything = [s.model_copy(update={"status": "suspect", "reasons": pending[0].reasons}) for s in sources]
-    crowded = render_markdown(REPO, "a" * 40, "h" * 64, everything, needs_confirmation=everything)
+    crowded = render_markdown(REPO, "a" * 40, "h" * 64, everything, html_base=WEB, needs_confirmation=everything)
     listed = crowded.count("\n- `docs/area-")
     assert len(crowded) <= COMMENT_LIMIT and f"\n- … and {400 - listed} more\n" in crowded and 0 < listed < 400
-    small = render_markdown(REPO, "a" * 40, "h" * 64, sources[:10])
+    small = render_markdown(REPO, "a" * 40, "h" * 64, sources[:10], html_base=WEB)
     assert "more sources" not in small and small.count("| 🟢 |") + small.count("| 🟡 |") == 10

@@ -14,7 +14,8 @@ State is plain dicts and lists of GitHub-shaped JSON, readable by tests:
 ``pulls``, ``issues``, ``requests``/``calls(route)``. Tests set up the world
 with ``add_repo``, ``add_issue``, ``add_pull``, ``add_comment``,
 ``adopt_payload`` (all of that from a webhook payload), ``set_permission``,
-``set_file``, ``add_manifest_code`` and ``token_lifetime_s``, and inject rate
+``set_file``, ``add_manifest_code``, ``token_lifetime_s`` and ``oauth`` (users who sign in
+with GitHub, ``tests/support/github_oauth.py``), and inject rate
 limits or errors with ``fail_next``/``secondary_rate_limit``.
 
 Fixtures: ``github_server`` (running, ``.url``), ``github_clock`` (settable
@@ -45,6 +46,7 @@ from openapi_core import OpenAPI
 from openapi_core.contrib.aiohttp import AIOHTTPOpenAPIWebRequest
 
 from bot.github.client import AppAuth
+from tests.support.github_oauth import OAuthUsers
 from config.settings import Settings
 
 SLICE_PATH = Path(__file__).resolve().parents[1] / "github" / "rest-openapi.slice.json"
@@ -138,6 +140,13 @@ class GitHubServer:
     public_pem: str
     private_pem: str
     app_slug: str = "scenarioforge-test"
+    #: GitHub Enterprise Server shape: the API under ``prefix`` (``/api/v3``), pages under
+    #: ``html_root``, and webhook payloads (``payloads``: a folder of tests/payloads) whose API
+    #: URLs start with ``payload_api_url``; ``adopt_payload`` points those at this server.
+    prefix: str = ""
+    html_root: str = HTML_ROOT
+    payloads: str = ""
+    payload_api_url: str = "https://api.github.com"
     #: Lifetime of newly minted installation tokens (GitHub: one hour).
     token_lifetime_s: float = 3600.0
     url: str = ""
@@ -166,6 +175,7 @@ class GitHubServer:
         self._injected: defaultdict[str, deque[_Injected]] = defaultdict(deque)
         self._routes: dict[Any, str] = {}
         self._runner: web.AppRunner | None = None
+        self.oauth = OAuthUsers(self)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -176,14 +186,15 @@ class GitHubServer:
         for route, handler in self._endpoints().items():
             method, template = route.split(" ", 1)
             # GitHub lets {path} span slashes (contents API).
-            aio_template = template.replace("{path}", "{path:.+}")
+            aio_template = self.prefix + template.replace("{path}", "{path:.+}")
             self._routes[app.router.add_route(method, aio_template, handler)] = route
+        app.add_routes(self.oauth.web_routes())
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self.url = f"http://{host}:{port}{self.prefix}"
 
     async def close(self) -> None:
         if self._runner is not None:
@@ -206,9 +217,9 @@ class GitHubServer:
         repo = {
             "id": repo_id, "node_id": _node_id("Repository", repo_id), "name": name,
             "full_name": full_name, "private": private, "owner": self.user(owner),
-            "html_url": f"{HTML_ROOT}/{full_name}", "description": None, "fork": False,
+            "html_url": f"{self.html_root}/{full_name}", "description": None, "fork": False,
             "url": f"{self.url}/repos/{full_name}",
-            "clone_url": f"{HTML_ROOT}/{full_name}.git", "default_branch": default_branch,
+            "clone_url": f"{self.html_root}/{full_name}.git", "default_branch": default_branch,
             "visibility": "private" if private else "public", "archived": False,
             "created_at": _timestamp(), "updated_at": _timestamp(), "pushed_at": _timestamp(),
         }
@@ -227,7 +238,7 @@ class GitHubServer:
             "title": title, "body": body, "state": "open", "user": self.user(author),
             "labels": [self._label(full_name, name) for name in labels], "assignees": [],
             "comments": 0, "url": api, "labels_url": f"{api}/labels{{/name}}",
-            "comments_url": f"{api}/comments", "html_url": f"{HTML_ROOT}/{full_name}/issues/{number}",
+            "comments_url": f"{api}/comments", "html_url": f"{self.html_root}/{full_name}/issues/{number}",
             "repository_url": f"{self.url}/repos/{full_name}", "author_association": "OWNER",
             "locked": False, "created_at": _timestamp(), "updated_at": _timestamp(), "closed_at": None,
         }
@@ -238,15 +249,18 @@ class GitHubServer:
         self, full_name: str, number: int, *, head: str = "feature", base: str | None = None,
         head_sha: str | None = None, title: str = "A pull request", body: str | None = None,
         author: str = "octocat", draft: bool = False, labels: tuple[str, ...] = (),
+        head_repo: str | None = None,
     ) -> dict[str, Any]:
-        """An open pull request from branch ``head`` (same repository) into ``base``."""
+        """An open pull request from branch ``head`` of ``head_repo`` (default: the same
+        repository; a fork must be added with ``add_repo`` first) into ``base``."""
         base = base or self.repos[full_name]["default_branch"]
+        head_repo = head_repo or full_name
         if head_sha is not None:
-            self.refs[(full_name, head)] = head_sha
+            self.refs[(head_repo, head)] = head_sha
         issue = self.add_issue(full_name, number, title=title, body=body, author=author, labels=labels)
         issue["pull_request"] = {
             "url": f"{self.url}/repos/{full_name}/pulls/{number}",
-            "html_url": f"{HTML_ROOT}/{full_name}/pull/{number}",
+            "html_url": f"{self.html_root}/{full_name}/pull/{number}",
         }
         pr_id = next(self._ids)
         pull = {
@@ -254,7 +268,7 @@ class GitHubServer:
             "state": "open", "title": title, "body": body, "draft": draft, "locked": False,
             "user": self.user(author), "url": issue["pull_request"]["url"],
             "html_url": issue["pull_request"]["html_url"], "issue_url": issue["url"],
-            "comments_url": issue["comments_url"], "head": self._branch(full_name, head),
+            "comments_url": issue["comments_url"], "head": self._branch(head_repo, head),
             "base": self._branch(full_name, base), "requested_reviewers": [], "labels": issue["labels"],
             "merged": False, "merged_at": None, "closed_at": None, "mergeable": None,
             "created_at": _timestamp(), "updated_at": _timestamp(), "author_association": "OWNER",
@@ -283,8 +297,8 @@ class GitHubServer:
 
     def adopt_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Seed repo, issue/PR and comment from a webhook payload; return the payload
-        with its ``https://api.github.com`` URLs pointing at this server."""
-        payload = json.loads(json.dumps(payload).replace("https://api.github.com", self.url))
+        with its API URLs (``payload_api_url``) pointing at this server."""
+        payload = json.loads(json.dumps(payload).replace(self.payload_api_url, self.url))
         repo = payload["repository"]
         full_name = repo["full_name"]
         installation_id = payload.get("installation", {}).get("id", 1)
@@ -370,7 +384,7 @@ class GitHubServer:
                 "login": login, "id": user_id, "node_id": _node_id("User", user_id),
                 "type": user_type or ("Bot" if login.endswith("[bot]") else "User"),
                 "site_admin": False, "avatar_url": f"https://avatars.githubusercontent.com/u/{user_id}",
-                "url": f"{self.url}/users/{quote(login)}", "html_url": f"{HTML_ROOT}/{quote(login)}",
+                "url": f"{self.url}/users/{quote(login)}", "html_url": f"{self.html_root}/{quote(login)}",
             }
         return self._users[login]
 
@@ -378,6 +392,8 @@ class GitHubServer:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith("/login/oauth/"):  # github.com's web side, not the REST API
+            return await handler(request)
         raw = await request.read()
         route = self._routes.get(request.match_info.route)
         recorded = RecordedRequest(
@@ -429,6 +445,9 @@ class GitHubServer:
         if template.startswith("/app-manifests/"):
             return None
         scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+        if template.startswith("/user"):  # a user access token (tests/support/github_oauth.py)
+            return None if self.oauth.login_of(request.headers.get("authorization", "")) else _error(
+                401, "Bad credentials")
         if template.startswith("/app"):
             if scheme.lower() != "bearer":
                 return _error(401, "A JSON web token could not be decoded")
@@ -479,6 +498,7 @@ class GitHubServer:
             f"GET {r}/check-runs/{{check_run_id}}": self._get_check_run,
             f"PATCH {r}/check-runs/{{check_run_id}}": self._update_check_run,
             f"GET {r}/contents/{{path}}": self._get_contents,
+            **self.oauth.rest_endpoints(),
         }
 
     def _app(self) -> dict[str, Any]:
@@ -486,7 +506,7 @@ class GitHubServer:
             "id": self.app_id, "slug": self.app_slug, "node_id": _node_id("Integration", self.app_id),
             "client_id": f"Iv1.{self.app_id:016x}", "owner": self.user("octo-org", "Organization"),
             "name": "ScenarioForge", "description": "Scenario packs from planning documents",
-            "external_url": "https://scenarioforge.example", "html_url": f"{HTML_ROOT}/apps/{self.app_slug}",
+            "external_url": "https://scenarioforge.example", "html_url": f"{self.html_root}/apps/{self.app_slug}",
             "created_at": _timestamp(), "updated_at": _timestamp(),
             "permissions": {"checks": "write", "contents": "write", "issues": "write",
                             "metadata": "read", "pull_requests": "write"},
@@ -788,13 +808,21 @@ def _paginated(request: web.Request, items: list[dict[str, Any]]) -> web.Respons
 
 
 @pytest.fixture
-async def github_server(app_keys):
+def github_shape() -> dict[str, str]:
+    """``GitHubServer`` fields that shape the instance (``prefix``, ``html_root``, ``payloads``,
+    ``payload_api_url``); empty = github.com. Override in a module to test GHES."""
+    return {}
+
+
+@pytest.fixture
+async def github_server(app_keys, github_shape):
     """A running ``GitHubServer`` for the ``app_keys`` App; base URL in ``.url``.
 
     Fails the test at teardown if a request violated the OpenAPI slice or hit
     an endpoint it does not describe.
     """
-    server = GitHubServer(app_id=app_keys.app_id, public_pem=app_keys.public_pem, private_pem=app_keys.private_pem)
+    server = GitHubServer(app_id=app_keys.app_id, public_pem=app_keys.public_pem, private_pem=app_keys.private_pem,
+                          **github_shape)
     await server.start()
     try:
         yield server

@@ -199,7 +199,7 @@ class World:
         App's bot login carries ``performed_via_github_app``.
         """
         number = issue_number or (2 if on_pr else 1)
-        payload = load_payload(COMMENT_PAYLOAD)
+        payload = load_payload(self.github.payloads + COMMENT_PAYLOAD)
         issue = self._target(number, on_pr, payload["issue"])
         comment = self.github.add_comment(self.repository, number, body, author=user)
         payload["issue"].update(issue)
@@ -220,13 +220,13 @@ class World:
         """Add label ``name`` to the issue/PR on GitHub and deliver the real ``labeled`` payload."""
         number = issue_number or (2 if on_pr else 1)
         if on_pr:
-            payload = load_payload(PULL_LABELED_PAYLOAD)
+            payload = load_payload(self.github.payloads + PULL_LABELED_PAYLOAD)
             self._target(number, True, {})
             payload["pull_request"].update(self.github.pulls[(self.repository, number)])
             payload["number"] = number
             event = "pull_request"
         else:
-            payload = load_payload(ISSUE_LABELED_PAYLOAD)
+            payload = load_payload(self.github.payloads + ISSUE_LABELED_PAYLOAD)
             payload["issue"].update(self._target(number, False, payload["issue"]))
             payload["installation"] = {"id": self.installation_id}
             event = "issues"
@@ -343,7 +343,7 @@ async def world(database, github_server, world_http, start_app, app_keys, tmp_pa
     Fixture order matters: ``database``, ``github_server`` and ``world_http`` are
     set up before ``start_app`` so they outlive the app, which stops first.
     """
-    payload = load_payload(COMMENT_PAYLOAD)
+    payload = load_payload(github_server.payloads + COMMENT_PAYLOAD)
     repo = payload["repository"]
     github_server.add_repo(repo["full_name"], installation_id=payload["installation"]["id"],
                            default_branch=repo["default_branch"], repo_id=repo["id"])

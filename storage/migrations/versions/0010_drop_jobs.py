@@ -1,13 +1,13 @@
-"""drop the home-made lease queue's ``jobs`` table: runs are DBOS workflows now (after 0007)
+"""drop the home-made lease queue's ``jobs`` table: runs are DBOS workflows now (after 0009_governance)
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010_drop_jobs
+Revises: 0009_governance
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0010_drop_jobs"
+down_revision = "0009_governance"
 branch_labels = None
 depends_on = None
 

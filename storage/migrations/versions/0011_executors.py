@@ -1,13 +1,13 @@
-"""executor heartbeats for taking over a dead worker's runs (after 0008)
+"""executor heartbeats for taking over a dead worker's runs (after 0010_drop_jobs)
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011_executors
+Revises: 0010_drop_jobs
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0011_executors"
+down_revision = "0010_drop_jobs"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""The review board (issue 12): web pages, live event stream, reports, sign-in with GitHub."""

@@ -1,0 +1,89 @@
+"""Read a repository's effective config from GitHub: the org file, ``_extends`` bases, its own file.
+
+Files come from "Get repository content"
+(https://docs.github.com/rest/repos/contents#get-repository-content) on each
+repository's DEFAULT branch, never a pull request's head (which anyone who
+opens a PR controls, a fork's author included). The org file is
+``.github/scenarioforge.yml`` in the owner's ``.github`` repository
+(Probot's convention); merging and provenance are ``config.org``. Nothing is
+cached, so one repository's file can never be served to another.
+"""
+from __future__ import annotations
+
+import base64
+from dataclasses import replace
+
+import gidgethub
+from gidgethub.abc import GitHubAPI
+
+from config.org import EXTENDS, ORG_REPO, Effective, Layer, effective, parse_extends, parse_layer, source_name
+from config.repo import CONFIG_PATH
+
+#: ``{+path}`` keeps the slashes of the path. Without ``ref`` GitHub reads the default branch.
+CONTENTS = "/repos/{owner}/{repo}/contents/{+path}"
+#: How many ``_extends`` hops one file may take (a cycle stops earlier).
+MAX_EXTENDS = 3
+
+
+async def file_text(gh: GitHubAPI, repository: str, path: str) -> tuple[str | None, str | None]:
+    """``(text, None)`` of ``path`` on ``repository``'s default branch, ``(None, None)`` when there is
+    none (404), ``(None, error)`` when it is not a readable UTF-8 file. Other GitHub errors propagate
+    (``gidgethub.BadRequest``/``GitHubBroken``)."""
+    owner, repo = repository.split("/", 1)
+    try:
+        answer = await gh.getitem(CONTENTS, url_vars={"owner": owner, "repo": repo, "path": path})
+    except gidgethub.BadRequest as exc:
+        if exc.status_code == 404:
+            return None, None
+        raise
+    name = source_name(repository, path)
+    if not isinstance(answer, dict) or answer.get("type") != "file" or answer.get("encoding") != "base64":
+        return None, f"{name}: not a regular file GitHub returns inline (type/encoding)"
+    try:
+        return base64.b64decode(answer["content"]).decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        return None, f"{name}: not valid UTF-8 ({exc})"
+
+
+async def _chain(gh: GitHubAPI, repository: str, path: str, *, org: bool, missing: str | None = None) -> list[Layer]:
+    """The layers of one file and its ``_extends`` bases, weakest first (empty when it does not exist),
+    marked ``org`` when they are the org file's.
+
+    ``missing`` is the error of a file that must exist (an ``_extends`` target)."""
+    layers: list[Layer] = []
+    seen: set[str] = set()
+    owner = repository.split("/", 1)[0]
+    while True:
+        name = source_name(repository, path)
+        text, error = await file_text(gh, repository, path)
+        if text is None:
+            if error or missing:
+                layers.insert(0, Layer(name, None, error or missing, org=org))
+            return layers
+        layer = replace(parse_layer(name, text), org=org)
+        seen.add(name)
+        layers.insert(0, layer)
+        if layer.extends is None:
+            return layers
+        try:
+            repository, path = parse_extends(layer.extends, owner)
+        except ValueError as exc:
+            layers[0] = Layer(name, None, f"{name}: {exc}", org=org)
+            return layers
+        target = source_name(repository, path)
+        if target in seen or len(seen) > MAX_EXTENDS:
+            layers.insert(0, Layer(target, None, f"{name}: {EXTENDS} {target} makes a cycle or goes deeper "
+                                                 f"than {MAX_EXTENDS} files", org=org))
+            return layers
+        missing = f"{name}: {EXTENDS} names {target}, which does not exist or cannot be read by this App"
+        owner = repository.split("/", 1)[0]
+
+
+async def load_effective(gh: GitHubAPI, repository: str) -> Effective:
+    """The effective config of ``repository`` (``owner/name``): defaults ← org file ← the repository's
+    file, each with its ``_extends`` bases (``config.org.effective``)."""
+    owner = repository.split("/", 1)[0]
+    org = f"{owner}/{ORG_REPO}"
+    layers = await _chain(gh, org, CONFIG_PATH, org=True) if repository != org else []
+    layers += await _chain(gh, repository, CONFIG_PATH, org=repository == org)
+    return effective(layers)

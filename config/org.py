@@ -1,0 +1,177 @@
+"""Org-wide config: layers of ``.github/scenarioforge.yml`` merged key by key, with provenance.
+
+Probot's convention (https://probot.github.io/docs/configuration/): the
+organisation's ``.github`` repository holds ``.github/scenarioforge.yml`` for
+every repository of the installation; a repository's own file overrides it key
+by key (mappings merge, any other value replaces); ``_extends: other-repo`` or
+``_extends: owner/repo:path/to/file.yml`` pulls a base file under the file that
+names it. Layers, weakest first: the defaults, the org file (and its
+``_extends`` bases), the repository file's ``_extends`` bases, the repository
+file.
+
+An invalid layer (YAML, unknown key, wrong type, bad ``_extends``) is left out
+whole and its error kept, so the other layers still apply (issue 14: "the
+defaults, or the repository's valid keys, are used"). This module is pure: the
+files are read by ``bot.github.config_files``.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from config.repo import CONFIG_PATH, RepoConfig
+
+ORG_REPO = ".github"
+EXTENDS = "_extends"
+DEFAULT_SOURCE = "default"
+#: Keys only the org file (and its ``_extends`` bases) may set: a repository must not raise the
+#: ceiling of the whole installation. (section, key)
+ORG_ONLY = (("budget", "installation_monthly_usd"),)
+#: ``repo`` or ``owner/repo``, optionally ``:path``; GitHub names (letters, digits, ``.-_``).
+_EXTENDS = re.compile(r"^(?:(?P<owner>[A-Za-z0-9-]+)/)?(?P<repo>[A-Za-z0-9._-]+)(?::(?P<path>[^\s:]+))?$")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One config file as read: ``source`` names it (``owner/repo:path``), ``data`` is its mapping
+    without ``_extends`` (``None`` when invalid), ``error`` says why it was left out; ``org`` marks
+    the org file and its bases, the only files that may set ``ORG_ONLY`` keys."""
+
+    source: str
+    data: dict[str, Any] | None
+    error: str | None = None
+    extends: str | None = None
+    org: bool = False
+
+
+@dataclass
+class Effective:
+    """The merged config, the source of every leaf key (dotted path → ``Layer.source`` or
+    ``"default"``), and the errors of the layers left out."""
+
+    config: RepoConfig
+    sources: dict[str, str]
+    errors: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[tuple[str, Any, str]]:
+        """``(dotted key, value, source)`` for every leaf of the effective config, sorted by key."""
+        values = flatten(self.config.model_dump(mode="json"))
+        return [(key, values[key], self.sources.get(key, DEFAULT_SOURCE)) for key in sorted(values)]
+
+
+def source_name(repository: str, path: str = CONFIG_PATH) -> str:
+    """``owner/repo:path``, the name a layer is shown by."""
+    return f"{repository}:{path}"
+
+
+def parse_extends(value: object, owner: str) -> tuple[str, str]:
+    """``(owner/repo, path)`` named by an ``_extends`` value; the owner defaults to ``owner``, the path
+    to ``CONFIG_PATH``.
+
+    Raises:
+        ValueError: not a string of the form ``repo``, ``owner/repo`` or either with ``:path``.
+    """
+    match = _EXTENDS.match(value) if isinstance(value, str) else None
+    if match is None or ".." in (match["path"] or ""):
+        raise ValueError(f"{EXTENDS}: {value!r} is not `repo`, `owner/repo` or `owner/repo:path/to/file.yml`")
+    return f"{match['owner'] or owner}/{match['repo']}", match["path"] or CONFIG_PATH
+
+
+def parse_layer(source: str, text: str) -> Layer:
+    """A layer from a file's text: its mapping checked against ``RepoConfig`` on its own (unknown
+    keys are errors), ``_extends`` kept aside."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        return Layer(source, None, f"{source}: invalid YAML: {exc}")
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        return Layer(source, None, f"{source}: the file must be a mapping of sections, not {type(data).__name__}")
+    extends = data.pop(EXTENDS, None)
+    try:
+        RepoConfig.model_validate(data)
+    except ValidationError as exc:
+        return Layer(source, None, f"{source}: {exc}")
+    return Layer(source, data, extends=extends)
+
+
+def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` over ``base``: mappings merge key by key, any other value replaces."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Leaves of nested mappings by dotted path (``execute.mode``); an empty mapping is a leaf."""
+    leaves: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            leaves.update(flatten(value, f"{path}."))
+        else:
+            leaves[path] = value
+    return leaves
+
+
+def effective(layers: Sequence[Layer]) -> Effective:
+    """Merge the valid ``layers`` (weakest first) over the defaults; see the module docstring.
+
+    Every leaf a layer sets is credited to it; leaves under a mapping a later layer replaces
+    whole (a non-mapping value) lose their credit. If the merged whole fails validation (layers
+    valid alone, wrong together), the strongest layers are dropped one by one until it passes.
+    """
+    valid = [_org_only(layer) for layer in layers if layer.data is not None]
+    errors = [layer.error for layer in layers if layer.error]
+    errors += [f"{layer.source}: {section}.{key} is set by the org file only; ignored here"
+               for layer in layers if layer.data is not None and not layer.org
+               for section, key in ORG_ONLY if key in (layer.data.get(section) or {})]
+    while True:
+        merged: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        for layer in valid:
+            assert layer.data is not None
+            merged = merge(merged, layer.data)
+            for key in [key for key, value in flatten(layer.data).items() if value != {}]:
+                sources = {k: v for k, v in sources.items() if not k.startswith(f"{key}.")}
+                sources[key] = layer.source
+        try:
+            config = RepoConfig.model_validate(merged)
+        except ValidationError as exc:
+            dropped = valid.pop()
+            errors.append(f"{dropped.source} (merged with the layers under it): {exc}")
+            continue
+        leaves = flatten(config.model_dump(mode="json"))
+        credited = {key: _credit(key, sources) for key in leaves}
+        return Effective(config, credited, errors)
+
+
+def _org_only(layer: Layer) -> Layer:
+    """``layer`` without the ``ORG_ONLY`` keys unless it is an org layer."""
+    if layer.org or layer.data is None:
+        return layer
+    data = {name: dict(value) if isinstance(value, dict) else value for name, value in layer.data.items()}
+    for section, key in ORG_ONLY:
+        if isinstance(data.get(section), dict):
+            data[section].pop(key, None)
+    return Layer(layer.source, data, layer.error, layer.extends, layer.org)
+
+
+def _credit(leaf: str, sources: Mapping[str, str]) -> str:
+    """The source of ``leaf``: its own entry or the nearest parent a layer set whole."""
+    parts = leaf.split(".")
+    for end in range(len(parts), 0, -1):
+        found = sources.get(".".join(parts[:end]))
+        if found is not None:
+            return found
+    return DEFAULT_SOURCE

@@ -1,0 +1,28 @@
+"""The review board's settings: a bad session key or price table is named with its problem."""
+from __future__ import annotations
+
+import pytest
+from cryptography.fernet import Fernet
+
+from bot.ingress.server import load_settings
+from config.settings import Settings
+
+
+@pytest.mark.parametrize(("name", "value", "problem"), [
+    ("SCENARIOFORGE_SESSION_KEY", "not-a-key", "not a Fernet key"),
+])
+def test_a_bad_board_setting_is_named(monkeypatch, capsys, tmp_path, name, value, problem):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(name, value)
+    assert load_settings() is None
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"invalid setting {name}: ") and problem in line
+
+
+def test_web_url_follows_the_api_url_unless_set(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    key = Fernet.generate_key().decode()
+    ghes = Settings(_env_file=None, github_api_url="https://ghe.example/api/v3", session_key=key)
+    assert ghes.web_url == "https://ghe.example"
+    assert Settings(_env_file=None).web_url == "https://github.com"
+    assert Settings(_env_file=None, github_web_url="https://gh.example/").web_url == "https://gh.example"

@@ -1,0 +1,128 @@
+"""Issue 14, "Org-wide config": the org file, the repository's file, ``_extends`` and provenance,
+read through the real client from the local GitHub server."""
+from __future__ import annotations
+
+import pytest
+
+from bot.github.config_files import load_effective
+from config.org import parse_extends
+
+ORG_FILE = ("acme/.github", ".github/scenarioforge.yml")
+ORG = "acme/.github:.github/scenarioforge.yml"
+
+
+@pytest.fixture
+def acme(github_server):
+    """Installation 1 with ``acme/.github``, ``acme/app``, ``acme/tool``, ``acme/base``; installation 2
+    with ``other/secret`` (not readable by installation 1's token)."""
+    for name in ("acme/.github", "acme/app", "acme/tool", "acme/base"):
+        github_server.add_repo(name, installation_id=1)
+    github_server.add_repo("other/secret", installation_id=2)
+    return github_server
+
+
+async def effective_of(github_auth, repository: str):
+    return await load_effective(github_auth.installation_client(1), repository)
+
+
+async def test_the_org_file_alone_applies_with_its_source(acme, github_auth):
+    acme.set_file(*ORG_FILE, "execute:\n  mode: fix\nbudget:\n  monthly_usd: 50\n")
+    found = await effective_of(github_auth, "acme/app")
+    assert (found.config.execute.mode, found.config.budget.monthly_usd, found.errors) == ("fix", 50, [])
+    rows = {key: (value, source) for key, value, source in found.rows()}
+    assert rows["execute.mode"] == ("fix", ORG)
+    assert rows["execute.max_fix_attempts"] == (3, "default")
+
+
+async def test_the_repository_file_alone_applies(acme, github_auth):
+    acme.set_file("acme/app", ".github/scenarioforge.yml", "generate:\n  refine_rounds: 4\n")
+    found = await effective_of(github_auth, "acme/app")
+    assert found.config.generate.refine_rounds == 4
+    assert found.sources["generate.refine_rounds"] == "acme/app:.github/scenarioforge.yml"
+
+
+async def test_the_repository_overrides_the_org_key_by_key(acme, github_auth):
+    acme.set_file(*ORG_FILE, "execute:\n  mode: fix\n  max_fix_attempts: 5\nsources:\n  exclude: [old/**]\n")
+    acme.set_file("acme/app", ".github/scenarioforge.yml", "execute:\n  mode: pr\n")
+    found = await effective_of(github_auth, "acme/app")
+    ex = found.config.execute
+    assert (ex.mode, ex.max_fix_attempts, found.config.sources.exclude) == ("pr", 5, ["old/**"])
+    assert (found.sources["execute.mode"], found.sources["execute.max_fix_attempts"]) == (
+        "acme/app:.github/scenarioforge.yml", ORG)
+
+
+async def test_extends_pulls_a_base_file_under_the_one_naming_it(acme, github_auth):
+    acme.set_file("acme/base", "shared/sf.yml", "execute:\n  mode: full\n  max_fix_attempts: 7\n")
+    acme.set_file("acme/app", ".github/scenarioforge.yml", "_extends: acme/base:shared/sf.yml\nexecute:\n  mode: run\n")
+    acme.set_file("acme/tool", ".github/scenarioforge.yml", "_extends: base\n")  # same owner, default path
+    acme.set_file("acme/base", ".github/scenarioforge.yml", "generate:\n  refine_rounds: 0\n")
+    app, tool = await effective_of(github_auth, "acme/app"), await effective_of(github_auth, "acme/tool")
+    assert (app.config.execute.mode, app.config.execute.max_fix_attempts) == ("run", 7)
+    assert app.sources["execute.max_fix_attempts"] == "acme/base:shared/sf.yml"
+    assert tool.config.generate.refine_rounds == 0 and tool.errors == []
+
+
+async def test_an_extends_the_app_cannot_read_is_an_error_and_the_rest_applies(acme, github_auth):
+    acme.set_file("other/secret", ".github/scenarioforge.yml", "execute:\n  mode: full\n")
+    acme.set_file("acme/app", ".github/scenarioforge.yml", "_extends: other/secret\nexecute:\n  max_fix_attempts: 2\n")
+    found = await effective_of(github_auth, "acme/app")
+    assert (found.config.execute.mode, found.config.execute.max_fix_attempts) == ("run", 2)
+    assert found.errors == ["acme/app:.github/scenarioforge.yml: _extends names other/secret:.github/scenarioforge.yml, "
+                            "which does not exist or cannot be read by this App"]
+
+
+async def test_an_extends_cycle_stops(acme, github_auth):
+    acme.set_file("acme/app", ".github/scenarioforge.yml", "_extends: tool\n")
+    acme.set_file("acme/tool", ".github/scenarioforge.yml", "_extends: app\n")
+    found = await effective_of(github_auth, "acme/app")
+    assert any("makes a cycle" in error for error in found.errors)
+
+
+async def test_an_invalid_org_file_is_reported_and_the_repositorys_valid_keys_used(acme, github_auth):
+    acme.set_file(*ORG_FILE, "execute:\n  mode: sometimes\n")
+    acme.set_file("acme/app", ".github/scenarioforge.yml", "execute:\n  max_fix_attempts: 2\n")
+    found = await effective_of(github_auth, "acme/app")
+    assert (found.config.execute.mode, found.config.execute.max_fix_attempts) == ("run", 2)
+    [error] = found.errors
+    assert error.startswith(f"{ORG}: 1 validation error") and "execute.mode" in error
+
+
+async def test_two_repositories_of_one_installation_never_mix(acme, github_auth):
+    acme.set_file(*ORG_FILE, "execute:\n  max_fix_attempts: 4\n")
+    acme.set_file("acme/app", ".github/scenarioforge.yml", "execute:\n  mode: full\nbudget:\n  monthly_usd: 1\n")
+    acme.set_file("acme/tool", ".github/scenarioforge.yml", "sources:\n  exclude: [tool-only/**]\n")
+    app = await effective_of(github_auth, "acme/app")
+    tool = await effective_of(github_auth, "acme/tool")
+    app_again = await effective_of(github_auth, "acme/app")
+    assert (app.config.execute.mode, app.config.sources.exclude, app.config.budget.monthly_usd) == ("full", [], 1)
+    assert (tool.config.execute.mode, tool.config.sources.exclude, tool.config.budget.monthly_usd) == (
+        "run", ["tool-only/**"], None)
+    assert app.config.execute.max_fix_attempts == tool.config.execute.max_fix_attempts == 4
+    assert "acme/app" not in str(tool.sources) and "acme/tool" not in str(app.sources)
+    assert app_again.config == app.config
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("base", ("acme/base", ".github/scenarioforge.yml")),
+    ("other/base", ("other/base", ".github/scenarioforge.yml")),
+    ("other/base:conf/sf.yml", ("other/base", "conf/sf.yml")),
+])
+def test_parse_extends(value, expected):
+    assert parse_extends(value, "acme") == expected
+
+
+@pytest.mark.parametrize("value", ["", "a b", "o/r:../../etc", ["base"], "o/r/x"])
+def test_a_bad_extends_names_the_key(value):
+    with pytest.raises(ValueError, match="_extends: "):
+        parse_extends(value, "acme")
+
+
+async def test_only_the_org_file_sets_the_installation_ceiling(acme, github_auth):
+    acme.set_file(*ORG_FILE, "budget:\n  installation_monthly_usd: 100\n")
+    acme.set_file("acme/app", ".github/scenarioforge.yml",
+                  "budget:\n  installation_monthly_usd: 100000\n  monthly_usd: 5\n")
+    found = await effective_of(github_auth, "acme/app")
+    assert (found.config.budget.installation_monthly_usd, found.config.budget.monthly_usd) == (100, 5)
+    assert found.sources["budget.installation_monthly_usd"] == ORG
+    assert found.errors == ["acme/app:.github/scenarioforge.yml: budget.installation_monthly_usd is set by the "
+                            "org file only; ignored here"]
