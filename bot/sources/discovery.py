@@ -7,12 +7,19 @@ proposals, PRD, roadmap, TODO, architecture, README, CHANGELOG…) or content
 them as planning material; any Markdown/reST/AsciiDoc file at the top level
 of the repository is the project's own document (``guide`` by its name, else
 ``other``). Nothing is hard-coded by file name list alone.
+
+Issue 10 ("discovery by content"): a prose file anywhere is also a
+candidate when its content marks it — a metadata block (front matter, an
+RFC 822 header block, a ``Status:`` list under the title), a numbered
+collection name (``pep-0008.rst``, ``eip-1559.md``, ``0007-use-postgres.md``,
+``NNNN-name/README.md``), or headings such as Motivation, Proposal,
+Decision, Status, Requirements.
 """
 from __future__ import annotations
 
 import re
 
-PROSE_FORMATS = {".md", ".markdown", ".mdx", ".rst", ".adoc", ".asciidoc"}
+PROSE_FORMATS = {".md", ".markdown", ".mdx", ".rst", ".adoc", ".asciidoc", ".org"}
 DOC_FORMATS = PROSE_FORMATS | {".txt", ".yaml", ".yml"}
 # Office/PDF documents are looked at only to say why they are excluded (not text).
 DOC_BINARIES = {".pdf", ".doc", ".docx", ".odt", ".rtf", ".ppt", ".pptx", ".pages", ".key"}
@@ -24,15 +31,21 @@ DOC_DIRS = {
     "roadmap", "planning", "prd", "prds",
 }
 _TOKEN = re.compile(r"[a-z0-9]+")
-FRONT_MATTER = re.compile(r"\A---\s*\n(?P<body>.*?)\n(?:---|\.\.\.)\s*(?:\n|\Z)", re.S)
-_CHECKBOX = re.compile(r"^\s*[-*+]\s+\[[ xX]\]\s", re.M)
 _NOT_DOCS = re.compile(
     r"(^|/)(requirements[\w.-]*\.txt|constraints[\w.-]*\.txt|licen[cs]e[\w.-]*|copying[\w.-]*|notice[\w.-]*|"
     r"code[_-]of[_-]conduct[\w.-]*|authors[\w.-]*|contributors[\w.-]*|"
     r"robots\.txt|cmakelists\.txt|[\w.-]*\.lock|pnpm-lock\.yaml|\.pre-commit-config\.yaml)$|(^|/)\.github/",
     re.I,
 )
-_HEADING = re.compile(r"^(?:#{1,3}\s+|=+\s+)?(?P<text>.+)$", re.M)
+# pep-0008, eip-1559, 0007-use-postgres, A12-proxy; also any file inside such a proposal's own folder
+_NUMBERED = re.compile(r"(^|/)(?:[a-z]{1,8}[-_]?\d{1,5}|\d{3,5})(?:[-_][^/]*)?(?:/[^/]+)?$", re.I)
+SPEC_HEADINGS = {
+    "motivation", "proposal", "decision", "status", "requirements", "rationale", "specification", "abstract",
+    "context", "consequences", "alternatives", "goals", "non-goals", "summary", "design", "detailed design",
+    "background", "backwards compatibility", "drawbacks", "unresolved questions", "security considerations",
+    "decision outcome", "considered options", "user stories", "acceptance criteria", "implementation",
+}
+SPEC_HEADINGS_MIN = 2
 
 # (type, path tokens, heading words) in priority order: the first match wins.
 _RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
@@ -83,44 +96,48 @@ def is_candidate_path(path: str) -> bool:
     return ext in DOC_FORMATS or ext in DOC_BINARIES
 
 
-def front_matter(text: str) -> dict[str, str]:
-    """``key: value`` pairs of a leading ``---`` block (lower-case keys, raw string values)."""
-    match = FRONT_MATTER.match(text)
-    if not match:
-        return {}
-    pairs = {}
-    for line in match.group("body").splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip() and not key.startswith((" ", "\t", "-")):
-            pairs[key.strip().lower()] = value.strip().strip("\"'")
-    return pairs
+def is_numbered(path: str) -> bool:
+    """True for a member of a numbered collection: ``pep-0008.rst``, ``0007-x.md``, ``1234-name/README.md``,
+    ``pep-0639/appendix.rst``."""
+    return bool(_NUMBERED.search(path.rsplit(".", 1)[0] if extension(path) else path))
 
 
-def classify(path: str, text: str) -> str | None:
+def content_marked(path: str, meta_keys: list[str], headings: list[str]) -> bool:
+    """True when the content (or a numbered-collection name) marks a prose file as planning or spec material."""
+    if meta_keys and ({"status", "title", "state", "stage"} & set(meta_keys) or len(meta_keys) >= 3):
+        return True
+    if is_numbered(path):
+        return True
+    found = {h.strip(" :#*").lower() for h in headings} & SPEC_HEADINGS
+    return len(found) >= SPEC_HEADINGS_MIN
+
+
+def classify(path: str, text: str, *, title: str = "", headings: tuple[str, ...] | list[str] = (),
+             meta_keys: tuple[str, ...] | list[str] = (), checkboxes: int = 0) -> str | None:
     """The source type of a document, or ``None`` when neither its path nor its content marks it.
 
     Path tokens decide first (priority order of ``_RULES``); then the title
-    and early headings; then content alone (checkboxes → tasks, front matter
-    or OpenAPI keys → spec/other). YAML outside documentation folders counts
-    only with OpenAPI keys or front-matter-like ``title``/``status`` keys.
+    and headings (from the parse, ``bot.sources.references.Claims``); then
+    content alone (checkboxes → tasks; metadata, a numbered name or spec
+    headings → other). YAML outside documentation folders counts only with
+    OpenAPI keys or front-matter-like ``title``/``status`` keys.
     """
     tokens = path_tokens(path.rsplit(".", 1)[0] if extension(path) else path)
-    is_yaml = extension(path) in (".yaml", ".yml")
-    if is_yaml and not in_doc_dir(path):
-        return _classify_yaml(text)
+    if extension(path) in (".yaml", ".yml"):
+        return _classify_yaml(text) if not in_doc_dir(path) else "other"
     for kind, words, _ in _RULES:
         if tokens & words:
             return kind
-    headings = " ".join(m.group("text").lower() for m in _HEADING.finditer(text[:2000]) if m.group(0).startswith(("#", "=")))
-    meta = front_matter(text)
-    title = (meta.get("title", "") + " " + headings).strip()
+    heading_text = " ".join([title, *headings[:12]]).lower()
     for kind, _, phrases in _RULES:
-        if any(re.search(rf"\b{re.escape(p)}\b", title) for p in phrases):
+        if any(re.search(rf"\b{re.escape(p)}\b", heading_text) for p in phrases):
             return kind
-    if len(_CHECKBOX.findall(text)) >= 2:
+    if checkboxes >= 2:
         return "tasks"
-    if "status" in meta or "title" in meta or in_doc_dir(path) or ("/" not in path and extension(path) in PROSE_FORMATS):
+    if in_doc_dir(path) or ("/" not in path and extension(path) in PROSE_FORMATS):
         return "other"  # top-level Markdown & co. (COMMANDS.md, MAINTENANCE.md) are the project's own documents
+    if extension(path) in PROSE_FORMATS | {".txt", ""} and content_marked(path, list(meta_keys), list(headings)):
+        return "other"
     return None
 
 

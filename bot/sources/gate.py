@@ -29,6 +29,7 @@ from bot.domain.sources import Source
 from bot.github.config_files import load_effective
 from bot.jobs.context import JobContext
 from bot.sources.render import totals
+from bot.sources.cache import CACHE_FOLDER, open_cache
 from bot.sources.scan import scan
 from config.org import DEFAULT_SOURCE
 from config.repo import CONFIG_PATH, RepoConfig
@@ -80,7 +81,8 @@ async def current_manifest(ctx: JobContext, config: RepoConfig, config_error: st
 
     The newest manifest of that commit is reused as it is (its selection and
     confirmations stand); otherwise the worktree is scanned in a thread
-    (``bot.sources.scan.scan``, with ``config`` and ``config_error``) and saved as a
+    (``bot.sources.scan.scan``, with ``config``, ``config_error`` and the scan cache under
+    ``WORKDIR/scan-cache``) and saved as a
     new root manifest. Raises ``GitError`` when the scan's git commands fail.
     """
     assert ctx.workspace is not None, "actions run after the checkout"
@@ -93,7 +95,12 @@ async def current_manifest(ctx: JobContext, config: RepoConfig, config_error: st
         return manifest
     await ctx.event("scan", "running", f"scanning the sources at `{sha[:12]}`")
     await ctx.report()
-    result = await asyncio.to_thread(scan, ctx.workspace.path, sha, config, config_error)
+    cache = open_cache(ctx.settings.workdir / CACHE_FOLDER)
+    try:
+        result = await asyncio.to_thread(scan, ctx.workspace.path, sha, config, config_error, cache)
+    finally:
+        if cache is not None:
+            cache.close()
     await ctx.event("scan", "complete", totals(result.sources))
     async with ctx.db.session() as session:
         manifest = await manifests.save_manifest(session, repository, result)

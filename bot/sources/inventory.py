@@ -146,35 +146,57 @@ def language_of(path: str) -> str | None:
     return LANGUAGES.get(path[dot:].lower()) if dot > path.rfind("/") else None
 
 
-def add_file(inventory: Inventory, path: str, language: str, text: str | None) -> None:
-    """Count ``path`` under ``language`` and, when its text is given, collect its symbols and routes.
+FACTS_VERSION = 1  # bump when the facts of an unchanged blob would change (it keys the cache)
+
+
+def file_facts(path: str, language: str, text: str) -> dict[str, list]:
+    """What one code file declares: ``symbols``, ``modules``, ``literals`` and ``routes`` ([method, path]).
+
+    A pure function of the text and the language (cached by blob SHA in ``bot.sources.cache``).
+    """
+    part = Inventory()
+    if language == "Python":
+        _add_python(part, path, text, part.routes)
+    else:
+        family = _FAMILY.get(language, language)
+        comments = _COMMENTS.get(family)
+        if comments:
+            text = comments.sub(lambda m: m.group(0) if m.group("s") else "\n" * m.group(0).count("\n"), text)
+        for regex in _SYMBOL_RES.get(family, ()):
+            part.symbols.update(m.group("name") for m in regex.finditer(text))
+        if family == "JavaScript":
+            part.modules.update(m.group("name") for m in _JS_IMPORT.finditer(text))
+        route_re = _ROUTES.get(family)
+        for m in route_re.finditer(text) if route_re else ():
+            groups = m.groupdict()
+            method = groups.get("method") or groups.get("m1") or "ANY"
+            method = "ANY" if method.lower() in ("all", "request", "route") else method.upper()
+            part.routes.append(RouteRef(method=method, path=normalize_route(groups.get("path") or groups["p1"]),
+                                        file=path))
+    return {"symbols": sorted(part.symbols), "modules": sorted(part.modules), "literals": sorted(part.literals),
+            "routes": [[r.method, r.path] for r in part.routes]}
+
+
+def add_facts(inventory: Inventory, path: str, language: str, facts: dict[str, list] | None) -> None:
+    """Count ``path`` under ``language`` and add its ``facts`` (``file_facts``; ``None``: unreadable).
 
     Routes declared in test code (``tests/``, ``test_x.py``, ``x.test.ts``…) are test doubles of other
     services, not the product's routes: they are left out.
     """
     inventory.languages[language] = inventory.languages.get(language, 0) + 1
     inventory.code_paths.append(path)
-    if text is None:
+    if facts is None:
         return
-    routes = [] if _TEST_FILE.search(path) else inventory.routes
-    if language == "Python":
-        _add_python(inventory, path, text, routes)
-        return
-    family = _FAMILY.get(language, language)
-    comments = _COMMENTS.get(family)
-    if comments:
-        text = comments.sub(lambda m: m.group(0) if m.group("s") else "\n" * m.group(0).count("\n"), text)
-    for regex in _SYMBOL_RES.get(family, ()):
-        inventory.symbols.update(m.group("name") for m in regex.finditer(text))
-    if family == "JavaScript":
-        inventory.modules.update(m.group("name") for m in _JS_IMPORT.finditer(text))
-    route_re = _ROUTES.get(family)
-    if route_re:
-        for m in route_re.finditer(text):
-            groups = m.groupdict()
-            method = groups.get("method") or groups.get("m1") or "ANY"
-            method = "ANY" if method.lower() in ("all", "request", "route") else method.upper()
-            routes.append(RouteRef(method=method, path=normalize_route(groups.get("path") or groups["p1"]), file=path))
+    inventory.symbols.update(facts["symbols"])
+    inventory.modules.update(facts["modules"])
+    inventory.literals.update(facts["literals"])
+    if not _TEST_FILE.search(path):
+        inventory.routes.extend(RouteRef(method=m, path=p, file=path) for m, p in facts["routes"])
+
+
+def add_file(inventory: Inventory, path: str, language: str, text: str | None) -> None:
+    """``add_facts`` of the file's ``file_facts`` (``text`` ``None``: counted only)."""
+    add_facts(inventory, path, language, None if text is None else file_facts(path, language, text))
 
 
 def _add_python(inventory: Inventory, path: str, text: str, routes: list[RouteRef]) -> None:

@@ -72,24 +72,24 @@ def render_markdown(
     "… and K more"; totals and hash always cover every source.
     """
     look = [] if confirmed_by else list(needs_confirmation)
-    head = [MARKER, f"### ScenarioForge sources at `{commit_sha[:12]}`", "",
-            "| | path | type | status | score | strongest reason | selected |", "|---|---|---|---|---|---|---|"]
+    head = [MARKER, f"### ScenarioForge sources at `{commit_sha[:12]}`", ""]
+    if look:
+        head += ["These selected sources are stale or suspect and need a look before generation:"]
+    table = ["", "| | path | type | status | score | reason | selected |", "|---|---|---|---|---|---|---|"]
     foot = ["", f"**{totals(sources)}**", "", f"Manifest hash: `{manifest_hash}`"]
     foot += ["> " + f"{n.message} {'; '.join(n.evidence)}"[:NOTE_CHARS].rstrip().replace("\n", "\n> ") for n in notes]
     if confirmed_by:
         foot += ["", f"Confirmed by @{confirmed_by} for this manifest hash."]
-    elif look:
-        foot += ["", "These selected sources are stale or suspect and need a look before generation:"]
     ask = ["", ("Reply `/scenarioforge confirm` to accept them, or change the selection with "
                 "`/scenarioforge sources --exclude PATH…`.")] if look else []
     ask += ["", "Change the selection with `/scenarioforge sources --include PATH… --exclude PATH…` (globs allowed)."]
-    budget = COMMENT_LIMIT - _size(head + foot + ask) - 2 * len(_MORE)
+    budget = COMMENT_LIMIT - _size(head + table + foot + ask) - 2 * len(_MORE)
     bullets, bullets_left = _fit([f"- `{s.path}` ({s.status}): {_cell(_reason_text(s.strongest_reason()))}"
                                   for s in look], budget)
     rows, rows_left = _fit([_row(s, repository, commit_sha, html_base) for s in sources], budget - _size(bullets))
     more = [_MORE.format(k=rows_left)] if rows_left else []
     more_bullets = [f"- … and {bullets_left} more"] if bullets_left else []
-    return "\n".join(head + rows + more + foot + bullets + more_bullets + ask) + "\n"
+    return "\n".join(head + bullets + more_bullets + table + rows + more + foot + ask) + "\n"
 
 
 def _size(lines: list[str]) -> int:
@@ -99,7 +99,8 @@ def _size(lines: list[str]) -> int:
 def _row(s: Source, repository: str, commit_sha: str, html_base: str) -> str:
     link = f"[{_cell(s.path)}]({html_base}/{repository}/blob/{commit_sha}/{quote(s.path)})"
     return (f"| {_ICON[s.status]} | {link} | {s.type} | {s.status} | {s.score:.2f} "
-            f"| {_cell(_reason_text(s.strongest_reason()))} | {'☑' if s.selected else '☐'} |")
+            f"| {'' if s.status == 'trusted' else _cell(_reason_text(s.strongest_reason()))} "
+            f"| {'☑' if s.selected else '☐'} |")
 
 
 def render_terminal(result: ScanResult) -> str:

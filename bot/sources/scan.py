@@ -3,34 +3,35 @@
 ``scan`` is a pure function of the repository's git objects at ``ref``: the
 working tree state does not matter, symlinks are inspected as link targets
 and never followed, submodules are not entered. It reads the tree once
-(``git ls-tree``), the blobs once (``git cat-file --batch``), the history
-once (``git log --name-only``) and asks the commit's ``.gitignore`` rules
-once (``git check-ignore --stdin``) about referenced paths that are absent.
+(``git ls-tree``), the blobs it has not parsed before once (``git cat-file
+--batch``), the history once (``git log --name-status``, only the new
+commits when a ``ScanCache`` knows an older position) and asks the commit's
+``.gitignore`` rules once (``git check-ignore --stdin``) about referenced
+paths that are absent. Documents are parsed on both cores when there are
+many (``PARALLEL_FROM``).
 """
 from __future__ import annotations
 
-import posixpath
+import os
 import sys
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
-from typing import NamedTuple
 
 from bot.domain.sources import Reason, ScanResult, Source
 from bot.errors import GitError
-from bot.sources import contradictions, trust
-from bot.sources.discovery import classify, is_candidate_path
-from bot.sources.history import History, read_history
-from bot.sources.inventory import Inventory, add_file, language_of
-from bot.sources.references import Claims, extract, locate
+from bot.sources import assess, trust
+from bot.sources.cache import CACHE_FOLDER, ScanCache, open_cache
+from bot.sources.dependencies import declared_names, is_manifest
+from bot.sources.discovery import is_candidate_path
+from bot.sources.documents import discovery_note, documents, exclusion, sidecars
+from bot.sources.drift import Tree, candidates
+from bot.sources.history import History, extend
+from bot.sources.inventory import FACTS_VERSION, Inventory, add_facts, file_facts, language_of
+from bot.sources.references import PARSER_VERSION, extract
 from bot.sources.render import render_terminal
-from bot.sources.snapshot import (
-    Entry,
-    ignored_paths,
-    list_tree,
-    read_blobs,
-    read_path,
-    resolve_commit,
-)
+from bot.sources.snapshot import git, ignored_paths, list_tree, read_blobs, read_path, resolve_commit
 from config.repo import (
     CONFIG_PATH,
     RepoConfig,
@@ -39,53 +40,15 @@ from config.repo import (
     matches_any,
 )
 
-BINARY_PROBE = 8000  # bytes inspected for NUL, as git's own binary heuristic
-
-
-def _exclusion(entry: Entry, blob: bytes | None, cap: int) -> tuple[Reason | None, str | None]:
-    """Why the entry cannot be a source (``Reason``), else its UTF-8 text."""
-    if entry.is_submodule:
-        return Reason(code="submodule", severity="exclude", message="A git submodule: another repository, not scanned.",
-                      evidence=[f"{entry.path} → commit {entry.sha}"]), None
-    if entry.is_symlink:
-        target = (blob or b"").decode("utf-8", "replace")
-        resolved = _link_target(entry, blob)
-        if resolved is None:
-            return Reason(code="symlink-outside", severity="exclude", message="A symlink leaving the repository; "
-                          "never followed.", evidence=[f"{entry.path} → {target}"]), None
-        return Reason(code="symlink", severity="exclude", message="A symlink inside the repository; its target "
-                      "is scanned on its own.", evidence=[f"{entry.path} → {resolved}"]), None
-    if entry.size > cap:
-        return Reason(code="oversized", severity="exclude", message=f"Larger than max_file_kb ({cap // 1024} KiB).",
-                      evidence=[f"{entry.size} bytes"]), None
-    assert blob is not None
-    if b"\0" in blob[:BINARY_PROBE]:
-        return Reason(code="binary", severity="exclude", message="A binary file (NUL bytes).",
-                      evidence=[f"NUL byte at offset {blob.index(0)}"]), None
-    try:
-        return None, blob.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return Reason(code="not-utf8", severity="exclude", message="Not valid UTF-8 text.",
-                      evidence=[f"byte 0x{blob[exc.start]:02x} at offset {exc.start}"]), None
-
-
-def _link_target(entry: Entry, blob: bytes | None) -> str | None:
-    """The repository path a symlink points to (never followed); ``None`` when it leaves the tree."""
-    target = (blob or b"").decode("utf-8", "replace")
-    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(entry.path), target))
-    return None if target.startswith("/") or resolved == ".." or resolved.startswith("../") else resolved
-
-
-def _excluded_source(entry: Entry, reason: Reason) -> Source:
-    return Source(path=entry.path, blob_sha=entry.sha, size=entry.size, type=classify(entry.path, "") or "other",
-                  status="excluded", score=0.0, reasons=[reason], selected=False)
+PARALLEL_FROM = 80  # documents to parse before a second process pays for itself
 
 
 def scan(repo_path: Path | str, ref: str = "HEAD", config: RepoConfig | None = None,
-         config_error: str | None = None) -> ScanResult:
+         config_error: str | None = None, cache: ScanCache | None = None) -> ScanResult:
     """Discover, inventory and score the sources of ``repo_path`` at ``ref``.
 
-    ``config_error`` (from ``load_repo_config``) is reported as a note.
+    ``config_error`` (from ``load_repo_config``) is reported as a note;
+    ``cache`` keeps parses and the history position for the next scan.
     Raises ``GitError`` when the path is not a git repository or ``ref`` is
     not a commit; an empty repository gives an empty result with a note.
     """
@@ -98,129 +61,129 @@ def scan(repo_path: Path | str, ref: str = "HEAD", config: RepoConfig | None = N
                             evidence=[f"{ref} does not resolve"]))
         return ScanResult(commit_sha=None, notes=notes)
     with ThreadPoolExecutor(max_workers=1) as pool:  # git walks the history while we read the tree
-        history_job = pool.submit(read_history, repo, commit)
-        sources, inventory = _score(repo, commit, cfg, notes, history_job)
+        history_job = pool.submit(_history, repo, commit, cache)
+        sources, inventory = _score(repo, commit, cfg, notes, history_job.result, cache)
     sources.sort(key=lambda s: s.path)
     return ScanResult(commit_sha=commit, shallow=history_job.result().shallow, notes=notes, sources=sources,
                       inventory=inventory.summary())
 
 
-class _Tree(NamedTuple):
-    """The paths of the commit: files, folders, and file base names."""
+def _history(repo: Path, commit: str, cache: ScanCache | None) -> History:
+    """The history at ``commit``: from the cache, extended from its newest position, or read whole."""
+    key = git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir").decode().strip()
+    stored = cache.get_many("history", [f"{key}\0{commit}"]) if cache else {}
+    known = stored.get(f"{key}\0{commit}") or (cache.nearest_history(key) if cache else None)
+    history = extend(History.from_json(known) if known else History(), repo, commit)
+    if cache and history.commit != (known or {}).get("commit"):
+        cache.put_history(key, commit, history.to_json())
+    return history
 
-    files: set[str]
-    dirs: set[str]
-    basenames: set[str]
+
+def _parse(item: tuple[str, str]) -> dict:
+    return extract(*item).model_dump(mode="json")
 
 
-def _score(repo: Path, commit: str, cfg: SourcesConfig, notes: list[Reason],
-           history_job: Future[History]) -> tuple[list[Source], Inventory]:
-    """Read the tree, build the inventory, then judge every document (waiting for the history only there)."""
+def _parse_all(texts: dict[str, tuple[str, str]]) -> dict[str, dict]:
+    """Claims (as JSON) of ``texts`` (key → (path, text)), on two processes when there are many.
+
+    The workers are forked from the main thread (the CLI); from any other thread (the bot's worker
+    threads) they start from a fork server, as forking a threaded process is not safe.
+    """
+    if len(texts) < PARALLEL_FROM:
+        return {key: _parse(item) for key, item in texts.items()}
+    method = "fork" if threading.current_thread() is threading.main_thread() else "forkserver"
+    with ProcessPoolExecutor(max_workers=2, mp_context=get_context(method)) as pool:
+        return dict(zip(texts, pool.map(_parse, texts.values(), chunksize=16)))
+
+
+def _score(repo: Path, commit: str, cfg: SourcesConfig, notes: list[Reason], history_of, cache: ScanCache | None
+           ) -> tuple[list[Source], Inventory]:
+    """Read the tree and the blobs not cached, build the inventory, then judge every document."""
     cap = cfg.max_file_kb * 1024
     excluded, included = cfg.excluded(), cfg.include
-    entries = [e for e in list_tree(repo, commit) if not matches_any(e.path, excluded) or matches_any(e.path, included)]
+    listed = list_tree(repo, commit)
+    entries = [e for e in listed if not matches_any(e.path, excluded) or matches_any(e.path, included)]
     docs = [e for e in entries
             if e.is_symlink or e.is_submodule or is_candidate_path(e.path) or matches_any(e.path, included)]
     code = [e for e in entries if language_of(e.path) and not e.is_symlink and not e.is_submodule]
+    by_path = {e.path: e for e in entries}
     ignores = [e for e in entries if e.path.rsplit("/", 1)[-1] == ".gitignore" and e.mode.startswith("100")]
-    blobs = read_blobs(repo, [e.sha for e in docs + code + ignores
-                              if not e.is_submodule and (e.size <= cap or e.is_symlink)])
+    manifests = [e for e in entries if is_manifest(e.path) and e.size <= cap]
+    doc_keys = {e.sha: f"{PARSER_VERSION}:{e.path.rsplit('.', 1)[-1].lower()}:{e.sha}" for e in docs}
+    fact_keys = {e.sha: f"{FACTS_VERSION}:{language_of(e.path)}:{e.sha}" for e in code}
+    parsed = cache.get_many("claims", doc_keys.values()) if cache else {}
+    facts = cache.get_many("facts", fact_keys.values()) if cache else {}
+    wanted = [e for e in docs if (doc_keys[e.sha] not in parsed or e.is_symlink) and not e.is_submodule
+              and (e.size <= cap or e.is_symlink)]
+    wanted += [e for e in code if fact_keys[e.sha] not in facts and e.size <= cap] + ignores + manifests
+    blobs = read_blobs(repo, [e.sha for e in wanted])
+    new_facts = {}
+    for entry in code:
+        key, blob = fact_keys[entry.sha], blobs.get(entry.sha)
+        if key not in facts and blob is not None:
+            facts[key] = new_facts[key] = file_facts(entry.path, language_of(entry.path) or "",
+                                                      blob.decode("utf-8", "replace"))
     inventory = Inventory()
     for entry in code:
-        blob = blobs.get(entry.sha)
-        add_file(inventory, entry.path, language_of(entry.path) or "", blob.decode("utf-8", "replace") if blob else None)
-    sources, texts = _documents(docs, blobs, cfg)
-    files = {e.path for e in entries}
-    tree = _Tree(files, {p.rsplit("/", i)[0] for p in files for i in range(1, p.count("/") + 1)},
-                 {p.rsplit("/", 1)[-1] for p in files})
-    claims = _claims(repo, texts, tree, {e.path: blobs.get(e.sha, b"") for e in ignores})
-    sources += _judge(texts, claims, tree, inventory, cfg, notes, history_job.result())
-    return sources, inventory
-
-
-def _documents(docs: list[Entry], blobs: dict[str, bytes], cfg: SourcesConfig
-               ) -> tuple[list[Source], dict[Entry, tuple[str, str]]]:
-    """Excluded sources (with their reason) and the readable documents as entry → (type, text).
-
-    A symlink inside the tree is listed only when it points to a document (which is scanned on its own).
-    """
-    excluded: list[tuple[Entry, Reason]] = []
-    texts: dict[Entry, tuple[str, str]] = {}
+        add_facts(inventory, entry.path, language_of(entry.path) or "", facts.get(fact_keys[entry.sha]))
+    to_parse: dict[str, tuple[str, str]] = {}
+    fresh: dict[str, dict] = {}
     for entry in docs:
-        reason, text = _exclusion(entry, blobs.get(entry.sha), cfg.max_file_kb * 1024)
-        if reason is not None:
-            excluded.append((entry, reason))
+        key = doc_keys[entry.sha]
+        if key in parsed or entry.is_symlink or entry.is_submodule:
             continue
-        kind = classify(entry.path, text or "") or ("other" if matches_any(entry.path, cfg.include) else None)
-        if kind is not None:
-            texts[entry] = (kind, text or "")
-    documents = {e.path for e in texts}
-    return [_excluded_source(e, r) for e, r in excluded
-            if r.code != "symlink" or _link_target(e, blobs.get(e.sha)) in documents], texts
-
-
-def _claims(repo: Path, texts: dict[Entry, tuple[str, str]], tree: _Tree, gitignores: dict[str, bytes]
-            ) -> dict[str, Claims]:
-    """Each document's claims, paths located in the tree.
-
-    Absent paths that the commit's own ``.gitignore`` files ignore (a local
-    database, a build folder) are dropped: they are not expected in the tree.
-    """
-    claims: dict[str, Claims] = {e.path: extract(e.path, text) for e, (_, text) in texts.items()}
-    for doc, found in claims.items():
-        found.paths = locate(doc, found.paths, tree.files | tree.dirs)
-    absent = {p for c in claims.values() for p in c.paths if p not in tree.files and p not in tree.dirs}
-    absent |= {b for c in claims.values() for b in c.basenames if b not in tree.basenames}
-    ignored = ignored_paths(repo, gitignores, sorted(absent)) if absent and gitignores else set()
-    for found in claims.values():
-        found.paths = [p for p in found.paths if p not in ignored]
-        found.basenames = [b for b in found.basenames if b not in ignored]
-    return claims
-
-
-def _judge(texts: dict[Entry, tuple[str, str]], claims: dict[str, Claims], tree: _Tree, inventory: Inventory,
-           cfg: SourcesConfig, notes: list[Reason], history: History) -> list[Source]:
-    """Signals, score and status of each readable document (``bot.sources.trust`` holds the rule)."""
-    kinds = {e.path: kind for e, (kind, _) in texts.items()}
-    # changelogs record the past, withdrawn/superseded documents are meant to disagree with the current ones
-    conflicts = contradictions.find(
-        {p: c for p, c in claims.items() if kinds[p] != "changelog" and c.lifecycle not in trust.TERMINAL}
-    )
-    code_files = set(inventory.code_paths)
-    code_latest = history.latest(inventory.code_paths)
+        reason, text = exclusion(entry, blobs.get(entry.sha), cap)
+        if reason is not None:
+            fresh[key] = {"exclusion": reason.model_dump(mode="json")}
+        else:
+            to_parse[key] = (entry.path, text or "")
+    fresh.update(_parse_all(to_parse))
+    parsed.update(fresh)
+    if cache:
+        cache.put_many("facts", new_facts)
+        cache.put_many("claims", fresh)
+    sources, readable = documents(docs, parsed, doc_keys, cfg, blobs)
+    files = {e.path for e in entries}
+    tree = Tree.of(files)
+    found_sidecars = sidecars(list(readable), by_path, cache, repo)
+    claims = {p: c for p, (_, c) in readable.items()}
+    absent = sorted({c for doc, claim in claims.items() for r in claim.paths
+                     for c in candidates(doc, r.text.rstrip("/")) if not tree.has(c)})
+    gitignores = {e.path: blobs.get(e.sha, b"") for e in ignores}
+    ignored = ignored_paths(repo, gitignores, absent) if absent and gitignores else set()
+    foreign = declared_names({e.path: blobs.get(e.sha, b"").decode("utf-8", "replace") for e in manifests})
+    history = history_of()
     if history.shallow:
         notes.append(Reason(code="shallow-clone", severity="info", message="Shallow clone: recency is not judged.",
                             evidence=[f"{history.commits} commit(s) of history available"]))
-    sources = []
-    for entry, (kind, _) in texts.items():
-        found = claims[entry.path]
-        reasons = [
-            r for r in (trust.lifecycle_reason(found),
-                        trust.recency_reason(entry.path, found, code_files, tree.dirs, history, code_latest,
-                                             cfg.stale_days(kind)))
-            if r is not None
-        ]
-        if kind != "changelog":  # a changelog is a record of the past: what it names may rightly be gone
-            reasons += trust.drift_reasons(found, tree.files, tree.dirs, tree.basenames, inventory)
-        reasons += conflicts.get(entry.path, [])
+    stale_days = {kind: cfg.stale_days(kind) for kind, _ in readable.values()}
+    judged = assess.judge_all(repo, readable, found_sidecars, tree, ignored, inventory, foreign, history, stale_days, cache)
+    for path, (kind, _) in readable.items():
+        reasons, _state = judged[path]
         score, status = trust.judge(reasons)
-        sources.append(Source(path=entry.path, blob_sha=entry.sha, size=entry.size, type=kind, status=status,
-                              score=score, reasons=reasons, selected=cfg.selected_by_default(kind, status)))
-    return sources
+        entry = by_path[path]
+        sources.append(Source(path=path, blob_sha=entry.sha, size=entry.size, type=kind, status=status, score=score,
+                              reasons=reasons, selected=cfg.selected_by_default(kind, status)))
+    notes.append(discovery_note(listed, {e.path for e in entries}, {e.path for e in docs}, sources))
+    return sources, inventory
 
 
-def scan_checkout(repo_path: Path | str, ref: str = "HEAD") -> ScanResult:
+def scan_checkout(repo_path: Path | str, ref: str = "HEAD", cache: ScanCache | None = None) -> ScanResult:
     """``scan`` with the config file read from ``ref`` itself (the local CLI has no default branch to ask)."""
     commit = resolve_commit(Path(repo_path), ref)
     text = read_path(Path(repo_path), commit, CONFIG_PATH) if commit else None
     config, error = load_repo_config(text)
-    return scan(repo_path, commit or ref, config, error)
+    return scan(repo_path, commit or ref, config, error, cache)
 
 
 def scan_command(path: Path, ref: str = "HEAD", as_json: bool = False) -> int:
-    """``scenarioforge scan PATH [--ref REF] [--json]``: print the manifest; 0 on success, 2 on a git error."""
+    """``scenarioforge scan PATH [--ref REF] [--json]``: print the manifest; 0 on success, 2 on a git error.
+
+    With ``SCENARIOFORGE_WORKDIR`` set, the scan cache under it is used (and filled).
+    """
+    workdir = os.environ.get("SCENARIOFORGE_WORKDIR")  # the bot's WORKDIR: its scan cache is reused
     try:
-        result = scan_checkout(path, ref)
+        result = scan_checkout(path, ref, open_cache(Path(workdir) / CACHE_FOLDER if workdir else None))
     except GitError as exc:
         print(f"scenarioforge scan: {exc.message}", file=sys.stderr)
         return 2

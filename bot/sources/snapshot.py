@@ -67,12 +67,13 @@ def list_tree(repo: Path, commit: str) -> list[Entry]:
             continue
         meta, _, path = record.partition(b"\t")
         mode, _kind, sha, size = meta.decode().split()
-        entries.append(Entry(path.decode("utf-8", "replace"), mode, sha, 0 if size == "-" else int(size)))
+        entries.append(Entry(path.decode("utf-8", "replace"), mode, sha, int(size) if size.isdigit() else 0))  # "BAD": a blob a partial clone lacks
     return entries
 
 
 def read_blobs(repo: Path, shas: list[str]) -> dict[str, bytes]:
-    """The contents of ``shas``, read by one ``git cat-file --batch`` process."""
+    """The contents of ``shas``, read by one ``git cat-file --batch`` process; objects the repository lacks
+    (a partial mirror) are left out."""
     unique = list(dict.fromkeys(shas))
     if not unique:
         return {}
@@ -83,7 +84,8 @@ def read_blobs(repo: Path, shas: list[str]) -> dict[str, bytes]:
         header_end = out.index(b"\n", pos)
         header = out[pos:header_end].split()
         if len(header) < 3:  # "<sha> missing"
-            raise GitError(f"object {sha} missing", repository=str(repo))
+            pos = header_end + 1
+            continue
         size = int(header[2])
         blobs[sha] = out[header_end + 1 : header_end + 1 + size]
         pos = header_end + 1 + size + 1

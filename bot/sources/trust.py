@@ -1,141 +1,137 @@
-"""Signals of one document (drift, recency, lifecycle) and the rule that turns reasons into score and status.
+"""Signals of one document (lifecycle, drift, recency) and the rule that turns reasons into score and status.
 
-The rule (seed 000 §7, backlog SF-2002):
+The rule (seed 000 §7, backlog SF-2002, issue 10):
 
 - score = 1.0 minus the sum of the reasons' penalties, floored at 0; it
   ranks documents, it does not decide staleness;
 - ``excluded`` when any reason excludes the file (binary, oversized, not
   UTF-8, symlink leaving the tree, submodule) — score 0, never selected;
-- ``stale`` only when a reason itself says so: a terminal lifecycle
-  (withdrawn / superseded / deprecated / replaced / obsolete / rejected),
-  real age (last changed more than ``stale_after_days`` before the code it
-  names), or severe drift (at least ``SEVERE_MISSING`` referenced paths gone
-  and more than half of all it references). Warnings never add up to
-  ``stale``: a document with only warnings is at worst ``suspect``;
-- ``suspect`` when any warning stands (drift, contradiction, draft, lagging
-  behind the code overall) or the score falls below ``SUSPECT_BELOW``;
-- ``trusted`` otherwise.
-
-Penalties (one reason per kind, all evidence in it): missing path 0.15 each
-(≤ 0.45), missing identifier 0.1 each (≤ 0.3), missing route 0.2 each
-(≤ 0.5), contradiction 0.25, draft/proposed 0.15, lagging behind the code
-overall 0.2, older than the code it names 0.5, terminal lifecycle 0.6.
+- ``stale`` only when a reason itself says so: a retired lifecycle
+  (``bot.sources.lifecycle.RETIRED``), drift (a path or identifier of this
+  repository that the history shows removed), or the code the document
+  names changing more than ``stale_after_days`` after it;
+- a document that declares itself not built yet (draft, proposed…) is at
+  most ``suspect``: it describes intent, drift and age only warn; one that
+  declares itself in force (final, accepted…) is a record that stands: its
+  age against the code is noted, not held against it, and a link to a
+  moved document only warns (drift of code still makes it stale);
+- ``suspect`` when any warning stands or the score falls below ``SUSPECT_BELOW``;
+- ``trusted`` otherwise. References that never existed in the history
+  (examples, other projects' names) and a document naming no code of the
+  repository cost nothing.
 """
 from __future__ import annotations
 
-import sys
 from datetime import datetime, timezone
 
-from bot.domain.sources import Reason, Status
+from bot.domain.sources import Reason, Severity, Status
+from bot.sources.discovery import DOC_FORMATS, extension
+from bot.sources.drift import Resolution
 from bot.sources.history import History
-from bot.sources.inventory import Inventory
+from bot.sources.lifecycle import Declared
 from bot.sources.references import Claims
 
-SEVERE_MISSING = 3
 SUSPECT_BELOW = 0.85
-TERMINAL = ("withdrawn", "superseded", "deprecated", "replaced", "obsolete", "rejected")
 DAY = 86400
-
-
-def _drift(code: str, message: str, evidence: list[str], each: float, cap: float, of: int = 0) -> list[Reason]:
-    """One drift reason for the unique ``evidence``; ``stale`` when it is severe (more than half of ``of``)."""
-    if not evidence:
-        return []
-    unique = list(dict.fromkeys(evidence))
-    penalty = min(each * len(unique), cap)
-    severe = of > 0 and len(unique) >= SEVERE_MISSING and 2 * len(unique) > of
-    message = message.format(n=len(unique)) + (f" That is {len(unique)} of the {of} it references." if severe else "")
-    return [Reason(code=code, severity="stale" if severe else "warn", penalty=penalty, message=message, evidence=unique)]
-
-
-def _known(identifier: str, inventory: Inventory) -> bool:
-    """A backticked name is known when it, its first or its last part is declared or imported in the code,
-    or when the code spells it as a string literal (an error type, an event name, a config key).
-
-    A dotted name whose first part is an imported module or a standard-library module (``os.environ``,
-    ``http.extraHeader``) names something outside the repository: not checked.
-    """
-    first, _, rest = identifier.partition(".")
-    if rest and (first in inventory.modules or first in sys.stdlib_module_names):
-        return True
-    return bool({identifier, first, identifier.rsplit(".", 1)[-1]} & inventory.symbols) or identifier in inventory.literals
-
-
-def drift_reasons(claims: Claims, files: set[str], dirs: set[str], basenames: set[str], inventory: Inventory) -> list[Reason]:
-    """Referenced paths missing at the commit, backticked identifiers absent from the code, routes not declared.
-
-    Missing paths are severe drift (``stale``) when most of what the document references is gone.
-    Route drift is judged only when the code declares at least one route
-    (otherwise we cannot tell an undeclared route from an unparsed framework).
-    """
-    missing_paths = [p for p in claims.paths if p not in files and p not in dirs]
-    missing_paths += [b for b in claims.basenames if b not in basenames]
-    missing_ids = [i for i in claims.identifiers if not _known(i, inventory)]
-    missing_routes = [r.raw for r in claims.routes if inventory.routes and not inventory.declares(r.method, r.path)]
-    referenced = len(set(claims.paths) | set(claims.basenames))
-    return [
-        *_drift("missing-path", "References {n} file path(s) that do not exist at this commit.", missing_paths, 0.15, 0.45,
-                referenced),
-        *_drift("missing-symbol", "Names {n} code identifier(s) not found in the code inventory.", missing_ids, 0.1, 0.3),
-        *_drift("missing-route", "Names {n} HTTP route(s) the code does not declare.", missing_routes, 0.2, 0.5),
-    ]
+MAX_EVIDENCE = 5
 
 
 def _date(ts: int) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d")
 
 
-def recency_reason(
-    doc: str, claims: Claims, code_files: set[str], dirs: set[str], history: History,
-    code_latest: tuple[int, str] | None, stale_days: int,
-) -> Reason | None:
-    """Compare the document's last change with the last change of the code it names (or of all code).
+def _demote(severity: Severity, declared: Declared | None) -> Severity:
+    """Not built: never more than a warning (it describes intent, not the code)."""
+    if declared is not None and declared.cls == "not_built" and severity == "stale":
+        return "warn"
+    return severity
 
-    The code it names: the current code files (``code_files``) it links,
-    and those under the folders it links — never other documents or files
-    deleted since. Named code that changed more than ``stale_days`` after the document →
-    ``stale``; when it names no code, all code (``code_latest``: time and path
-    of the last code change) changing that much later →
-    a ``warn`` (weaker evidence). A shallow clone gives an ``info`` reason.
+
+def lifecycle_reason(declared: Declared | None) -> Reason | None:
+    """The declared lifecycle as a reason: retired → stale, not built → warn, in force → info, unknown → info."""
+    if declared is None:
+        return None
+    evidence = [declared.evidence] + ([f"successor: {declared.successor}"] if declared.successor else [])
+    if declared.cls == "retired":
+        successor = f", succeeded by {declared.successor}" if declared.successor else ""
+        return Reason(code=f"lifecycle-{declared.word.replace(' ', '-')}", severity="stale", penalty=0.6,
+                      message=f"Declares itself {declared.word}{successor}.", evidence=evidence)
+    if declared.cls == "not_built":
+        return Reason(code="lifecycle-not-built", severity="warn", penalty=0.15,
+                      message=f"Declares itself {declared.word}: it describes intent that is not built yet.",
+                      evidence=evidence)
+    if declared.cls == "in_force":
+        return Reason(code="lifecycle-in-force", severity="info", message=f"Declares itself {declared.word}.",
+                      evidence=evidence)
+    return Reason(code="lifecycle-unknown", severity="info", evidence=evidence,
+                  message=f"Declares the status '{declared.word}', which is no known lifecycle word: no signal.")
+
+
+def drift_reasons(doc: str, res: Resolution, claims: Claims, declared: Declared | None,
+                  missing_routes: list[str]) -> list[Reason]:
+    """Paths and identifiers the history shows removed (stale), undeclared routes (warn), unresolved (info)."""
+    reasons = []
+    if res.gone:
+        evidence = []
+        for gone in res.gone[:MAX_EVIDENCE]:
+            where = f"`{gone.ref.text}` ({doc} line {gone.ref.line})"
+            when = f" was removed in {gone.removed[1][:12]} on {_date(gone.removed[0])}" if gone.removed else " is gone"
+            evidence.append(where + when + (f"; it is now `{gone.successor}`" if gone.successor else ""))
+        moved = [g for g in res.gone if g.successor]
+        fix = f" Suggested fix: `{moved[0].ref.text}` → `{moved[0].successor}`." if moved else ""
+        # a record in force that links a moved document (not code) needs a look, it is not outdated
+        only_documents = all(extension(g.path) in DOC_FORMATS for g in res.gone)
+        in_force = declared is not None and declared.cls == "in_force"
+        severity: Severity = "warn" if in_force and only_documents else _demote("stale", declared)
+        reasons.append(Reason(code="drift-path", severity=severity,
+                              penalty=min(0.2 * len(res.gone), 0.6), evidence=evidence,
+                              message=f"Names {len(res.gone)} path(s) this repository had and no longer has.{fix}"))
+    if res.gone_identifiers:
+        names = list(dict.fromkeys(r.text for r in res.gone_identifiers))
+        reasons.append(Reason(
+            code="drift-symbol", severity=_demote("stale", declared), penalty=min(0.15 * len(names), 0.45),
+            message=f"Names {len(names)} identifier(s) the code had when this document was last changed and "
+                    "no longer declares.",
+            evidence=[f"`{r.text}` ({doc} line {r.line})" for r in res.gone_identifiers[:MAX_EVIDENCE]]))
+    if missing_routes:
+        unique = list(dict.fromkeys(missing_routes))
+        reasons.append(Reason(code="missing-route", severity="warn", penalty=min(0.2 * len(unique), 0.5),
+                              message=f"Names {len(unique)} HTTP route(s) the code does not declare.", evidence=unique))
+    unresolved = list(dict.fromkeys(res.unresolved))
+    if unresolved:
+        reasons.append(Reason(code="unresolved", severity="info", evidence=unresolved[:MAX_EVIDENCE],
+                              message=f"{len(unresolved)} reference(s) never existed in this repository's history "
+                                      "(examples or other projects' names): not counted."))
+    return reasons
+
+
+def recency_reason(doc: str, res: Resolution, own_code: list[str], code_files: set[str], history: History,
+                   stale_days: int, declared: Declared | None) -> Reason | None:
+    """The document's last change against the last change of the code it talks about.
+
+    That code: the code files it references (and under the folders it references), else the code in its
+    own folder (not the repository root). None of either: no recency judgement at all.
     """
     if history.shallow:
         return Reason(code="recency-unavailable", severity="info", message="Shallow clone: history is truncated, "
                       "so recency was not judged.", evidence=["git rev-parse --is-shallow-repository: true"])
-    doc_time = history.last_change.get(doc)
-    if doc_time is None:
+    doc_change = history.last_change.get(doc)
+    if doc_change is None:
         return None
-    folders = tuple(f"{p}/" for p in claims.paths if p in dirs)
-    named = [p for p in claims.paths if p in code_files] + ([p for p in code_files if p.startswith(folders)] if folders else [])
-    latest = history.latest(named)
-    scope, severity, penalty = "the code it references", "stale", 0.5
+    folders = tuple(f"{p}/" for p in res.found if p not in code_files)
+    named = [p for p in res.found if p in code_files]
+    named += [p for p in code_files if p.startswith(folders)] if folders else []
+    scope, latest = "the code it references", history.latest(named)
     if latest is None:
-        latest = code_latest
-        scope, severity, penalty = "the code overall", "warn", 0.2
-    if latest is None:
+        scope, latest = "the code in its folder", history.latest(own_code)
+    if latest is None or (latest[0] - doc_change[0]) // DAY <= stale_days:
         return None
-    lag_days = (latest[0] - doc_time) // DAY
-    if lag_days <= stale_days:
-        return None
-    return Reason(
-        code="outdated" if severity == "stale" else "lagging", severity=severity, penalty=penalty,  # type: ignore[arg-type]
-        message=f"Last changed {lag_days} days before {scope} (limit {stale_days} days).",
-        evidence=[f"{doc} last changed {_date(doc_time)}", f"{latest[1]} changed {_date(latest[0])}"],
-    )
-
-
-def lifecycle_reason(claims: Claims) -> Reason | None:
-    """Lifecycle markers: terminal states make the document stale, drafts suspect, implemented is noted."""
-    state = claims.lifecycle
-    if state is None:
-        return None
-    evidence = [claims.lifecycle_evidence] + ([f"superseded by {claims.superseded_by}"] if claims.superseded_by else [])
-    if state in TERMINAL:
-        return Reason(code=f"lifecycle-{state}", severity="stale", penalty=0.6,
-                      message=f"The document is marked {state}.", evidence=evidence)
-    if state in ("draft", "proposed"):
-        return Reason(code=f"lifecycle-{state}", severity="warn", penalty=0.15,
-                      message=f"The document is marked {state}: it may not describe what was built.", evidence=evidence)
-    return Reason(code=f"lifecycle-{state}", severity="info", message=f"The document is marked {state}.", evidence=evidence)
+    lag = (latest[0] - doc_change[0]) // DAY
+    severity = "info" if declared is not None and declared.cls == "in_force" else _demote("stale", declared)
+    return Reason(code="outdated", severity=severity, penalty=0.5 if severity == "stale" else 0.0,
+                  message=f"Last changed {lag} days before {scope} (limit {stale_days} days).",
+                  evidence=[f"{doc} last changed {_date(doc_change[0])} in {doc_change[1][:12]}",
+                            f"{latest[1]} changed {_date(latest[0])} in {history.last_change[latest[1]][1][:12]}"])
 
 
 def judge(reasons: list[Reason]) -> tuple[float, Status]:

@@ -8,15 +8,20 @@ from bot.ingress.server import load_settings
 from config.settings import Settings
 
 
-@pytest.mark.parametrize(("name", "value", "problem"), [
-    ("SCENARIOFORGE_SESSION_KEY", "not-a-key", "not a Fernet key"),
+PRICES = "SCENARIOFORGE_MODEL_PRICES"
+
+
+@pytest.mark.parametrize(("name", "value", "named", "problem"), [
+    ("SCENARIOFORGE_SESSION_KEY", "not-a-key", "SCENARIOFORGE_SESSION_KEY", "not a Fernet key"),
+    (PRICES, '{"m": {"input": 1, "cached_input": 0}}', f"{PRICES}_M_OUTPUT", "Field required"),
+    (PRICES, '{"m": {"input": 1, "cached_input": 0, "output": -2}}', f"{PRICES}_M_OUTPUT", "greater than or equal to 0"),
 ])
-def test_a_bad_board_setting_is_named(monkeypatch, capsys, tmp_path, name, value, problem):
+def test_a_bad_board_setting_is_named(monkeypatch, capsys, tmp_path, name, value, named, problem):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(name, value)
     assert load_settings() is None
     (line,) = capsys.readouterr().err.splitlines()
-    assert line.startswith(f"invalid setting {name}: ") and problem in line
+    assert line.startswith(f"invalid setting {named}: ") and problem in line
 
 
 def test_web_url_follows_the_api_url_unless_set(monkeypatch, tmp_path):

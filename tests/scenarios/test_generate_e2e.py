@@ -296,9 +296,12 @@ async def test_a_codex_error_is_shown_raw_and_stored_on_the_run(world, model_ser
 
 
 def app_with_a_drifting_plan(repo) -> None:
-    """The small app plus a plan naming code that does not exist: suspect, yet selected by default."""
-    repo.write("docs/plan.md", "# Payments plan\n\nCards are charged by `charge_card()` in "
-               "[app/payments.py](../app/payments.py).\n")
+    """The small app plus a draft plan of code not built yet: suspect, yet selected by default.
+
+    (Issue 10: names that never existed in the history cost nothing, so the plan declares itself a draft.)
+    """
+    repo.write("docs/plan.md", "# Payments plan\n\n- Status: Draft\n- Owner: payments\n\nCards will be charged by "
+               "`charge_card()` in [app/payments.py](../app/payments.py).\n")
     small_app(repo)
 
 

@@ -188,7 +188,8 @@ def test_repository_facts_find_test_commands(tmp_path):
 def test_local_command_refuses_suspect_sources_without_a_terminal_or_yes(tmp_path, monkeypatch, capsys):
     repo = tmp_path / "repo"
     (repo / "docs").mkdir(parents=True)
-    (repo / "docs" / "prd.md").write_text("# PRD\nThe handler lives in `src/gone.py`.\n")
+    # a draft describes intent not built yet: at most suspect (issue 10), so the terminal must confirm
+    (repo / "docs" / "prd.md").write_text("# PRD\n\nStatus: Draft\n\nThe handler lives in `src/orders.py`.\n")
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "docs")

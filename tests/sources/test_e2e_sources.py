@@ -163,7 +163,7 @@ async def test_an_invalid_config_on_the_default_branch_is_shown_and_defaults_use
     assert "sources.stale_days\n    Extra inputs are not permitted" in tracking
     (manifest,) = await manifests_of(world)
     assert SPEC_OLD in {source.path for source in manifest.sources}  # the file's exclude was not applied
-    assert [note["code"] for note in manifest.notes] == ["config-invalid"]
+    assert [note["code"] for note in manifest.notes] == ["config-invalid", "discovery"]
     (comment,) = manifest_comments(world)
     assert "The repository config is invalid; defaults are used." in comment["body"]
 

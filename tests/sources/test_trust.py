@@ -5,10 +5,13 @@ import pytest
 
 from bot.domain.sources import Reason
 from bot.sources import contradictions
+from bot.sources.dependencies import declared_names
 from bot.sources.discovery import classify, is_candidate_path
+from bot.sources.drift import Tree, candidates, resolve
+from bot.sources.history import History
 from bot.sources.inventory import Inventory, add_file, normalize_route
 from bot.sources.references import extract
-from bot.sources.trust import drift_reasons, judge
+from bot.sources.trust import judge
 
 
 @pytest.mark.parametrize(
@@ -39,7 +42,10 @@ from bot.sources.trust import drift_reasons, judge
     ],
 )
 def test_classify(path, text, kind):
-    assert (classify(path, text) if is_candidate_path(path) else None) == kind
+    claims = extract(path, text)
+    found = classify(path, text, title=claims.title, headings=claims.headings, meta_keys=claims.meta_keys,
+                     checkboxes=claims.checkboxes)
+    assert (found if is_candidate_path(path) else None) == kind
 
 
 def test_requirements_txt_and_license_are_not_documents():
@@ -177,9 +183,11 @@ def test_python_names_fields_imports_and_nested_definitions():
             "FAST", "optional_helper", "make_app"} <= inventory.symbols
     assert {"os", "http_client", "tomllib"} <= inventory.modules
     claims = extract("README.md", "Set `refine_rounds`, read `os.environ`, `http_client.get` and `http.extraHeader`, "
-                                  "`SandboxUnavailable`; call `optional_helper()` but not `missing_thing()`.\n")
-    reasons = drift_reasons(claims, set(), set(), set(), inventory)
-    assert [(r.code, r.evidence) for r in reasons] == [("missing-symbol", ["missing_thing"])]
+                                  "`SandboxUnavailable`, `requests.get`, `ValueError`; call `optional_helper()` but "
+                                  "not `missing_thing()`.\n")
+    foreign = declared_names({"requirements.txt": "requests>=2  # HTTP\n"})
+    res = resolve("README.md", claims, Tree.of(set()), History(), set(), inventory, foreign)
+    assert [r.text for r in res.unknown_identifiers] == ["missing_thing"]
 
 
 def test_client_calls_and_comments_are_not_routes_in_other_languages():
@@ -238,18 +246,18 @@ GET /api/inside-fence
 
 def test_claims_of_a_document():
     claims = extract("docs/orders.md", DOC)
-    assert claims.paths == ["src/orders.py", "lib/util"]
-    assert claims.basenames == ["billing.py"]
-    assert claims.identifiers == ["create_order", "OrderService.create", "chargeCard"]
+    assert [(r.text, r.line, r.linked) for r in claims.paths] == [("../src/orders.py", 7, True), ("lib/util/", 7, False)]
+    assert [r.text for r in claims.basenames] == ["billing.py"]
+    assert [r.text for r in claims.identifiers] == ["create_order", "OrderService.create", "chargeCard"]
     assert [(r.method, r.path, r.codes, r.line) for r in claims.routes] == [
         ("PUT", "/api/orders/{}", ("200", "404"), 11), ("GET", "/api/inside-fence", (), 16)]
     assert claims.settings == {"RETRY_LIMIT": ("3", 12), "timeout": ("30s", 13)}
-    assert (claims.lifecycle, claims.lifecycle_evidence) == ("draft", "front matter status: Draft")
+    assert (claims.declared.word, claims.declared.evidence) == ("draft", "line 3: front matter status: Draft")
 
 
 @pytest.mark.parametrize("title", ["# Orders API (Deprecated)", "# [WITHDRAWN] Orders API", "Orders API (deprecated)\n==="])
 def test_lifecycle_marker_in_the_title(title):
-    assert extract("a.md", f"{title}\n\nText.\n").lifecycle in ("deprecated", "withdrawn")
+    assert extract("a.md", f"{title}\n\nText.\n").declared.word in ("deprecated", "withdrawn")
 
 
 @pytest.mark.parametrize(
@@ -265,35 +273,36 @@ def test_lifecycle_marker_in_the_title(title):
     ],
 )
 def test_lifecycle_words_outside_the_marker_places_do_not_count(text):
-    claims = extract("a.md", text)
-    assert (claims.lifecycle, claims.superseded_by) == (None, None)
+    assert extract("a.md", text).declared is None
 
 
 @pytest.mark.parametrize(
     "text, state, evidence",
     [
-        ("# ADR 3\n\n* Status: Deprecated\n* Date: 2024-01-01\n\n## Context\n", "deprecated", "line 3: * Status: Deprecated"),
-        ("Orders\n======\n\n:Status: Draft\n\nSection\n-------\n", "draft", "line 4: :Status: Draft"),
-        ("---\ntitle: X\nsuperseded_by: adr/9.md\n---\n# X\n", "superseded", "front matter superseded_by: adr/9.md"),
-        ("# ADR 4 (replaced by ADR 7)\n\nText.\n", "replaced", "line 1: # ADR 4 (replaced by ADR 7)"),
+        ("# ADR 3\n\n* Status: Deprecated\n* Date: 2024-01-01\n\n## Context\n", "deprecated",
+         "line 3: header block status: Deprecated"),
+        ("Orders\n======\n\n:Status: Draft\n\nSection\n-------\n", "draft", "line 4: header block status: Draft"),
+        ("---\ntitle: X\nsuperseded_by: adr/9.md\n---\n# X\n", "superseded", "line 3: front matter: superseded by adr/9.md"),
+        ("# ADR 4 (replaced by ADR 7)\n\nText.\n", "replaced", "line 1: title: ADR 4 (replaced by ADR 7)"),
     ],
 )
 def test_lifecycle_marker_places(text, state, evidence):
-    claims = extract("a.md", text)
-    assert (claims.lifecycle, claims.lifecycle_evidence) == (state, evidence)
+    declared = extract("a.md", text).declared
+    assert (declared.word, declared.evidence) == (state, evidence)
 
 
 def test_rst_and_asciidoc_links():
-    rst = extract("docs/a.rst", "See `the app <../app/main.py>`_.\n")
+    rst = extract("docs/a.rst", "See `the app <../app/main.py>`_.\n")  # read by docutils
     adoc = extract("docs/b.adoc", "See link:../app/main.py[the app] and xref:c.adoc[C].\n")
-    assert (rst.paths, adoc.paths) == (["app/main.py"], ["app/main.py", "docs/c.adoc"])
+    assert ([r.text for r in rst.paths], [r.text for r in adoc.paths]) == (["../app/main.py"], ["../app/main.py", "c.adoc"])
+    assert candidates("docs/a.rst", "../app/main.py") == ["app/main.py"]
 
 
 def test_superseded_by_link_and_status_heading():
-    claims = extract("adr/1.md", "# ADR 1\n\nStatus: Accepted\n\nSuperseded by `adr/2.md`.\n")
-    assert (claims.lifecycle, claims.superseded_by) == ("superseded", "`adr/2.md`")
-    withdrawn = extract("prd.md", "# PRD\n\n## Status\n\nWithdrawn in March\n")
-    assert (withdrawn.lifecycle, withdrawn.lifecycle_evidence) == ("withdrawn", "line 3: Status: Withdrawn")
+    declared = extract("adr/1.md", "# ADR 1\n\nStatus: Accepted\n\nSuperseded by `adr/2.md`.\n").declared
+    assert (declared.word, declared.cls, declared.successor) == ("superseded", "retired", "adr/2.md")
+    withdrawn = extract("prd.md", "# PRD\n\n## Status\n\nWithdrawn in March\n").declared
+    assert (withdrawn.word, withdrawn.evidence) == ("withdrawn", "line 5: Status section: Withdrawn in March")
 
 
 @pytest.mark.parametrize(
@@ -309,15 +318,17 @@ def test_line_numbers_are_those_of_the_original_text():
     text = "# A\n\n```sh\nrun\n```\n\nRETRY_LIMIT = 3\n\n`timeout` defaults to 5.\n\n## Status\n\nDraft\n"
     claims = extract("a.md", text)
     assert claims.settings == {"RETRY_LIMIT": ("3", 7), "timeout": ("5", 9)}
-    assert claims.lifecycle_evidence == "line 11: Status: Draft"
+    assert claims.declared.evidence == "line 13: Status section: Draft"
 
 
 def test_paths_outside_the_tree_dotfiles_and_unknown_file_names_are_not_claims():
     claims = extract("README.md", "See `../shared/docs/DESIGN.md`, `./.env`, `.env`, `/etc/hosts`, "
                                   "[up](../other/x.md), `config.nu` and `docs/`; `./app/main.py`.\n")
-    assert (claims.paths, claims.basenames, claims.identifiers) == (["docs", "app/main.py"], [], [])
+    assert ([r.text for r in claims.basenames], claims.identifiers) == ([], [])
+    resolved = [c for r in claims.paths for c in candidates("README.md", r.text)]
+    assert resolved == ["docs", "app/main.py"]  # the others leave the tree or are dotfiles
     inside = extract("docs/a/b.md", "See `../../app/main.py`, `../../../x.py` and `lib/../../y.py`.\n")
-    assert inside.paths == ["app/main.py"]
+    assert [c for r in inside.paths for c in candidates("docs/a/b.md", r.text)] == ["app/main.py", "docs/y.py"]
 
 
 def test_contradictions_name_both_documents():
@@ -361,15 +372,3 @@ def _r(severity, penalty=0.0):
 )
 def test_status_rule(reasons, expected):
     assert judge(reasons) == expected
-
-
-def test_most_referenced_paths_missing_is_severe_drift():
-    inventory = Inventory()
-    gone = extract("a.md", "`src/a.py`, `src/b.py`, `src/c.py` and `src/d.py`.\n")
-    assert [(r.code, r.severity) for r in drift_reasons(gone, {"src/d.py"}, {"src"}, set(), inventory)] == [
-        ("missing-path", "stale")]
-    some = extract("a.md", "`src/a.py`, `src/b.py`, `src/c.py`, `src/d.py`, `src/e.py`, `src/f.py`.\n")
-    assert [(r.code, r.severity) for r in drift_reasons(some, {"src/d.py", "src/e.py", "src/f.py"}, {"src"}, set(),
-                                                        inventory)] == [("missing-path", "warn")]
-    two = extract("a.md", "`src/a.py` and `src/b.py`.\n")
-    assert [r.severity for r in drift_reasons(two, set(), set(), set(), inventory)] == ["warn"]

@@ -19,7 +19,14 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from bot.domain.pack import FeatureArea, PackDocument, Revision, Scenario, ScenarioPack, UserOutcome
+from bot.domain.pack import (
+    FeatureArea,
+    PackDocument,
+    Revision,
+    Scenario,
+    ScenarioPack,
+    UserOutcome,
+)
 from bot.domain.results import (
     CheckpointResult,
     Classification,

@@ -1,0 +1,78 @@
+"""The scan cache under ``WORKDIR``: claims and code facts by blob SHA, history by repository and commit.
+
+One SQLite file (``scan-cache.sqlite3``, stdlib ``sqlite3``) with a table
+per kind of value, each value JSON (orjson). Blob-keyed values are
+content-addressed, so every repository shares them; each key includes the
+parser version (``references.PARSER_VERSION``, ``inventory.FACTS_VERSION``)
+so a newer parser never reads an older parse. History rows are keyed by the
+repository's common git directory; ``nearest_history`` gives the newest
+stored position, which ``bot.sources.history.extend`` continues from.
+A broken or locked cache file is not an error: the scan runs uncached.
+"""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+FILE = "scan-cache.sqlite3"
+CACHE_FOLDER = "scan-cache"  # under WORKDIR
+_TABLES = ("claims", "facts", "history", "lookups")
+
+
+class ScanCache:
+    """Get and put JSON values by key in ``directory/scan-cache.sqlite3``."""
+
+    def __init__(self, directory: Path | str) -> None:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        self.path = Path(directory) / FILE
+        self._db = sqlite3.connect(self.path, timeout=5, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        for table in _TABLES:
+            self._db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+        self._db.commit()
+
+    def get_many(self, table: str, keys: Iterable[str]) -> dict[str, Any]:
+        """The stored values of ``keys`` in ``table`` (absent keys are left out)."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, Any] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            rows = self._db.execute(f"SELECT key, value FROM {table} WHERE key IN ({','.join('?' * len(chunk))})",
+                                    chunk)
+            found.update((key, orjson.loads(value)) for key, value in rows)
+        return found
+
+    def put_many(self, table: str, values: dict[str, Any]) -> None:
+        """Store ``values`` (key → JSON-able value) in ``table``, replacing older ones."""
+        if values:
+            self._db.executemany(f"INSERT OR REPLACE INTO {table} (key, value) VALUES (?, ?)",
+                                 [(k, orjson.dumps(v)) for k, v in values.items()])
+            self._db.commit()
+
+    def nearest_history(self, repository: str) -> dict | None:
+        """The newest stored history of ``repository`` (its rows are keyed ``repository\\0commit``)."""
+        row = self._db.execute("SELECT value FROM history WHERE key >= ? AND key < ? ORDER BY rowid DESC LIMIT 1",
+                               (f"{repository}\0", f"{repository}\1")).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def put_history(self, repository: str, commit: str, value: dict) -> None:
+        """Store the history of ``repository`` at ``commit``, dropping its older positions (one row each)."""
+        self._db.execute("DELETE FROM history WHERE key >= ? AND key < ?", (f"{repository}\0", f"{repository}\1"))
+        self.put_many("history", {f"{repository}\0{commit}": value})
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def open_cache(directory: Path | str | None) -> ScanCache | None:
+    """A ``ScanCache`` in ``directory``; ``None`` when no directory is given or SQLite cannot open it there."""
+    if directory is None:
+        return None
+    try:
+        return ScanCache(directory)
+    except (sqlite3.Error, OSError):
+        return None
