@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     queue_poll_s: float = Field(default=1.0, gt=0)
     #: An executor whose heartbeat is older than this many seconds is dead; its runs are taken over.
     heartbeat_timeout_s: float = Field(default=120.0, gt=0)
+    #: Seconds between two passes of the missed-delivery reconciler (a divisor of a minute or an hour).
+    reconcile_every_s: int = Field(default=300, gt=0, le=3600)
     min_permission: Permission = "write"
     #: The URL GitHub posts webhooks to, e.g. a smee channel
     #: ``https://smee.io/<channel>`` that forwards to this bot's ``/webhook``;
@@ -138,6 +140,15 @@ class Settings(BaseSettings):
             if key.startswith("sandbox"):
                 raise ValueError(f"`{key}` may not be overridden: the bot sets the sandbox (the worktree is its "
                                  "only writable root)")
+        return value
+
+    @field_validator("reconcile_every_s")
+    @classmethod
+    def _divides_a_minute_or_an_hour(cls, value: int) -> int:
+        """The reconciler is a cron schedule (``bot.jobs.schedules.cron``): every N seconds of a
+        minute or every N minutes of an hour."""
+        if not (60 % value == 0 if value < 60 else value % 60 == 0 and 3600 % value == 0):
+            raise ValueError(f"{value} s must divide a minute (e.g. 20) or an hour (e.g. 300)")
         return value
 
     @field_validator("allowed_bots", mode="before")

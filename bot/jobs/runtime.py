@@ -14,7 +14,8 @@ configures DBOS with
   stable across restarts, so a restarted process resumes its own runs;
 
 and listens to the run queue (``bot.jobs.queue.QUEUE``), heartbeats and takes
-over dead executors' runs (``bot.jobs.takeover``) only when ``settings.workers`` > 0; with 0 the process (a web replica) only enqueues.
+over dead executors' runs (``bot.jobs.takeover``), and applies the schedules
+(``bot.jobs.schedules``: the missed-delivery reconciler) only when ``settings.workers`` > 0; with 0 the process (a web replica) only enqueues.
 The queue is registered with ``worker_concurrency = settings.workers`` (runs
 per process at once) and ``partition_concurrency = 1`` per lane. DBOS keeps
 the queue's limits in its database, shared by every process, so all workers
@@ -34,7 +35,7 @@ from pathlib import Path
 from dbos import DBOS
 from sqlalchemy.engine import make_url
 
-from bot.jobs import takeover, workflow
+from bot.jobs import schedules, takeover, workflow
 from bot.jobs.context import Action, JobAuth
 from bot.jobs.queue import QUEUE
 from bot.workspace.worktrees import Workspaces
@@ -104,7 +105,8 @@ class Runtime:
             polling_interval_sec=self.settings.queue_poll_s,
             on_conflict="always_update" if self.works else "never_update",
         )
-        if self.works:  # a dead worker's runs are taken over (bot.jobs.takeover)
+        if self.works:  # a dead worker's runs are taken over (bot.jobs.takeover); missed deliveries asked again
+            await DBOS.apply_schedules_async(schedules.schedules(self.settings.reconcile_every_s))
             self._heartbeat = asyncio.create_task(
                 takeover.keep_alive(self.db, self.executor_id, self.settings.heartbeat_timeout_s))
 
