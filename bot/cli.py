@@ -26,6 +26,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("worker", help="run workflows (SCENARIOFORGE_WORKERS at once) with no HTTP server")
 
+    runs = sub.add_parser("runs", help="list, show, cancel or resume runs and their workflows (operators)")
+    runs_sub = runs.add_subparsers(dest="runs_command", required=True, metavar="RUNS_COMMAND")
+    listing = runs_sub.add_parser("list", help="the newest runs, with their workflow's status and executor")
+    listing.add_argument("--state", choices=("queued", "running", "blocked", "passed", "failed", "cancelled"),
+                         help="only runs in this state")
+    listing.add_argument("--limit", type=int, default=20, help="how many runs (default: %(default)s)")
+    for name, text in (("show", "a run, its events and its workflow's finished steps"),
+                       ("cancel", "cancel a queued or running run (its tracking comment says so)"),
+                       ("resume", "put a run whose workflow stopped back on the queue, after its last finished step")):
+        runs_sub.add_parser(name, help=text).add_argument("run_id", type=int, metavar="RUN_ID",
+                                                           help="the run's number (as in its tracking comment)")
+
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
     db_sub.add_parser("upgrade", help="apply all pending migrations")
@@ -71,6 +83,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.ingress.worker import worker
 
         return worker()
+    if args.command == "runs":
+        from bot.ingress.operator import runs_command
+        from bot.ingress.server import load_settings
+
+        settings = load_settings()
+        return 2 if settings is None else runs_command(
+            settings, args.runs_command, getattr(args, "run_id", None),
+            state=getattr(args, "state", None), limit=getattr(args, "limit", 20))
     if args.command == "db":
         from bot.ingress.server import db_upgrade
 

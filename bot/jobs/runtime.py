@@ -10,8 +10,9 @@ configures DBOS with
   when a workflow's steps change: DBOS resumes a pending workflow only in a
   process of the same version, so old runs finish on old workers (README,
   "Upgrades");
-- ``executor_id``: ``settings.executor_id`` or ``<host name>-<worker_slot>``,
-  stable across restarts, so a restarted process resumes its own runs;
+- ``executor_id``: ``settings.executor_id`` or ``<host name>-<worker_slot>``
+  (``<host name>-web-<worker_slot>`` for a web replica), stable across
+  restarts, so a restarted process resumes its own runs;
 
 and listens to the run queue (``bot.jobs.queue.QUEUE``), heartbeats and takes
 over dead executors' runs (``bot.jobs.takeover``), and applies the schedules
@@ -68,8 +69,14 @@ def system_database_url(database_url: str) -> str:
 
 
 def executor_id(settings: Settings) -> str:
-    """``settings.executor_id``, else ``<host name>-<worker_slot>``."""
-    return settings.executor_id or f"{socket.gethostname()}-{settings.worker_slot}"
+    """``settings.executor_id``, else ``<host name>-<worker_slot>`` for a worker and
+    ``<host name>-web-<worker_slot>`` for a web replica (``workers`` = 0). DBOS resumes an
+    executor's pending workflows when a process with its id launches, so a web replica must
+    never share a worker's id."""
+    if settings.executor_id:
+        return settings.executor_id
+    role = "" if settings.workers > 0 else "web-"
+    return f"{socket.gethostname()}-{role}{settings.worker_slot}"
 
 
 class Runtime:

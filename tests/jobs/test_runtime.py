@@ -54,6 +54,8 @@ def test_the_executor_id_is_stable_per_host_and_slot():
     assert executor_id(make_settings(executor_id="worker-7")) == "worker-7"
     one, again = executor_id(make_settings(worker_slot=1)), executor_id(make_settings(worker_slot=1))
     assert one == again and one.endswith("-1") and one != executor_id(make_settings(worker_slot=2))
+    # a web replica on a worker's host never takes its id (DBOS would resume the worker's runs in it)
+    assert executor_id(make_settings(worker_slot=1, workers=0)) not in (one, executor_id(make_settings(worker_slot=0)))
 
 
 async def test_a_queued_run_waits_for_a_worker_of_its_own_version(database_on_both, tmp_path):
