@@ -90,6 +90,11 @@ class Runtime:
         self._heartbeat: asyncio.Task | None = None
 
     @property
+    def running(self) -> int:
+        """Workflows running in this process now (a cancelled one counts until its action has stopped)."""
+        return len(self._services.tasks) if self._services is not None else 0
+
+    @property
     def works(self) -> bool:
         """True when this process runs workflows (``settings.workers`` > 0)."""
         return self.settings.workers > 0

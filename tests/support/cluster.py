@@ -31,7 +31,7 @@ from sqlalchemy import select
 
 from config.settings import Settings
 from storage.db import Database
-from storage.models import Run
+from storage.models import Executor, Run, utcnow
 from tests.support.webhooks import WEBHOOK_SECRET, RunningApp, load_payload
 from tests.support.world import COMMENT_PAYLOAD, READER, WRITER, World, WorldRemote, small_app
 
@@ -81,7 +81,9 @@ class Cluster:
                 await asyncio.sleep(POLL_S)
 
     async def worker(self, name: str, *, workers: int = 1) -> asyncio.subprocess.Process:
-        """Start worker ``name`` (executor ``worker-<name>``) running ``workers`` runs at once."""
+        """Start worker ``name`` (executor ``worker-<name>``) running ``workers`` runs at once and
+        wait until it listens to the queue (its first heartbeat, ``storage.executors``)."""
+        spawned = utcnow()
         home = self.root / f"codex-home-{name}"
         home.mkdir(exist_ok=True)
         process = await self._spawn(
@@ -89,7 +91,16 @@ class Cluster:
             SCENARIOFORGE_EXECUTOR_ID=f"worker-{name}", SCENARIOFORGE_WORKDIR=str(self.root / f"work-{name}"),
             SCENARIOFORGE_CODEX_HOME=str(home))
         self.workers[name] = process
-        return process
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + READY_TIMEOUT_S
+        while True:
+            async with self.database.session() as session:
+                beat = await session.scalar(select(Executor.heartbeat_at).where(
+                    Executor.executor_id == f"worker-{name}"))
+            if beat is not None and beat >= spawned:
+                return process
+            assert loop.time() < deadline and process.returncode is None, self.log(f"worker-{name}")
+            await asyncio.sleep(POLL_S)
 
     async def kill_workers(self) -> None:
         """SIGKILL every worker with its children (codex), as when its machine dies, and reap it."""
@@ -131,36 +142,43 @@ class Cluster:
                     await process.wait()
 
 
-@pytest.fixture
-async def cluster(postgres_server, github_server, model_server, codex_settings, app_keys, tmp_path):
-    """The deployment (``Cluster``) on a fresh PostgreSQL database; processes stopped after the test."""
+def deploy(root: Path, database_url: str, github_server, model_base_url: str, codex_config: str,
+           app_id: int, private_key_path: Path) -> Cluster:
+    """A ``Cluster`` (no process started yet) on the empty database ``database_url``: the world's
+    repository on ``github_server`` and a bare remote under ``root``, Codex pointed at ``model_base_url``."""
     payload = load_payload(COMMENT_PAYLOAD)
     repo = payload["repository"]
     github_server.add_repo(repo["full_name"], installation_id=payload["installation"]["id"],
                            default_branch=repo["default_branch"], repo_id=repo["id"])
     github_server.set_permission(repo["full_name"], WRITER, "write")
     github_server.set_permission(repo["full_name"], READER, "read")
-    remote = WorldRemote(tmp_path / "git", repo["full_name"], repo["default_branch"], github_server)
+    remote = WorldRemote(root / "git", repo["full_name"], repo["default_branch"], github_server)
     remote.build(small_app)
-    url = postgres_server.new_database()
     env = {key: value for key, value in os.environ.items() if not key.startswith("SCENARIOFORGE_")}
     env.update({
-        "PYTHONPATH": str(ROOT), "SCENARIOFORGE_APP_ID": str(app_keys.app_id),
-        "SCENARIOFORGE_PRIVATE_KEY_PATH": str(app_keys.private_key_path),
-        "SCENARIOFORGE_WEBHOOK_SECRET": WEBHOOK_SECRET, "SCENARIOFORGE_DATABASE_URL": url,
+        "PYTHONPATH": str(ROOT), "SCENARIOFORGE_APP_ID": str(app_id),
+        "SCENARIOFORGE_PRIVATE_KEY_PATH": str(private_key_path),
+        "SCENARIOFORGE_WEBHOOK_SECRET": WEBHOOK_SECRET, "SCENARIOFORGE_DATABASE_URL": database_url,
         "SCENARIOFORGE_GITHUB_API_URL": github_server.url, "SCENARIOFORGE_CLONE_URL_TEMPLATE": remote.template,
-        "SCENARIOFORGE_QUEUE_POLL_S": "0.1", "SCENARIOFORGE_CODEX_MODEL": codex_settings.codex_model,
-        "SCENARIOFORGE_CODEX_BASE_URL": codex_settings.codex_base_url,
-        "SCENARIOFORGE_CODEX_CONFIG": codex_settings.codex_config, "SCENARIOFORGE_TURN_TIMEOUT_S": "120",
-        "SCENARIOFORGE_WORKDIR": str(tmp_path / "work-web"),
+        "SCENARIOFORGE_QUEUE_POLL_S": "0.1", "SCENARIOFORGE_CODEX_MODEL": "scripted",
+        "SCENARIOFORGE_CODEX_BASE_URL": model_base_url,
+        "SCENARIOFORGE_CODEX_CONFIG": codex_config, "SCENARIOFORGE_TURN_TIMEOUT_S": "120",
+        "SCENARIOFORGE_WORKDIR": str(root / "work-web"),
     })
-    settings = Settings(_env_file=None, database_url=url, app_id=app_keys.app_id,
-                        private_key_path=app_keys.private_key_path, webhook_secret=WEBHOOK_SECRET)
+    settings = Settings(_env_file=None, database_url=database_url, app_id=app_id,
+                        private_key_path=private_key_path, webhook_secret=WEBHOOK_SECRET)
     database = Database(settings.database_url)
     world = World(github_server, remote, RunningApp(None, ""), settings, database, None)
-    cluster = Cluster(tmp_path, env, database, world)
+    return Cluster(root, env, database, world)
+
+
+@pytest.fixture
+async def cluster(postgres_server, github_server, model_server, codex_settings, app_keys, tmp_path):
+    """The deployment (``Cluster``) on a fresh PostgreSQL database; processes stopped after the test."""
+    cluster = deploy(tmp_path, postgres_server.new_database(), github_server, codex_settings.codex_base_url,
+                     codex_settings.codex_config, app_keys.app_id, app_keys.private_key_path)
     try:
         yield cluster
     finally:
         await cluster.stop()
-        await database.dispose()
+        await cluster.database.dispose()
