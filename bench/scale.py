@@ -22,10 +22,11 @@ For each N, on a fresh database:
 - **lost and duplicated**: every run ``passed``, one tracking comment each,
   one DBOS workflow each, distinct pack revisions.
 
-Then **a kill**: 2 workers, 2 runs; every worker is SIGKILLed while both runs
-are inside their Codex turn, two brand-new worker processes finish them;
-model requests per run (2 without a kill: the spec read and the pack; the
-unfinished turn is asked again, nothing that finished is).
+Then **a kill**: 2 workers, 2 runs whose first pack needs one refinement;
+every worker is SIGKILLed while both runs are inside their refinement turn,
+two brand-new worker processes finish them; model requests per run (3
+without a kill: the spec read, the pack, the refined pack; 4 when only the
+unfinished turn is asked again).
 
 Targets: 2 workers ≥ 1.8 × the runs per minute of 1; queue latency p99 < 1 s
 when a worker is free; 0 lost, 0 duplicated.
@@ -44,10 +45,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support lives beside bench/
 
 from bench.world import APP_ID, app_keys, serve  # noqa: E402
-from tests.scenarios.test_generate_e2e import scripted, spec_id, tool_outputs, turn_number  # noqa: E402
+from tests.scenarios.test_generate_e2e import scripted, spec_id, tool_outputs, vague  # noqa: E402
 from tests.support.cluster import Cluster, deploy  # noqa: E402
 from tests.support.github_server import GitHubServer  # noqa: E402
-from tests.support.model_server import ScriptedModel, assistant_message, exec_call, sample_pack  # noqa: E402
+from tests.support.model_server import (  # noqa: E402
+    ScriptedModel, assistant_message, exec_call, sample_pack, user_texts)
 from tests.support.postgres import PostgresServer  # noqa: E402
 
 CODEX_CONFIG = ("model_providers.scenarioforge.request_max_retries = 0\n"
@@ -158,13 +160,15 @@ async def kill(postgres: PostgresServer, root: Path, keys, model: ScriptedModel)
     both_hang = asyncio.Event()
 
     def script(request):
-        if len(hung) < 2:  # the first request of each run hangs in a command: its worker dies meanwhile
+        if not any("source ids exist:" in text for text in user_texts(request)):  # turn 1: a pack to refine
+            if not tool_outputs(request):
+                return [exec_call("cat docs/spec.md")]
+            return [assistant_message(json.dumps(vague(sample_pack(spec_id(request)))))]
+        if len(hung) < 2:  # each run's refinement turn hangs in a command: its worker dies meanwhile
             hung.append(request)
             if len(hung) == 2:
                 both_hang.set()
             return [exec_call("sleep 600")]
-        if turn_number(request) == 1 and not tool_outputs(request):
-            return [exec_call("cat docs/spec.md")]
         return [assistant_message(json.dumps(sample_pack(spec_id(request))))]
 
     model.script, model.requests[:] = script, []
@@ -213,7 +217,8 @@ async def main(delay_s: float, runs_per_worker: int, configs: list[int]) -> int:
         if base and r["workers"] > 1:
             print(f"speed-up {r['workers']} workers / 1: {r['runs_per_min'] / base['runs_per_min']:.2f}"
                   + (f" (target ≥ {TARGET_SPEEDUP})" if r["workers"] == 2 else ""))
-    print(f"after a kill: {killed['requests_per_run']:.1f} model requests per run (2 without a kill; "
+    print(f"after a kill: {killed['requests_per_run']:.1f} model requests per run (3 without a kill: spec read, "
+          f"pack, refined pack; 4 = only the unfinished turn asked again; "
           f"{killed['requests_before_kill']} made before the kill), lost {killed['lost']}, "
           f"duplicated {killed['duplicated']}")
     worst = max(r["latency_free_p99"] for r in results)

@@ -217,8 +217,9 @@ async def generate(ctx: JobContext) -> None:
     (bool), ``text`` (the instruction), ``branch``.
 
     Its phases are checkpointed steps (``bot.jobs.steps``): ``scan`` (config,
-    manifest, gate), ``check_run``, ``generation`` (the Codex turns, whose accepted
-    pack is the checkpoint: a resumed run never pays for them again), ``publish``
+    manifest, gate), ``check_run``, ``codex_thread`` and one ``turn N`` per Codex
+    turn (``bot.scenarios.generation``: a resumed run never pays for a finished
+    turn again), ``price``, ``findings``, ``publish``
     (numbered, stored and pushed under the repository's lock, ``storage.locks``,
     so runs of several issues at once get distinct revisions on one branch and
     one pull request) and ``complete``.
@@ -245,8 +246,7 @@ async def generate(ctx: JobContext) -> None:
         check_id, check_url = await step("check_run", _start_check, ctx)
     check = checks.CheckRun(ctx.gh, run.repository, check_id, check_url)
     async with checks.concluded_on_error(check, "Generation failed"):
-        generated = await step("generation", _generate, ctx, manifest, sources, facts,
-                               previous if update else None, config)
+        generated = await _generate(ctx, manifest, sources, facts, previous if update else None, config)
         findings = await step("findings", stage_findings, ctx, "generate", generate_findings(
             policy, generated.pack, [source.path for source in sources]))
         async with repository_lock(ctx.db, run.repository):  # the revision number and the pack branch
@@ -298,7 +298,7 @@ async def _generate(ctx: JobContext, manifest: Manifest, sources: list[SourceTex
         manifest_id=str(manifest.id), manifest_hash=manifest.manifest_hash,
     )
     document = result.document()
-    await price_usage(ctx, document.revision.token_usage)
+    await step("price", price_usage, ctx, document.revision.token_usage)
     return document
 
 

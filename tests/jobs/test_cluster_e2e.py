@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from bot.scenarios.action import BRANCH
 from storage.models import PackRevision
-from tests.scenarios.test_generate_e2e import scripted, spec_id, tool_outputs, turn_number
-from tests.support.model_server import assistant_message, exec_call, sample_pack
+from tests.scenarios.test_generate_e2e import scripted, spec_id, tool_outputs, turn_number, vague
+from tests.support.model_server import assistant_message, exec_call, sample_pack, user_texts
 
 pytest_plugins = ["tests.support.cluster"]
 
@@ -55,36 +55,40 @@ async def test_six_issues_at_once_on_two_workers_and_one_lane_never_overlaps(clu
 
 
 async def test_every_worker_killed_mid_turn_and_a_new_worker_finishes_without_repeating(cluster, model_server):
-    turn_started = asyncio.Event()
-    first_attempt = {"done": False}
+    hung = asyncio.Event()
 
     def script(request):
-        if not first_attempt["done"]:  # the first turn hangs in a command: the worker dies meanwhile
-            first_attempt["done"] = True
-            turn_started.set()
+        if not any("source ids exist:" in text for text in user_texts(request)):  # the generation turn: read the spec, answer a pack to refine
+            if not tool_outputs(request):
+                return [exec_call("cat docs/spec.md")]
+            return [assistant_message(json.dumps(vague(sample_pack(spec_id(request)))))]
+        if not hung.is_set():  # the refinement turn hangs in a command: every worker dies meanwhile
+            hung.set()
             return [exec_call("sleep 600")]
-        if turn_number(request) == 1 and not tool_outputs(request):
-            return [exec_call("cat docs/spec.md")]
         return [assistant_message(json.dumps(sample_pack(spec_id(request))))]
 
     model_server.script = script
     await cluster.serve()
     await asyncio.gather(cluster.worker("a"), cluster.worker("b"))
     assert (await cluster.world.comment("/scenarioforge generate")).status == 202
-    await asyncio.wait_for(turn_started.wait(), GUARD_S)
+    await asyncio.wait_for(hung.wait(), GUARD_S)
     await cluster.kill_workers()
     (run,) = await cluster.runs()
-    assert (run.state, len(model_server.requests)) == ("running", 1)
+    assert (run.state, len(model_server.requests)) == ("running", 3)  # turn 1 (2 requests) done, turn 2 begun
     checks_before = len(cluster.world.github.calls(CHECK_RUNS))
     assert checks_before == 1  # the check_run step had finished: it must not run again
 
-    # a brand-new process of a dead worker's slot resumes its workflows after the last finished step
+    # brand-new processes of the dead workers' slots resume their workflows after the last finished step
     await asyncio.gather(cluster.worker("a"), cluster.worker("b"))
     (run,) = await cluster.settle(1)
     assert run.state == "passed", run.error
-    assert len(model_server.requests) == 1 + 2  # the unfinished turn again (spec read, pack); nothing else
+    # the finished turn (2 requests) is not asked again; the unfinished one is, in the recorded thread
+    # or, on a worker whose CODEX_HOME lacks it, in a new thread given the previous answer
+    assert len(model_server.requests) == 4
+    assert "source ids exist:" in "\n".join(user_texts(model_server.requests[3]))
     assert len(cluster.world.github.calls(CHECK_RUNS)) == checks_before
     assert len(tracking_comments(cluster, run)) == 1
     assert len(cluster.world.github.calls(PULLS)) == 1
     (revision,) = await revisions(cluster)
     assert (revision.revision, revision.commit_sha) == (1, cluster.world.remote.sha(BRANCH))
+    assert len(revision.turn_ids) == 2  # the finished turn's checkpoint and the resumed turn
