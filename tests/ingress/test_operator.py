@@ -5,22 +5,10 @@ import asyncio
 import os
 import sys
 
-import pytest
-
 from bot.jobs import queue
-from tests.ingress.test_ingress_e2e import Held
+from tests.ingress.test_ingress_e2e import held, world_actions  # noqa: F401 - an execute that runs until cancelled
 
 GUARD_S = 60
-
-
-@pytest.fixture
-def held() -> Held:
-    return Held()
-
-
-@pytest.fixture
-def world_actions(held):
-    return {"execute": held}
 
 
 async def scenarioforge(world, *argv: str) -> tuple[int, str, str]:

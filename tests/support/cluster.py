@@ -32,8 +32,8 @@ from sqlalchemy import select
 from config.settings import Settings
 from storage.db import Database
 from storage.models import Executor, Run, utcnow
-from tests.support.webhooks import WEBHOOK_SECRET, RunningApp, load_payload
-from tests.support.world import COMMENT_PAYLOAD, READER, WRITER, World, WorldRemote, small_app
+from tests.support.webhooks import WEBHOOK_SECRET, RunningApp
+from tests.support.world import World, small_app, world_remote
 
 ROOT = Path(__file__).resolve().parents[2]
 POLL_S = 0.1
@@ -146,14 +146,7 @@ def deploy(root: Path, database_url: str, github_server, model_base_url: str, co
            app_id: int, private_key_path: Path) -> Cluster:
     """A ``Cluster`` (no process started yet) on the empty database ``database_url``: the world's
     repository on ``github_server`` and a bare remote under ``root``, Codex pointed at ``model_base_url``."""
-    payload = load_payload(COMMENT_PAYLOAD)
-    repo = payload["repository"]
-    github_server.add_repo(repo["full_name"], installation_id=payload["installation"]["id"],
-                           default_branch=repo["default_branch"], repo_id=repo["id"])
-    github_server.set_permission(repo["full_name"], WRITER, "write")
-    github_server.set_permission(repo["full_name"], READER, "read")
-    remote = WorldRemote(root / "git", repo["full_name"], repo["default_branch"], github_server)
-    remote.build(small_app)
+    remote = world_remote(github_server, root / "git", small_app)
     env = {key: value for key, value in os.environ.items() if not key.startswith("SCENARIOFORGE_")}
     env.update({
         "PYTHONPATH": str(ROOT), "SCENARIOFORGE_APP_ID": str(app_id),

@@ -336,6 +336,20 @@ async def world_http():
         yield session
 
 
+def world_remote(github_server: GitHubServer, root: Path, content: RepoContent) -> WorldRemote:
+    """The real ``issue_comment`` payload's repository on ``github_server`` (``WRITER`` may write,
+    ``READER`` read) and its bare remote under ``root``, built with ``content``."""
+    payload = load_payload(github_server.payloads + COMMENT_PAYLOAD)
+    repo = payload["repository"]
+    github_server.add_repo(repo["full_name"], installation_id=payload["installation"]["id"],
+                           default_branch=repo["default_branch"], repo_id=repo["id"])
+    github_server.set_permission(repo["full_name"], WRITER, "write")
+    github_server.set_permission(repo["full_name"], READER, "read")
+    remote = WorldRemote(root, repo["full_name"], repo["default_branch"], github_server)
+    remote.build(content)
+    return remote
+
+
 @pytest.fixture
 async def world(database, github_server, world_http, start_app, app_keys, tmp_path, world_repo, world_actions,
                 world_settings):
@@ -344,14 +358,7 @@ async def world(database, github_server, world_http, start_app, app_keys, tmp_pa
     Fixture order matters: ``database``, ``github_server`` and ``world_http`` are
     set up before ``start_app`` so they outlive the app, which stops first.
     """
-    payload = load_payload(github_server.payloads + COMMENT_PAYLOAD)
-    repo = payload["repository"]
-    github_server.add_repo(repo["full_name"], installation_id=payload["installation"]["id"],
-                           default_branch=repo["default_branch"], repo_id=repo["id"])
-    github_server.set_permission(repo["full_name"], WRITER, "write")
-    github_server.set_permission(repo["full_name"], READER, "read")
-    remote = WorldRemote(tmp_path / "git", repo["full_name"], repo["default_branch"], github_server)
-    remote.build(world_repo)
+    remote = world_remote(github_server, tmp_path / "git", world_repo)
     settings = Settings(
         _env_file=None, app_id=app_keys.app_id, private_key_path=app_keys.private_key_path,
         webhook_secret=WEBHOOK_SECRET, database_url=database.url, github_api_url=github_server.url,
