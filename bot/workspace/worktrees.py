@@ -43,14 +43,16 @@ class Workspace:
     pinned: list[str] = field(default_factory=list)
 
     async def reset(self) -> None:
-        """Put the worktree back at ``sha`` exactly, untracked and ignored files removed (a retried
-        step starts from the checkout, not from what its failed attempt left).
+        """Put the worktree back as checked out: at ``sha`` exactly, untracked and ignored files
+        removed, the agent instruction files pinned again (:func:`pin_agent_files`), so a retried
+        step starts from the checkout, not from what its failed attempt left.
 
         Raises:
             GitError: git failed.
         """
         await git("reset", "--hard", "--quiet", self.sha, cwd=self.path, repository=self.repository)
         await git("clean", "-ffdxq", cwd=self.path, repository=self.repository)
+        self.pinned = await pin_agent_files(self.mirror, self.path, self.sha)
 
     async def remove(self) -> None:
         """Remove the worktree and prune its administrative files from the mirror."""
