@@ -37,7 +37,7 @@ from handlers.intake import start_run
 from storage import ci_failures, runs
 from storage.db import Database
 from storage.models import Run
-from storage.models_loop import CIFailure
+from storage.models import CIFailure
 
 router = routing.Router()
 
@@ -83,7 +83,7 @@ async def _passed(db: Database, repository: str, head_sha: str, name: str, url: 
 
 @router.register("workflow_run", action="completed")
 async def on_workflow_run(event: Event, gh: GitHubAPI, *args: Any, db: Database, settings: Settings,
-                          delivery_id: str, wake: Callable[[], None], **kwargs: Any) -> None:
+                          delivery_id: str, **kwargs: Any) -> None:
     """A failed workflow run → button or fix run; a passed one → evidence for a pending execute run."""
     payloads.check(event, payloads.WorkflowRunCompleted)
     run, repository = event.data["workflow_run"], event.data["repository"]["full_name"]
@@ -91,13 +91,12 @@ async def on_workflow_run(event: Event, gh: GitHubAPI, *args: Any, db: Database,
     if run.get("conclusion") == "success":
         await _passed(db, repository, run["head_sha"], name, run["html_url"])
     elif run.get("conclusion") in ci_runs.FAILED:
-        await _failed(event.data, gh, db, kind="workflow_run", ci=run, name=name, delivery_id=delivery_id,
-                      wake=wake, jobs=lambda: ci_runs.failed_jobs(gh, repository, run["id"]))
+        await _failed(event.data, gh, db, kind="workflow_run", ci=run, name=name, delivery_id=delivery_id, jobs=lambda: ci_runs.failed_jobs(gh, repository, run["id"]))
 
 
 @router.register("check_suite", action="completed")
 async def on_check_suite(event: Event, gh: GitHubAPI, *args: Any, db: Database, settings: Settings,
-                         delivery_id: str, wake: Callable[[], None], **kwargs: Any) -> None:
+                         delivery_id: str, **kwargs: Any) -> None:
     """The same for another CI app's check suite (never this App's own, nor GitHub Actions')."""
     payloads.check(event, payloads.CheckSuiteCompleted)
     suite, repository = event.data["check_suite"], event.data["repository"]["full_name"]
@@ -110,12 +109,12 @@ async def on_check_suite(event: Event, gh: GitHubAPI, *args: Any, db: Database, 
         await _passed(db, repository, suite["head_sha"], name, url)
     elif suite.get("conclusion") in ci_runs.FAILED:
         await _failed(event.data, gh, db, kind="check_suite", ci={**suite, "html_url": url}, name=name,
-                      delivery_id=delivery_id, wake=wake,
+                      delivery_id=delivery_id,
                       jobs=lambda: ci_runs.failed_suite_runs(gh, repository, suite["id"]))
 
 
 async def _failed(data: dict[str, Any], gh: GitHubAPI, db: Database, *, kind: str, ci: dict[str, Any], name: str,
-                  delivery_id: str, wake: Callable[[], None], jobs: Callable[[], Any]) -> None:
+                  delivery_id: str, jobs: Callable[[], Any]) -> None:
     repository = data["repository"]["full_name"]
     target = await _target(gh, data, ci)
     if target is None:
@@ -136,8 +135,7 @@ async def _failed(data: dict[str, Any], gh: GitHubAPI, db: Database, *, kind: st
         async with db.session() as session:
             claimed = await ci_failures.claim(session, failure.id, delivery_id)
         if claimed:
-            await start_fix(gh, db, failure, requester=data["sender"]["login"], delivery_id=delivery_id,
-                            wake=wake, trigger="ci")
+            await start_fix(gh, db, failure, requester=data["sender"]["login"], delivery_id=delivery_id, trigger="ci")
         return
     if failure.check_run_id is None:
         check = await ci_check.post_button(gh, repository, failure_id=failure.id, head_sha=failure.head_sha,
@@ -148,7 +146,7 @@ async def _failed(data: dict[str, Any], gh: GitHubAPI, db: Database, *, kind: st
 
 
 async def start_fix(gh: GitHubAPI, db: Database, failure: CIFailure, *, requester: str, delivery_id: str,
-                    wake: Callable[[], None], trigger: str, check_run_id: int | None = None) -> Run:
+                    trigger: str, check_run_id: int | None = None) -> Run:
     """Start the ``ci-fix`` run of ``failure`` (``bot.execution.ci_action``) for ``requester`` through
     ``handlers.intake.start_run``, on the failing head SHA; its tracking comment goes on the pull
     request, or on an issue opened once for a failure on the default branch."""
@@ -165,7 +163,7 @@ async def start_fix(gh: GitHubAPI, db: Database, failure: CIFailure, *, requeste
     if check_run_id is not None:
         args["check_run_id"] = check_run_id
     run = await start_run(
-        gh, db, wake=wake, delivery_id=delivery_id, verb=FIX_VERB, installation_id=failure.installation_id,
+        gh, db, delivery_id=delivery_id, verb=FIX_VERB, installation_id=failure.installation_id,
         repository=failure.repository, issue_number=issue_number, is_pull_request=failure.pull_number is not None,
         requester=requester, args=args, head_sha=failure.head_sha,
         ref=None if failure.pull_number is not None else failure.base_ref,
@@ -175,8 +173,8 @@ async def start_fix(gh: GitHubAPI, db: Database, failure: CIFailure, *, requeste
     return run
 
 
-async def on_fix_click(data: dict[str, Any], gh: GitHubAPI, *, db: Database, settings: Settings, delivery_id: str,
-                       wake: Callable[[], None]) -> None:
+async def on_fix_click(data: dict[str, Any], gh: GitHubAPI, *, db: Database, settings: Settings,
+                       delivery_id: str) -> None:
     """**Fix CI failure** on a ``ScenarioForge / CI`` check run of this App: start the fix run of the
     failure it names if the clicking ``sender`` may (``bot.github.authorize``), else say so on the
     pull request (a failure on the default branch has no thread to answer in)."""
@@ -198,5 +196,5 @@ async def on_fix_click(data: dict[str, Any], gh: GitHubAPI, *, db: Database, set
             await gh.post(COMMENTS, url_vars={"owner": owner, "repo": repo, "issue_number": str(number)},
                           data={"body": messages.refused(login, decision)})
         return
-    await start_fix(gh, db, failure, requester=login, delivery_id=delivery_id, wake=wake, trigger="check_run",
+    await start_fix(gh, db, failure, requester=login, delivery_id=delivery_id, trigger="check_run",
                     check_run_id=check["id"])

@@ -9,7 +9,6 @@ comment: the first review run posts it, every later one takes it over
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from gidgethub import routing
@@ -38,8 +37,7 @@ async def review_comment(db: Database, repository: str, pr_number: int) -> int |
 
 
 @router.register("push")
-async def on_push(event: Event, gh: GitHubAPI, *args: Any, db: Database, delivery_id: str,
-                  wake: Callable[[], None], **kwargs: Any) -> None:
+async def on_push(event: Event, gh: GitHubAPI, *args: Any, db: Database, delivery_id: str, **kwargs: Any) -> None:
     """Queue the ``review`` run of a push to the default branch of a repository with a pack PR."""
     payloads.check(event, payloads.Push)
     data = event.data
@@ -56,7 +54,7 @@ async def on_push(event: Event, gh: GitHubAPI, *args: Any, db: Database, deliver
     changed = sorted({path for commit in data["commits"]
                       for path in (*commit["added"], *commit["modified"], *commit["removed"])})
     await start_run(
-        gh, db, wake=wake, delivery_id=delivery_id, verb=REVIEW_VERB, installation_id=data["installation"]["id"],
+        gh, db, delivery_id=delivery_id, verb=REVIEW_VERB, installation_id=data["installation"]["id"],
         repository=repository, issue_number=latest.pr_number, is_pull_request=True,
         requester=data["sender"]["login"], head_sha=data["after"],
         args={"trigger": "push", "changed": changed, "on_source_change": mode, "branch": default},

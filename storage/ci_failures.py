@@ -1,4 +1,4 @@
-"""Failed CI runs (``storage.models_loop.CIFailure``): recorded once per head SHA and CI run,
+"""Failed CI runs (``storage.models.CIFailure``): recorded once per head SHA and CI run,
 their fix run started once.
 
 A redelivered ``workflow_run`` (same or new delivery id), its ``check_suite`` twin or a
@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models_loop import CIFailure
+from storage.models import CIFailure
 
 
 async def record(session: AsyncSession, *, repository: str, head_sha: str, kind: str, ci_id: int,

@@ -1,4 +1,4 @@
-"""Scenarios flagged ``needs review`` (``storage.models_loop.ScenarioReview``) after their sources changed.
+"""Scenarios flagged ``needs review`` (``storage.models.ScenarioReview``) after their sources changed.
 
 One row per (repository, pack revision, scenario): a later push that changes the
 same scenario's sources again replaces its reasons. A new pack revision starts
@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import PackRevision
-from storage.models_loop import ScenarioReview
+from storage.models import ScenarioReview
 
 
 async def flag(session: AsyncSession, repository: str, revision: int, flags: Mapping[str, tuple[list[str], list[str]]],

@@ -2,7 +2,7 @@
 
 Started by ``handlers.ci`` (``ci.on_failure: auto``, or the **Fix CI failure** button) on the
 failing head SHA; ``ctx.run.args["ci_failure"]`` is the stored failure
-(``storage.models_loop.CIFailure``). In order: the repository config (its budget);
+(``storage.models.CIFailure``). In order: the repository config (its budget);
 the check run ``ScenarioForge / CI`` in progress on the head SHA; each failed job's log
 (``bot.github.ci_runs.job_log``, or a check suite's failed check runs' output), read for the
 failing step and its command (``bot.domain.ci.read_log``, capped, the cut stated); the first
@@ -33,7 +33,7 @@ from bot.jobs.budget import enforce_budget, price_turns, record_cost
 from bot.jobs.context import JobContext
 from bot.sources.gate import load_repo_config
 from bot.workspace.worktrees import push
-from storage.models_loop import CIFailure
+from storage.models import CIFailure
 
 BRANCH_PREFIX = "scenarioforge/ci-fix-"
 CONCLUSIONS = {"passed": "success", "failed": "failure", "blocked": "neutral"}

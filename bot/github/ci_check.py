@@ -6,7 +6,7 @@ conclusion ``action_required`` — "additional details should be provided on the
 specified by ``details_url``": the workflow run's page — and one requested action
 (https://docs.github.com/rest/checks/runs#check-runs-and-requested-actions: label ≤ 20
 characters, description ≤ 40, identifier ≤ 20). ``external_id`` is ``ci-failure:<id>``, the
-stored failure (``storage.models_loop.CIFailure``) that the click (``handlers.check_run``)
+stored failure (``storage.models.CIFailure``) that the click (``handlers.check_run``)
 starts a fix run for.
 """
 from __future__ import annotations

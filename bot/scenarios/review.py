@@ -23,7 +23,7 @@ from bot.scenarios.action import generate
 from bot.sources.gate import current_manifest, load_repo_config, strongest_reason
 from storage import packs, reviews
 from storage.models import Manifest, ManifestSource
-from storage.models_loop import ScenarioReview
+from storage.models import ScenarioReview
 
 
 _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")

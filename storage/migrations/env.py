@@ -2,7 +2,6 @@
 from alembic import context
 
 from storage.models import Base
-import storage.models_loop  # noqa: F401,E402  (its tables on the same metadata)
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - we always pass a connection

@@ -72,6 +72,7 @@ class Endpoints:
             f"GET {r}/contents/{{path}}": self._get_contents,
             **self.oauth.rest_endpoints(),
             **self.actions_endpoints(),
+            **self.hooks.rest_endpoints(),
         }
 
     def _app(self) -> dict[str, Any]:

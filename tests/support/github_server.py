@@ -55,6 +55,7 @@ from tests.support.github_endpoints import (
     _node_id,
     _timestamp,
 )
+from tests.support.github_hooks import HookDeliveries
 from tests.support.github_oauth import OAuthUsers
 
 
@@ -102,6 +103,7 @@ class GitHubServer(RequestChecks, Endpoints, ActionsEndpoints):
         self._routes: dict[Any, str] = {}
         self._runner: web.AppRunner | None = None
         self.oauth = OAuthUsers(self)
+        self.hooks = HookDeliveries(self)
 
     # ------------------------------------------------------------------ lifecycle
 

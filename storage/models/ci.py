@@ -1,8 +1,4 @@
-"""Tables of the loop that starts without being asked (issue 13): CI failures and scenario reviews.
-
-Kept beside ``storage.models`` (same ``Base``), which is full; the migration is
-``0010_ci_failures_reviews``.
-"""
+"""A failed CI run and its fix run (issue 13, ``storage.ci_failures``)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -11,7 +7,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base, utcnow
+from storage.models.base import Base, utcnow
 
 
 class CIFailure(Base):
@@ -50,23 +46,3 @@ class CIFailure(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("repository", "head_sha", "kind", "ci_id", name="uq_ci_failures_run"),)
-
-
-class ScenarioReview(Base):
-    """A scenario of a stored pack revision flagged ``needs review``: a source it cites changed
-    (``reasons``: one sentence per source) at ``commit_sha``, found by run ``run_id``."""
-
-    __tablename__ = "scenario_reviews"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    repository: Mapped[str] = mapped_column(String(255))
-    revision: Mapped[int] = mapped_column(Integer)
-    scenario_id: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(16), default="needs review")
-    source_ids: Mapped[list[Any]] = mapped_column(default=list)
-    reasons: Mapped[list[Any]] = mapped_column(default=list)
-    commit_sha: Mapped[str] = mapped_column(String(64))
-    run_id: Mapped[int | None] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-    __table_args__ = (UniqueConstraint("repository", "revision", "scenario_id", name="uq_scenario_reviews"),)

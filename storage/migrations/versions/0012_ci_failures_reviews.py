@@ -1,13 +1,13 @@
 """CI failures and scenario reviews: the loop that starts without being asked (issue 13)
 
-Revision ID: 0010_ci_failures_reviews
-Revises: 0009_governance
+Revision ID: 0012_ci_failures_reviews
+Revises: 0011_executors
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_ci_failures_reviews"
-down_revision = "0009_governance"
+revision = "0012_ci_failures_reviews"
+down_revision = "0011_executors"
 branch_labels = None
 depends_on = None
 
