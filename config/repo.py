@@ -17,6 +17,8 @@ Example::
     execute:
       mode: fix
       max_fix_attempts: 2
+    ci:
+      on_failure: auto
 """
 from __future__ import annotations
 
@@ -42,6 +44,11 @@ class Section(BaseModel):
     """Base of every config section: unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def _off(value: object) -> object:
+    """YAML 1.1 reads a bare ``off`` as ``False``: take it as the choice ``off``."""
+    return "off" if value is False else value
 
 
 class TypeOverride(Section):
@@ -87,6 +94,12 @@ class GenerateConfig(Section):
 
     refine_rounds: int = Field(default=2, ge=0, le=5)
     token_budget: int = Field(default=DEFAULT_TOKEN_BUDGET, ge=1000)
+    #: A push to the default branch that changes a cited source (issue 13): ``comment`` flags its
+    #: scenarios ``needs review`` in one comment on the pack PR; ``update`` also runs
+    #: ``generate --update`` naming the changed sources; ``off`` does nothing.
+    on_source_change: Literal["comment", "update", "off"] = "comment"
+
+    _off = field_validator("on_source_change", mode="before")(_off)
 
 
 class ExecuteConfig(Section):
@@ -103,6 +116,19 @@ class ExecuteConfig(Section):
     max_fix_attempts: int = Field(default=3, ge=1, le=10)
     token_budget: int | None = Field(default=2_000_000, ge=1000)
     wall_clock_minutes: float | None = Field(default=60.0, gt=0)
+
+
+class CIConfig(Section):
+    """``ci:`` — a failed CI run (``workflow_run`` / ``check_suite`` completed with a failure, issue 13).
+
+    ``on_failure``: ``button`` posts the check run ``ScenarioForge / CI`` with a **Fix CI failure**
+    button; ``auto`` starts the fix run at once (never for a pull request from a fork, which gets the
+    button); ``off`` ignores CI.
+    """
+
+    on_failure: Literal["button", "auto", "off"] = "button"
+
+    _off = field_validator("on_failure", mode="before")(_off)
 
 
 class BudgetConfig(Section):
@@ -123,9 +149,9 @@ PACK_KEY = r"^[a-z][a-z0-9-]*@[0-9]+$"
 
 
 def _yaml_off(rules: object) -> object:
-    """YAML 1.1 reads a bare ``off`` as ``False``: take it as the severity ``off``."""
+    """:func:`_off` for each severity of a ``rules`` mapping."""
     if isinstance(rules, dict):
-        return {code: "off" if severity is False else severity for code, severity in rules.items()}
+        return {code: _off(severity) for code, severity in rules.items()}
     return rules
 
 
@@ -158,6 +184,7 @@ class RepoConfig(Section):
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     generate: GenerateConfig = Field(default_factory=GenerateConfig)
     execute: ExecuteConfig = Field(default_factory=ExecuteConfig)
+    ci: CIConfig = Field(default_factory=CIConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
 

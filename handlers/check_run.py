@@ -23,10 +23,10 @@ from gidgethub.sansio import Event
 
 from bot.execution.action import CHECK_NAME
 from bot.execution.render import FIX_ACTION, PR_ACTION
-from bot.github import authorize, messages
+from bot.github import authorize, ci_check, messages
 from bot.github.tracking import COMMENTS
 from config.settings import Settings
-from handlers import payloads
+from handlers import ci, payloads
 from handlers.intake import start_run
 from storage.db import Database
 from storage.models import Run
@@ -82,6 +82,9 @@ async def on_button(
 ) -> None:
     """"Fix failures" → ``execute --mode fix``, "Open fix PR" → ``execute --mode pr``."""
     payloads.check(event, payloads.CheckRunRequestedAction)
+    if event.data["check_run"]["name"] == ci_check.CHECK_NAME:  # "Fix CI failure" (handlers/ci.py)
+        await ci.on_fix_click(event.data, gh, db=db, settings=settings, delivery_id=delivery_id)
+        return
     mode = BUTTON_MODES.get(event.data["requested_action"]["identifier"])
     original = await original_run(event.data, db, settings) if mode else None
     if original is None:

@@ -20,7 +20,7 @@ from bot.jobs import queue
 from config.settings import Settings
 from handlers import commands, payloads
 from handlers.intake import react, reply, start_run
-from storage import runs, spend
+from storage import reviews, runs, spend
 from storage.db import Database
 
 router = routing.Router()
@@ -86,8 +86,10 @@ async def status(gh: GitHubAPI, db: Database, repository: str, *, config: bool) 
     async with db.session() as session:
         latest = await runs.latest_runs(session, repository)
         spent = await spend.month_spend(session, start, repository=repository)
-    return (messages.status_table(latest) + "\n\n"
-            + governance.spend_line(repository, f"{start:%Y-%m}", spent, found.config.budget.monthly_usd))
+        flagged = await reviews.needing_review(session, repository)
+    return "\n\n".join(part for part in (
+        messages.status_table(latest), messages.needs_review(flagged),
+        governance.spend_line(repository, f"{start:%Y-%m}", spent, found.config.budget.monthly_usd)) if part)
 
 
 async def cancel(

@@ -159,6 +159,82 @@ class InstallationRepositories(_Part):
     repositories_removed: list[_Repository] = []
 
 
+class _HeadRepo(_Part):
+    full_name: StrictStr
+
+
+class _Branch(_Part):
+    ref: StrictStr
+
+
+class _PullRef(_Part):
+    number: Id
+    base: _Branch
+
+
+class _RepoWithDefault(_Named):
+    default_branch: StrictStr
+
+
+class _WorkflowRun(_Part):
+    id: Id
+    name: StrictStr | None = None
+    head_sha: StrictStr
+    head_branch: StrictStr | None = None
+    conclusion: StrictStr | None = None
+    html_url: StrictStr
+    pull_requests: list[_PullRef] = []
+    head_repository: _HeadRepo | None = None
+
+
+class WorkflowRunCompleted(_Part):
+    """``workflow_run.completed``."""
+
+    workflow_run: _WorkflowRun
+    repository: _RepoWithDefault
+    installation: _Installation
+    sender: _Sender
+
+
+class _AppSlug(_App):
+    slug: StrictStr | None = None
+
+
+class _CheckSuite(_Part):
+    id: Id
+    head_sha: StrictStr
+    head_branch: StrictStr | None = None
+    conclusion: StrictStr | None = None
+    pull_requests: list[_PullRef] = []
+    app: _AppSlug | None = None
+
+
+class CheckSuiteCompleted(_Part):
+    """``check_suite.completed``."""
+
+    check_suite: _CheckSuite
+    repository: _RepoWithDefault
+    installation: _Installation
+    sender: _Sender
+
+
+class _Commit(_Part):
+    added: list[StrictStr] = []
+    modified: list[StrictStr] = []
+    removed: list[StrictStr] = []
+
+
+class Push(_Part):
+    """``push``."""
+
+    ref: StrictStr
+    after: StrictStr
+    commits: list[_Commit] = []
+    repository: _RepoWithDefault
+    installation: _Installation
+    sender: _Sender
+
+
 def check(event: Event, model: type[_Part]) -> None:
     """Validate ``event.data`` against ``model``; the handler then reads the dict as it is.
 

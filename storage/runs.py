@@ -50,8 +50,12 @@ async def create_run(
     args: dict[str, Any],
     ref: str | None = None,
     head_sha: str | None = None,
+    tracking_comment_id: int | None = None,
 ) -> tuple[Run, bool]:
     """The run of ``(delivery_id, verb)``, created in phase ``accepted`` if new.
+
+    ``tracking_comment_id``: an existing bot comment the run takes over as its tracking
+    comment (the one source-review comment of a pack PR, ``handlers.push``) instead of posting one.
 
     Returns ``(run, created)``; ``created`` is False when a previous dispatch
     of the same delivery already made it.
@@ -63,6 +67,7 @@ async def create_run(
         installation_id=installation_id, repository=repository, issue_number=issue_number,
         is_pull_request=is_pull_request, action=verb, args=args, requester=requester,
         delivery_id=delivery_id, state="queued", phase="accepted", ref=ref, head_sha=head_sha,
+        tracking_comment_id=tracking_comment_id,
     )
     session.add(run)
     await session.flush()

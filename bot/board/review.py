@@ -4,7 +4,8 @@ Unresolved failures are the failed or blocked scenarios of the repository's
 latest execute run with a stored result, with their cause class and failing
 checkpoints; risks are the stale or suspect sources the latest pack revision
 selected and the scenarios whose source documents changed (another blob SHA in
-the latest manifest) since that pack was generated; recommendations are the
+the latest manifest) since that pack was generated, and those a push flagged ``needs review``
+(``storage.reviews``); recommendations are the
 commands to run next; fix PRs show the state ``pull_request`` webhooks recorded;
 PRs whose fix diffs touch the same files get a merge-order hint (older PR first).
 """
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.board.queries import pull_links, results_of
 from bot.domain.pack import PackDocument
 from bot.domain.results import ExecutionOutcome, ScenarioOutcome
-from storage import executions, manifests, packs, pulls
+from storage import executions, manifests, packs, pulls, reviews
 from storage.models import ExecutionResult, Manifest, Run
 
 _DIFF_FILE = re.compile(r"^diff --git a/(\S+) b/", re.MULTILINE)
@@ -114,5 +115,5 @@ async def review_board(session: AsyncSession, repository: str, runs: Sequence[Ru
     return {
         "latest_run": run, "outcome": outcome, "failures": failures, "pack": pack_row, "risky_sources": risky,
         "changed_sources": changed, "stale_scenarios": stale_scenarios, "recommendations": recommendations,
-        "prs": prs, "hints": hints,
+        "prs": prs, "hints": hints, "needs_review": await reviews.needing_review(session, repository),
     }

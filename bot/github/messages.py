@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from config.settings import Settings
 
@@ -113,6 +113,16 @@ def status_table(runs: Sequence[Run]) -> str:
         "| run | action | state | phase | on | requested by | created |\n"
         "|---|---|---|---|---|---|---|\n" + rows
     )
+
+
+def needs_review(flags: Sequence[Any]) -> str:
+    """``status``'s list of the latest pack's scenarios flagged ``needs review`` (``storage.reviews``
+    rows: ``scenario_id``, ``revision``, ``reasons``), or ``""`` when none is."""
+    if not flags:
+        return ""
+    rows = "\n".join(f"- `{flag.scenario_id}`: {'; '.join(flag.reasons)}" for flag in flags)
+    return (f"**{len(flags)} scenario(s) of pack revision {flags[0].revision} need review** (their sources "
+            f"changed):\n{rows}")
 
 
 def cancelled(runs: Sequence[Run]) -> str:

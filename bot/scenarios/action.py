@@ -121,11 +121,14 @@ def tokens_line(document: PackDocument) -> str:
 
 
 def changes_line(summary: dict[str, list[str]]) -> str:
-    """``+1 added (SC-003), 0 changed, -1 removed (SC-001)``."""
+    """``+1 added (SC-003), 0 changed, -1 removed (SC-001)``, then ``after changes to `docs/spec.md```
+    when a push's review started the revision."""
     parts = []
     for key, sign in (("added", "+"), ("changed", "~"), ("removed", "-")):
         ids = summary.get(key, [])
         parts.append(f"{sign}{len(ids)} {key}" + (f" ({', '.join(ids)})" if ids else ""))
+    if sources := summary.get("sources_changed"):  # a ``review`` run's update (bot.scenarios.review)
+        parts.append(f"after changes to {', '.join(f'`{path}`' for path in sources)}")
     return ", ".join(parts)
 
 
@@ -311,6 +314,9 @@ async def _store_and_publish(ctx: JobContext, generated: PackDocument, manifest:
         async with ctx.db.session() as session:
             latest = await packs.latest_revision(session, run.repository, excluding_run=run.id)
             document = numbered(generated, await packs.load_document(session, latest) if latest else None)
+            if changed := run.args.get("changed_sources"):  # started by a push (bot.scenarios.review)
+                document.revision = document.revision.model_copy(update={"change_summary": {
+                    **document.revision.change_summary, "sources_changed": list(changed)}})
             row = await packs.save_revision(
                 session, document, repository=run.repository, run_id=run.id, issue_number=run.issue_number,
                 timings={**document.revision.timings_s, **timings})

@@ -13,9 +13,12 @@ from storage.models.manifests import Manifest, ManifestSource, ManifestConfirmat
 from storage.models.packs import PackRevision
 from storage.models.pulls import PullRequestState
 from storage.models.executors import Executor
+from storage.models.ci import CIFailure
+from storage.models.reviews import ScenarioReview
 
 __all__ = [
     "Base",
+    "CIFailure",
     "Delivery",
     "DeliveryOutcome",
     "Evidence",
@@ -32,6 +35,7 @@ __all__ = [
     "PullRequestState",
     "Run",
     "RunEvent",
+    "ScenarioReview",
     "ScenarioResult",
     "new_event_id",
     "utcnow",

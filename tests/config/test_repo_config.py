@@ -58,3 +58,11 @@ def test_globs():
     assert matches_any("docs/a/b.md", ["docs/"])
     assert matches_any("node_modules/x/README.md", ["node_modules/**"])
     assert not matches_any("src/docs.md", ["docs/*"])
+
+
+def test_the_automatic_behaviours_default_to_asking_and_take_a_bare_off():
+    assert (RepoConfig().ci.on_failure, RepoConfig().generate.on_source_change) == ("button", "comment")
+    config, error = load_repo_config("ci:\n  on_failure: off\ngenerate:\n  on_source_change: off\n")
+    assert error is None and (config.ci.on_failure, config.generate.on_source_change) == ("off", "off")
+    config, error = load_repo_config("ci:\n  on_failure: always\n")
+    assert config == RepoConfig() and "ci.on_failure" in error and "'button', 'auto' or 'off'" in error

@@ -157,6 +157,7 @@ async def test_register_app_in_browser_writes_credentials(
         "issues": "write",
         "pull_requests": "write",
         "checks": "write",
+        "actions": "read",
         "metadata": "read",
     }
     env_path: Path = setup_bot["env_path"]
@@ -237,7 +238,8 @@ def test_manifest_gets_the_bots_urls_and_keeps_app_yml():
     assert proxied["hook_attributes"] == {"url": "https://smee.io/AbC123"}
     assert proxied["redirect_url"] == "http://127.0.0.1:3000/setup/callback"
     assert set(manifest["default_events"]) == {
-        "issue_comment", "issues", "pull_request", "pull_request_review", "check_run", "check_suite"
+        "issue_comment", "issues", "pull_request", "pull_request_review", "check_run", "check_suite",
+        "workflow_run", "push",
     }
 
 

@@ -98,7 +98,7 @@ class RequestChecks:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith("/login/oauth/"):  # github.com's web side, not the REST API
+        if request.path.startswith(("/login/oauth/", self.prefix + "/_downloads/")):  # web side, log storage: not REST
             return await handler(request)
         raw = await request.read()
         route = self._routes.get(request.match_info.route)

@@ -71,6 +71,7 @@ class Endpoints:
             f"PATCH {r}/check-runs/{{check_run_id}}": self._update_check_run,
             f"GET {r}/contents/{{path}}": self._get_contents,
             **self.oauth.rest_endpoints(),
+            **self.actions_endpoints(),
             **self.hooks.rest_endpoints(),
         }
 
@@ -81,9 +82,10 @@ class Endpoints:
             "name": "ScenarioForge", "description": "Scenario packs from planning documents",
             "external_url": "https://scenarioforge.example", "html_url": f"{self.html_root}/apps/{self.app_slug}",
             "created_at": _timestamp(), "updated_at": _timestamp(),
-            "permissions": {"checks": "write", "contents": "write", "issues": "write",
+            "permissions": {"actions": "read", "checks": "write", "contents": "write", "issues": "write",
                             "metadata": "read", "pull_requests": "write"},
-            "events": ["issue_comment", "issues", "pull_request", "check_run", "check_suite"],
+            "events": ["issue_comment", "issues", "pull_request", "check_run", "check_suite", "workflow_run",
+                       "push"],
             "installations_count": len({r["_installation_id"] for r in self.repos.values()}),
         }
 

@@ -41,6 +41,7 @@ from aiohttp import web
 
 from bot.github.client import AppAuth
 from config.settings import Settings
+from tests.support.github_actions import ActionsEndpoints
 from tests.support.github_checks import (
     RecordedRequest,
     RequestChecks,
@@ -59,7 +60,7 @@ from tests.support.github_oauth import OAuthUsers
 
 
 @dataclass
-class GitHubServer(RequestChecks, Endpoints):
+class GitHubServer(RequestChecks, Endpoints, ActionsEndpoints):
     """The server and its state; see the module docstring. Start with ``start()``."""
 
     app_id: int
@@ -116,6 +117,7 @@ class GitHubServer(RequestChecks, Endpoints):
             aio_template = self.prefix + template.replace("{path}", "{path:.+}")
             self._routes[app.router.add_route(method, aio_template, handler)] = route
         app.add_routes(self.oauth.web_routes())
+        app.add_routes(self.download_routes())
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
