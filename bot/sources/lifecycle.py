@@ -28,7 +28,7 @@ from typing import Literal
 
 import yaml
 
-from bot.sources.parsed import Parsed
+from bot.sources.parsed import SAFE_LOADER, Parsed
 
 LifecycleClass = Literal["retired", "not_built", "in_force", "unknown"]
 RETIRED = ("withdrawn", "rejected", "superseded", "replaced", "obsolete", "obsoleted", "deprecated", "moved",
@@ -150,7 +150,7 @@ def sidecar_status(name: str, text: str) -> tuple[str, int] | None:
         elif name.endswith(".toml"):
             data = tomllib.loads(text)
         else:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=SAFE_LOADER)
     except (ValueError, yaml.YAMLError, tomllib.TOMLDecodeError):
         return None
     if not isinstance(data, dict):

@@ -18,7 +18,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.front_matter import front_matter_plugin
 
-from bot.sources.parsed import Parsed, Section, header_block, leading_header
+from bot.sources.parsed import SAFE_LOADER, Parsed, Section, header_block, leading_header
 
 # Lists, block quotes, tables and HTML blocks are read as paragraphs: their links and code spans are the
 # same, and the block rules tried on every line are most of markdown-it's cost on long documents.
@@ -39,7 +39,7 @@ def _scalar(value: Any) -> str:
 def _front_matter(body: str, first_line: int) -> dict[str, tuple[str, int]]:
     """Top-level keys of a YAML front matter block with the line each starts on; keys lower-cased."""
     try:
-        data = yaml.safe_load(body)
+        data = yaml.load(body, Loader=SAFE_LOADER)
     except yaml.YAMLError:
         data = None
     lines = {line.partition(":")[0].strip().lower(): n for n, line in enumerate(body.splitlines(), first_line + 1)

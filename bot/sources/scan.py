@@ -8,10 +8,12 @@ and never followed, submodules are not entered. It reads the tree once
 commits when a ``ScanCache`` knows an older position) and asks the commit's
 ``.gitignore`` rules once (``git check-ignore --stdin``) about referenced
 paths that are absent. Documents are parsed on both cores when there are
-many (``PARALLEL_FROM``).
+many (``PARALLEL_FROM``). A rescan of a commit already scanned with the
+same config reads the stored result and nothing else.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import threading
@@ -31,7 +33,7 @@ from bot.sources.history import History, extend
 from bot.sources.inventory import FACTS_VERSION, Inventory, add_facts, file_facts, language_of
 from bot.sources.references import PARSER_VERSION, extract
 from bot.sources.render import render_terminal
-from bot.sources.snapshot import git, ignored_paths, list_tree, read_blobs, read_path, resolve_commit
+from bot.sources.snapshot import ignored_paths, list_tree, read_blobs, read_path, Located, locate
 from config.repo import (
     CONFIG_PATH,
     RepoConfig,
@@ -41,6 +43,7 @@ from config.repo import (
 )
 
 PARALLEL_FROM = 80  # documents to parse before a second process pays for itself
+SCAN_VERSION = 1  # bump when the judgement of unchanged inputs would change (it keys the result cache)
 
 
 def scan(repo_path: Path | str, ref: str = "HEAD", config: RepoConfig | None = None,
@@ -52,25 +55,43 @@ def scan(repo_path: Path | str, ref: str = "HEAD", config: RepoConfig | None = N
     Raises ``GitError`` when the path is not a git repository or ``ref`` is
     not a commit; an empty repository gives an empty result with a note.
     """
-    repo, cfg = Path(repo_path), (config or RepoConfig()).sources
+    return _scan(Path(repo_path), ref, locate(Path(repo_path), ref), config, config_error, cache)
+
+
+def _scan(repo: Path, ref: str, located: Located, config: RepoConfig | None, config_error: str | None,
+          cache: ScanCache | None) -> ScanResult:
+    """``scan`` of the ``located`` commit."""
+    cfg = (config or RepoConfig()).sources
     notes = [Reason(code="config-invalid", severity="info", message="The repository config is invalid; defaults "
                     "are used.", evidence=[config_error])] if config_error else []
-    commit = resolve_commit(repo, ref)
+    commit, where = located.commit, located.git_dir
     if commit is None:
         notes.append(Reason(code="empty-repository", severity="info", message="The repository has no commits yet.",
                             evidence=[f"{ref} does not resolve"]))
         return ScanResult(commit_sha=None, notes=notes)
+    key = _result_key(commit, cfg, config_error, located.shallow)
+    stored = cache.get_result(where, key) if cache else None
+    if stored is not None:  # the same commit, config and scanner: nothing to read again
+        return ScanResult.model_validate_json(stored)
     with ThreadPoolExecutor(max_workers=1) as pool:  # git walks the history while we read the tree
-        history_job = pool.submit(_history, repo, commit, cache)
+        history_job = pool.submit(_history, repo, where, commit, cache)
         sources, inventory = _score(repo, commit, cfg, notes, history_job.result, cache)
     sources.sort(key=lambda s: s.path)
-    return ScanResult(commit_sha=commit, shallow=history_job.result().shallow, notes=notes, sources=sources,
-                      inventory=inventory.summary())
+    result = ScanResult(commit_sha=commit, shallow=history_job.result().shallow, notes=notes, sources=sources,
+                        inventory=inventory.summary())
+    if cache:
+        cache.put_result(where, key, result.model_dump_json(exclude={"manifest_hash"}).encode())
+    return result
 
 
-def _history(repo: Path, commit: str, cache: ScanCache | None) -> History:
+def _result_key(commit: str, cfg: SourcesConfig, config_error: str | None, shallow: bool) -> str:
+    """What a whole result depends on besides the repository: commit, config, shallowness, scanner versions."""
+    inputs = f"{cfg.model_dump_json()}\0{config_error}\0{shallow}\0{SCAN_VERSION}:{PARSER_VERSION}:{FACTS_VERSION}"
+    return f"{commit}:{hashlib.sha256(inputs.encode()).hexdigest()[:32]}"
+
+
+def _history(repo: Path, key: str, commit: str, cache: ScanCache | None) -> History:
     """The history at ``commit``: from the cache, extended from its newest position, or read whole."""
-    key = git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir").decode().strip()
     stored = cache.get_many("history", [f"{key}\0{commit}"]) if cache else {}
     known = stored.get(f"{key}\0{commit}") or (cache.nearest_history(key) if cache else None)
     history = extend(History.from_json(known) if known else History(), repo, commit)
@@ -170,10 +191,10 @@ def _score(repo: Path, commit: str, cfg: SourcesConfig, notes: list[Reason], his
 
 def scan_checkout(repo_path: Path | str, ref: str = "HEAD", cache: ScanCache | None = None) -> ScanResult:
     """``scan`` with the config file read from ``ref`` itself (the local CLI has no default branch to ask)."""
-    commit = resolve_commit(Path(repo_path), ref)
-    text = read_path(Path(repo_path), commit, CONFIG_PATH) if commit else None
+    located = locate(Path(repo_path), ref)
+    text = read_path(Path(repo_path), located.commit, CONFIG_PATH) if located.commit else None
     config, error = load_repo_config(text)
-    return scan(repo_path, commit or ref, config, error, cache)
+    return _scan(Path(repo_path), ref, located, config, error, cache)
 
 
 def scan_command(path: Path, ref: str = "HEAD", as_json: bool = False) -> int:

@@ -117,5 +117,5 @@ def test_warm_rescan_parses_only_the_changed_blob_and_reads_only_new_commits(dri
     assert revisions == [old_head, f"{old_head}..{new_head}"]
     unchanged = {s.path: (s.status, s.reasons) for s in first.sources if s.path != "docs/process.md"}
     assert {s.path: (s.status, s.reasons) for s in second.sources if s.path != "docs/process.md"} == unchanged
-    scan(repo.path, cache=cache)
-    assert parsed[2:] == [[]] and revisions[2:] == []  # the same commit again: nothing parsed, no git log
+    third = scan(repo.path, cache=cache)
+    assert third == second and parsed[2:] == [] and revisions[2:] == []  # the same commit: the stored result
