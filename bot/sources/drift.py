@@ -7,7 +7,10 @@ document only when it is the project's own.
 - A path is looked up as written, against the document's folder, and by
   unique suffix (``index.html`` → ``app/templates/index.html``). Found: fine.
 - Not found but some commit had it: drift, with the commit that removed it
-  and, when git's rename detection paired it, the path it now lives at.
+  and, when git's rename detection paired it, the path it now lives at (else
+  the only file of the tree with the same name, as a guess: a move with
+  changes that git did not pair). Documents and images are told apart from
+  code (``History.only_documents``).
   Paths any ``.gitignore`` of the tree ignores are not drift (build output).
 - Never in the history: an example, a placeholder or another project's path:
   ``unresolved``, no penalty.
@@ -25,6 +28,7 @@ from pathlib import Path
 
 from bot.errors import GitError
 from bot.sources.dependencies import is_foreign
+from bot.sources.discovery import extension
 from bot.sources.history import History
 from bot.sources.inventory import LANGUAGES, Inventory
 from bot.sources.references import Claims, Ref
@@ -44,6 +48,8 @@ class Gone:
     path: str
     removed: tuple[int, str] | None
     successor: str | None = None
+    guessed: bool = False  # the successor is the only file of the tree with the same name, not a git rename
+    document: bool = False  # a document or image (or a folder that only ever held those), not code
 
 
 @dataclass
@@ -108,9 +114,12 @@ def resolve(doc: str, claims: Claims, tree: Tree, history: History, ignored: set
             res.unresolved.append(ref.text)
             continue
         successor = history.successor(was)
+        successor = successor if successor and tree.has(successor) else None
+        guess = tree.by_name.get(was.rsplit("/", 1)[-1], []) if successor is None and extension(was) else []
         removed = history.removed.get(was) or max((c for p, c in history.removed.items() if p.startswith(was + "/")),
                                                   default=None)
-        res.gone.append(Gone(ref, was, removed, successor if successor and tree.has(successor) else None))
+        res.gone.append(Gone(ref, was, removed, successor or (guess[0] if len(guess) == 1 else None),
+                             guessed=successor is None and len(guess) == 1, document=history.only_documents(was)))
     for ref in claims.basenames:
         if ref.text in tree.by_name:
             res.found.extend(tree.by_name[ref.text][:1])

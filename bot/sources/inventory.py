@@ -190,8 +190,13 @@ def add_facts(inventory: Inventory, path: str, language: str, facts: dict[str, l
     inventory.symbols.update(facts["symbols"])
     inventory.modules.update(facts["modules"])
     inventory.literals.update(facts["literals"])
-    if not _TEST_FILE.search(path):
+    if not is_test_file(path):
         inventory.routes.extend(RouteRef(method=m, path=p, file=path) for m, p in facts["routes"])
+
+
+def is_test_file(path: str) -> bool:
+    """True for test code: ``tests/``, ``spec/``, ``testdata/``, ``test_x.py``, ``x_test.go``, ``x.test.ts``…"""
+    return bool(_TEST_FILE.search(path))
 
 
 def add_file(inventory: Inventory, path: str, language: str, text: str | None) -> None:

@@ -3,11 +3,11 @@
 pulldown-cmark yields the document as events with UTF-8 byte ranges
 (``pyromark.events_with_range``): headings, paragraphs, list items, code
 spans, fenced and indented code blocks, links (reference links resolved to
-their definitions), YAML (``---``) and TOML (``+++``) metadata blocks. It
+their definitions). It
 runs in Rust, about eight times faster than markdown-it-py on the corpus's
 KEPs, which is what lets a cold scan of a proposals repository stay within
-a few times its git floor. YAML front matter is loaded with PyYAML
-(libyaml), TOML with ``tomllib``; a metadata list right under the title
+a few times its git floor. Front matter at the top (YAML ``---``, TOML
+``+++``) is loaded with PyYAML (libyaml) or ``tomllib``; a metadata list right under the title
 (``* Status: Final``) or an RFC 822 block at the top counts as the header
 block. The first paragraph of a section is its first paragraph or list
 item outside block quotes (quoted template guidance is not a status).
@@ -24,8 +24,10 @@ import yaml
 
 from bot.sources.parsed import SAFE_LOADER, Parsed, Section, header_block, leading_header
 
-_OPTIONS = (pyromark.Options.ENABLE_YAML_STYLE_METADATA_BLOCKS | pyromark.Options.ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS
-            | pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_FOOTNOTES)
+# pulldown-cmark's own metadata blocks are not enabled: it takes any "---" … "---" pair for one, anywhere in the
+# document, and swallows the headings between two thematic breaks; front matter is read only at the very top.
+_OPTIONS = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_FOOTNOTES
+_FENCES = {"---": ("---", "..."), "+++": ("+++",)}
 _TEXT = ("Text", "Code")
 _BLOCKS = {"Paragraph", "Item"}  # what may be a section's first paragraph
 PREAMBLE = 5  # paragraphs under the title read for a "Superseded by X" line
@@ -61,21 +63,36 @@ def _toml_front_matter(body: str, first_line: int) -> dict[str, tuple[str, int]]
     return {k.lower(): (_scalar(v), lines.get(k.lower(), first_line)) for k, v in data.items()}
 
 
+def front_matter(text: str) -> tuple[dict[str, tuple[str, int]], str]:
+    """YAML (``---`` … ``---``/``...``) or TOML (``+++`` … ``+++``) front matter at the very top → meta, and the
+    text with the block blanked (its lines kept, so line numbers stay those of the document)."""
+    lines = text.split("\n", 300)
+    closing = _FENCES.get(lines[0].rstrip())
+    end = next((i for i in range(1, len(lines) - 1) if lines[i].rstrip() in closing), None) if closing else None
+    if end is None:
+        return {}, text
+    body = "\n".join(lines[1:end])
+    meta = _front_matter(body, 1) if closing[0] == "---" else _toml_front_matter(body, 1)
+    return meta, "\n" * end + text[sum(len(line) + 1 for line in lines[:end]):]
+
+
 def parse_markdown(text: str) -> Parsed:
     """The ``Parsed`` shape of a Markdown document (front matter, header block, sections, links, code)."""
     parsed = Parsed()
+    parsed.meta, text = front_matter(text)
+    parsed.meta_form = "front matter" if parsed.meta else ""
     starts = [0, *accumulate(n + 1 for n in map(len, text.encode().split(b"\n")))]  # byte offset of each line
     lines: list[str] | None = None
     heading: list[str] | None = None  # text of the heading being read
     block: list[str] | None = None  # text of the paragraph being read (a section's first, or the preamble's)
-    block_line, quoted, metadata = 0, 0, ""
+    block_line, quoted = 0, 0
     for event, where in pyromark.events_with_range(text, options=_OPTIONS):
         if type(event) is str:  # SoftBreak, HardBreak, Rule…
             if block is not None and event in ("SoftBreak", "HardBreak"):
                 block.append("\n")
             continue
         kind, = event
-        if kind == "Text" and heading is None and block is None and not metadata:
+        if kind == "Text" and heading is None and block is None:
             continue  # most events: prose nobody reads
         detail, start = event[kind], where["start"]
         tag = ""
@@ -88,14 +105,8 @@ def parse_markdown(text: str) -> Parsed:
                     part.append(detail)
             if kind == "Code":
                 parsed.literals.append((detail, bisect_right(starts, start)))
-            elif metadata:
-                read = _front_matter if metadata == "YamlStyle" else _toml_front_matter
-                parsed.meta = read(detail, bisect_right(starts, start) - 1)
-                parsed.meta_form = "front matter" if parsed.meta else ""
         elif kind == "Start":
-            if tag == "MetadataBlock":
-                metadata = detail
-            elif tag == "Heading":
+            if tag == "Heading":
                 heading = []
                 parsed.sections.append(Section("", int(detail["level"][1:]), bisect_right(starts, start)))
             elif tag in ("Link", "Image"):  # an image names a file of the repository as a link does
@@ -112,9 +123,7 @@ def parse_markdown(text: str) -> Parsed:
             if tag in _BLOCKS and block is None and not quoted and _wants_paragraph(parsed):
                 block, block_line = [], bisect_right(starts, start)
         elif kind == "End":
-            if tag == "MetadataBlock":
-                metadata = ""
-            elif tag == "Heading" and heading is not None:
+            if tag == "Heading" and heading is not None:
                 parsed.sections[-1].title, heading = "".join(heading).strip(), None
             elif tag == "BlockQuote":
                 quoted -= 1
