@@ -81,6 +81,7 @@ def judge_all(repo: Path, docs: dict[str, tuple[str, Claims]], sidecars: dict[st
     resolutions = {p: drift.resolve(p, c, tree, history, ignored, inventory, foreign) for p, (_, c) in docs.items()}
     has_code = bool(inventory.code_paths)
     pending = {p: r.unknown_identifiers for p, r in resolutions.items() if has_code and r.unknown_identifiers
+               and r.about_code()
                and docs[p][0] != "changelog" and (declared[p] is None or declared[p].cls != "retired")}
     for doc, refs in gone_identifiers(repo, history, pending, cache).items():
         resolutions[doc].gone_identifiers = refs

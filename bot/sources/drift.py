@@ -16,9 +16,11 @@ document only when it is the project's own.
   ``unresolved``, no penalty.
 - An identifier found in the code inventory is fine; a standard-library or
   declared-dependency name (``bot.sources.dependencies``) is someone else's;
-  otherwise it is drift only when the code at the document's own last
-  commit spelled it (one ``git grep -w -F`` per such commit, at most
-  ``MAX_SNAPSHOTS`` commits per scan), else unresolved.
+  otherwise it is drift only when the document names this repository's code
+  at all (``Resolution.about_code``: a PEP's identifiers are CPython's, not
+  its repository's) and the code at the document's own last commit spelled
+  it (one ``git grep -w -F`` per such commit, at most ``MAX_SNAPSHOTS``
+  commits per scan), else unresolved.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from bot.errors import GitError
 from bot.sources.dependencies import is_foreign
 from bot.sources.discovery import extension
 from bot.sources.history import History
-from bot.sources.inventory import LANGUAGES, Inventory
+from bot.sources.inventory import LANGUAGES, Inventory, language_of
 from bot.sources.references import Claims, Ref
 from bot.sources.snapshot import git
 
@@ -61,6 +63,13 @@ class Resolution:
     gone_identifiers: list[Ref] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
     unknown_identifiers: list[Ref] = field(default_factory=list)  # to check against the history
+    known_identifiers: int = 0  # identifiers the code declares today
+
+    def about_code(self) -> bool:
+        """True when the document names code of this repository: a code file it has or had, or a name its code
+        declares."""
+        return self.known_identifiers > 0 or any(language_of(p) for p in self.found) or \
+            any(not g.document for g in self.gone)
 
 
 @dataclass
@@ -126,7 +135,9 @@ def resolve(doc: str, claims: Claims, tree: Tree, history: History, ignored: set
         else:
             res.unresolved.append(ref.text)
     for ref in claims.identifiers:
-        if len(ref.text) >= DISTINCTIVE and not _known(ref.text, inventory) and not is_foreign(ref.text, foreign):
+        if _known(ref.text, inventory):
+            res.known_identifiers += 1
+        elif len(ref.text) >= DISTINCTIVE and not is_foreign(ref.text, foreign):
             res.unknown_identifiers.append(ref)
     return res
 

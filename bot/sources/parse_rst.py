@@ -122,7 +122,7 @@ def _title(parsed: Parsed, styles: list[tuple[str, bool]], title: str, char: str
 def _flush(parsed: Parsed, lines: list[str], paragraph: list[str], start: int, section: Section | None) -> int:
     """Read the paragraph of ``lines[start:]``; the index after it and after the literal block that follows
     when it ends in ``::`` (the next lines indented deeper than the paragraph)."""
-    body = "\n".join(line.strip() for line in paragraph)
+    body = "\n".join([line.strip() for line in paragraph])
     if "`" in body or "://" in body:
         _inline(parsed, body, start + 1)
     if section is not None and not section.first_paragraph:

@@ -145,7 +145,8 @@ def extract(path: str, text: str) -> Claims:
     for field in ("paths", "basenames", "identifiers"):  # one entry per (text, line), at most MAX_CLAIMS
         unique = {(r.text, r.line): r for r in getattr(claims, field)}
         setattr(claims, field, list(unique.values())[:MAX_CLAIMS])
-    _routes(claims, text)
+    if any(method in text for method in HTTP_METHODS):  # a substring test first: the regex is slow on long text
+        _routes(claims, text)
     prose = _blank_lines(text, parsed.code_blocks)
     for regex in (_SETTING, _DEFAULTS) if "defaults to" in prose else (_SETTING,):
         for m in regex.finditer(prose):
