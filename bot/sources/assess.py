@@ -2,7 +2,8 @@
 
 ``bot.sources.trust`` holds the rule; this module gathers the evidence per
 document and asks the history about identifiers once per commit
-(``bot.sources.drift.historic_names``, at most ``drift.MAX_SNAPSHOTS``).
+(``bot.sources.drift.historic_names``, at most ``drift.MAX_SNAPSHOTS``
+commits, ``snapshots``).
 """
 from __future__ import annotations
 
@@ -39,15 +40,29 @@ def declared_of(claims: Claims, sidecar: tuple[str, str, int] | None) -> Declare
     return own
 
 
+def snapshots(history: History, docs: list[str]) -> dict[str, str]:
+    """Document → the commit its identifiers are looked up at: at most ``drift.MAX_SNAPSHOTS`` commits in all.
+
+    The documents' last changes, in time order, are cut into that many runs; each run is looked up at its
+    newest commit. A document last changed at T is so checked at a commit S ≥ T: a name the code spelled at S
+    and spells nowhere now was dropped after the document was written (drift).
+    """
+    changes = sorted({history.last_change[d] for d in docs if d in history.last_change
+                      and history.last_change[d][1] != history.commit})
+    size = -(-len(changes) // drift.MAX_SNAPSHOTS) if changes else 1
+    at = {change: changes[min((i // size + 1) * size, len(changes)) - 1][1] for i, change in enumerate(changes)}
+    return {d: at[history.last_change[d]] for d in docs if history.last_change.get(d) in at}
+
+
 def gone_identifiers(repo: Path, history: History, pending: dict[str, list[Ref]], cache: ScanCache | None
                      ) -> dict[str, list[Ref]]:
-    """Per document, the identifiers the code spelled at the document's last commit and no longer spells
-    anywhere (drift); a name the code still uses without declaring it (a builtin, a framework's) is not gone."""
+    """Per document, the identifiers the code spelled after the document's last change (``snapshots``) and no
+    longer spells anywhere (drift); a name the code still uses without declaring it (a builtin) is not gone."""
+    at = snapshots(history, list(pending))
     by_commit: dict[str, set[str]] = defaultdict(set)
-    for doc, refs in pending.items():
-        if doc in history.last_change and history.last_change[doc][1] != history.commit:
-            by_commit[history.last_change[doc][1]].update(r.text for r in refs)
-    chosen = sorted(by_commit, key=lambda c: (-len(by_commit[c]), c))[:drift.MAX_SNAPSHOTS]
+    for doc, commit in at.items():
+        by_commit[commit].update(r.text for r in pending[doc])
+    chosen = sorted(by_commit)
     if chosen:
         by_commit[history.commit] = set().union(*(by_commit[c] for c in chosen))
         chosen.append(history.commit)
@@ -62,12 +77,10 @@ def gone_identifiers(repo: Path, history: History, pending: dict[str, list[Ref]]
         cache.put_many("lookups", fresh)
     stored.update(fresh)
     spelled_at = {c: {n for n in by_commit[c] if stored.get(keys[(c, n)])} for c in chosen}
-    out = {}
     still = spelled_at.get(history.commit, set())
-    for doc, refs in pending.items():
-        commit = history.last_change.get(doc, (0, ""))[1]
-        spelled = spelled_at.get(commit, set()) - still if commit != history.commit else set()
-        hits = [r for r in refs if r.text in spelled]
+    out = {}
+    for doc, commit in at.items():
+        hits = [r for r in pending[doc] if r.text in spelled_at.get(commit, set()) - still]
         if hits:
             out[doc] = hits
     return out
