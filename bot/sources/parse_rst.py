@@ -132,7 +132,7 @@ def _flush(parsed: Parsed, lines: list[str], paragraph: list[str], start: int, s
         return after
     first = next((j for j in range(after, len(lines)) if lines[j].strip()), len(lines))
     marker = _LIST_MARKER.match(paragraph[0])  # a list item's text starts after its marker
-    indent = marker.end() - 1 if marker else _indent(paragraph[0])
+    indent = marker.end() if marker else _indent(paragraph[0])
     if first < len(lines) and _indent(lines[first]) > indent:
         end = _block_end(lines, first, indent)
         parsed.code_blocks.append((first + 1, end))

@@ -18,10 +18,8 @@ def codes(source):
 
 
 @pytest.fixture(scope="module")
-def drifted(tmp_path_factory):
-    from tests.support.repos import RepoBuilder
-
-    repo = RepoBuilder(tmp_path_factory.mktemp("drift") / "repo")
+def drifted(repo_factory):
+    repo = repo_factory("drift")
     repo.write("pyproject.toml", '[project]\nname = "shop"\ndependencies = ["requests>=2"]\n')
     repo.write("shop/legacy.py", "def charge_card(card):\n    return card\n")
     repo.write("shop/orders.py", "def list_orders():\n    return []\n" + "\n".join(f"# line {i}" for i in range(40)))
@@ -95,10 +93,7 @@ def test_recency_against_the_code_in_the_documents_own_folder(new_repo):
 
 
 def test_warm_rescan_parses_only_the_changed_blob_and_reads_only_new_commits(drifted, tmp_path, monkeypatch):
-    from tests.support.repos import RepoBuilder
-
-    repo = RepoBuilder(tmp_path / "copy")
-    repo.git("pull", "-q", str(drifted.path), "main")
+    repo = drifted.clone(tmp_path / "copy")
     parsed: list[list[str]] = []
     real_parse = scan_module._parse_all
     monkeypatch.setattr(scan_module, "_parse_all", lambda texts: parsed.append(
