@@ -7,8 +7,8 @@ and never followed, submodules are not entered. It reads the tree once
 --batch``), the history once (``git log --name-status``, only the new
 commits when a ``ScanCache`` knows an older position) and asks the commit's
 ``.gitignore`` rules once (``git check-ignore --stdin``) about referenced
-paths that are absent. Documents are parsed on both cores when there are
-many (``PARALLEL_FROM``). A rescan of a commit already scanned with the
+paths that are absent. Documents and code files are read on both cores
+when there are many (``PARALLEL_FROM``). A rescan of a commit already scanned with the
 same config reads the stored result and nothing else.
 """
 from __future__ import annotations
@@ -42,7 +42,7 @@ from config.repo import (
     matches_any,
 )
 
-PARALLEL_FROM = 80  # documents to parse before a second process pays for itself
+PARALLEL_FROM = 80  # documents and code files to read before a second process pays for itself
 SCAN_VERSION = 1  # bump when the judgement of unchanged inputs would change (it keys the result cache)
 
 
@@ -100,21 +100,22 @@ def _history(repo: Path, key: str, commit: str, cache: ScanCache | None) -> Hist
     return history
 
 
-def _parse(item: tuple[str, str]) -> dict:
-    return extract(*item).model_dump(mode="json")
+def _work(item: tuple[str, ...]) -> dict:
+    """A document's claims (``(path, text)``) or a code file's facts (``(path, language, text)``), as JSON."""
+    return extract(*item).model_dump(mode="json") if len(item) == 2 else file_facts(*item)
 
 
-def _parse_all(texts: dict[str, tuple[str, str]]) -> dict[str, dict]:
-    """Claims (as JSON) of ``texts`` (key → (path, text)), on two processes when there are many.
+def _work_all(items: dict[str, tuple[str, ...]]) -> dict[str, dict]:
+    """``_work`` of every item (cache key → item), on two processes when there are many.
 
     The workers are forked from the main thread (the CLI); from any other thread (the bot's worker
     threads) they start from a fork server, as forking a threaded process is not safe.
     """
-    if len(texts) < PARALLEL_FROM:
-        return {key: _parse(item) for key, item in texts.items()}
+    if len(items) < PARALLEL_FROM:
+        return {key: _work(item) for key, item in items.items()}
     method = "fork" if threading.current_thread() is threading.main_thread() else "forkserver"
     with ProcessPoolExecutor(max_workers=2, mp_context=get_context(method)) as pool:
-        return dict(zip(texts, pool.map(_parse, texts.values(), chunksize=16)))
+        return dict(zip(items, pool.map(_work, items.values(), chunksize=16)))
 
 
 def _score(repo: Path, commit: str, cfg: SourcesConfig, notes: list[Reason], history_of, cache: ScanCache | None
@@ -138,16 +139,11 @@ def _score(repo: Path, commit: str, cfg: SourcesConfig, notes: list[Reason], his
               and (e.size <= cap or e.is_symlink)]
     wanted += [e for e in code if fact_keys[e.sha] not in facts and e.size <= cap] + ignores + manifests
     blobs = read_blobs(repo, [e.sha for e in wanted])
-    new_facts = {}
+    to_read: dict[str, tuple[str, ...]] = {}
     for entry in code:
         key, blob = fact_keys[entry.sha], blobs.get(entry.sha)
         if key not in facts and blob is not None:
-            facts[key] = new_facts[key] = file_facts(entry.path, language_of(entry.path) or "",
-                                                      blob.decode("utf-8", "replace"))
-    inventory = Inventory()
-    for entry in code:
-        add_facts(inventory, entry.path, language_of(entry.path) or "", facts.get(fact_keys[entry.sha]))
-    to_parse: dict[str, tuple[str, str]] = {}
+            to_read[key] = (entry.path, language_of(entry.path) or "", blob.decode("utf-8", "replace"))
     fresh: dict[str, dict] = {}
     for entry in docs:
         key = doc_keys[entry.sha]
@@ -157,9 +153,15 @@ def _score(repo: Path, commit: str, cfg: SourcesConfig, notes: list[Reason], his
         if reason is not None:
             fresh[key] = {"exclusion": reason.model_dump(mode="json")}
         else:
-            to_parse[key] = (entry.path, text or "")
-    fresh.update(_parse_all(to_parse))
+            to_read[key] = (entry.path, text or "")
+    done = _work_all(to_read)
+    new_facts = {key: done.pop(key) for key in list(done) if len(to_read[key]) == 3}
+    facts.update(new_facts)
+    fresh.update(done)
     parsed.update(fresh)
+    inventory = Inventory()
+    for entry in code:
+        add_facts(inventory, entry.path, language_of(entry.path) or "", facts.get(fact_keys[entry.sha]))
     if cache:
         cache.put_many("facts", new_facts)
         cache.put_many("claims", fresh)

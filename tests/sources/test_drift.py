@@ -95,9 +95,9 @@ def test_recency_against_the_code_in_the_documents_own_folder(new_repo):
 def test_warm_rescan_parses_only_the_changed_blob_and_reads_only_new_commits(drifted, tmp_path, monkeypatch):
     repo = drifted.clone(tmp_path / "copy")
     parsed: list[list[str]] = []
-    real_parse = scan_module._parse_all
-    monkeypatch.setattr(scan_module, "_parse_all", lambda texts: parsed.append(
-        sorted(path for path, _ in texts.values())) or real_parse(texts))
+    real_work = scan_module._work_all
+    monkeypatch.setattr(scan_module, "_work_all", lambda items: parsed.append(
+        sorted(item[0] for item in items.values() if len(item) == 2)) or real_work(items))
     revisions: list[str] = []
     real_log = history_module._log
     monkeypatch.setattr(history_module, "_log", lambda r, rev: revisions.append(rev) or real_log(r, rev))
