@@ -2,19 +2,18 @@
 
 ``bot.sources.trust`` holds the rule; this module gathers the evidence per
 document and asks the history about identifiers once per commit
-(``bot.sources.drift.historic_names``, at most ``drift.MAX_SNAPSHOTS``
-commits, ``snapshots``).
+(``bot.sources.dropped``, at most ``drift.MAX_SNAPSHOTS`` commits,
+``snapshots``).
 """
 from __future__ import annotations
 
 import posixpath
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bot.domain.sources import Reason
 from bot.sources import contradictions, drift, trust
-from bot.sources.cache import ScanCache
+from bot.sources.dropped import dropped_names
 from bot.sources.discovery import PROSE_FORMATS, extension, in_doc_dir, is_numbered
 from bot.sources.history import History
 from bot.sources.inventory import Inventory
@@ -54,33 +53,17 @@ def snapshots(history: History, docs: list[str]) -> dict[str, str]:
     return {d: at[history.last_change[d]] for d in docs if history.last_change.get(d) in at}
 
 
-def gone_identifiers(repo: Path, history: History, pending: dict[str, list[Ref]], cache: ScanCache | None
-                     ) -> dict[str, list[Ref]]:
+def gone_identifiers(repo: Path, history: History, pending: dict[str, list[Ref]]) -> dict[str, list[Ref]]:
     """Per document, the identifiers the code spelled after the document's last change (``snapshots``) and no
-    longer spells anywhere (drift); a name the code still uses without declaring it (a builtin) is not gone."""
+    longer spells anywhere (drift, ``bot.sources.dropped``); a name the code still uses (a builtin) is not gone."""
     at = snapshots(history, list(pending))
-    by_commit: dict[str, set[str]] = defaultdict(set)
+    wanted: dict[str, set[str]] = defaultdict(set)
     for doc, commit in at.items():
-        by_commit[commit].update(r.text for r in pending[doc])
-    chosen = sorted(by_commit)
-    if chosen:
-        by_commit[history.commit] = set().union(*(by_commit[c] for c in chosen))
-        chosen.append(history.commit)
-    keys = {(c, n): f"grep:{c}:{n}" for c in chosen for n in by_commit[c]}  # one row per commit and name
-    stored = cache.get_many("lookups", keys.values()) if cache else {}
-    todo = {c: sorted(n for n in by_commit[c] if keys[(c, n)] not in stored) for c in chosen}
-    todo = {c: names for c, names in todo.items() if names}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        found = dict(zip(todo, pool.map(lambda c: drift.historic_names(repo, c, todo[c]), todo)))
-    fresh = {keys[(c, n)]: n in found[c] for c in todo for n in todo[c]}
-    if cache:
-        cache.put_many("lookups", fresh)
-    stored.update(fresh)
-    spelled_at = {c: {n for n in by_commit[c] if stored.get(keys[(c, n)])} for c in chosen}
-    still = spelled_at.get(history.commit, set())
+        wanted[commit].update(r.text for r in pending[doc])
+    gone = dropped_names(repo, history.commit, wanted)
     out = {}
     for doc, commit in at.items():
-        hits = [r for r in pending[doc] if r.text in spelled_at.get(commit, set()) - still]
+        hits = [r for r in pending[doc] if r.text in gone.get(commit, set())]
         if hits:
             out[doc] = hits
     return out
@@ -88,7 +71,7 @@ def gone_identifiers(repo: Path, history: History, pending: dict[str, list[Ref]]
 
 def judge_all(repo: Path, docs: dict[str, tuple[str, Claims]], sidecars: dict[str, tuple[str, str, int]],
               tree: drift.Tree, ignored: set[str], inventory: Inventory, foreign: set[str], history: History,
-              stale_days: dict[str, int], cache: ScanCache | None) -> dict[str, tuple[list[Reason], Declared | None]]:
+              stale_days: dict[str, int]) -> dict[str, tuple[list[Reason], Declared | None]]:
     """Document path → (its reasons, its declared lifecycle); ``docs``: path → (type, claims)."""
     declared = {p: declared_of(c, sidecars.get(p)) for p, (_, c) in docs.items()}
     resolutions = {p: drift.resolve(p, c, tree, history, ignored, inventory, foreign) for p, (_, c) in docs.items()}
@@ -96,7 +79,7 @@ def judge_all(repo: Path, docs: dict[str, tuple[str, Claims]], sidecars: dict[st
     pending = {p: r.unknown_identifiers for p, r in resolutions.items() if has_code and r.unknown_identifiers
                and r.about_code()
                and docs[p][0] != "changelog" and (declared[p] is None or declared[p].cls != "retired")}
-    for doc, refs in gone_identifiers(repo, history, pending, cache).items():
+    for doc, refs in gone_identifiers(repo, history, pending).items():
         resolutions[doc].gone_identifiers = refs
     # each member of a numbered collection (a PEP, an ADR) is its own context: its settings are not the project's
     conflicts = contradictions.find({p: c for p, (kind, c) in docs.items() if kind != "changelog" and not

@@ -19,26 +19,22 @@ document only when it is the project's own.
   otherwise it is drift only when the document names this repository's code
   at all (``Resolution.about_code``: a PEP's identifiers are CPython's, not
   its repository's) and the code at the document's own last commit spelled
-  it (one ``git grep -w -F`` per such commit, at most ``MAX_SNAPSHOTS``
-  commits per scan), else unresolved.
+  it (``bot.sources.dropped``, at most ``MAX_SNAPSHOTS`` commits per scan),
+  else unresolved.
 """
 from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from bot.errors import GitError
 from bot.sources.dependencies import is_foreign
 from bot.sources.discovery import extension
 from bot.sources.history import History
-from bot.sources.inventory import LANGUAGES, Inventory, language_of
+from bot.sources.inventory import Inventory, language_of
 from bot.sources.references import Claims, Ref
-from bot.sources.snapshot import git
 
 MAX_SNAPSHOTS = 6
 DISTINCTIVE = 6  # identifiers shorter than this are not looked up in the history (`map`, `set`)
-CODE_PATHSPECS = [f"*{ext}" for ext in LANGUAGES]
 
 
 @dataclass
@@ -148,16 +144,3 @@ def _known(identifier: str, inventory: Inventory) -> bool:
     if rest and first in inventory.modules:
         return True
     return bool({identifier, first, identifier.rsplit(".", 1)[-1]} & inventory.symbols) or identifier in inventory.literals
-
-
-def historic_names(repo: Path, commit: str, names: list[str]) -> set[str]:
-    """Which of ``names`` the code files at ``commit`` spell as whole words (``git grep -w -F -o -h``)."""
-    if not names:
-        return set()
-    patterns = [arg for name in sorted(set(names)) for arg in ("-e", name)]
-    try:
-        out = git(repo, "grep", "-I", "-w", "-F", "-o", "-h", *patterns, commit, "--", *CODE_PATHSPECS)
-    except GitError:  # exit 1: nothing matched
-        return set()
-    spelled = set(out.decode("utf-8", "replace").split())
-    return {name for name in names if name in spelled}

@@ -180,7 +180,7 @@ def _score(repo: Path, commit: str, cfg: SourcesConfig, notes: list[Reason], his
         notes.append(Reason(code="shallow-clone", severity="info", message="Shallow clone: recency is not judged.",
                             evidence=[f"{history.commits} commit(s) of history available"]))
     stale_days = {kind: cfg.stale_days(kind) for kind, _ in readable.values()}
-    judged = assess.judge_all(repo, readable, found_sidecars, tree, ignored, inventory, foreign, history, stale_days, cache)
+    judged = assess.judge_all(repo, readable, found_sidecars, tree, ignored, inventory, foreign, history, stale_days)
     for path, (kind, _) in readable.items():
         reasons, _state = judged[path]
         score, status = trust.judge(reasons)
