@@ -100,7 +100,8 @@ def _successor(value: str) -> str | None:
 def declared(parsed: Parsed, sidecar: tuple[str, str, int] | None = None) -> Declared | None:
     """The document's declared lifecycle from ``parsed`` and its ``sidecar`` ((file, value, line) or ``None``).
 
-    A value outside the vocabulary gives ``cls="unknown"`` (reported, no signal).
+    A value outside the vocabulary gives ``cls="unknown"`` (reported, no signal); a template's unfilled
+    choice list (``{Deprecated|Proposed|Accepted}``) is no declaration.
     """
     candidates: list[tuple[str, str]] = []  # (value, evidence)
     form = parsed.meta_form or "metadata"
@@ -126,6 +127,8 @@ def declared(parsed: Parsed, sidecar: tuple[str, str, int] | None = None) -> Dec
             candidates.append((text, f"line {line}: {clean(text)}"))
     found: Declared | None = None
     for value, evidence in candidates:
+        if "|" in value:  # "{Deprecated|Proposed|Accepted}": the template's choices, left unfilled
+            continue
         word, cls = word_of(value)
         named = _successor(value) if cls != "in_force" else None  # "Implemented (moved to x)" stays in force
         if found is None or (found.cls == "unknown" and cls != "unknown"):

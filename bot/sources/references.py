@@ -33,7 +33,7 @@ from bot.sources.parse_markdown import parse_markdown
 from bot.sources.parse_rst import parse_rst
 from bot.sources.parsed import Parsed, parse_plain
 
-PARSER_VERSION = 8  # bump when the claims of an unchanged blob would change (it keys the cache)
+PARSER_VERSION = 9  # bump when the claims of an unchanged blob would change (it keys the cache)
 _PATHLIKE = re.compile(r"^[\w.\-@+]+(/[\w.\-@+]+)*/?$")
 FILE_EXTENSIONS = set(LANGUAGES) | DOC_FORMATS | {
     ".json", ".toml", ".cfg", ".ini", ".html", ".css", ".scss", ".xml", ".csv", ".proto", ".graphql",

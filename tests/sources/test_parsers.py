@@ -83,3 +83,8 @@ def test_markdown_status_list_under_the_title_takes_lazy_continuation_lines():
 def test_quoted_template_guidance_is_not_a_status():
     text = "# ADR 3\n\n## Status\n\n> A decision may be \"proposed\" or \"accepted\".\n\nRejected\n"
     assert declared(parse_markdown(text)).word == "rejected"
+
+
+def test_an_unfilled_template_choice_is_no_declaration():
+    text = "# ADR 36\n\n## Status\n\n{Deprecated|Proposed|Accepted|Declined}\n\n## Context\n\nx\n"
+    assert declared(parse_markdown(text)) is None
