@@ -33,7 +33,7 @@ from bot.sources.history import History
 from bot.sources.inventory import Inventory, language_of
 from bot.sources.references import Claims, Ref
 
-MAX_SNAPSHOTS = 6
+MAX_SNAPSHOTS = 24  # older commits read for identifiers (only their blobs that differ from the tree)
 DISTINCTIVE = 6  # identifiers shorter than this are not looked up in the history (`map`, `set`)
 
 

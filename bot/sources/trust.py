@@ -31,7 +31,7 @@ from bot.sources.drift import Gone, Resolution
 from bot.sources.history import History
 from bot.sources.inventory import is_test_file
 from bot.sources.lifecycle import Declared
-from bot.sources.references import Claims
+from bot.sources.references import Claims, Ref
 
 SUSPECT_BELOW = 0.85
 DAY = 86400
@@ -84,6 +84,14 @@ def _gone_evidence(doc: str, gone: list[Gone]) -> list[str]:
     return evidence
 
 
+def _first_each(refs: list[Ref]) -> list[Ref]:
+    """Each name once, at its first line."""
+    first: dict[str, Ref] = {}
+    for ref in refs:
+        first.setdefault(ref.text, ref)
+    return list(first.values())
+
+
 def _fix(gone: list[Gone]) -> str:
     moved = [g for g in gone if g.successor]
     return f" Suggested fix: `{moved[0].ref.text}` → `{moved[0].successor}`." if moved else ""
@@ -116,7 +124,7 @@ def drift_reasons(doc: str, res: Resolution, claims: Claims, declared: Declared 
             penalty=0.0 if in_force else min(0.15 * len(names), 0.45),
             message=f"Names {len(names)} identifier(s) the code had when this document was last changed and "
                     f"no longer declares.{_RECORD if in_force else ''}",
-            evidence=[f"`{r.text}` ({doc} line {r.line})" for r in res.gone_identifiers[:MAX_EVIDENCE]]))
+            evidence=[f"`{r.text}` ({doc} line {r.line})" for r in _first_each(res.gone_identifiers)[:MAX_EVIDENCE]]))
     if missing_routes:
         unique = list(dict.fromkeys(missing_routes))
         reasons.append(Reason(code="missing-route", severity="warn", penalty=min(0.2 * len(unique), 0.5),
