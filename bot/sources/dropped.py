@@ -1,9 +1,9 @@
 """Names the code spelled at older commits and spells nowhere now: the identifier half of drift (issue 10).
 
 For each older commit (``bot.sources.assess.snapshots``) only the code blobs
-that differ from the current tree are read (``git ls-tree`` and one
-``git cat-file --batch``): a name spelled at that commit in a file that is
-unchanged now is still spelled now. Each such blob is split into its words
+that differ from the current tree are read (``git diff-tree -r`` against the
+head, then one ``git cat-file --batch``): a name spelled at that commit in a
+file that is unchanged now is still spelled now. Each such blob is split into its words
 once (a dotted name counts when the blob holds it as written); the names
 found are then asked of the current tree in one ``git grep -w -F``. This
 replaces a ``git grep -o`` per commit with hundreds of patterns, which costs
@@ -15,8 +15,8 @@ import re
 from pathlib import Path
 
 from bot.errors import GitError
-from bot.sources.inventory import LANGUAGES, language_of
-from bot.sources.snapshot import git, list_tree, read_blobs
+from bot.sources.inventory import LANGUAGES
+from bot.sources.snapshot import git, read_blobs
 
 CODE_PATHSPECS = [f"*{ext}" for ext in LANGUAGES]
 _WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
@@ -38,11 +38,16 @@ def spelled_now(repo: Path, commit: str, names: set[str]) -> set[str]:
     return set(out.decode("utf-8", "replace").split()) & names
 
 
+def _changed_blobs(repo: Path, commit: str, head: str) -> set[str]:
+    """The code blobs of ``commit`` that ``head`` changed or deleted (``git diff-tree -r --raw``)."""
+    out = git(repo, "diff-tree", "-r", "--no-renames", "-z", commit, head, "--", *CODE_PATHSPECS).decode()
+    fields = out.split("\0")
+    return {meta.split()[2] for meta in fields[0::2] if meta.startswith(":") and meta.split()[4] in "MDT"}
+
+
 def dropped_names(repo: Path, head: str, wanted: dict[str, set[str]]) -> dict[str, set[str]]:
     """Per older commit, the names of ``wanted[commit]`` its code spelled and the code at ``head`` does not."""
-    now = {e.sha for e in list_tree(repo, head) if language_of(e.path)}
-    changed = {commit: {e.sha for e in list_tree(repo, commit) if language_of(e.path) and e.sha not in now}
-               for commit, names in wanted.items() if names}
+    changed = {commit: _changed_blobs(repo, commit, head) for commit, names in wanted.items() if names}
     spelled: dict[str, set[str]] = {commit: set() for commit in changed}
     blobs = read_blobs(repo, sorted(set().union(*changed.values()))) if changed else {}
     for sha, blob in blobs.items():
