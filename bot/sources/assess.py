@@ -2,18 +2,18 @@
 
 ``bot.sources.trust`` holds the rule; this module gathers the evidence per
 document and asks the history about identifiers once per commit
-(``bot.sources.drift.historic_names``, at most ``drift.MAX_SNAPSHOTS``).
+(``bot.sources.dropped``, at most ``drift.MAX_SNAPSHOTS`` commits,
+``snapshots``).
 """
 from __future__ import annotations
 
 import posixpath
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bot.domain.sources import Reason
 from bot.sources import contradictions, drift, trust
-from bot.sources.cache import ScanCache
+from bot.sources.dropped import dropped_names
 from bot.sources.discovery import PROSE_FORMATS, extension, in_doc_dir, is_numbered
 from bot.sources.history import History
 from bot.sources.inventory import Inventory
@@ -39,35 +39,31 @@ def declared_of(claims: Claims, sidecar: tuple[str, str, int] | None) -> Declare
     return own
 
 
-def gone_identifiers(repo: Path, history: History, pending: dict[str, list[Ref]], cache: ScanCache | None
-                     ) -> dict[str, list[Ref]]:
-    """Per document, the identifiers the code spelled at the document's last commit and no longer spells
-    anywhere (drift); a name the code still uses without declaring it (a builtin, a framework's) is not gone."""
-    by_commit: dict[str, set[str]] = defaultdict(set)
-    for doc, refs in pending.items():
-        if doc in history.last_change and history.last_change[doc][1] != history.commit:
-            by_commit[history.last_change[doc][1]].update(r.text for r in refs)
-    chosen = sorted(by_commit, key=lambda c: (-len(by_commit[c]), c))[:drift.MAX_SNAPSHOTS]
-    if chosen:
-        by_commit[history.commit] = set().union(*(by_commit[c] for c in chosen))
-        chosen.append(history.commit)
-    keys = {(c, n): f"grep:{c}:{n}" for c in chosen for n in by_commit[c]}  # one row per commit and name
-    stored = cache.get_many("lookups", keys.values()) if cache else {}
-    todo = {c: sorted(n for n in by_commit[c] if keys[(c, n)] not in stored) for c in chosen}
-    todo = {c: names for c, names in todo.items() if names}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        found = dict(zip(todo, pool.map(lambda c: drift.historic_names(repo, c, todo[c]), todo)))
-    fresh = {keys[(c, n)]: n in found[c] for c in todo for n in todo[c]}
-    if cache:
-        cache.put_many("lookups", fresh)
-    stored.update(fresh)
-    spelled_at = {c: {n for n in by_commit[c] if stored.get(keys[(c, n)])} for c in chosen}
+def snapshots(history: History, docs: list[str]) -> dict[str, str]:
+    """Document → the commit its identifiers are looked up at: at most ``drift.MAX_SNAPSHOTS`` commits in all.
+
+    The documents' last changes, in time order, are cut into that many runs; each run is looked up at its
+    newest commit. A document last changed at T is so checked at a commit S ≥ T: a name the code spelled at S
+    and spells nowhere now was dropped after the document was written (drift).
+    """
+    changes = sorted({history.last_change[d] for d in docs if d in history.last_change
+                      and history.last_change[d][1] != history.commit})
+    size = -(-len(changes) // drift.MAX_SNAPSHOTS) if changes else 1
+    at = {change: changes[min((i // size + 1) * size, len(changes)) - 1][1] for i, change in enumerate(changes)}
+    return {d: at[history.last_change[d]] for d in docs if history.last_change.get(d) in at}
+
+
+def gone_identifiers(repo: Path, history: History, pending: dict[str, list[Ref]]) -> dict[str, list[Ref]]:
+    """Per document, the identifiers the code spelled after the document's last change (``snapshots``) and no
+    longer spells anywhere (drift, ``bot.sources.dropped``); a name the code still uses (a builtin) is not gone."""
+    at = snapshots(history, list(pending))
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for doc, commit in at.items():
+        wanted[commit].update(r.text for r in pending[doc])
+    gone = dropped_names(repo, history.commit, wanted)
     out = {}
-    still = spelled_at.get(history.commit, set())
-    for doc, refs in pending.items():
-        commit = history.last_change.get(doc, (0, ""))[1]
-        spelled = spelled_at.get(commit, set()) - still if commit != history.commit else set()
-        hits = [r for r in refs if r.text in spelled]
+    for doc, commit in at.items():
+        hits = [r for r in pending[doc] if r.text in gone.get(commit, set())]
         if hits:
             out[doc] = hits
     return out
@@ -75,14 +71,15 @@ def gone_identifiers(repo: Path, history: History, pending: dict[str, list[Ref]]
 
 def judge_all(repo: Path, docs: dict[str, tuple[str, Claims]], sidecars: dict[str, tuple[str, str, int]],
               tree: drift.Tree, ignored: set[str], inventory: Inventory, foreign: set[str], history: History,
-              stale_days: dict[str, int], cache: ScanCache | None) -> dict[str, tuple[list[Reason], Declared | None]]:
+              stale_days: dict[str, int]) -> dict[str, tuple[list[Reason], Declared | None]]:
     """Document path → (its reasons, its declared lifecycle); ``docs``: path → (type, claims)."""
     declared = {p: declared_of(c, sidecars.get(p)) for p, (_, c) in docs.items()}
     resolutions = {p: drift.resolve(p, c, tree, history, ignored, inventory, foreign) for p, (_, c) in docs.items()}
     has_code = bool(inventory.code_paths)
     pending = {p: r.unknown_identifiers for p, r in resolutions.items() if has_code and r.unknown_identifiers
+               and r.about_code()
                and docs[p][0] != "changelog" and (declared[p] is None or declared[p].cls != "retired")}
-    for doc, refs in gone_identifiers(repo, history, pending, cache).items():
+    for doc, refs in gone_identifiers(repo, history, pending).items():
         resolutions[doc].gone_identifiers = refs
     # each member of a numbered collection (a PEP, an ADR) is its own context: its settings are not the project's
     conflicts = contradictions.find({p: c for p, (kind, c) in docs.items() if kind != "changelog" and not

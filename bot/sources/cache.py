@@ -1,4 +1,4 @@
-"""The scan cache under ``WORKDIR``: claims and code facts by blob SHA, history by repository and commit.
+"""The scan cache under ``WORKDIR``: claims and code facts by blob SHA, history and results by repository and commit.
 
 One SQLite file (``scan-cache.sqlite3``, stdlib ``sqlite3``) with a table
 per kind of value, each value JSON (orjson). Blob-keyed values are
@@ -7,6 +7,8 @@ parser version (``references.PARSER_VERSION``, ``inventory.FACTS_VERSION``)
 so a newer parser never reads an older parse. History rows are keyed by the
 repository's common git directory; ``nearest_history`` gives the newest
 stored position, which ``bot.sources.history.extend`` continues from.
+Result rows hold a whole ``ScanResult`` keyed by repository, commit and
+config (``bot.sources.scan``), so a rescan of the same commit reads one row.
 A broken or locked cache file is not an error: the scan runs uncached.
 """
 from __future__ import annotations
@@ -20,7 +22,8 @@ import orjson
 
 FILE = "scan-cache.sqlite3"
 CACHE_FOLDER = "scan-cache"  # under WORKDIR
-_TABLES = ("claims", "facts", "history", "lookups")
+KEEP_RESULTS = 8  # whole results kept per repository (its recent commits: default branch, open pull requests)
+_TABLES = ("claims", "facts", "history", "lookups", "results")
 
 
 class ScanCache:
@@ -63,6 +66,19 @@ class ScanCache:
         """Store the history of ``repository`` at ``commit``, dropping its older positions (one row each)."""
         self._db.execute("DELETE FROM history WHERE key >= ? AND key < ?", (f"{repository}\0", f"{repository}\1"))
         self.put_many("history", {f"{repository}\0{commit}": value})
+
+    def get_result(self, repository: str, key: str) -> bytes | None:
+        """The stored result JSON (bytes) of ``repository`` under ``key``, or ``None``."""
+        row = self._db.execute("SELECT value FROM results WHERE key = ?", (f"{repository}\0{key}",)).fetchone()
+        return row[0] if row else None
+
+    def put_result(self, repository: str, key: str, value: bytes) -> None:
+        """Store the result JSON ``value`` of ``repository`` under ``key``; the ``KEEP_RESULTS`` newest are kept."""
+        self._db.execute("INSERT OR REPLACE INTO results (key, value) VALUES (?, ?)", (f"{repository}\0{key}", value))
+        self._db.execute("DELETE FROM results WHERE key >= ? AND key < ? AND rowid NOT IN (SELECT rowid FROM results "
+                         "WHERE key >= ? AND key < ? ORDER BY rowid DESC LIMIT ?)",
+                         (f"{repository}\0", f"{repository}\1") * 2 + (KEEP_RESULTS,))
+        self._db.commit()
 
     def close(self) -> None:
         self._db.close()

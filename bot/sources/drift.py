@@ -7,32 +7,34 @@ document only when it is the project's own.
 - A path is looked up as written, against the document's folder, and by
   unique suffix (``index.html`` → ``app/templates/index.html``). Found: fine.
 - Not found but some commit had it: drift, with the commit that removed it
-  and, when git's rename detection paired it, the path it now lives at.
+  and, when git's rename detection paired it, the path it now lives at (else
+  the only file of the tree with the same name, as a guess: a move with
+  changes that git did not pair). Documents and images are told apart from
+  code (``History.only_documents``).
   Paths any ``.gitignore`` of the tree ignores are not drift (build output).
 - Never in the history: an example, a placeholder or another project's path:
   ``unresolved``, no penalty.
 - An identifier found in the code inventory is fine; a standard-library or
   declared-dependency name (``bot.sources.dependencies``) is someone else's;
-  otherwise it is drift only when the code at the document's own last
-  commit spelled it (one ``git grep -w -F`` per such commit, at most
-  ``MAX_SNAPSHOTS`` commits per scan), else unresolved.
+  otherwise it is drift only when the document names this repository's code
+  at all (``Resolution.about_code``: a PEP's identifiers are CPython's, not
+  its repository's) and the code at the document's own last commit spelled
+  it (``bot.sources.dropped``, at most ``MAX_SNAPSHOTS`` commits per scan),
+  else unresolved.
 """
 from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from bot.errors import GitError
 from bot.sources.dependencies import is_foreign
+from bot.sources.discovery import extension
 from bot.sources.history import History
-from bot.sources.inventory import LANGUAGES, Inventory
+from bot.sources.inventory import Inventory, language_of
 from bot.sources.references import Claims, Ref
-from bot.sources.snapshot import git
 
-MAX_SNAPSHOTS = 6
+MAX_SNAPSHOTS = 24  # older commits read for identifiers (only their blobs that differ from the tree)
 DISTINCTIVE = 6  # identifiers shorter than this are not looked up in the history (`map`, `set`)
-CODE_PATHSPECS = [f"*{ext}" for ext in LANGUAGES]
 
 
 @dataclass
@@ -44,6 +46,8 @@ class Gone:
     path: str
     removed: tuple[int, str] | None
     successor: str | None = None
+    guessed: bool = False  # the successor is the only file of the tree with the same name, not a git rename
+    document: bool = False  # a document or image (or a folder that only ever held those), not code
 
 
 @dataclass
@@ -55,6 +59,13 @@ class Resolution:
     gone_identifiers: list[Ref] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
     unknown_identifiers: list[Ref] = field(default_factory=list)  # to check against the history
+    known_identifiers: int = 0  # identifiers the code declares today
+
+    def about_code(self) -> bool:
+        """True when the document names code of this repository: a code file it has or had, or a name its code
+        declares."""
+        return self.known_identifiers > 0 or any(language_of(p) for p in self.found) or \
+            any(not g.document for g in self.gone)
 
 
 @dataclass
@@ -108,16 +119,21 @@ def resolve(doc: str, claims: Claims, tree: Tree, history: History, ignored: set
             res.unresolved.append(ref.text)
             continue
         successor = history.successor(was)
+        successor = successor if successor and tree.has(successor) else None
+        guess = tree.by_name.get(was.rsplit("/", 1)[-1], []) if successor is None and extension(was) else []
         removed = history.removed.get(was) or max((c for p, c in history.removed.items() if p.startswith(was + "/")),
                                                   default=None)
-        res.gone.append(Gone(ref, was, removed, successor if successor and tree.has(successor) else None))
+        res.gone.append(Gone(ref, was, removed, successor or (guess[0] if len(guess) == 1 else None),
+                             guessed=successor is None and len(guess) == 1, document=history.only_documents(was)))
     for ref in claims.basenames:
         if ref.text in tree.by_name:
             res.found.extend(tree.by_name[ref.text][:1])
         else:
             res.unresolved.append(ref.text)
     for ref in claims.identifiers:
-        if len(ref.text) >= DISTINCTIVE and not _known(ref.text, inventory) and not is_foreign(ref.text, foreign):
+        if _known(ref.text, inventory):
+            res.known_identifiers += 1
+        elif len(ref.text) >= DISTINCTIVE and not is_foreign(ref.text, foreign):
             res.unknown_identifiers.append(ref)
     return res
 
@@ -128,16 +144,3 @@ def _known(identifier: str, inventory: Inventory) -> bool:
     if rest and first in inventory.modules:
         return True
     return bool({identifier, first, identifier.rsplit(".", 1)[-1]} & inventory.symbols) or identifier in inventory.literals
-
-
-def historic_names(repo: Path, commit: str, names: list[str]) -> set[str]:
-    """Which of ``names`` the code files at ``commit`` spell as whole words (``git grep -w -F -o -h``)."""
-    if not names:
-        return set()
-    patterns = [arg for name in sorted(set(names)) for arg in ("-e", name)]
-    try:
-        out = git(repo, "grep", "-I", "-w", "-F", "-o", "-h", *patterns, commit, "--", *CODE_PATHSPECS)
-    except GitError:  # exit 1: nothing matched
-        return set()
-    spelled = set(out.decode("utf-8", "replace").split())
-    return {name for name in names if name in spelled}

@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.errors import GitError
+from bot.sources.discovery import DOC_BINARIES, PROSE_FORMATS, extension
 from bot.sources.snapshot import git, is_shallow
 
 MARK = "\x01"
+IMAGES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".ico", ".bmp"}
+NOT_CODE = PROSE_FORMATS | {".txt"} | DOC_BINARIES | IMAGES  # what a link may name without naming the project's code
 Change = tuple[int, str]  # (committer time in Unix seconds, commit SHA)
 
 
@@ -36,6 +39,7 @@ class History:
     commits: int = 0
     shallow: bool = False
     _dirs: set[str] = field(default_factory=set, repr=False, compare=False)  # folders of ever-seen paths
+    _artefact_dirs: set[str] | None = field(default=None, repr=False, compare=False)  # folders that held code
 
     def latest(self, paths: list[str]) -> tuple[int, str] | None:
         """The most recent ``(time, path)`` among ``paths``, or ``None`` if none has a recorded change."""
@@ -49,6 +53,15 @@ class History:
         if len(self._dirs) == 0 and self.last_change:
             self._dirs.update(p.rsplit("/", i)[0] for p in self.last_change for i in range(1, p.count("/") + 1))
         return path in self._dirs
+
+    def only_documents(self, path: str) -> bool:
+        """True for a document or image (``NOT_CODE``), or a folder that never held anything else."""
+        if extension(path):
+            return extension(path) in NOT_CODE
+        if self._artefact_dirs is None:
+            self._artefact_dirs = {p.rsplit("/", i)[0] for p in self.last_change if extension(p) not in NOT_CODE
+                                   for i in range(1, p.count("/") + 1)}
+        return path not in self._artefact_dirs and path not in self.last_change
 
     def successor(self, path: str) -> str | None:
         """Where ``path`` went by renames (followed to the end), or ``None``; a folder follows its files."""

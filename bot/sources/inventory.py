@@ -32,10 +32,10 @@ _M = re.MULTILINE
 # Declarations per language family: each regex captures the name in group "name".
 _SYMBOLS = {
     "JavaScript": [
-        r"^\s*(?:export\s+)?(?:default\s+)?(?:async\s+)?function\*?\s+(?P<name>[A-Za-z_$][\w$]*)",
-        r"^\s*(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+(?P<name>[A-Za-z_$][\w$]*)",
-        r"^\s*(?:export\s+)?(?:const|let|var)\s+(?P<name>[A-Za-z_$][\w$]*)\s*=",
-        r"^\s*export\s+(?:interface|type|enum)\s+(?P<name>[A-Za-z_$][\w$]*)",
+        r"^[ \t]*(?:export\s+)?(?:default\s+)?(?:async\s+)?function\*?\s+(?P<name>[A-Za-z_$][\w$]*)",
+        r"^[ \t]*(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+(?P<name>[A-Za-z_$][\w$]*)",
+        r"^[ \t]*(?:export\s+)?(?:const|let|var)\s+(?P<name>[A-Za-z_$][\w$]*)\s*=",
+        r"^[ \t]*export\s+(?:interface|type|enum)\s+(?P<name>[A-Za-z_$][\w$]*)",
         r"^\s{2,}(?:async\s+|static\s+)*(?P<name>[A-Za-z_$][\w$]*)\s*\([^)]*\)\s*\{",
     ],
     "Go": [
@@ -44,25 +44,25 @@ _SYMBOLS = {
         r"^(?:var|const)\s+(?P<name>[A-Za-z_]\w*)\s",
     ],
     "Java": [
-        r"^\s*(?:public\s+|private\s+|protected\s+|abstract\s+|final\s+|static\s+|data\s+|open\s+)*"
+        r"^[ \t]*(?:public\s+|private\s+|protected\s+|abstract\s+|final\s+|static\s+|data\s+|open\s+)*"
         r"(?:class|interface|enum|record|object)\s+(?P<name>[A-Za-z_]\w*)",
-        r"^\s*(?:public|private|protected|internal)\s+(?:[\w<>\[\],\s]+\s+)?(?P<name>[A-Za-z_]\w*)\s*\(",
-        r"^\s*(?:suspend\s+)?fun\s+(?P<name>[A-Za-z_]\w*)",
+        r"^[ \t]*(?:public|private|protected|internal)\s+(?:[\w<>\[\],\s]+\s+)?(?P<name>[A-Za-z_]\w*)\s*\(",
+        r"^[ \t]*(?:suspend\s+)?fun\s+(?P<name>[A-Za-z_]\w*)",
     ],
     "Ruby": [
-        r"^\s*def\s+(?:self\.)?(?P<name>[A-Za-z_]\w*[?!]?)",
-        r"^\s*(?:class|module)\s+(?P<name>[A-Z]\w*)",
+        r"^[ \t]*def\s+(?:self\.)?(?P<name>[A-Za-z_]\w*[?!]?)",
+        r"^[ \t]*(?:class|module)\s+(?P<name>[A-Z]\w*)",
     ],
     "Rust": [
-        r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?fn\s+(?P<name>[A-Za-z_]\w*)",
-        r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:struct|enum|trait|type|mod)\s+(?P<name>[A-Za-z_]\w*)",
+        r"^[ \t]*(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?fn\s+(?P<name>[A-Za-z_]\w*)",
+        r"^[ \t]*(?:pub(?:\([^)]*\))?\s+)?(?:struct|enum|trait|type|mod)\s+(?P<name>[A-Za-z_]\w*)",
     ],
-    "Shell": [r"^\s*(?:function\s+)?(?P<name>[A-Za-z_][\w-]*)\s*\(\)"],
-    "PHP": [r"^\s*(?:public\s+|private\s+|protected\s+|static\s+)*function\s+(?P<name>\w+)", r"^\s*class\s+(?P<name>\w+)"],
+    "Shell": [r"^[ \t]*(?:function\s+)?(?P<name>[A-Za-z_][\w-]*)\s*\(\)"],
+    "PHP": [r"^[ \t]*(?:public\s+|private\s+|protected\s+|static\s+)*function\s+(?P<name>\w+)", r"^\s*class\s+(?P<name>\w+)"],
 }
 _FAMILY = {"TypeScript": "JavaScript", "Kotlin": "Java", "Scala": "Java", "C#": "Java"}
 _SYMBOL_RES = {lang: [re.compile(p, _M) for p in pats] for lang, pats in _SYMBOLS.items()}
-_JS_IMPORT = re.compile(r"^\s*import\s+(?:\*\s*as\s+)?(?P<name>[A-Za-z_$][\w$]*)\s*(?:,|from\b)", _M)
+_JS_IMPORT = re.compile(r"^[ \t]*import\s+(?:\*\s*as\s+)?(?P<name>[A-Za-z_$][\w$]*)\s*(?:,|from\b)", _M)
 
 # Comments are blanked (newlines kept) before the regexes run; strings are matched first so "//" in a URL survives.
 _STRINGS = r"""(?P<s>"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'"""
@@ -89,7 +89,7 @@ _ROUTES = {
         r"@(?P<method>Get|Post|Put|Patch|Delete|Request)Mapping\(\s*(?:(?:value|path)\s*=\s*)?\{?\s*\"(?P<path>/[^\"]*)\""
     ),
     # Rails routes.rb / Sinatra: get '/x'
-    "Ruby": re.compile(r"^\s*(?P<method>get|post|put|patch|delete)\s+['\"](?P<path>/?[^'\"]*)['\"]", _M),
+    "Ruby": re.compile(r"^[ \t]*(?P<method>get|post|put|patch|delete)\s+['\"](?P<path>/?[^'\"]*)['\"]", _M),
 }
 
 
@@ -146,7 +146,7 @@ def language_of(path: str) -> str | None:
     return LANGUAGES.get(path[dot:].lower()) if dot > path.rfind("/") else None
 
 
-FACTS_VERSION = 1  # bump when the facts of an unchanged blob would change (it keys the cache)
+FACTS_VERSION = 2  # bump when the facts of an unchanged blob would change (it keys the cache)
 
 
 def file_facts(path: str, language: str, text: str) -> dict[str, list]:
@@ -190,8 +190,13 @@ def add_facts(inventory: Inventory, path: str, language: str, facts: dict[str, l
     inventory.symbols.update(facts["symbols"])
     inventory.modules.update(facts["modules"])
     inventory.literals.update(facts["literals"])
-    if not _TEST_FILE.search(path):
+    if not is_test_file(path):
         inventory.routes.extend(RouteRef(method=m, path=p, file=path) for m, p in facts["routes"])
+
+
+def is_test_file(path: str) -> bool:
+    """True for test code: ``tests/``, ``spec/``, ``testdata/``, ``test_x.py``, ``x_test.go``, ``x.test.ts``…"""
+    return bool(_TEST_FILE.search(path))
 
 
 def add_file(inventory: Inventory, path: str, language: str, text: str | None) -> None:

@@ -28,7 +28,7 @@ from typing import Literal
 
 import yaml
 
-from bot.sources.parsed import Parsed
+from bot.sources.parsed import SAFE_LOADER, Parsed
 
 LifecycleClass = Literal["retired", "not_built", "in_force", "unknown"]
 RETIRED = ("withdrawn", "rejected", "superseded", "replaced", "obsolete", "obsoleted", "deprecated", "moved",
@@ -100,7 +100,8 @@ def _successor(value: str) -> str | None:
 def declared(parsed: Parsed, sidecar: tuple[str, str, int] | None = None) -> Declared | None:
     """The document's declared lifecycle from ``parsed`` and its ``sidecar`` ((file, value, line) or ``None``).
 
-    A value outside the vocabulary gives ``cls="unknown"`` (reported, no signal).
+    A value outside the vocabulary gives ``cls="unknown"`` (reported, no signal); a template's unfilled
+    choice list (``{Deprecated|Proposed|Accepted}``) is no declaration.
     """
     candidates: list[tuple[str, str]] = []  # (value, evidence)
     form = parsed.meta_form or "metadata"
@@ -126,6 +127,8 @@ def declared(parsed: Parsed, sidecar: tuple[str, str, int] | None = None) -> Dec
             candidates.append((text, f"line {line}: {clean(text)}"))
     found: Declared | None = None
     for value, evidence in candidates:
+        if "|" in value:  # "{Deprecated|Proposed|Accepted}": the template's choices, left unfilled
+            continue
         word, cls = word_of(value)
         named = _successor(value) if cls != "in_force" else None  # "Implemented (moved to x)" stays in force
         if found is None or (found.cls == "unknown" and cls != "unknown"):
@@ -150,7 +153,7 @@ def sidecar_status(name: str, text: str) -> tuple[str, int] | None:
         elif name.endswith(".toml"):
             data = tomllib.loads(text)
         else:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=SAFE_LOADER)
     except (ValueError, yaml.YAMLError, tomllib.TOMLDecodeError):
         return None
     if not isinstance(data, dict):

@@ -11,6 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import yaml
+
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C loader when PyYAML has it: ~10× faster
+
 
 @dataclass
 class Section:
@@ -53,6 +57,7 @@ _CONTINUATION = re.compile(r"^[ \t]+\S")
 _ADOC_HEADING = re.compile(r"^(?P<marks>={1,6}|\*{1,6})[ \t]+(?P<text>\S.*)$")  # AsciiDoc "== x", Org "** x"
 _ADOC_LINK = re.compile(r"\b(?:link|xref|include)::?(?P<target>[^\s\[]+)\[|\[\[(?P<org>[^\]]+)\]")
 _TICK = re.compile(r"(?<!`)`(?P<body>[^`\n]+)`(?!`)|(?<![\w=])=(?P<org>[^=\s][^=\n]*?)=(?![\w=])")
+_NOT_LAZY = ("#", "-", "*", "+", ">", "```", "~~~", "|")  # a new block, not a lazy continuation of a list item
 HEADER_KEYS_MIN = 2  # an RFC 822 block needs this many fields (or a status field)
 
 
@@ -60,18 +65,19 @@ def header_block(lines: list[str], start: int) -> tuple[dict[str, tuple[str, int
     """``Key: Value`` lines from ``lines[start]`` on (bulleted or not, continuation lines indented) → meta, end index.
 
     The RFC 822 form (https://www.rfc-editor.org/rfc/rfc822#section-3.1) as
-    PEP 1 and the IETF use it, and the ``* Status: …`` lists under a title.
+    PEP 1 and the IETF use it, and the ``* Status: …`` lists under a title (where an unindented line goes on
+    the item before it, as Markdown's lazy continuation lines do).
     Empty unless there are ``HEADER_KEYS_MIN`` fields or a ``status`` field.
     """
     meta: dict[str, tuple[str, int]] = {}
-    i, last = start, None
+    i, last, bulleted = start, None, False
     while i < len(lines):
         line = lines[i]
         m = _HEADER_LINE.match(line)
         if m and len(m.group("key").split()) <= 4:
-            last = m.group("key").strip().lower()
+            last, bulleted = m.group("key").strip().lower(), bool(m.group("bullet"))
             meta.setdefault(last, (m.group("value").strip(), i + 1))
-        elif last and _CONTINUATION.match(line):
+        elif last and (_CONTINUATION.match(line) or bulleted and line.strip() and not line.startswith(_NOT_LAZY)):
             value, at = meta[last]
             meta[last] = (f"{value} {line.strip()}", at)
         else:

@@ -33,7 +33,7 @@ from bot.sources.parse_markdown import parse_markdown
 from bot.sources.parse_rst import parse_rst
 from bot.sources.parsed import Parsed, parse_plain
 
-PARSER_VERSION = 7  # bump when the claims of an unchanged blob would change (it keys the cache)
+PARSER_VERSION = 9  # bump when the claims of an unchanged blob would change (it keys the cache)
 _PATHLIKE = re.compile(r"^[\w.\-@+]+(/[\w.\-@+]+)*/?$")
 FILE_EXTENSIONS = set(LANGUAGES) | DOC_FORMATS | {
     ".json", ".toml", ".cfg", ".ini", ".html", ".css", ".scss", ".xml", ".csv", ".proto", ".graphql",
@@ -41,8 +41,9 @@ FILE_EXTENSIONS = set(LANGUAGES) | DOC_FORMATS | {
 }
 _IDENT = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(\(\))?$")
 _FILE_NAME = re.compile(r"^[a-z_][\w\-]*\.[a-z][a-z0-9]{0,3}$")  # config.nu, setup.py: a name, not code
-_ROUTE = re.compile(rf"\b(?P<method>{'|'.join(HTTP_METHODS)})\s+`?(?P<path>/[^\s`'\")\]<>,;]*)")
-_CHECKBOX = re.compile(r"^\s*[-*+]\s+\[[ xX]\]\s", re.M)
+# no leading \b: an assertion first keeps re from skipping ahead to the first letters; the boundary is checked after
+_ROUTE = re.compile(rf"(?P<method>{'|'.join(HTTP_METHODS)})\s+`?(?P<path>/[^\s`'\")\]<>,;]*)")
+_CHECKBOX = re.compile(r"^[ \t]*[-*+][ \t]+\[[ xX]\](?:[ \t]|$)", re.M)
 _STATUS_CODE = re.compile(r"\b(?P<code>[1-5]\d\d)\b")
 _SETTING = re.compile(r"^[ \t]*[-*]?[ \t]*`?(?P<key>[A-Z][A-Z0-9_]{2,})`?[ \t]*(?:=|:)[ \t]*`?(?P<value>[^\s`]+)`?", re.M)
 _DEFAULTS = re.compile(r"(?<![\w.\-`])`?(?P<key>[A-Za-z_][\w.\-]*)`?[ \t]+defaults[ \t]+to[ \t]+`?(?P<value>[^\s`]+?)`?[.,;]?(?:\s|$)")
@@ -145,14 +146,17 @@ def extract(path: str, text: str) -> Claims:
     for field in ("paths", "basenames", "identifiers"):  # one entry per (text, line), at most MAX_CLAIMS
         unique = {(r.text, r.line): r for r in getattr(claims, field)}
         setattr(claims, field, list(unique.values())[:MAX_CLAIMS])
-    _routes(claims, text)
+    if any(method in text for method in HTTP_METHODS):  # a substring test first: the regex is slow on long text
+        _routes(claims, text)
     prose = _blank_lines(text, parsed.code_blocks)
     for regex in (_SETTING, _DEFAULTS) if "defaults to" in prose else (_SETTING,):
+        line, pos = 1, 0
         for m in regex.finditer(prose):
             key = m.group("key")
             if key in NOT_SETTING_KEYS or key.lower() in PRONOUNS:
                 continue
-            claims.settings.setdefault(key, (m.group("value").strip("\"'.,;"), prose.count("\n", 0, m.start()) + 1))
+            line, pos = line + prose.count("\n", pos, m.start()), m.start()
+            claims.settings.setdefault(key, (m.group("value").strip("\"'.,;"), line))
     return claims
 
 
@@ -182,7 +186,8 @@ def _literal(claims: Claims, body: str, line: int) -> None:
 
 def _routes(claims: Claims, text: str) -> None:
     """``METHOD /path`` mentions with the status codes between them and the next route (or the line's end)."""
-    matches = list(_ROUTE.finditer(text))
+    matches = [m for m in _ROUTE.finditer(text) if not m.start() or not (text[m.start() - 1].isalnum()
+                                                                         or text[m.start() - 1] == "_")]
     for i, m in enumerate(matches[:MAX_CLAIMS]):
         end = text.find("\n", m.end())
         end = len(text) if end == -1 else end

@@ -7,11 +7,13 @@ and never followed, submodules are not entered. It reads the tree once
 --batch``), the history once (``git log --name-status``, only the new
 commits when a ``ScanCache`` knows an older position) and asks the commit's
 ``.gitignore`` rules once (``git check-ignore --stdin``) about referenced
-paths that are absent. Documents are parsed on both cores when there are
-many (``PARALLEL_FROM``).
+paths that are absent. Documents and code files are read on both cores
+when there are many (``PARALLEL_FROM``). A rescan of a commit already scanned with the
+same config reads the stored result and nothing else.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import threading
@@ -31,7 +33,7 @@ from bot.sources.history import History, extend
 from bot.sources.inventory import FACTS_VERSION, Inventory, add_facts, file_facts, language_of
 from bot.sources.references import PARSER_VERSION, extract
 from bot.sources.render import render_terminal
-from bot.sources.snapshot import git, ignored_paths, list_tree, read_blobs, read_path, resolve_commit
+from bot.sources.snapshot import ignored_paths, list_tree, read_blobs, read_path, Located, locate
 from config.repo import (
     CONFIG_PATH,
     RepoConfig,
@@ -40,7 +42,8 @@ from config.repo import (
     matches_any,
 )
 
-PARALLEL_FROM = 80  # documents to parse before a second process pays for itself
+PARALLEL_FROM = 80  # documents and code files to read before a second process pays for itself
+SCAN_VERSION = 1  # bump when the judgement of unchanged inputs would change (it keys the result cache)
 
 
 def scan(repo_path: Path | str, ref: str = "HEAD", config: RepoConfig | None = None,
@@ -52,25 +55,43 @@ def scan(repo_path: Path | str, ref: str = "HEAD", config: RepoConfig | None = N
     Raises ``GitError`` when the path is not a git repository or ``ref`` is
     not a commit; an empty repository gives an empty result with a note.
     """
-    repo, cfg = Path(repo_path), (config or RepoConfig()).sources
+    return _scan(Path(repo_path), ref, locate(Path(repo_path), ref), config, config_error, cache)
+
+
+def _scan(repo: Path, ref: str, located: Located, config: RepoConfig | None, config_error: str | None,
+          cache: ScanCache | None) -> ScanResult:
+    """``scan`` of the ``located`` commit."""
+    cfg = (config or RepoConfig()).sources
     notes = [Reason(code="config-invalid", severity="info", message="The repository config is invalid; defaults "
                     "are used.", evidence=[config_error])] if config_error else []
-    commit = resolve_commit(repo, ref)
+    commit, where = located.commit, located.git_dir
     if commit is None:
         notes.append(Reason(code="empty-repository", severity="info", message="The repository has no commits yet.",
                             evidence=[f"{ref} does not resolve"]))
         return ScanResult(commit_sha=None, notes=notes)
+    key = _result_key(commit, cfg, config_error, located.shallow)
+    stored = cache.get_result(where, key) if cache else None
+    if stored is not None:  # the same commit, config and scanner: nothing to read again
+        return ScanResult.model_validate_json(stored)
     with ThreadPoolExecutor(max_workers=1) as pool:  # git walks the history while we read the tree
-        history_job = pool.submit(_history, repo, commit, cache)
+        history_job = pool.submit(_history, repo, where, commit, cache)
         sources, inventory = _score(repo, commit, cfg, notes, history_job.result, cache)
     sources.sort(key=lambda s: s.path)
-    return ScanResult(commit_sha=commit, shallow=history_job.result().shallow, notes=notes, sources=sources,
-                      inventory=inventory.summary())
+    result = ScanResult(commit_sha=commit, shallow=history_job.result().shallow, notes=notes, sources=sources,
+                        inventory=inventory.summary())
+    if cache:
+        cache.put_result(where, key, result.model_dump_json(exclude={"manifest_hash"}).encode())
+    return result
 
 
-def _history(repo: Path, commit: str, cache: ScanCache | None) -> History:
+def _result_key(commit: str, cfg: SourcesConfig, config_error: str | None, shallow: bool) -> str:
+    """What a whole result depends on besides the repository: commit, config, shallowness, scanner versions."""
+    inputs = f"{cfg.model_dump_json()}\0{config_error}\0{shallow}\0{SCAN_VERSION}:{PARSER_VERSION}:{FACTS_VERSION}"
+    return f"{commit}:{hashlib.sha256(inputs.encode()).hexdigest()[:32]}"
+
+
+def _history(repo: Path, key: str, commit: str, cache: ScanCache | None) -> History:
     """The history at ``commit``: from the cache, extended from its newest position, or read whole."""
-    key = git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir").decode().strip()
     stored = cache.get_many("history", [f"{key}\0{commit}"]) if cache else {}
     known = stored.get(f"{key}\0{commit}") or (cache.nearest_history(key) if cache else None)
     history = extend(History.from_json(known) if known else History(), repo, commit)
@@ -79,21 +100,22 @@ def _history(repo: Path, commit: str, cache: ScanCache | None) -> History:
     return history
 
 
-def _parse(item: tuple[str, str]) -> dict:
-    return extract(*item).model_dump(mode="json")
+def _work(item: tuple[str, ...]) -> dict:
+    """A document's claims (``(path, text)``) or a code file's facts (``(path, language, text)``), as JSON."""
+    return extract(*item).model_dump(mode="json") if len(item) == 2 else file_facts(*item)
 
 
-def _parse_all(texts: dict[str, tuple[str, str]]) -> dict[str, dict]:
-    """Claims (as JSON) of ``texts`` (key → (path, text)), on two processes when there are many.
+def _work_all(items: dict[str, tuple[str, ...]]) -> dict[str, dict]:
+    """``_work`` of every item (cache key → item), on two processes when there are many.
 
     The workers are forked from the main thread (the CLI); from any other thread (the bot's worker
     threads) they start from a fork server, as forking a threaded process is not safe.
     """
-    if len(texts) < PARALLEL_FROM:
-        return {key: _parse(item) for key, item in texts.items()}
+    if len(items) < PARALLEL_FROM:
+        return {key: _work(item) for key, item in items.items()}
     method = "fork" if threading.current_thread() is threading.main_thread() else "forkserver"
     with ProcessPoolExecutor(max_workers=2, mp_context=get_context(method)) as pool:
-        return dict(zip(texts, pool.map(_parse, texts.values(), chunksize=16)))
+        return dict(zip(items, pool.map(_work, items.values(), chunksize=16)))
 
 
 def _score(repo: Path, commit: str, cfg: SourcesConfig, notes: list[Reason], history_of, cache: ScanCache | None
@@ -117,16 +139,11 @@ def _score(repo: Path, commit: str, cfg: SourcesConfig, notes: list[Reason], his
               and (e.size <= cap or e.is_symlink)]
     wanted += [e for e in code if fact_keys[e.sha] not in facts and e.size <= cap] + ignores + manifests
     blobs = read_blobs(repo, [e.sha for e in wanted])
-    new_facts = {}
+    to_read: dict[str, tuple[str, ...]] = {}
     for entry in code:
         key, blob = fact_keys[entry.sha], blobs.get(entry.sha)
         if key not in facts and blob is not None:
-            facts[key] = new_facts[key] = file_facts(entry.path, language_of(entry.path) or "",
-                                                      blob.decode("utf-8", "replace"))
-    inventory = Inventory()
-    for entry in code:
-        add_facts(inventory, entry.path, language_of(entry.path) or "", facts.get(fact_keys[entry.sha]))
-    to_parse: dict[str, tuple[str, str]] = {}
+            to_read[key] = (entry.path, language_of(entry.path) or "", blob.decode("utf-8", "replace"))
     fresh: dict[str, dict] = {}
     for entry in docs:
         key = doc_keys[entry.sha]
@@ -136,9 +153,15 @@ def _score(repo: Path, commit: str, cfg: SourcesConfig, notes: list[Reason], his
         if reason is not None:
             fresh[key] = {"exclusion": reason.model_dump(mode="json")}
         else:
-            to_parse[key] = (entry.path, text or "")
-    fresh.update(_parse_all(to_parse))
+            to_read[key] = (entry.path, text or "")
+    done = _work_all(to_read)
+    new_facts = {key: done.pop(key) for key in list(done) if len(to_read[key]) == 3}
+    facts.update(new_facts)
+    fresh.update(done)
     parsed.update(fresh)
+    inventory = Inventory()
+    for entry in code:
+        add_facts(inventory, entry.path, language_of(entry.path) or "", facts.get(fact_keys[entry.sha]))
     if cache:
         cache.put_many("facts", new_facts)
         cache.put_many("claims", fresh)
@@ -157,7 +180,7 @@ def _score(repo: Path, commit: str, cfg: SourcesConfig, notes: list[Reason], his
         notes.append(Reason(code="shallow-clone", severity="info", message="Shallow clone: recency is not judged.",
                             evidence=[f"{history.commits} commit(s) of history available"]))
     stale_days = {kind: cfg.stale_days(kind) for kind, _ in readable.values()}
-    judged = assess.judge_all(repo, readable, found_sidecars, tree, ignored, inventory, foreign, history, stale_days, cache)
+    judged = assess.judge_all(repo, readable, found_sidecars, tree, ignored, inventory, foreign, history, stale_days)
     for path, (kind, _) in readable.items():
         reasons, _state = judged[path]
         score, status = trust.judge(reasons)
@@ -170,10 +193,10 @@ def _score(repo: Path, commit: str, cfg: SourcesConfig, notes: list[Reason], his
 
 def scan_checkout(repo_path: Path | str, ref: str = "HEAD", cache: ScanCache | None = None) -> ScanResult:
     """``scan`` with the config file read from ``ref`` itself (the local CLI has no default branch to ask)."""
-    commit = resolve_commit(Path(repo_path), ref)
-    text = read_path(Path(repo_path), commit, CONFIG_PATH) if commit else None
+    located = locate(Path(repo_path), ref)
+    text = read_path(Path(repo_path), located.commit, CONFIG_PATH) if located.commit else None
     config, error = load_repo_config(text)
-    return scan(repo_path, commit or ref, config, error, cache)
+    return _scan(Path(repo_path), ref, located, config, error, cache)
 
 
 def scan_command(path: Path, ref: str = "HEAD", as_json: bool = False) -> int:

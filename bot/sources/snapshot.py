@@ -43,20 +43,37 @@ def git(repo: Path, *args: str, input: bytes | None = None) -> bytes:
     return git_sync("-C", str(repo), "-c", "core.quotepath=off", *args, input=input, repository=str(repo))
 
 
-def resolve_commit(repo: Path, ref: str) -> str | None:
-    """The commit SHA of ``ref``; ``None`` when the repository has no commit yet.
+@dataclass(frozen=True)
+class Located:
+    """A ref resolved: its ``commit`` (``None`` in a repository without commits), the repository's common
+    git directory ``git_dir`` (absolute; worktrees share it) and whether the clone is ``shallow``."""
+
+    commit: str | None
+    git_dir: str
+    shallow: bool
+
+
+def locate(repo: Path, ref: str) -> Located:
+    """``ref`` of ``repo`` resolved by one ``git rev-parse``.
 
     Raises ``GitError`` when ``repo`` is not a git repository or ``ref`` names no commit.
     """
     if not Path(repo).is_dir():
         raise GitError(f"not a directory: {repo}", repository=str(repo))
-    git(repo, "rev-parse", "--git-dir")
+    args = ("rev-parse", "--path-format=absolute", "--git-common-dir", "--is-shallow-repository")
     try:
-        return git(repo, "rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}").decode().strip()
+        out = git(repo, *args, "--verify", "--end-of-options", f"{ref}^{{commit}}").decode().split("\n")
+        return Located(out[2].strip(), out[0].strip(), out[1].strip() == "true")
     except GitError:
+        where, shallow = git(repo, *args).decode().split("\n")[:2]  # raises when this is no repository
         if ref == "HEAD" and not git(repo, "rev-list", "-n1", "--all").strip():
-            return None
+            return Located(None, where.strip(), shallow.strip() == "true")
         raise GitError(f"unknown revision {ref!r}: no such commit", repository=str(repo), ref=ref) from None
+
+
+def resolve_commit(repo: Path, ref: str) -> str | None:
+    """The commit SHA of ``ref`` (``locate``); ``None`` when the repository has no commit yet."""
+    return locate(repo, ref).commit
 
 
 def list_tree(repo: Path, commit: str) -> list[Entry]:

@@ -7,14 +7,16 @@ The rule (seed 000 §7, backlog SF-2002, issue 10):
 - ``excluded`` when any reason excludes the file (binary, oversized, not
   UTF-8, symlink leaving the tree, submodule) — score 0, never selected;
 - ``stale`` only when a reason itself says so: a retired lifecycle
-  (``bot.sources.lifecycle.RETIRED``), drift (a path or identifier of this
-  repository that the history shows removed), or the code the document
-  names changing more than ``stale_after_days`` after it;
+  (``bot.sources.lifecycle.RETIRED``), drift (a code path or identifier of
+  this repository that the history shows removed), or the code the document
+  names changing more than ``stale_after_days`` after it; a link to a
+  document or image that moved or went only warns (the link needs fixing,
+  not the content);
 - a document that declares itself not built yet (draft, proposed…) is at
   most ``suspect``: it describes intent, drift and age only warn; one that
-  declares itself in force (final, accepted…) is a record that stands: its
-  age against the code is noted, not held against it, and a link to a
-  moved document only warns (drift of code still makes it stale);
+  declares itself in force (final, accepted, implemented…) is a record that
+  stands (decision records are not rewritten as the code moves on, Nygard's
+  ADRs and PEP 1 alike): its drift and age are noted, not held against it;
 - ``suspect`` when any warning stands or the score falls below ``SUSPECT_BELOW``;
 - ``trusted`` otherwise. References that never existed in the history
   (examples, other projects' names) and a document naming no code of the
@@ -25,11 +27,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from bot.domain.sources import Reason, Severity, Status
-from bot.sources.discovery import DOC_FORMATS, extension
-from bot.sources.drift import Resolution
+from bot.sources.drift import Gone, Resolution
 from bot.sources.history import History
+from bot.sources.inventory import is_test_file
 from bot.sources.lifecycle import Declared
-from bot.sources.references import Claims
+from bot.sources.references import Claims, Ref
 
 SUSPECT_BELOW = 0.85
 DAY = 86400
@@ -67,32 +69,62 @@ def lifecycle_reason(declared: Declared | None) -> Reason | None:
                   message=f"Declares the status '{declared.word}', which is no known lifecycle word: no signal.")
 
 
+_RECORD = " It declares itself in force: a record of a decision, which is not rewritten as the code moves on."
+
+
+def _gone_evidence(doc: str, gone: list[Gone]) -> list[str]:
+    """Per reference: what, where, the removing commit and the successor when there is one."""
+    evidence = []
+    for g in gone[:MAX_EVIDENCE]:
+        where = f"`{g.ref.text}` ({doc} line {g.ref.line})"
+        when = f" was removed in {g.removed[1][:12]} on {_date(g.removed[0])}" if g.removed else " is gone"
+        now = (f"; it is probably now `{g.successor}` (the only file of that name)" if g.guessed else
+               f"; it is now `{g.successor}`") if g.successor else ""
+        evidence.append(where + when + now)
+    return evidence
+
+
+def _first_each(refs: list[Ref]) -> list[Ref]:
+    """Each name once, at its first line."""
+    first: dict[str, Ref] = {}
+    for ref in refs:
+        first.setdefault(ref.text, ref)
+    return list(first.values())
+
+
+def _fix(gone: list[Gone]) -> str:
+    moved = [g for g in gone if g.successor]
+    return f" Suggested fix: `{moved[0].ref.text}` → `{moved[0].successor}`." if moved else ""
+
+
 def drift_reasons(doc: str, res: Resolution, claims: Claims, declared: Declared | None,
                   missing_routes: list[str]) -> list[Reason]:
-    """Paths and identifiers the history shows removed (stale), undeclared routes (warn), unresolved (info)."""
+    """Code paths and identifiers the history shows removed (stale), moved or removed documents (warn),
+    undeclared routes (warn), unresolved references (info). A document in force keeps its drift as notes."""
     reasons = []
-    if res.gone:
-        evidence = []
-        for gone in res.gone[:MAX_EVIDENCE]:
-            where = f"`{gone.ref.text}` ({doc} line {gone.ref.line})"
-            when = f" was removed in {gone.removed[1][:12]} on {_date(gone.removed[0])}" if gone.removed else " is gone"
-            evidence.append(where + when + (f"; it is now `{gone.successor}`" if gone.successor else ""))
-        moved = [g for g in res.gone if g.successor]
-        fix = f" Suggested fix: `{moved[0].ref.text}` → `{moved[0].successor}`." if moved else ""
-        # a record in force that links a moved document (not code) needs a look, it is not outdated
-        only_documents = all(extension(g.path) in DOC_FORMATS for g in res.gone)
-        in_force = declared is not None and declared.cls == "in_force"
-        severity: Severity = "warn" if in_force and only_documents else _demote("stale", declared)
-        reasons.append(Reason(code="drift-path", severity=severity,
-                              penalty=min(0.2 * len(res.gone), 0.6), evidence=evidence,
-                              message=f"Names {len(res.gone)} path(s) this repository had and no longer has.{fix}"))
+    in_force = declared is not None and declared.cls == "in_force"
+    code = [g for g in res.gone if not g.document]
+    documents = [g for g in res.gone if g.document]
+    if code:  # the project's own code or build files: the document describes something that is gone
+        severity: Severity = "info" if in_force else _demote("stale", declared)
+        reasons.append(Reason(code="drift-path", severity=severity, penalty=0.0 if in_force else
+                              min(0.2 * len(code), 0.6), evidence=_gone_evidence(doc, code),
+                              message=f"Names {len(code)} path(s) this repository had and no longer has."
+                                      f"{_fix(code)}{_RECORD if in_force else ''}"))
+    if documents:  # a link to a document or image that moved or went: the link needs fixing, not the content
+        reasons.append(Reason(code="drift-document", severity="info" if in_force else "warn",
+                              penalty=0.0 if in_force else min(0.1 * len(documents), 0.3),
+                              evidence=_gone_evidence(doc, documents),
+                              message=f"Links {len(documents)} document(s) or image(s) this repository moved or "
+                                      f"removed.{_fix(documents)}"))
     if res.gone_identifiers:
         names = list(dict.fromkeys(r.text for r in res.gone_identifiers))
         reasons.append(Reason(
-            code="drift-symbol", severity=_demote("stale", declared), penalty=min(0.15 * len(names), 0.45),
+            code="drift-symbol", severity="info" if in_force else _demote("stale", declared),
+            penalty=0.0 if in_force else min(0.15 * len(names), 0.45),
             message=f"Names {len(names)} identifier(s) the code had when this document was last changed and "
-                    "no longer declares.",
-            evidence=[f"`{r.text}` ({doc} line {r.line})" for r in res.gone_identifiers[:MAX_EVIDENCE]]))
+                    f"no longer declares.{_RECORD if in_force else ''}",
+            evidence=[f"`{r.text}` ({doc} line {r.line})" for r in _first_each(res.gone_identifiers)[:MAX_EVIDENCE]]))
     if missing_routes:
         unique = list(dict.fromkeys(missing_routes))
         reasons.append(Reason(code="missing-route", severity="warn", penalty=min(0.2 * len(unique), 0.5),
@@ -110,7 +142,7 @@ def recency_reason(doc: str, res: Resolution, own_code: list[str], code_files: s
     """The document's last change against the last change of the code it talks about.
 
     That code: the code files it references (and under the folders it references), else the code in its
-    own folder (not the repository root). None of either: no recency judgement at all.
+    own folder (not the repository root); test files left out of both. None of either: no recency judgement.
     """
     if history.shallow:
         return Reason(code="recency-unavailable", severity="info", message="Shallow clone: history is truncated, "
@@ -121,9 +153,10 @@ def recency_reason(doc: str, res: Resolution, own_code: list[str], code_files: s
     folders = tuple(f"{p}/" for p in res.found if p not in code_files)
     named = [p for p in res.found if p in code_files]
     named += [p for p in code_files if p.startswith(folders)] if folders else []
-    scope, latest = "the code it references", history.latest(named)
+    # tests change with every fix and say nothing about whether the behaviour a document describes changed
+    scope, latest = "the code it references", history.latest([p for p in named if not is_test_file(p)])
     if latest is None:
-        scope, latest = "the code in its folder", history.latest(own_code)
+        scope, latest = "the code in its folder", history.latest([p for p in own_code if not is_test_file(p)])
     if latest is None or (latest[0] - doc_change[0]) // DAY <= stale_days:
         return None
     lag = (latest[0] - doc_change[0]) // DAY

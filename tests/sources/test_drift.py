@@ -18,10 +18,8 @@ def codes(source):
 
 
 @pytest.fixture(scope="module")
-def drifted(tmp_path_factory):
-    from tests.support.repos import RepoBuilder
-
-    repo = RepoBuilder(tmp_path_factory.mktemp("drift") / "repo")
+def drifted(repo_factory):
+    repo = repo_factory("drift")
     repo.write("pyproject.toml", '[project]\nname = "shop"\ndependencies = ["requests>=2"]\n')
     repo.write("shop/legacy.py", "def charge_card(card):\n    return card\n")
     repo.write("shop/orders.py", "def list_orders():\n    return []\n" + "\n".join(f"# line {i}" for i in range(40)))
@@ -95,14 +93,11 @@ def test_recency_against_the_code_in_the_documents_own_folder(new_repo):
 
 
 def test_warm_rescan_parses_only_the_changed_blob_and_reads_only_new_commits(drifted, tmp_path, monkeypatch):
-    from tests.support.repos import RepoBuilder
-
-    repo = RepoBuilder(tmp_path / "copy")
-    repo.git("pull", "-q", str(drifted.path), "main")
+    repo = drifted.clone(tmp_path / "copy")
     parsed: list[list[str]] = []
-    real_parse = scan_module._parse_all
-    monkeypatch.setattr(scan_module, "_parse_all", lambda texts: parsed.append(
-        sorted(path for path, _ in texts.values())) or real_parse(texts))
+    real_work = scan_module._work_all
+    monkeypatch.setattr(scan_module, "_work_all", lambda items: parsed.append(
+        sorted(item[0] for item in items.values() if len(item) == 2)) or real_work(items))
     revisions: list[str] = []
     real_log = history_module._log
     monkeypatch.setattr(history_module, "_log", lambda r, rev: revisions.append(rev) or real_log(r, rev))
@@ -117,5 +112,5 @@ def test_warm_rescan_parses_only_the_changed_blob_and_reads_only_new_commits(dri
     assert revisions == [old_head, f"{old_head}..{new_head}"]
     unchanged = {s.path: (s.status, s.reasons) for s in first.sources if s.path != "docs/process.md"}
     assert {s.path: (s.status, s.reasons) for s in second.sources if s.path != "docs/process.md"} == unchanged
-    scan(repo.path, cache=cache)
-    assert parsed[2:] == [[]] and revisions[2:] == []  # the same commit again: nothing parsed, no git log
+    third = scan(repo.path, cache=cache)
+    assert third == second and parsed[2:] == [] and revisions[2:] == []  # the same commit: the stored result

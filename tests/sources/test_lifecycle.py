@@ -18,10 +18,8 @@ def lifecycle(source):
 
 
 @pytest.fixture(scope="module")
-def forms(tmp_path_factory):
-    from tests.support.repos import RepoBuilder
-
-    repo = RepoBuilder(tmp_path_factory.mktemp("forms") / "repo")
+def forms(repo_factory):
+    repo = repo_factory("forms")
     repo.write("proposals/eip-7.md", "---\ntitle: Gas schedule\nstatus: Withdrawn\n---\n\n## Abstract\n\nText.\n")
     repo.write("proposals/eip-8.md", "---\ntitle: Fees\nstatus: Last Call\n---\n\n## Abstract\n\nText.\n")
     repo.write("site/rfc-9.md", "+++\ntitle = \"Toml\"\nstatus = \"Final\"\n+++\n\n## Motivation\n\nText.\n")

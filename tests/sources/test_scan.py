@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 
 import pytest
 
@@ -120,9 +119,7 @@ def test_older_ref_is_scanned_as_it_was(shop_repo):
 
 
 def test_shallow_clone_degrades_recency_with_a_reason(shop_repo, tmp_path):
-    clone = tmp_path / "shallow"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{shop_repo.path}", str(clone)], check=True)
-    result = scan(clone)
+    result = scan(shop_repo.clone(tmp_path / "shallow", depth=1).path)
     assert result.shallow and [n.code for n in result.notes] == ["shallow-clone", "discovery"]
     prd = next(s for s in result.sources if s.path == "docs/prd.md")
     assert codes(prd) == {"unresolved", "recency-unavailable"}  # one commit of history: drift cannot be told
@@ -279,8 +276,7 @@ def test_symlinks_escaping_by_a_relative_path_are_excluded_and_links_to_non_docu
 
 
 def test_cli_over_a_shallow_clone_and_an_empty_repository(shop_repo, new_repo, tmp_path, capsys):
-    clone = tmp_path / "shallow"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{shop_repo.path}", str(clone)], check=True)
+    clone = shop_repo.clone(tmp_path / "shallow", depth=1).path
     assert main(["scan", str(clone)]) == 0
     out = capsys.readouterr().out
     assert "note: Shallow clone: recency is not judged. 1 commit(s) of history available" in out

@@ -19,11 +19,18 @@ IDENTITY = ["-c", "user.name=Fixture", "-c", "user.email=fixture@example.invalid
 class RepoBuilder:
     """A git repository under construction at ``path`` (branch ``main``)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, init: bool = True) -> None:
         self.path = path
         self.gitlinks: list[str] = []
         path.mkdir(parents=True, exist_ok=True)
-        self.git("init", "-q", "-b", "main")
+        if init:
+            self.git("init", "-q", "-b", "main")
+
+    def clone(self, dest: Path, depth: int | None = None) -> RepoBuilder:
+        """A clone of this repository at ``dest`` (``file://``, so ``depth`` gives a real shallow clone)."""
+        subprocess.run(["git", "clone", "-q", *(["--depth", str(depth)] if depth else []), f"file://{self.path}",
+                        str(dest)], check=True, capture_output=True)
+        return RepoBuilder(dest, init=False)
 
     def git(self, *args: str, env: dict[str, str] | None = None) -> str:
         proc = subprocess.run(["git", "-C", str(self.path), *IDENTITY, *args], capture_output=True, text=True,
@@ -123,6 +130,12 @@ def build_shop(path: Path) -> RepoBuilder:
 def shop_repo(tmp_path_factory) -> RepoBuilder:
     """The issue-3 fixture repository (read-only: do not commit to it)."""
     return build_shop(tmp_path_factory.mktemp("shop") / "repo")
+
+
+@pytest.fixture(scope="session")
+def repo_factory(tmp_path_factory):
+    """A factory of empty repositories that may outlive one test (for module-scoped fixtures)."""
+    return lambda name="repo": RepoBuilder(tmp_path_factory.mktemp(name) / "repo")
 
 
 @pytest.fixture

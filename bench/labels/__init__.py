@@ -1,0 +1,1 @@
+"""The trust corpus's ground truth, built independently of the scanner (``bench/trust_labels.py``)."""
