@@ -4,9 +4,10 @@
   :data:`SCENARIO_DIR` only (``templates/execute_run.md``);
 - a fix turn never changes :data:`PROTECTED_PREFIX` (CI workflows), and,
   unless the command says ``--allow-test-changes``, neither edits a test that
-  exists before the turn (:data:`TEST_PATH`) nor any scenario test under
+  exists before the turn (:data:`TEST_PATH`) or a scenario test under
   :data:`SCENARIO_DIR`: a fix that weakens the assertions judging it never
-  lands silently. New test files are allowed.
+  lands silently. New test files are allowed (and a new scenario test is
+  checked for sensitivity by ``bot.execution.proof``).
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def fix_rule(existing: Collection[str], *, allow_test_changes: bool) -> tuple[Ca
         return (lambda path: not path.startswith(PROTECTED_PREFIX)), f"the fix turn changed {PROTECTED_PREFIX}"
 
     def allowed(path: str) -> bool:
-        test = path.startswith(SCENARIO_DIR) or (path in existing and TEST_PATH.search(path) is not None)
+        test = path in existing and (path.startswith(SCENARIO_DIR) or TEST_PATH.search(path) is not None)
         return not path.startswith(PROTECTED_PREFIX) and not test
 
     return allowed, (f"the fix turn changed {PROTECTED_PREFIX}, existing tests or scenario tests "

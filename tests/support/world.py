@@ -63,7 +63,7 @@ ISSUE_LABELED_PAYLOAD = "issues.labeled.1.json"
 PULL_LABELED_PAYLOAD = "pull_request.labeled.1.json"
 WRITER = "writer-login"
 READER = "reader-login"
-SETTLE_TIMEOUT_S = 60.0
+SETTLE_TIMEOUT_S = 120.0
 POLL_S = 0.02
 
 RepoContent = Callable[[RepoBuilder], None]
