@@ -169,8 +169,8 @@ class EngineThread:
         """Run ``command`` itself (no model, no turn) in the thread's sandbox: ``bash -o pipefail -c``,
         workspace-write with ``cwd`` the only writable root besides the thread's ``$TMPDIR``, network off,
         killed after ``timeout_s`` seconds (exit 124), each of stdout and stderr capped at ``output_cap`` bytes;
-        the model's keys are unset (app-server ``command/exec``). ``item_id`` is ``"bot"``, ``status``
-        ``completed``.
+        the model's keys are unset (app-server ``command/exec``). ``output`` is stderr, then stdout (where
+        test runners print their verdict, so it ends the text); ``item_id`` is ``"bot"``, ``status`` ``completed``.
 
         Raises:
             CodexError: the app-server refused the request (its message and type).
@@ -188,7 +188,7 @@ class EngineThread:
                 "command/exec", params, response_model=CommandExecResponse)
         except SdkError as exc:
             raise CodexError(str(exc), error_type=type(exc).__name__, thread_id=self.id) from exc
-        output = "\n".join(part for part in (response.stdout, response.stderr) if part)
+        output = "\n".join(part for part in (response.stderr, response.stdout) if part)  # the verdict last
         elapsed = int((asyncio.get_running_loop().time() - started) * 1000)
         return CommandRun(item_id="bot", command=command, cwd=str(cwd), exit_code=response.exit_code,
                           output=output, duration_ms=elapsed, status="completed")
