@@ -66,7 +66,7 @@ from bot.domain.results import (
 )
 from bot.errors import Cancelled, CodexError, ScenarioForgeError
 from bot.execution import evidence as ev
-from bot.execution.classify import classify, flaky
+from bot.execution.classify import block_on_environment, classify, flaky
 from bot.execution.guards import SCENARIO_DIR, fix_rule, scenario_only
 from bot.execution.proof import prove
 from bot.execution.prompts import PROMPT_VERSION, fix_prompt, run_prompt
@@ -197,6 +197,7 @@ class _Loop:
             elif outcome.status == "failed":
                 outcome.classification = classify(outcome, self.evidence, source_ids=self.sources[outcome.scenario_id],
                                                   stale_source_ids=self.stale)
+                block_on_environment(outcome)
             await self.result_event(outcome, attempt)
         return outcomes, edited
 

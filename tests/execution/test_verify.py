@@ -7,6 +7,7 @@ import pytest
 from bot.domain.results import Evidence, ExecutionOutcome, ScenarioOutcome
 from bot.domain.verification import BotRun, FixProof
 from bot.execution.action import rigor_of
+from bot.execution.classify import block_on_environment, classify
 from bot.execution.guards import fix_rule
 from bot.execution.render_proof import proof_section, verification_lines
 from bot.execution.verify import settle
@@ -79,3 +80,13 @@ def test_a_proof_that_passes_either_way_is_named_in_the_pr_section():
     assert "| SC-2 |" in text and "**does not detect the defect**" in text
     assert text.endswith("SC-2: the scenario test passes with and without the fix, so it does not detect the "
                          "defect; review the fix by other means.")
+
+
+def test_an_environment_failure_is_blocked_naming_what_is_missing():
+    result = ScenarioOutcome(scenario_id="SC-1", status="failed", reported_status="failed", evidence_ids=["ev-0"])
+    missing = Evidence(id="ev-0", kind="command", command="playwright test", exit_code=127, output="not found")
+    result.classification = classify(result, [missing], source_ids=[], stale_source_ids=())
+    block_on_environment(result)
+    assert (result.status, result.classification.cause) == ("blocked", "environment")
+    assert result.blocked_reason == ("the environment is missing something: `playwright test` exited 127 "
+                                     "(command not found)")
