@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -29,6 +29,8 @@ from config.repo import CONFIG_PATH, RepoConfig
 ORG_REPO = ".github"
 EXTENDS = "_extends"
 DEFAULT_SOURCE = "default"
+#: Where a value came from, as ``status --config`` and the board name it (``Layer.kind``).
+ORG_FILE, REPOSITORY_FILE, EXTENDS_BASE = "org file", "repository file", "_extends base"
 #: Keys only the org file (and its ``_extends`` bases) may set: a repository must not raise the
 #: ceiling of the whole installation. (section, key)
 ORG_ONLY = (("budget", "installation_monthly_usd"),)
@@ -40,28 +42,49 @@ _EXTENDS = re.compile(r"^(?:(?P<owner>[A-Za-z0-9-]+)/)?(?P<repo>[A-Za-z0-9._-]+)
 class Layer:
     """One config file as read: ``source`` names it (``owner/repo:path``), ``data`` is its mapping
     without ``_extends`` (``None`` when invalid), ``error`` says why it was left out; ``org`` marks
-    the org file and its bases, the only files that may set ``ORG_ONLY`` keys."""
+    the org file and its bases, the only files that may set ``ORG_ONLY`` keys; ``kind`` is
+    ``ORG_FILE``, ``REPOSITORY_FILE`` or ``EXTENDS_BASE`` (set by the reader, which knows)."""
 
     source: str
     data: dict[str, Any] | None
     error: str | None = None
     extends: str | None = None
     org: bool = False
+    kind: str = REPOSITORY_FILE
 
 
 @dataclass
 class Effective:
     """The merged config, the source of every leaf key (dotted path → ``Layer.source`` or
-    ``"default"``), and the errors of the layers left out."""
+    ``"default"``), the errors of the layers left out, and every layer read (weakest first,
+    invalid ones included)."""
 
     config: RepoConfig
     sources: dict[str, str]
     errors: list[str] = field(default_factory=list)
+    layers: list[Layer] = field(default_factory=list)
 
-    def rows(self) -> list[tuple[str, Any, str]]:
-        """``(dotted key, value, source)`` for every leaf of the effective config, sorted by key."""
+    def kind_of(self, source: str) -> str:
+        """``"default"`` or the ``Layer.kind`` of the layer named ``source`` (the strongest of that
+        name: an ``_extends`` cycle names a file twice)."""
+        return next((layer.kind for layer in reversed(self.layers) if layer.source == source), DEFAULT_SOURCE)
+
+    def problems(self) -> list[tuple[str, str]]:
+        """``(kind, error)`` of every error: ``kind`` is the ``Layer.kind`` of the file left out
+        (``"invalid org file"`` reads naturally), ``""`` for an error of no one file (layers wrong
+        together, a key only the org file may set)."""
+        kinds = {layer.error: layer.kind for layer in self.layers if layer.data is None and layer.error}
+        return [(kinds.get(error, ""), error) for error in self.errors]
+
+    def rows(self) -> list[tuple[str, Any, str, str]]:
+        """``(dotted key, value, source, kind)`` for every leaf of the effective config, sorted by key:
+        ``source`` names the file (``"default"`` when none sets the key), ``kind`` what it is."""
         values = flatten(self.config.model_dump(mode="json"))
-        return [(key, values[key], self.sources.get(key, DEFAULT_SOURCE)) for key in sorted(values)]
+        rows = []
+        for key in sorted(values):
+            source = self.sources.get(key, DEFAULT_SOURCE)
+            rows.append((key, values[key], source, self.kind_of(source)))
+        return rows
 
 
 def source_name(repository: str, path: str = CONFIG_PATH) -> str:
@@ -153,7 +176,7 @@ def effective(layers: Sequence[Layer]) -> Effective:
             continue
         leaves = flatten(config.model_dump(mode="json"))
         credited = {key: _credit(key, sources) for key in leaves}
-        return Effective(config, credited, errors)
+        return Effective(config, credited, errors, list(layers))
 
 
 def _org_only(layer: Layer) -> Layer:
@@ -164,7 +187,7 @@ def _org_only(layer: Layer) -> Layer:
     for section, key in ORG_ONLY:
         if isinstance(data.get(section), dict):
             data[section].pop(key, None)
-    return Layer(layer.source, data, layer.error, layer.extends, layer.org)
+    return replace(layer, data=data)
 
 
 def _credit(leaf: str, sources: Mapping[str, str]) -> str:

@@ -6,12 +6,15 @@ revealed). Without a client secret the board explains how to enable sign-in.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import aiohttp_jinja2
 from aiohttp import web
+from gidgethub.abc import GitHubAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.board.auth import GitHubSignIn, User
@@ -25,12 +28,14 @@ if TYPE_CHECKING:
 
 @dataclass
 class Board:
-    """What the board's handlers share."""
+    """What the board's handlers share; ``installation_client`` gives the App's GitHub client of an
+    installation id (``bot.github.client.AppAuth.installation_client``)."""
 
     settings: Settings
     database: Database
     signin: GitHubSignIn
     feeds: Feeds
+    installation_client: Callable[[int], GitHubAPI]
 
 
 BOARD = web.AppKey("board", Board)
@@ -38,10 +43,14 @@ BOARD = web.AppKey("board", Board)
 
 @dataclass(frozen=True)
 class Viewer:
-    """The signed-in user and the repositories (``owner/name``) they may see."""
+    """The signed-in user, the repositories (``owner/name``) they may see and each one's installation id."""
 
     user: User
-    repositories: frozenset[str]
+    installations: Mapping[str, int]
+
+    @property
+    def repositories(self) -> frozenset[str]:
+        return frozenset(self.installations)
 
 
 def board_of(request: web.Request) -> Board:
@@ -62,7 +71,7 @@ async def viewer(request: web.Request) -> Viewer:
     user = await board.signin.user(request)
     if user is None:
         raise web.HTTPFound("/login?next=" + quote(request.path_qs, safe=""))
-    return Viewer(user, await board.signin.repositories(user))
+    return Viewer(user, MappingProxyType(await board.signin.repositories(user)))
 
 
 def check_repository(viewer_: Viewer, repository: str) -> None:

@@ -21,6 +21,7 @@ from aiohttp import web
 from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
+from gidgethub.abc import GitHubAPI
 
 from bot.board import analytics, pages, stream
 from bot.board.access import BOARD, Board
@@ -63,10 +64,12 @@ def _secure(request: web.Request, response: web.StreamResponse) -> None:
 
 
 def setup_board(app: web.Application, settings: Settings, database: Database,
-                http: Callable[[], aiohttp.ClientSession]) -> Board:
+                http: Callable[[], aiohttp.ClientSession], installation_client: Callable[[int], GitHubAPI]) -> Board:
     """Add the board's routes, session cookie, templates and headers to ``app``.
 
-    ``http`` returns the app's shared ClientSession (it exists once the app runs).
+    ``http`` returns the app's shared ClientSession (it exists once the app runs);
+    ``installation_client`` the App's client of an installation (it reads the repository page's
+    effective config, as the bot does).
     The session cookie: ``HttpOnly``, ``SameSite=Lax``, ``Secure`` when
     ``settings.board_url`` is https, encrypted with ``settings.session_key``
     (default: a random key per process).
@@ -77,7 +80,8 @@ def setup_board(app: web.Application, settings: Settings, database: Database,
         key, cookie_name=COOKIE, httponly=True, samesite="Lax", secure=secure, max_age=SESSION_MAX_AGE_S))
     app.middlewares.append(security_headers)
     aiohttp_jinja2.setup(app, loader=LOADER, filters=FILTERS, autoescape=True)
-    board = app[BOARD] = Board(settings, database, GitHubSignIn(settings, http), stream.Feeds(database))
+    board = app[BOARD] = Board(settings, database, GitHubSignIn(settings, http), stream.Feeds(database),
+                               installation_client)
     signin = board.signin
     app.router.add_get("/login", signin.login)
     app.router.add_get("/login/callback", signin.callback)

@@ -64,7 +64,7 @@ class GitHubSignIn:
     def __init__(self, settings: Settings, http: Callable[[], aiohttp.ClientSession]) -> None:
         self.settings = settings
         self._http = http
-        self._access: TTLCache[str, frozenset[str]] = TTLCache(maxsize=4096, ttl=ACCESS_TTL_S)
+        self._access: TTLCache[str, dict[str, int]] = TTLCache(maxsize=4096, ttl=ACCESS_TTL_S)
 
     @property
     def enabled(self) -> bool:
@@ -125,15 +125,16 @@ class GitHubSignIn:
             return None
         return User(session["login"], session["token"])
 
-    async def repositories(self, user: User) -> frozenset[str]:
-        """``owner/name`` of every repository ``user`` can see among the App's installations."""
+    async def repositories(self, user: User) -> dict[str, int]:
+        """``owner/name`` → installation id of every repository ``user`` can see among the App's
+        installations."""
         key = hashlib.sha256(user.token.encode()).hexdigest()
         if (cached := self._access.get(key)) is not None:
             return cached
-        gh, names = self._gh(user.token), set()
+        gh, names = self._gh(user.token), {}
         async for installation in gh.getiter("/user/installations", iterable_key="installations"):
             async for repository in gh.getiter("/user/installations/{installation_id}/repositories",
                                                {"installation_id": installation["id"]}, iterable_key="repositories"):
-                names.add(repository["full_name"])
-        self._access[key] = visible = frozenset(names)
-        return visible
+                names[repository["full_name"]] = installation["id"]
+        self._access[key] = names
+        return dict(names)

@@ -9,29 +9,16 @@ built by ``bot.board.review`` and ``bot.board.trace``.
 """
 from __future__ import annotations
 
-from typing import Any
-
 import aiohttp_jinja2
 from aiohttp import web
 
+from bot.board import governance, review, trace
 from bot.board import report as reports
-from bot.board import review, trace
 from bot.board.access import board_of, check_repository, viewer, visible_run
 from bot.board.queries import duration_s, load_run, results_of, runs_of
-from bot.domain.results import ExecutionOutcome
-from config.settings import ModelPrice
 
 #: The run page lists the latest events only (the live tail); the report has them all.
 EVENTS_SHOWN = 200
-
-
-def estimated_cost(outcome: ExecutionOutcome | None, price: ModelPrice | None) -> float | None:
-    """US dollars for the run's Codex tokens at ``price`` (``Settings.price_of``; per million tokens)."""
-    if outcome is None or price is None:
-        return None
-    tokens_in = sum(turn.input_tokens for turn in outcome.turns)
-    tokens_out = sum(turn.output_tokens for turn in outcome.turns)
-    return (tokens_in * price.input + tokens_out * price.output) / 1_000_000
 
 
 async def index(request: web.Request) -> web.Response:
@@ -52,11 +39,12 @@ async def run_page(request: web.Request) -> web.Response:
     async with board.database.session() as session:
         run = await visible_run(request, session, who)
         view = await load_run(session, run.id, tail=EVENTS_SHOWN)
+        findings = await governance.findings_of(session, run.id)
     outcome = view.outcome
     evidence = {item.id: item for item in outcome.evidence} if outcome else {}
     return aiohttp_jinja2.render_template("run.html", request, {
         "viewer": who, "view": view, "run": view.run, "outcome": outcome, "evidence": evidence,
-        "duration": duration_s(view.run), "cost": estimated_cost(outcome, board.settings.price_of(board.settings.codex_model)),
+        "duration": duration_s(view.run), "findings": findings,
         "last_event_id": view.events[-1].event_id if view.events else "",
         "earlier_events": view.event_count - len(view.events),
     })
@@ -80,11 +68,13 @@ async def repository(request: web.Request) -> web.Response:
     who = await viewer(request)
     full_name = f"{request.match_info['owner']}/{request.match_info['repo']}"
     check_repository(who, full_name)
-    async with board_of(request).database.session() as session:
+    board = board_of(request)
+    async with board.database.session() as session:
         runs = await runs_of(session, [full_name], limit=50)
         context = await review.review_board(session, full_name, runs, await results_of(session, [r.id for r in runs]))
     return aiohttp_jinja2.render_template("repository.html", request, {
         "viewer": who, "repository": full_name, "runs": runs, "duration_s": duration_s, **context,
+        **await governance.effective_config(board, who, full_name),
     })
 
 

@@ -8,6 +8,7 @@ off (a ``<script>`` stays text) and passes the result through nh3's sanitizer
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 import jinja2
@@ -58,12 +59,23 @@ def seconds(value: float | None) -> str:
     return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
+def as_json(value: Any) -> str:
+    """A config value as its file would write it: strings bare, anything else JSON (escaped later)."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def usd(value: float | None) -> str:
+    """An estimated cost: ``US$ 0.0123``; ``None`` (the model has no price) → ``-``."""
+    return "-" if value is None else f"US$ {value:,.4f}"
+
+
 def status_label(status: str | None) -> str:
     return LABELS.get(status or "", status or "unknown")
 
 
 FILTERS: dict[str, Any] = {
     "markdown": markdown, "diff_lines": diff_lines, "seconds": seconds, "status_label": status_label,
+    "usd": usd, "as_json": as_json,
 }
 
 

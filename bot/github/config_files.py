@@ -16,7 +16,19 @@ from dataclasses import replace
 import gidgethub
 from gidgethub.abc import GitHubAPI
 
-from config.org import EXTENDS, ORG_REPO, Effective, Layer, effective, parse_extends, parse_layer, source_name
+from config.org import (
+    EXTENDS,
+    EXTENDS_BASE,
+    ORG_FILE,
+    ORG_REPO,
+    REPOSITORY_FILE,
+    Effective,
+    Layer,
+    effective,
+    parse_extends,
+    parse_layer,
+    source_name,
+)
 from config.repo import CONFIG_PATH
 
 #: ``{+path}`` keeps the slashes of the path. Without ``ref`` GitHub reads the default branch.
@@ -46,21 +58,23 @@ async def file_text(gh: GitHubAPI, repository: str, path: str) -> tuple[str | No
 
 
 async def _chain(gh: GitHubAPI, repository: str, path: str, *, org: bool, missing: str | None = None) -> list[Layer]:
-    """The layers of one file and its ``_extends`` bases, weakest first (empty when it does not exist),
-    marked ``org`` when they are the org file's.
+    """The layers of one file (``ORG_FILE`` or ``REPOSITORY_FILE`` by ``org``) and its ``_extends``
+    bases (``EXTENDS_BASE``), weakest first (empty when it does not exist), marked ``org`` when they
+    are the org file's.
 
     ``missing`` is the error of a file that must exist (an ``_extends`` target)."""
     layers: list[Layer] = []
     seen: set[str] = set()
     owner = repository.split("/", 1)[0]
+    kind = ORG_FILE if org else REPOSITORY_FILE
     while True:
         name = source_name(repository, path)
         text, error = await file_text(gh, repository, path)
         if text is None:
             if error or missing:
-                layers.insert(0, Layer(name, None, error or missing, org=org))
+                layers.insert(0, Layer(name, None, error or missing, org=org, kind=kind))
             return layers
-        layer = replace(parse_layer(name, text), org=org)
+        layer = replace(parse_layer(name, text), org=org, kind=kind)
         seen.add(name)
         layers.insert(0, layer)
         if layer.extends is None:
@@ -68,13 +82,14 @@ async def _chain(gh: GitHubAPI, repository: str, path: str, *, org: bool, missin
         try:
             repository, path = parse_extends(layer.extends, owner)
         except ValueError as exc:
-            layers[0] = Layer(name, None, f"{name}: {exc}", org=org)
+            layers[0] = Layer(name, None, f"{name}: {exc}", org=org, kind=kind)
             return layers
         target = source_name(repository, path)
         if target in seen or len(seen) > MAX_EXTENDS:
             layers.insert(0, Layer(target, None, f"{name}: {EXTENDS} {target} makes a cycle or goes deeper "
-                                                 f"than {MAX_EXTENDS} files", org=org))
+                                                 f"than {MAX_EXTENDS} files", org=org, kind=EXTENDS_BASE))
             return layers
+        kind = EXTENDS_BASE
         missing = f"{name}: {EXTENDS} names {target}, which does not exist or cannot be read by this App"
         owner = repository.split("/", 1)[0]
 

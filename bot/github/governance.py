@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from config.org import Effective
+from config.org import DEFAULT_SOURCE, Effective
 
 
 def cell(value: Any) -> str:
@@ -21,13 +21,15 @@ def cell(value: Any) -> str:
 
 
 def effective_config(found: Effective) -> str:
-    """``/scenarioforge status --config``: every key, its value and the file it came from
-    (``default`` when no file sets it), then the errors of the files left out."""
-    rows = "\n".join(f"| {cell(key)} | {cell(value)} | {cell(source)} |" for key, value, source in found.rows())
+    """``/scenarioforge status --config``: every key, its value, where it came from (``default``,
+    ``org file``, ``_extends base``, ``repository file``) and that file, then the errors of the
+    files left out."""
+    rows = "\n".join(f"| {cell(key)} | {cell(value)} | {kind} | {'' if kind == DEFAULT_SOURCE else cell(source)} |"
+                     for key, value, source, kind in found.rows())
     text = ("### ScenarioForge effective config\n\n"
-            "| key | value | source |\n|---|---|---|\n" + rows)
+            "| key | value | from | file |\n|---|---|---|---|\n" + rows)
     if found.errors:
-        problems = "\n".join(f"- {cell(error)}" for error in found.errors)
+        problems = "\n".join(f"- {f'invalid {kind}: ' if kind else ''}{cell(error)}" for kind, error in found.problems())
         text += f"\n\n**Left out (invalid):**\n{problems}"
     return text
 

@@ -116,9 +116,16 @@ def create_app(
         )
         from bot.board.app import setup_board
 
-        setup_board(app, settings, services.database, lambda: services.session)
+        setup_board(app, settings, services.database, lambda: services.session,
+                    lambda installation_id: _auth(services).installation_client(installation_id))
     app.cleanup_ctx.append(_lifecycle(owns_database=database is None))
     return app
+
+
+def _auth(services: Services) -> Auth:
+    """``services.auth``, which exists once the app has started."""
+    assert services.auth is not None, "the app has started"
+    return services.auth
 
 
 def _lifecycle(*, owns_database: bool):

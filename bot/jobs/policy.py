@@ -16,20 +16,20 @@ from textwrap import indent
 from sqlalchemy import update
 
 from bot.domain.findings import Finding, blocking
-from bot.domain.policy import EffectivePolicy, effective_policy
+from bot.domain.policy import EffectivePolicy, policy_or_default
 from bot.errors import ScenarioForgeError
 from bot.github.governance import findings_table
 from bot.jobs.context import JobContext
-from config.repo import PolicyConfig, RepoConfig
+from config.repo import RepoConfig
 from storage.models import Run
+
+#: Findings events are ``findings:<stage>`` (the board's findings panel reads them back).
+FINDINGS_PHASE = "findings:"
 
 
 async def apply_policy(ctx: JobContext, config: RepoConfig) -> EffectivePolicy:
     """The run's effective policy, recorded on the run and in a ``policy`` event."""
-    try:
-        policy, problem = effective_policy(config.policy), None
-    except ValueError as exc:
-        policy, problem = effective_policy(PolicyConfig()), str(exc)
+    policy, problem = policy_or_default(config.policy)
     columns = {"policy_key": policy.key, "policy_version": policy.version,
                "policy_effective_hash": policy.effective_hash}
     async with ctx.db.session() as session:
@@ -57,7 +57,7 @@ async def stage_findings(ctx: JobContext, stage: str, findings: Sequence[Finding
     if not findings:
         return []
     stopping = blocking(findings)
-    await ctx.event(f"findings:{stage}", "failed" if stopping else "complete",
+    await ctx.event(f"{FINDINGS_PHASE}{stage}", "failed" if stopping else "complete",
                     f"{len(findings)} finding(s) at {stage}:\n\n{indent(findings_table(findings), '  ')}",
                     {"stage": stage, "findings": [finding.as_dict() for finding in findings]})
     if stopping:

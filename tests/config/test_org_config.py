@@ -29,9 +29,9 @@ async def test_the_org_file_alone_applies_with_its_source(acme, github_auth):
     acme.set_file(*ORG_FILE, "execute:\n  mode: fix\nbudget:\n  monthly_usd: 50\n")
     found = await effective_of(github_auth, "acme/app")
     assert (found.config.execute.mode, found.config.budget.monthly_usd, found.errors) == ("fix", 50, [])
-    rows = {key: (value, source) for key, value, source in found.rows()}
-    assert rows["execute.mode"] == ("fix", ORG)
-    assert rows["execute.max_fix_attempts"] == (3, "default")
+    rows = {key: (value, source, kind) for key, value, source, kind in found.rows()}
+    assert rows["execute.mode"] == ("fix", ORG, "org file")
+    assert rows["execute.max_fix_attempts"] == (3, "default", "default")
 
 
 async def test_the_repository_file_alone_applies(acme, github_auth):
@@ -59,6 +59,8 @@ async def test_extends_pulls_a_base_file_under_the_one_naming_it(acme, github_au
     app, tool = await effective_of(github_auth, "acme/app"), await effective_of(github_auth, "acme/tool")
     assert (app.config.execute.mode, app.config.execute.max_fix_attempts) == ("run", 7)
     assert app.sources["execute.max_fix_attempts"] == "acme/base:shared/sf.yml"
+    kinds = {key: kind for key, _, _, kind in app.rows()}
+    assert (kinds["execute.max_fix_attempts"], kinds["execute.mode"]) == ("_extends base", "repository file")
     assert tool.config.generate.refine_rounds == 0 and tool.errors == []
 
 

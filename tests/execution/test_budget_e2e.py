@@ -89,6 +89,23 @@ async def test_past_the_installation_ceiling_a_run_is_refused_before_any_turn(wo
     assert run.check_run_id is None  # refused before the check run and the model
 
 
+async def test_past_the_repository_ceiling_a_generate_run_is_refused_with_the_figures(world, model_server):
+    budget_file(world, "budget:\n  monthly_usd: 5\n")
+    await spent_before(world, 5.5)
+    await spent_before(world, 100.0, repository="Codertocat/other-repo")  # another repository's spend
+
+    await world.comment("/scenarioforge generate")
+    await world.settle()
+
+    run = (await world.runs())[-1]
+    _, reset = month_bounds(datetime.now(UTC))
+    assert (run.state, run.error["type"], model_server.requests) == ("failed", "BudgetExceeded", [])
+    assert run.error["message"] == (f"refused: $5.50 spent this month of the $5.00 monthly ceiling of "
+                                    f"Codertocat/Hello-World; the ceiling resets on {reset:%Y-%m-%d} (UTC). "
+                                    "Raise `budget.monthly_usd` to run now.")
+    assert run.error["message"] in await world.tracking(run.id)
+
+
 async def test_status_shows_the_month_to_date_spend(world):
     budget_file(world, "budget:\n  monthly_usd: 40\n")
     await spent_before(world, 3.25)

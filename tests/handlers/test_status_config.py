@@ -24,10 +24,10 @@ async def test_status_config_lists_every_key_with_its_source(world):
     reply = world.comments()[-1]
     print("\n" + reply)
     assert reply.startswith("### ScenarioForge effective config")
-    assert f"| {cell('execute.mode')} | {cell('pr')} | {cell(OWN)} |" in reply
-    assert f"| {cell('execute.max_fix_attempts')} | {cell(5)} | {cell(ORG)} |" in reply
-    assert f"| {cell('budget.monthly_usd')} | {cell(25.0)} | {cell(ORG)} |" in reply
-    assert f"| {cell('generate.refine_rounds')} | {cell(2)} | {cell('default')} |" in reply
+    assert f"| {cell('execute.mode')} | {cell('pr')} | repository file | {cell(OWN)} |" in reply
+    assert f"| {cell('execute.max_fix_attempts')} | {cell(5)} | org file | {cell(ORG)} |" in reply
+    assert f"| {cell('budget.monthly_usd')} | {cell(25.0)} | org file | {cell(ORG)} |" in reply
+    assert f"| {cell('generate.refine_rounds')} | {cell(2)} | default |  |" in reply
     assert "&lt;b&gt;&#124;x" in reply and "<b>" not in reply  # the file's text is data
     assert await world.runs() == []  # status is answered, not queued
 
@@ -45,3 +45,14 @@ async def test_a_run_using_an_invalid_org_file_reports_it_and_uses_the_repositor
     assert "a config file is invalid and left out" in tracking and f"{ORG}: 1 validation error" in tracking
     [config_event] = [event for event in await world.events(run.id) if event.phase == "config"]
     assert config_event.payload["sources"]["sources.exclude"] == OWN
+
+
+async def test_status_config_names_an_invalid_org_file_as_such(world):
+    org_file(world, "execute:\n  mode: sometimes\n")
+
+    await world.comment("/scenarioforge status --config")
+    await world.settle()
+
+    reply = world.comments()[-1]
+    assert f"**Left out (invalid):**\n- invalid org file: <code>{ORG}: 1 validation error" in reply
+    assert f"| {cell('execute.mode')} | {cell('run')} | default |  |" in reply

@@ -13,6 +13,7 @@ import hashlib
 import sys
 import uuid
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from typing import Any
 
 import aiohttp
@@ -41,7 +42,7 @@ from storage import executions, packs, runs
 from storage.db import Database
 from storage.models import Manifest, ManifestSource, Run
 from tests.support.github_oauth import CLIENT_SECRET
-from tests.support.webhooks import NoWorkers, OfflineAuth, RunningApp
+from tests.support.webhooks import NoWorkers, RunningApp
 
 REPO = "octo-org/shop"
 SCRIPT = "<script>document.title='pwned'</script>"
@@ -57,13 +58,13 @@ class BoardApp:
 
 @pytest.fixture
 async def board_app(database, github_server, start_app, webhook_settings) -> BoardApp:
-    """The bot with the board; ``github_server`` knows ``REPO`` (installation 1)."""
+    """The bot with the board and the App's real client; ``github_server`` knows ``REPO`` (installation 1)."""
     github_server.add_repo(REPO, installation_id=1)
     settings = webhook_settings.model_copy(update={
         "database_url": database.url, "github_api_url": github_server.url,
         "client_id": github_server.oauth.client_id, "client_secret": SecretStr(CLIENT_SECRET),
     })
-    running = await start_app(settings, database=database, auth=OfflineAuth(), workers=NoWorkers())
+    running = await start_app(settings, database=database, workers=NoWorkers())
     return BoardApp(running.url, database, settings, running)
 
 
@@ -111,7 +112,7 @@ def _outcome(output: str) -> ExecutionOutcome:
                             results=[passed, failed], attempts=[attempt], evidence=[evidence], diff=diff,
                             stop_reason="max_fix_attempts", tokens=12_345, duration_s=95.0, codex_s=80.0,
                             turns=[TurnUsage(turn_id="t-1", kind="run", input_tokens=10_000, output_tokens=2_345,
-                                             total_tokens=12_345)])
+                                             total_tokens=12_345, cost_usd=0.03595)])
 
 
 async def _manifest(database: Database, repository: str) -> Manifest:
@@ -187,3 +188,37 @@ async def record_elsewhere(database: Database, run_id: int, phase: str, status: 
     out, err = await process.communicate()
     assert process.returncode == 0, err.decode()
     return out.decode().strip()
+
+
+class _Table(HTMLParser):
+    """The text of each body row's cells of the ``<table id=…>``, as a browser shows it (entities decoded)."""
+
+    def __init__(self, table_id: str) -> None:
+        super().__init__()
+        self.table_id, self.depth, self.rows, self.cell = table_id, 0, [], None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table" and (self.depth or dict(attrs).get("id") == self.table_id):
+            self.depth += 1
+        elif self.depth == 1 and tag == "tr":
+            self.rows.append([])
+        elif self.depth == 1 and tag == "td":
+            self.cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table" and self.depth:
+            self.depth -= 1
+        elif tag == "td" and self.cell is not None:
+            self.rows[-1].append(" ".join("".join(self.cell).split()))
+            self.cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def table_rows(page: str, table_id: str) -> list[list[str]]:
+    """The cells' text of the body rows of ``<table id="table_id">`` in ``page`` (header rows left out)."""
+    parser = _Table(table_id)
+    parser.feed(page)
+    return [row for row in parser.rows if row]
