@@ -55,9 +55,10 @@ class Verification(BaseModel):
 class FixProof(BaseModel):
     """One fixed scenario run by the bot on the base commit and on the fix commit.
 
-    ``base_sha`` is the commit the fix is on top of. ``detects`` is True when the base run failed (the scenario test detects the
-    defect); ``passes`` when the fix run exited 0. A proof that does not detect
-    means the scenario passes with or without the fix.
+    ``base_sha`` is the commit the fix is on top of. ``detects`` is True when
+    the base run failed (the scenario test detects the defect); ``passes`` when
+    the fix run exited 0. A proof that does not detect means the scenario
+    passes with or without the fix.
     """
 
     scenario_id: str

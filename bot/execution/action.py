@@ -286,7 +286,8 @@ async def execute(ctx: JobContext) -> None:
     root = (origins[-1] if origins else ctx.run).id
     async with checks.concluded_on_error(check, "Execution failed"):
         await _execute_and_report(ctx, check, chosen, mode, scenario_ids, limits_of(config.execute), root,
-                                  config_error=config_error, policy=policy, rigor=rigor_of(ctx.run.args, config.execute))
+                                  config_error=config_error, policy=policy,
+                                  rigor=rigor_of(ctx.run.args, config.execute))
 
 
 async def _execute_and_report(ctx: JobContext, check: checks.CheckRun, chosen: ChosenPack, mode: Mode,

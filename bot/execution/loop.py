@@ -233,7 +233,8 @@ class _Loop:
         ids = [failure.scenario_id for failure in failures]
         await self.event("fix", "running", f"fix attempt {number}: {', '.join(ids)}", attempt=number, scenario_ids=ids)
         before = await ev.snapshot(self.worktree)
-        allowed, why = fix_rule(await ev.entries(self.worktree, before), allow_test_changes=self.rigor.allow_test_changes)
+        existing = await ev.entries(self.worktree, before)
+        allowed, why = fix_rule(existing, allow_test_changes=self.rigor.allow_test_changes)
         result = await self.turn(fix_prompt(self.pack, failures, self.evidence), fix_schema(), kind="fix",
                                  attempt=number)
         report = _parse(FixReport, result)
@@ -294,7 +295,8 @@ async def execute_pack(
     in modes pr/full, check every selected scenario after a passing fix (see the module docstring).
 
     ``scenario_ids`` defaults to every scenario of the pack, in pack order.
-    ``stale_source_ids`` are the manifest's stale sources (→ ``stale-spec``).
+    ``stale_source_ids`` are the manifest's stale sources (→ ``stale-spec``); ``rigor``
+    sets the bot's runs per scenario and whether fix turns may edit tests.
     The worktree keeps the fixes as an uncommitted change; ``outcome.diff`` is
     ``git diff`` from the state it had on entry.
 

@@ -31,11 +31,12 @@ LOCATION = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w.-]+\.[A-Za-z0-9]+):(\d+)\b
 
 
 def conclusion(outcome: ExecutionOutcome) -> str:
-    """``success`` when all passed, ``neutral`` when all blocked (nothing proven), else ``failure``."""
+    """``success`` when all passed, ``neutral`` when all are blocked (nothing proven) or flaky, or the
+    others passed (a flaky scenario is never a failure), else ``failure``."""
     statuses = {result.status for result in outcome.results}
     if statuses == {"passed"}:
         return "success"
-    if statuses == {"blocked"} or not statuses:
+    if statuses <= {"blocked", "flaky"} or statuses <= {"passed", "flaky"}:
         return "neutral"
     return "failure"
 
@@ -144,8 +145,8 @@ def check_run_output(
 ) -> dict[str, Any]:
     """The ``output`` object of the ``ScenarioForge / execute`` check run."""
     summary = f"**{outcome.status}** — {counts(outcome)}\n\n{summary_table(outcome, rerun_template=rerun_template)}"
-    summary += "".join(f"\n\n{part}" for part in (
-        attempts_list(outcome) if outcome.attempts else "", verification_lines(outcome), proof_section(outcome)) if part)
+    parts = (attempts_list(outcome) if outcome.attempts else "", verification_lines(outcome), proof_section(outcome))
+    summary += "".join(f"\n\n{part}" for part in parts if part)
     return {
         "title": f"Scenarios {outcome.status}: {counts(outcome)}",
         "summary": _cap(summary, SUMMARY_LIMIT),

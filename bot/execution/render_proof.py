@@ -26,7 +26,8 @@ def verification_lines(outcome: ExecutionOutcome) -> str:
         if check is None:
             continue
         codes = ", ".join(str(run.exit_code) for run in check.runs)
-        agent = f"the agent's commands: {check.agent_status}" + (f" ({check.agent_reason})" if check.agent_reason else "")
+        reason = f" ({check.agent_reason})" if check.agent_reason else ""
+        agent = f"the agent's commands: {check.agent_status}{reason}"
         against = f" — **contradiction**: {check.contradiction}" if check.contradiction else ""
         lines.append(f"- **{result.scenario_id}**: {_code(check.command)} → exit {codes} "
                      f"({check.passes}/{len(check.runs)} passed) → **{result.status}**; {agent}{against}")

@@ -84,7 +84,9 @@ async def test_repeat_3_with_2_of_3_passing_is_flaky_and_not_fixed(world, model_
     assert [r.exit_code == 0 for r in sc2.verification.runs] == [True, False, True]
     assert (outcome.attempts, outcome.stop_reason) == ([], "nothing_to_fix")  # no fix attempt
     assert not any(turn_kind(request) == "fix" for request in model_server.requests)
-    summary = check_of(world, run)["output"]["summary"]
+    check = check_of(world, run)
+    assert (run.state, check["conclusion"], check["actions"]) == ("blocked", "neutral", [])
+    summary = check["output"]["summary"]
     assert "| SC-002 | 🎲 flaky — flaky | passed 2 of 3 runs |" in summary
     assert "0 passed, 0 failed, 0 blocked, 1 flaky" in summary
 
