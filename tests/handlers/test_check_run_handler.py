@@ -86,7 +86,8 @@ async def test_rerun_repeats_the_original_arguments_and_a_redelivery_starts_noth
 
     runs = await world.runs()
     assert len(runs) == 2
-    assert runs[1].args == {"mode": "fix", "scenarios": [], "revision": None, "trigger": "check_run",
+    assert runs[1].args == {"mode": "fix", "scenarios": [], "revision": None, "repeat": None,
+                            "allow_test_changes": False, "trigger": "check_run",
                             "check_run_id": original.check_run_id, "origin_run": original.id}
 
 
