@@ -41,7 +41,7 @@ from tests.support.target_repo import (
     build_pack,
     build_target_repo,
 )
-from tests.support.world import WRITER
+from tests.support.world import SETTLE_TIMEOUT_S, WRITER
 from tests.handlers.test_check_run_handler import check_run_payload, click
 
 EXPECTED = {"SC-001": "45.00", "SC-002": "55.00"}
@@ -290,7 +290,7 @@ async def retry_when_requeued(world) -> None:
     """Settle a world whose job failed transiently once: when the job is back in the queue, its
     backoff is declared over (``run_after`` = now) instead of waiting for it."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + 60
+    deadline = loop.time() + SETTLE_TIMEOUT_S
     await world.running.services.dispatcher.idle()
     while True:
         async with world.database.session() as session:
