@@ -45,7 +45,7 @@ from storage.models import Run, RunEvent, utcnow  # noqa: E402
 from tests.support.board import sign_in  # noqa: E402
 from tests.support.github_oauth import CLIENT_SECRET  # noqa: E402
 from tests.support.github_server import GitHubServer  # noqa: E402
-from tests.support.webhooks import NoWorkers, OfflineAuth  # noqa: E402
+from tests.support.webhooks import OfflineAuth  # noqa: E402
 
 REPO = "octo-org/bench"
 
@@ -148,7 +148,7 @@ async def main(args: argparse.Namespace) -> None:
     settings = Settings(_env_file=None, app_id=4242, private_key_path=key_path, webhook_secret="bench",
                         database_url=database.url, github_api_url=github.url, workdir=root / "work",
                         client_id=github.oauth.client_id, client_secret=SecretStr(CLIENT_SECRET))
-    runner, url = await serve(create_app(settings, database=database, auth=OfflineAuth(), workers=NoWorkers()))
+    runner, url = await serve(create_app(settings, database=database, auth=OfflineAuth()))
     try:
         done_id = await _seed(database, args.scenarios, args.events, state="failed")
         live_id = await _seed(database, args.scenarios, args.events, state="running")

@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support li
 from bot.actions import ACTIONS  # noqa: E402
 from bot.github.client import AppAuth  # noqa: E402
 from bot.ingress.server import create_app  # noqa: E402
+from bot.jobs.runtime import Runtime  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from storage.db import Database  # noqa: E402
 from tests.support.github_server import GitHubServer  # noqa: E402
@@ -33,7 +34,7 @@ from tests.support.webhooks import WEBHOOK_SECRET, RunningApp, load_payload  # n
 from tests.support.world import (  # noqa: E402
     COMMENT_PAYLOAD,
     WRITER,
-    ObservedWorkers,
+    QUEUE_POLL_S,
     World,
     WorldRemote,
 )
@@ -86,17 +87,17 @@ async def bench_world(
         settings = Settings(
             _env_file=None, app_id=APP_ID, private_key_path=key_path, webhook_secret=WEBHOOK_SECRET,
             database_url=database.url, github_api_url=github.url, clone_url_template=remote.template,
-            workdir=root / "workdir", workers=1, codex_model="scripted", codex_base_url=f"{model_url}/v1",
+            workdir=root / "workdir", workers=1, queue_poll_s=QUEUE_POLL_S, codex_model="scripted", codex_base_url=f"{model_url}/v1",
             codex_home=root / "codex-home", turn_timeout_s=60,
             codex_config="model_providers.scenarioforge.request_max_retries = 0",
         )
         try:
             async with aiohttp.ClientSession() as session:
                 auth = AppAuth(session, settings)
-                workers = ObservedWorkers(database, settings, auth, actions=ACTIONS, poll_s=0.5)
-                app_runner, url = await serve(create_app(settings, database=database, auth=auth, workers=workers))
+                runtime = Runtime(database, settings, auth, actions=ACTIONS)
+                app_runner, url = await serve(create_app(settings, database=database, auth=auth, workers=runtime))
                 try:
-                    yield World(github, remote, RunningApp(app_runner, url), settings, database, workers)
+                    yield World(github, remote, RunningApp(app_runner, url), settings, database, runtime)
                 finally:
                     await app_runner.cleanup()
         finally:

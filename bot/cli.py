@@ -1,4 +1,4 @@
-"""The ``scenarioforge`` command line: serve, db, replay, scan, generate, execute, report.
+"""The ``scenarioforge`` command line: serve, worker, runs, db, replay, scan, generate, execute, report.
 
 Each subcommand lives in the module that owns its concept; this module only
 parses arguments and hands over.
@@ -23,6 +23,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the webhook server and the in-process workers")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     serve.add_argument("--port", type=int, default=3000, help="port to listen on (default: %(default)s)")
+
+    sub.add_parser("worker", help="run workflows (SCENARIOFORGE_WORKERS at once) with no HTTP server")
+
+    runs = sub.add_parser("runs", help="list, show, cancel or resume runs and their workflows (operators)")
+    runs_sub = runs.add_subparsers(dest="runs_command", required=True, metavar="RUNS_COMMAND")
+    listing = runs_sub.add_parser("list", help="the newest runs, with their workflow's status and executor")
+    listing.add_argument("--state", choices=("queued", "running", "blocked", "passed", "failed", "cancelled"),
+                         help="only runs in this state")
+    listing.add_argument("--limit", type=int, default=20, help="how many runs (default: %(default)s)")
+    for name, text in (("show", "a run, its events and its workflow's finished steps"),
+                       ("cancel", "cancel a queued or running run (its tracking comment says so)"),
+                       ("resume", "put a run whose workflow stopped back on the queue, after its last finished step")):
+        runs_sub.add_parser(name, help=text).add_argument("run_id", type=int, metavar="RUN_ID",
+                                                           help="the run's number (as in its tracking comment)")
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
@@ -65,6 +79,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.ingress.server import serve
 
         return serve(args.host, args.port)
+    if args.command == "worker":
+        from bot.ingress.worker import worker
+
+        return worker()
+    if args.command == "runs":
+        from bot.ingress.operator import runs_command
+        from bot.ingress.server import load_settings
+
+        settings = load_settings()
+        return 2 if settings is None else runs_command(
+            settings, args.runs_command, getattr(args, "run_id", None),
+            state=getattr(args, "state", None), limit=getattr(args, "limit", 20))
     if args.command == "db":
         from bot.ingress.server import db_upgrade
 

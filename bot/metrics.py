@@ -3,24 +3,24 @@
 The metric objects live in one module-level registry (not prometheus_client's
 global one), so several apps created in one test process share them without
 "Duplicated timeseries" errors; tests compare values before and after.
-``JOBS`` is not stored: it is counted from the ``jobs`` table at each scrape.
+Jobs by state and queue latency are not stored: they are read from DBOS's
+workflows at each scrape (``bot.jobs.queue.job_stats``), so any process, a web
+replica included, exports the whole deployment's figures.
 
 Importers: ``bot.ingress.webhook``/``bot.ingress.dispatch`` (DELIVERIES), ``bot.github.client``
-(GITHUB_CALLS), ``bot.jobs.workers`` (JOB_DURATION).
+(GITHUB_CALLS), ``bot.jobs.workflow`` (JOB_DURATION).
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 
 from storage import spend
 from storage.db import Database
-from storage.models import Job
 
 REGISTRY = CollectorRegistry()
 
@@ -49,28 +49,39 @@ GITHUB_CALLS = Counter(
     "scenarioforge_github_calls", "GitHub API calls by HTTP status.", ["status"], registry=REGISTRY
 )
 
-#: Job states of ``storage.models.Job``, always exported (0 when none).
+#: Job (workflow) states, always exported (0 when none): DBOS's ENQUEUED, PENDING,
+#: SUCCESS, ERROR, CANCELLED in our words.
 JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
+#: Quantiles of the queue latency (enqueue → start) exported.
+QUANTILES = (0.5, 0.99)
 
 
-class JobStates(Collector):
-    """``scenarioforge_jobs{state}``: jobs by state, from counts taken at scrape time."""
+def quantile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile (nearest rank) of ``values``; 0.0 when empty."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
-    def __init__(self, counts: Mapping[str, int]) -> None:
+
+class JobStats(Collector):
+    """``scenarioforge_jobs{state}`` (jobs by state) and ``scenarioforge_queue_latency_seconds{quantile}``
+    (seconds from enqueue to start over the recent jobs), from figures taken at scrape time."""
+
+    def __init__(self, counts: Mapping[str, int], latencies_s: Sequence[float]) -> None:
         self._counts = {state: 0 for state in JOB_STATES} | dict(counts)
+        self._latencies = list(latencies_s)
 
     def collect(self) -> Iterator[Metric]:
         family = GaugeMetricFamily("scenarioforge_jobs", "Jobs by state.", labels=["state"])
         for state, count in sorted(self._counts.items()):
             family.add_metric([state], count)
         yield family
-
-
-async def job_counts(database: Database) -> dict[str, int]:
-    """``{state: number of jobs}`` read from the ``jobs`` table."""
-    async with database.session() as session:
-        rows = await session.execute(select(Job.state, func.count()).group_by(Job.state))
-        return {state: count for state, count in rows.all()}
+        latency = GaugeMetricFamily("scenarioforge_queue_latency_seconds",
+                                    "Seconds from enqueue to start of recent jobs.", labels=["quantile"])
+        for q in QUANTILES:
+            latency.add_metric([str(q)], quantile(self._latencies, q))
+        yield latency
 
 
 class MonthSpend(Collector):
@@ -89,12 +100,18 @@ class MonthSpend(Collector):
         yield family
 
 
-async def exposition(database: Database) -> bytes:
-    """Every metric in the Prometheus text format (``CONTENT_TYPE_LATEST``), jobs and spend counted now."""
+async def month_spend(database: Database) -> dict[str, float]:
+    """``{repository: US dollars}`` of this UTC month's runs (``storage.spend``)."""
     start, _ = spend.month_bounds(datetime.now(UTC))
     async with database.session() as session:
-        spent = await spend.spend_by_repository(session, start)
+        return await spend.spend_by_repository(session, start)
+
+
+def exposition(counts: Mapping[str, int], latencies_s: Sequence[float], spend_usd: Mapping[str, float]) -> bytes:
+    """Every metric in the Prometheus text format (``CONTENT_TYPE_LATEST``), with the figures
+    given (``counts``: state → jobs; ``latencies_s``: recent queue latencies; ``spend_usd``:
+    repository → this month's US dollars, ``month_spend``)."""
     counted = CollectorRegistry()
-    counted.register(JobStates(await job_counts(database)))
-    counted.register(MonthSpend(spent))
+    counted.register(JobStats(counts, latencies_s))
+    counted.register(MonthSpend(spend_usd))
     return generate_latest(REGISTRY) + generate_latest(counted)

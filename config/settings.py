@@ -17,7 +17,7 @@ from yarl import URL
 
 Permission = Literal["read", "triage", "write", "maintain", "admin"]
 
-#: The placeholders ``clone_url_template`` may use (filled in by ``bot.jobs.workers``).
+#: The placeholders ``clone_url_template`` may use (filled in by ``bot.jobs.workflow.checkout``).
 CLONE_URL_FIELDS = frozenset({"full_name", "owner", "repo"})
 
 #: GitHub's repository roles from weakest to strongest, as returned in
@@ -85,7 +85,19 @@ class Settings(BaseSettings):
     #: template with ``{full_name}``, ``{owner}`` and ``{repo}``.
     clone_url_template: str | None = None
     workdir: Path = Path("./workdir")
-    workers: int = Field(default=2, ge=1, le=64)
+    #: Runs this process executes at once; 0 makes ``serve`` a web replica that only
+    #: records deliveries and enqueues runs (``bot.jobs.runtime``).
+    workers: int = Field(default=2, ge=0, le=64)
+    #: The DBOS executor id of this process: stable across restarts so a restarted
+    #: process resumes its own runs. Default ``<host name>-<worker_slot>``.
+    executor_id: str | None = None
+    worker_slot: int = Field(default=0, ge=0)
+    #: Seconds between a worker's polls of the run queue.
+    queue_poll_s: float = Field(default=1.0, gt=0)
+    #: An executor whose heartbeat is older than this many seconds is dead; its runs are taken over.
+    heartbeat_timeout_s: float = Field(default=120.0, gt=0)
+    #: Seconds between two passes of the missed-delivery reconciler (a divisor of a minute or an hour).
+    reconcile_every_s: int = Field(default=300, gt=0, le=3600)
     min_permission: Permission = "write"
     #: The URL GitHub posts webhooks to, e.g. a smee channel
     #: ``https://smee.io/<channel>`` that forwards to this bot's ``/webhook``;
@@ -130,6 +142,15 @@ class Settings(BaseSettings):
                                  "only writable root)")
         return value
 
+    @field_validator("reconcile_every_s")
+    @classmethod
+    def _divides_a_minute_or_an_hour(cls, value: int) -> int:
+        """The reconciler is a cron schedule (``bot.jobs.schedules.cron``): every N seconds of a
+        minute or every N minutes of an hour."""
+        if not (60 % value == 0 if value < 60 else value % 60 == 0 and 3600 % value == 0):
+            raise ValueError(f"{value} s must divide a minute (e.g. 20) or an hour (e.g. 300)")
+        return value
+
     @field_validator("allowed_bots", mode="before")
     @classmethod
     def _split_logins(cls, value: object) -> object:
@@ -168,7 +189,8 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _async_database(cls, value: str) -> str:
-        """A SQLAlchemy URL (https://docs.sqlalchemy.org/core/engines.html#database-urls)
+        """A plain ``postgresql://USER@HOST:PORT/DB`` (given the async psycopg driver,
+        ``postgresql+psycopg``, which DBOS installs anyway) or a SQLAlchemy URL (https://docs.sqlalchemy.org/core/engines.html#database-urls)
         whose driver is an installed asyncio driver (what ``create_async_engine`` loads,
         https://docs.sqlalchemy.org/orm/extensions/asyncio.html); a SQLite file's
         folder must exist (SQLite creates the file, not the folder).
@@ -177,6 +199,8 @@ class Settings(BaseSettings):
             ValueError: unparsable URL, unknown or synchronous driver, driver
                 module not installed, or missing SQLite folder.
         """
+        if value.startswith(("postgresql://", "postgres://")):
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
         try:
             url = make_url(value)
         except ArgumentError:

@@ -15,7 +15,6 @@ issue or pull request, since there is no comment to answer.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from gidgethub import routing
@@ -56,7 +55,7 @@ async def original_run(data: dict[str, Any], db: Database, settings: Settings) -
 
 
 async def start_again(data: dict[str, Any], gh: GitHubAPI, original: Run, mode: str | None, *, db: Database,
-                      settings: Settings, delivery_id: str, wake: Callable[[], None]) -> None:
+                      settings: Settings, delivery_id: str) -> None:
     """Start ``execute`` in ``mode`` with ``original``'s arguments for the payload's ``sender``,
     if they may; otherwise say so on the original run's issue or pull request."""
     login = data["sender"]["login"]
@@ -69,7 +68,7 @@ async def start_again(data: dict[str, Any], gh: GitHubAPI, original: Run, mode: 
     args = {key: value for key, value in original.args.items() if key not in TRIGGER_ARGS}
     args.update(mode=mode, trigger="check_run", check_run_id=data["check_run"]["id"], origin_run=original.id)
     await start_run(
-        gh, db, wake=wake, delivery_id=delivery_id, verb="execute", installation_id=data["installation"]["id"],
+        gh, db, delivery_id=delivery_id, verb="execute", installation_id=data["installation"]["id"],
         repository=original.repository, issue_number=original.issue_number,
         is_pull_request=original.is_pull_request, requester=login, args=args,
         ref=None if original.is_pull_request else original.ref, head_sha=data["check_run"]["head_sha"],
@@ -79,7 +78,7 @@ async def start_again(data: dict[str, Any], gh: GitHubAPI, original: Run, mode: 
 @router.register("check_run", action="requested_action")
 async def on_button(
     event: Event, gh: GitHubAPI, *args: Any, db: Database, settings: Settings, delivery_id: str,
-    wake: Callable[[], None], **kwargs: Any,
+    **kwargs: Any,
 ) -> None:
     """"Fix failures" → ``execute --mode fix``, "Open fix PR" → ``execute --mode pr``."""
     payloads.check(event, payloads.CheckRunRequestedAction)
@@ -87,13 +86,13 @@ async def on_button(
     original = await original_run(event.data, db, settings) if mode else None
     if original is None:
         return
-    await start_again(event.data, gh, original, mode, db=db, settings=settings, delivery_id=delivery_id, wake=wake)
+    await start_again(event.data, gh, original, mode, db=db, settings=settings, delivery_id=delivery_id)
 
 
 @router.register("check_run", action="rerequested")
 async def on_rerun(
     event: Event, gh: GitHubAPI, *args: Any, db: Database, settings: Settings, delivery_id: str,
-    wake: Callable[[], None], **kwargs: Any,
+    **kwargs: Any,
 ) -> None:
     """"Re-run" → ``execute`` again with the original run's arguments."""
     payloads.check(event, payloads.CheckRunRerequested)
@@ -101,4 +100,4 @@ async def on_rerun(
     if original is None:
         return
     await start_again(event.data, gh, original, original.args.get("mode"), db=db, settings=settings,
-                      delivery_id=delivery_id, wake=wake)
+                      delivery_id=delivery_id)

@@ -1,13 +1,12 @@
 """The steps shared by every trigger (comment, label): react, reply, start a run.
 
 ``start_run`` is idempotent per delivery: the run row, its one tracking
-comment and its job are each made once even when the same delivery is
+comment and its workflow are each made once even when the same delivery is
 dispatched again after a crash (see ``storage.runs`` for the order).
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from gidgethub.abc import GitHubAPI
@@ -17,6 +16,7 @@ from bot import logs
 from bot.github import messages
 from bot.github.tracking import COMMENTS, Tracker
 from bot.github.urls import api_url
+from bot.jobs import queue
 from storage import runs
 from storage.db import Database
 from storage.models import Run
@@ -50,12 +50,11 @@ async def reply(gh: GitHubAPI, repository: str, issue: dict[str, Any], body: str
     await gh.post(api_url(issue.get("comments_url"), gh.base_url, rebuilt), data={"body": body})
 
 
-async def start_run(gh: GitHubAPI, db: Database, *, wake: Callable[[], None], **fields: Any) -> Run:
+async def start_run(gh: GitHubAPI, db: Database, **fields: Any) -> Run:
     """Create the run of ``fields`` (``storage.runs.create_run`` keywords), post its
-    tracking comment, then queue its job; each step only once per delivery.
-
-    ``wake`` (the dispatch dependency) is called once the job is committed, so an
-    idle worker claims it now rather than at its next poll. Log records from
+    tracking comment, then queue it and enqueue its workflow (``bot.jobs.queue``);
+    each step only once per delivery (the workflow id is the run id, so enqueueing
+    again after a crash between commit and enqueue is harmless). Log records from
     then on carry the run id (``bot.logs``).
     """
     async with db.session() as session:
@@ -67,5 +66,5 @@ async def start_run(gh: GitHubAPI, db: Database, *, wake: Callable[[], None], **
             queued = await runs.queue(session, run.id)
         if queued is not None:
             log.info("%s run queued", run.action)
-            wake()
+        await queue.enqueue(run)
     return run

@@ -6,7 +6,6 @@ Webhook: ``issue_comment`` ``created``
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +16,7 @@ from gidgethub.sansio import Event
 from bot.github import authorize, governance, messages
 from bot.github.config_files import load_effective
 from bot.github.tracking import Tracker
+from bot.jobs import queue
 from config.settings import Settings
 from handlers import commands, payloads
 from handlers.intake import react, reply, start_run
@@ -43,7 +43,7 @@ def is_ignored_author(comment: dict[str, Any], settings: Settings) -> bool:
 @router.register("issue_comment", action="created")
 async def on_comment(
     event: Event, gh: GitHubAPI, *args: Any, db: Database, settings: Settings, delivery_id: str,
-    wake: Callable[[], None], **kwargs: Any,
+    **kwargs: Any,
 ) -> None:
     """Answer or queue the command in a comment if its author may run it."""
     payloads.check(event, payloads.IssueComment)
@@ -65,10 +65,10 @@ async def on_comment(
     elif command.verb == "status":
         await reply(gh, repository, issue, await status(gh, db, repository, config=command.config))
     elif command.verb == "cancel":
-        await cancel(gh, db, issue, repository, login, wake=wake)
+        await cancel(gh, db, issue, repository, login)
     else:
         await start_run(
-            gh, db, wake=wake, delivery_id=delivery_id, verb=command.verb,
+            gh, db, delivery_id=delivery_id, verb=command.verb,
             installation_id=event.data["installation"]["id"], repository=repository,
             issue_number=issue["number"], is_pull_request=bool(issue.get("pull_request")),
             requester=login, args=command.args(), ref=command.branch,
@@ -91,17 +91,17 @@ async def status(gh: GitHubAPI, db: Database, repository: str, *, config: bool) 
 
 
 async def cancel(
-    gh: GitHubAPI, db: Database, issue: dict[str, Any], repository: str, login: str, *, wake: Callable[[], None]
+    gh: GitHubAPI, db: Database, issue: dict[str, Any], repository: str, login: str
 ) -> None:
-    """Cancel every queued or running run of this issue/PR, wake the workers so a running
-    action stops now, show each run cancelled in its tracking comment and say how many."""
+    """Cancel every queued or running run of this issue/PR and its workflow (a running
+    action stops within a second, ``bot.jobs.queue.cancel``), show each run cancelled in its tracking comment and say how many."""
     async with db.session() as session:
         cancelled = await runs.cancel_active_runs(session, repository, issue["number"], by=login)
         events = [await runs.events_of(session, run.id) for run in cancelled]
     if not cancelled:
         await reply(gh, repository, issue, messages.nothing_to_cancel(issue["number"]))
         return
-    wake()
+    await queue.cancel(run.id for run in cancelled)
     for run, run_events in zip(cancelled, events, strict=True):
         await Tracker(gh, db, run).update(messages.tracking(run, run_events), final=True)
     await reply(gh, repository, issue, messages.cancelled(cancelled))

@@ -8,7 +8,6 @@ name}`` so the worker removes the label when it picks the job up
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from gidgethub import routing
@@ -28,7 +27,7 @@ router = routing.Router()
 @router.register("pull_request", action="labeled")
 async def on_labeled(
     event: Event, gh: GitHubAPI, *args: Any, db: Database, settings: Settings, delivery_id: str,
-    wake: Callable[[], None], **kwargs: Any,
+    **kwargs: Any,
 ) -> None:
     """Queue the labelled command if the sender may run it."""
     payloads.check(event, payloads.IssueLabeled if event.event == "issues" else payloads.PullRequestLabeled)
@@ -45,7 +44,7 @@ async def on_labeled(
     is_pull_request = event.event == "pull_request" or bool(target.get("pull_request"))
     command = commands.Command(verb=verb, line=f"{commands.PREFIX} {verb}")
     await start_run(
-        gh, db, wake=wake, delivery_id=delivery_id, verb=verb, installation_id=event.data["installation"]["id"],
+        gh, db, delivery_id=delivery_id, verb=verb, installation_id=event.data["installation"]["id"],
         repository=repository, issue_number=target["number"], is_pull_request=is_pull_request,
         requester=login, args={**command.args(), "trigger": "label", "label": label},
         head_sha=target["head"]["sha"] if event.event == "pull_request" else None,

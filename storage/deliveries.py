@@ -245,6 +245,16 @@ _DELIVERIES = Delivery.__table__
 _OUTCOMES = DeliveryOutcome.__table__
 
 
+async def recorded(database: Database, ids: Sequence[str]) -> set[str]:
+    """Which of the delivery ``ids`` (``X-GitHub-Delivery``) are recorded."""
+    found: set[str] = set()
+    async with database.session() as session:
+        for start in range(0, len(ids), MAX_BATCH):
+            chunk = list(ids[start:start + MAX_BATCH])
+            found.update(await session.scalars(select(Delivery.id).where(Delivery.id.in_(chunk))))
+    return found
+
+
 def _no_automatic_checkpoint(dbapi_connection, _record) -> None:
     """The writer checkpoints itself, between batches (``DeliveryLog._checkpoint``): an
     automatic one would run inside a commit, with every request of the batch waiting on

@@ -5,10 +5,12 @@ passed | failed | blocked | cancelled``; a ``blocked`` run may be queued
 again (the trust gate's ``confirm``), cancelled or failed. Events use the seed's envelope (seed
 000 §5) and are written only on real transitions.
 
-A run is created in phase ``accepted`` and gets its job in a second step
-(``queue``): the handler posts the tracking comment in between, so the worker
-never sees a job whose tracking comment does not exist yet, and a redispatched
-delivery finishes whatever step is missing.
+A run is created in phase ``accepted`` and is queued in a second step
+(``queue``): the handler posts the tracking comment in between, then enqueues
+the run's workflow (``bot.jobs.queue``), so a worker never sees a run whose
+tracking comment does not exist yet, and a redispatched delivery finishes
+whatever step is missing. These tables stay the source of truth for the UI;
+DBOS's system database only holds the workflows' checkpoints.
 """
 from __future__ import annotations
 
@@ -18,7 +20,6 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import jobs
 from storage.models import Run, RunEvent, utcnow
 
 ACTIVE_STATES = ("queued", "running")
@@ -69,7 +70,7 @@ async def create_run(
 
 
 async def queue(session: AsyncSession, run_id: int) -> Run | None:
-    """Move an ``accepted`` run to phase ``queued`` and enqueue its job, once.
+    """Move an ``accepted`` run to phase ``queued``, once (the caller enqueues its workflow after commit).
 
     Returns the run when this call queued it, ``None`` when it was queued
     before (one conditional UPDATE decides, so a redispatch cannot enqueue twice).
@@ -82,7 +83,6 @@ async def queue(session: AsyncSession, run_id: int) -> Run | None:
         return None
     run = await session.get(Run, run_id, populate_existing=True)
     await add_event(session, run, "queued", "queued", "waiting for a worker")
-    await jobs.enqueue(session, run)
     return run
 
 
@@ -158,13 +158,9 @@ async def active_runs(session: AsyncSession, repository: str, issue_number: int)
 
 
 async def cancel_run(session: AsyncSession, run: Run, *, by: str) -> None:
-    """Mark ``run`` cancelled by ``by`` and cancel its open jobs (``storage.jobs.cancel_for_run``).
-
-    The worker of a running job learns it at its next heartbeat: call
-    ``Workers.wake()`` after the commit to make that immediate.
-    """
+    """Mark ``run`` cancelled by ``by``; the caller cancels its workflow after the commit
+    (``bot.jobs.queue.cancel``)."""
     await set_state(session, run, "cancelled", "cancelled", f"cancelled by @{by}")
-    await jobs.cancel_for_run(session, run.id)
 
 
 async def cancel_active_runs(session: AsyncSession, repository: str, issue_number: int, *, by: str) -> list[Run]:

@@ -314,17 +314,17 @@ class Engine:
         # The SDK's default handler accepts approvals; ours declines every one.
         codex._client._sync._approval_handler = _decline
         try:
+            options: dict[str, Any] = {"cwd": str(cwd), "sandbox": Sandbox(sandbox),
+                                       "approval_mode": ApprovalMode.deny_all, "model": self.settings.codex_model}
             try:
-                thread = await codex.thread_start(
-                    cwd=str(cwd),
-                    sandbox=Sandbox(sandbox),
-                    approval_mode=ApprovalMode.deny_all,
-                    model=self.settings.codex_model,
-                    ephemeral=False,
-                )
+                thread = await codex.thread_start(ephemeral=False, **options)
             except SdkError as exc:
                 raise CodexError(str(exc), error_type=type(exc).__name__) from exc
-            yield EngineThread(thread, self.codex_home, self.settings.turn_timeout_s)
+
+            async def resume(thread_id: str) -> Any:
+                return await codex.thread_resume(thread_id, **options)
+
+            yield EngineThread(thread, self.codex_home, self.settings.turn_timeout_s, resume=resume)
         finally:
             await _close(codex)
             shutil.rmtree(tmpdir, ignore_errors=True)

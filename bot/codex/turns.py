@@ -11,6 +11,7 @@ message and type (seed 000 §6) in :class:`bot.errors.CodexError`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import contextlib
 import inspect
 import json
@@ -37,6 +38,8 @@ from openai_codex.generated.v2_all import (
 from bot.errors import CodexError
 
 INTERRUPT_TIMEOUT_S = 10.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -154,12 +157,14 @@ def _error_type(error: TurnError | None) -> str:
 class EngineThread:
     """One Codex thread; turns run one after another in the same conversation."""
 
-    def __init__(self, thread: AsyncThread, codex_home: Path, timeout_s: float) -> None:
+    def __init__(self, thread: AsyncThread, codex_home: Path, timeout_s: float, *,
+                 resume: Callable[[str], Awaitable[AsyncThread]] | None = None) -> None:
         self._thread = thread
         self._codex_home = codex_home
         self._timeout_s = timeout_s
         self._usage_total = TokenUsage()
         self._handle: AsyncTurnHandle | None = None
+        self._resume = resume
 
     @property
     def id(self) -> str:
@@ -192,6 +197,22 @@ class EngineThread:
         elapsed = int((asyncio.get_running_loop().time() - started) * 1000)
         return CommandRun(item_id="bot", command=command, cwd=str(cwd), exit_code=response.exit_code,
                           output=output, duration_ms=elapsed, status="completed")
+
+    async def adopt(self, thread_id: str, used: TokenUsage) -> bool:
+        """Continue thread ``thread_id`` (an earlier process's, ``thread/resume``) instead of this
+        one, whose turns so far used ``used`` tokens (Codex reports a thread's running total); False
+        when Codex cannot (its rollout lives in another ``CODEX_HOME``): this thread stays."""
+        if thread_id == self.id:
+            return True
+        if self._resume is None:
+            return False
+        try:
+            self._thread = await self._resume(thread_id)
+        except SdkError as exc:
+            log.warning("Codex could not resume thread %s (a new thread takes over): %s", thread_id, exc)
+            return False
+        self._usage_total = used
+        return True
 
     async def interrupt(self) -> None:
         """Interrupt the running turn, if any (``/scenarioforge cancel``); that turn

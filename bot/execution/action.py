@@ -27,14 +27,14 @@ blocked`` like its outcome, the tracking comment with the table, links,
 duration and token usage.
 
 Cancellation (``/scenarioforge cancel``) reaches the action as
-``CancelledError`` from the worker (``bot.jobs.workers``): leaving the loop stops the
-Codex process, the check run is completed ``cancelled`` and the worker ends
+``CancelledError`` from its preemptible step (``bot.jobs.steps``): leaving the loop stops the
+Codex process, the check run is completed ``cancelled`` and the workflow ends
 the run ``cancelled``. A cancel that lands as the loop ends is caught by
 re-reading the run before publishing and before concluding
 (:func:`stopped_by_cancel`): a cancelled run publishes nothing. Any other failure completes the check run with
-``failure`` and the raw error, then propagates unchanged: the worker records
+``failure`` and the raw error, then propagates unchanged: the workflow records
 it with the run's context (``ctx.set_state("failed", …, error=record)``) and
-retries the transient ones.
+its step retries the transient ones.
 """
 from __future__ import annotations
 
@@ -76,6 +76,7 @@ from bot.github.governance import annotations_of, findings_table
 from bot.jobs.budget import enforce_budget, price_turns, record_cost
 from bot.jobs.context import JobContext
 from bot.jobs.policy import apply_policy, stage_findings
+from bot.jobs.steps import step
 from bot.sources.gate import code_block, load_repo_config
 from bot.workspace.worktrees import push
 from config.repo import ExecuteConfig
@@ -266,8 +267,18 @@ async def choose_pack(ctx: JobContext, origins: Sequence[Run] = ()) -> ChosenPac
 
 async def execute(ctx: JobContext) -> None:
     """The ``execute`` action (see the module docstring). ``ctx.run.args``: ``mode`` (``run | fix |
-    pr | full`` or ``None`` = config), ``scenarios`` (ids; empty = all), ``revision`` (``None`` = latest)."""
-    assert ctx.workspace is not None, "the worker checks out before the action runs"
+    pr | full`` or ``None`` = config), ``scenarios`` (ids; empty = all), ``revision`` (``None`` = latest).
+
+    One checkpointed step (``bot.jobs.steps``): a resumed or retried run executes the pack
+    again from the clean checkout."""
+    await step("execute", _execute, ctx)
+
+
+async def _execute(ctx: JobContext) -> None:
+    assert ctx.workspace is not None, "the workflow checks out before the action runs"
+    await ctx.workspace.reset()
+    if ctx.workspaces is not None:  # the mirror sees what an earlier attempt pushed
+        await ctx.workspaces.refresh(ctx.workspace, await ctx.token())
     config, config_error = await load_repo_config(ctx)  # an error is a ``config`` event already
     await enforce_budget(ctx, config.budget)
     policy = await apply_policy(ctx, config)
@@ -335,8 +346,8 @@ async def stopped_by_cancel(ctx: JobContext, check: checks.CheckRun, pull: Mappi
     """True when the run was cancelled meanwhile, after completing ``check`` as ``cancelled`` and
     showing the run; the caller then publishes and concludes nothing more.
 
-    ``/scenarioforge cancel`` marks the run ``cancelled`` before the worker interrupts the
-    action (``storage.runs.cancel_run``, ``bot.jobs.workers``), so a loop that has just ended re-reads
+    ``/scenarioforge cancel`` marks the run ``cancelled`` before its workflow is cancelled
+    (``storage.runs.cancel_run``, ``bot.jobs.queue.cancel``), so a loop that has just ended re-reads
     the run before it commits, pushes, opens a pull request or reports a result.
     """
     if (await ctx.refresh()).state != "cancelled":

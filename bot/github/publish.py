@@ -119,6 +119,19 @@ async def commit(workspace: Workspace, paths: Sequence[str], *, message: str, pa
     return (await git("rev-parse", "HEAD", cwd=workspace.path, **context)).strip()
 
 
+async def _holds(workspace: Workspace, commit_sha: str, paths: Sequence[str]) -> bool:
+    """True when every file of ``paths`` in the worktree is the blob ``commit_sha`` has there."""
+    context = {"cwd": workspace.path, "repository": workspace.repository}
+    for path in paths:
+        try:
+            committed = (await git("rev-parse", "--verify", "--quiet", f"{commit_sha}:{path}", **context)).strip()
+        except GitError:  # not in that commit
+            return False
+        if committed != (await git("hash-object", "--no-filters", "--", path, **context)).strip():
+            return False
+    return True
+
+
 async def fork_pull(gh: GitHubAPI, repository: str, number: int) -> dict[str, Any] | None:
     """Pull request ``number`` of ``repository`` (GitHub's JSON) when its head lives in another
     repository — a fork, or a deleted one (``head.repo`` null) — else ``None``
@@ -211,8 +224,11 @@ async def publish_files(
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     parent, force = await branch_parent(workspace, branch)
-    sha = await commit(workspace, list(files), message=f"{message}\n\n{co_author(requester)}", parent=parent)
-    await push(workspace, branch, token, force=force)
+    if parent != workspace.sha and await _holds(workspace, parent, list(files)):
+        sha = parent  # a retried step: the branch already carries these files, pushed by the first attempt
+    else:
+        sha = await commit(workspace, list(files), message=f"{message}\n\n{co_author(requester)}", parent=parent)
+        await push(workspace, branch, token, force=force)
     base = await base_branch(workspace, head=branch)
     pull, created = await open_or_update_pull(gh, workspace.repository, branch=branch, base=base,
                                               title=title, body=body)

@@ -3,9 +3,8 @@
 Each accepted delivery becomes a background task (at most ``concurrency``
 running at once, every task tracked so shutdown can wait for them). A task
 builds the installation's GitHub client, calls
-``router.dispatch(event, gh, db=…, settings=…, auth=…, delivery_id=…, wake=…)``
-(``wake()``: make the job workers claim and heartbeat now, after a handler
-queued or cancelled a job; a no-op without workers) and records the
+``router.dispatch(event, gh, db=…, settings=…, auth=…, delivery_id=…)`` (handlers
+enqueue and cancel runs through ``bot.jobs.queue``) and records the
 delivery's outcome, ``processed`` or ``failed`` with the error text (only
 failures are logged: the webhook logged the delivery's line, and the outcome
 is in the database and the metrics). Every delivery ends with an outcome: a
@@ -20,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from collections.abc import Callable
 from typing import Any, Protocol
 
 import orjson
@@ -46,10 +44,6 @@ class Auth(Protocol):
     def app_client(self) -> Any: ...
 
 
-def _no_workers() -> None:
-    """``wake`` when this process runs no workers: another process's poll finds the jobs."""
-
-
 class Dispatcher:
     """Runs the router on accepted deliveries in tracked background tasks."""
 
@@ -69,16 +63,14 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._auth: Auth | None = None
-        self._wake: Callable[[], None] = _no_workers
 
     def handles(self, event: sansio.Event) -> bool:
         """True when some handler is registered for the event (and its ``action``)."""
         return bool(self._router.fetch(event))
 
-    async def start(self, auth: Auth, wake: Callable[[], None] | None = None) -> None:
-        """Use ``auth`` for GitHub clients and ``wake`` (``bot.jobs.workers.Workers.wake``; None:
-        no workers) for the handlers from now on, and re-dispatch deliveries left pending."""
-        self._auth, self._wake = auth, wake or _no_workers
+    async def start(self, auth: Auth) -> None:
+        """Use ``auth`` for GitHub clients from now on, and re-dispatch deliveries left pending."""
+        self._auth = auth
         for delivery in await self._deliveries.pending():
             log.info("re-dispatching delivery %s left unprocessed", delivery.id)
             try:
@@ -138,7 +130,6 @@ class Dispatcher:
                 settings=self._settings,
                 auth=self._auth,
                 delivery_id=event.delivery_id,
-                wake=self._wake,
             )
         except PayloadError as exc:  # malformed: the message names the field
             log.warning("%s", exc)

@@ -26,6 +26,7 @@ from bot import logs, metrics
 from bot.errors import ConfigError
 from bot.ingress import webhook
 from bot.ingress.dispatch import Auth, Dispatcher
+from bot.jobs.queue import job_stats
 from config.settings import Settings
 from storage.db import Database, upgrade_sync
 from storage.deliveries import DeliveryLog
@@ -34,13 +35,11 @@ log = logging.getLogger(__name__)
 
 
 class Lifecycle(Protocol):
-    """What the server needs of ``bot.jobs.workers.Workers``."""
+    """What the server needs of ``bot.jobs.runtime.Runtime``."""
 
-    def start(self) -> None: ...
+    async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
-
-    def wake(self) -> None: ...
 
 
 @dataclass
@@ -90,8 +89,9 @@ def create_app(
             migrations are applied on start either way.
         router: default ``handlers.router``.
         auth: default ``bot.github.client.AppAuth`` on the app's one ``ClientSession``.
-        workers: default ``bot.jobs.workers.Workers(database, settings, auth, actions=bot.actions.ACTIONS)``; started
-            after the dispatcher, stopped before it.
+        workers: default ``bot.jobs.runtime.Runtime(database, settings, auth, actions=bot.actions.ACTIONS)``
+            (DBOS: runs ``settings.workers`` workflows at once, or only enqueues with 0); started
+            before the dispatcher (which enqueues), stopped after it.
         on_configured: setup mode only, passed to ``bot.ingress.setup.setup_routes``.
 
     Raises:
@@ -141,9 +141,9 @@ def _lifecycle(*, owns_database: bool):
                     services.auth = AppAuth(session, services.settings)
                 if services.workers is None and services.dispatcher is not None:
                     from bot.actions import ACTIONS
-                    from bot.jobs.workers import Workers
+                    from bot.jobs.runtime import Runtime
 
-                    services.workers = Workers(services.database, services.settings, services.auth, actions=ACTIONS)
+                    services.workers = Runtime(services.database, services.settings, services.auth, actions=ACTIONS)
                 await _start(services)
                 try:
                     yield
@@ -160,18 +160,18 @@ async def _start(services: Services) -> None:
     if services.deliveries is None or services.dispatcher is None or services.auth is None:
         return  # setup mode
     await services.deliveries.start()
-    await services.dispatcher.start(services.auth, services.workers.wake if services.workers is not None else None)
     if services.workers is not None:
-        services.workers.start()
+        await services.workers.start()
+    await services.dispatcher.start(services.auth)
 
 
 async def _stop(services: Services) -> None:
-    if services.workers is not None:
-        await services.workers.stop()
     if services.dispatcher is not None:
         await services.dispatcher.close()
     if services.deliveries is not None:
         await services.deliveries.close()
+    if services.workers is not None:
+        await services.workers.stop()
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -182,8 +182,10 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def prometheus(request: web.Request) -> web.Response:
-    """``GET /metrics``: every metric in the Prometheus text format."""
-    body = await metrics.exposition(request.app[SERVICES].database)
+    """``GET /metrics``: every metric in the Prometheus text format (jobs: none in setup mode)."""
+    services = request.app[SERVICES]
+    counts, latencies = await job_stats() if services.workers is not None else ({}, [])
+    body = metrics.exposition(counts, latencies, await metrics.month_spend(services.database))
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

@@ -1,6 +1,7 @@
-"""What an action receives: the run, its job, a GitHub client, the checkout and helpers.
+"""What an action receives: the run, a GitHub client, the checkout and helpers.
 
-Actions (``bot.actions``) are ``async def action(ctx: JobContext) -> None``.
+Actions (``bot.actions``) are ``async def action(ctx: JobContext) -> None``, run by
+the run's workflow (``bot.jobs.workflow``); their phases are ``bot.jobs.steps.step`` calls.
 They report through ``ctx.event`` / ``ctx.set_state`` (persisted, seed event
 envelope) and ``ctx.report`` (the tracking comment), and leave the run in a
 final state; a run still ``running`` when the action returns ends ``passed``.
@@ -17,11 +18,11 @@ from sqlalchemy import update
 
 from bot.github import checks, messages
 from bot.github.tracking import Tracker
-from bot.workspace.worktrees import Workspace
+from bot.workspace.worktrees import Workspace, Workspaces
 from config.settings import Settings
 from storage import runs
 from storage.db import Database
-from storage.models import Job, Run
+from storage.models import Run
 
 
 class JobAuth(Protocol):
@@ -37,12 +38,13 @@ class JobContext:
     """One job's world. ``run`` is refreshed from the database on every state change."""
 
     run: Run
-    job: Job
     gh: GitHubAPI
     db: Database
     settings: Settings
     auth: JobAuth
     workspace: Workspace | None = None
+    #: The process's mirrors and worktrees (``bot.jobs.workflow`` sets it).
+    workspaces: Workspaces | None = None
 
     @cached_property
     def tracker(self) -> Tracker:
@@ -51,7 +53,7 @@ class JobContext:
 
     async def token(self) -> str:
         """The installation token, for git pushes (``bot.workspace.worktrees.push``); never store it."""
-        return await self.auth.installation_token(self.job.installation_id)
+        return await self.auth.installation_token(self.run.installation_id)
 
     async def event(self, phase: str, status: str, message: str = "", payload: dict[str, Any] | None = None) -> None:
         """Persist a run event (seed envelope; a repeat of the last phase+status is skipped)
@@ -109,11 +111,11 @@ class JobContext:
         ``details_url`` = the run's board page (``Settings.board_url``) or else the tracking comment,
         ``external_id`` = the run id; saves ``Run.check_run_id``.
 
-        A run that already has a check run (its worker died and the job runs again) takes that one
+        A run that already has a check run (its worker died and the workflow resumed) takes that one
         up again, or concludes it ``cancelled`` and starts another (``bot.github.checks.resume``),
         so that no check run stays ``in_progress`` forever.
         """
-        assert self.workspace is not None, "the worker checks out before the action runs"
+        assert self.workspace is not None, "the workflow checks out before the action runs"
         details_url = messages.run_page(self.settings.board_url, self.run.id) or await self.tracking_comment_url()
         options = dict(name=name, head_sha=self.workspace.sha, details_url=details_url,
                        external_id=str(self.run.id), output=output)

@@ -19,9 +19,9 @@ its earlier attempt stored rather than storing the next number); ``scenarios/sce
 (``bot.github.publish``); the check run completed with the pack overview.
 
 Failures (Codex, an invalid pack, git, GitHub) complete the check run with
-``failure`` and are raised unchanged: the worker (``bot.jobs.workers``) stores the raw
-error with the run's context on the run and shows it in the tracking comment,
-and retries the transient ones.
+``failure`` and are raised unchanged: the run's workflow (``bot.jobs.workflow``)
+stores the raw error with the run's context on the run and shows it in the
+tracking comment; transient ones are retried by their step (``bot.jobs.steps``).
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ from bot.codex.engine import Engine
 from bot.codex.prompts import SourceText
 from bot.codex.turns import EngineEvent
 from bot.domain.cost import cost_text, total_usd
-from bot.domain.findings import generate_findings, scan_findings
+from bot.domain.findings import Finding, generate_findings, scan_findings
 from bot.domain.pack import PackDocument
 from bot.domain.policy import EffectivePolicy
 from bot.github import checks
@@ -47,10 +47,10 @@ from bot.github.governance import annotations_of, findings_table
 from bot.jobs.budget import enforce_budget, price_usage
 from bot.jobs.context import JobContext
 from bot.jobs.policy import apply_policy, stage_findings
+from bot.jobs.steps import step
 from bot.scenarios.generation import (
     PACK_JSON,
     PACK_MD,
-    GenerationResult,
     generate_pack,
     repository_facts,
 )
@@ -61,7 +61,8 @@ from bot.sources.inventory import language_of
 from bot.sources.snapshot import list_tree, read_blobs
 from config.repo import RepoConfig
 from storage import packs
-from storage.models import Manifest, ManifestSource
+from storage.locks import repository_lock
+from storage.models import Manifest, ManifestSource, PackRevision
 
 CHECK_NAME = "ScenarioForge / generate"
 BRANCH = "scenarioforge/scenarios"
@@ -213,19 +214,24 @@ async def inventory_facts(worktree: Path, sha: str) -> dict[str, Any]:
 
 async def generate(ctx: JobContext) -> None:
     """The ``generate`` action (see the module docstring). ``ctx.run.args``: ``update``
-    (bool), ``text`` (the instruction), ``branch``."""
-    assert ctx.workspace is not None, "the worker checks out before the action runs"
+    (bool), ``text`` (the instruction), ``branch``.
+
+    Its phases are checkpointed steps (``bot.jobs.steps``): ``scan`` (config,
+    manifest, gate), ``check_run``, ``codex_thread`` and one ``turn N`` per Codex
+    turn (``bot.scenarios.generation``: a resumed run never pays for a finished
+    turn again), ``price``, ``findings``, ``publish``
+    (numbered, stored and pushed under the repository's lock, ``storage.locks``,
+    so runs of several issues at once get distinct revisions on one branch and
+    one pull request) and ``complete``.
+    """
+    assert ctx.workspace is not None, "the workflow checks out before the action runs"
     run, workspace = ctx.run, ctx.workspace
     timings: dict[str, float] = {}
-    with timed(timings, "config"):
-        config, config_error = await load_repo_config(ctx)
-    await enforce_budget(ctx, config.budget)
-    policy = await apply_policy(ctx, config)
-    with timed(timings, "scan"):
-        manifest = await current_manifest(ctx, config, config_error)
-    await stage_findings(ctx, "scan", scan_findings(policy, [(s.path, s.status, s.selected) for s in manifest.sources]))
-    if not await gate(ctx, manifest):
+    config, manifest_id, allowed, policy = await step("scan", _scan, ctx, timings)
+    if not allowed:
         return
+    async with ctx.db.session() as session:
+        manifest = await session.get(Manifest, manifest_id)
     with timed(timings, "sources"):
         rows = selected_rows(manifest)
         sources = await read_sources(workspace.path, rows)
@@ -237,15 +243,41 @@ async def generate(ctx: JobContext) -> None:
     if update and previous is None:
         await ctx.event("generate", "running", "no earlier revision to update: generating revision 1")
     with timed(timings, "check_run"):
-        check = await ctx.start_check_run(CHECK_NAME)
+        check_id, check_url = await step("check_run", _start_check, ctx)
+    check = checks.CheckRun(ctx.gh, run.repository, check_id, check_url)
     async with checks.concluded_on_error(check, "Generation failed"):
-        await _generate_and_publish(ctx, check, manifest, sources, facts, previous, update, config, timings, policy)
+        generated = await _generate(ctx, manifest, sources, facts, previous if update else None, config)
+        findings = await step("findings", stage_findings, ctx, "generate", generate_findings(
+            policy, generated.pack, [source.path for source in sources]))
+        async with repository_lock(ctx.db, run.repository):  # the revision number and the pack branch
+            revision_id, published = await step("publish", _store_and_publish, ctx, generated, manifest, timings)
+        async with ctx.db.session() as session:
+            document = await packs.load_document(session, await session.get(PackRevision, revision_id))
+        await step("complete", _complete, ctx, check, document, published, revision_id, timings, findings)
 
 
-async def _generate_and_publish(ctx: JobContext, check: checks.CheckRun, manifest: Manifest,
-                                sources: list[SourceText], facts: dict[str, Any], previous: PackDocument | None,
-                                update: bool, config: RepoConfig, timings: dict[str, float],
-                                policy: EffectivePolicy) -> None:
+async def _scan(ctx: JobContext, timings: dict[str, float]) -> tuple[RepoConfig, int, bool, EffectivePolicy]:
+    """Config, budget (``bot.jobs.budget``: refused before any Codex turn), policy, manifest,
+    scan findings and trust gate: ``(config, manifest id, may generate, effective policy)``."""
+    with timed(timings, "config"):
+        config, config_error = await load_repo_config(ctx)
+    await enforce_budget(ctx, config.budget)
+    policy = await apply_policy(ctx, config)
+    with timed(timings, "scan"):
+        manifest = await current_manifest(ctx, config, config_error)
+    await stage_findings(ctx, "scan", scan_findings(policy, [(s.path, s.status, s.selected) for s in manifest.sources]))
+    return config, manifest.id, await gate(ctx, manifest), policy
+
+
+async def _start_check(ctx: JobContext) -> tuple[int, str]:
+    check = await ctx.start_check_run(CHECK_NAME)
+    return check.id, check.html_url
+
+
+async def _generate(ctx: JobContext, manifest: Manifest, sources: list[SourceText], facts: dict[str, Any],
+                    base: PackDocument | None, config: RepoConfig) -> PackDocument:
+    """The Codex turns (``base``: the pack to update); returns the accepted pack and its
+    revision metadata, numbered after ``base`` (renumbered when stored)."""
     run, workspace = ctx.run, ctx.workspace
     assert workspace is not None
 
@@ -260,24 +292,38 @@ async def _generate_and_publish(ctx: JobContext, check: checks.CheckRun, manifes
     await ctx.report()
     result = await generate_pack(
         Engine(ctx.settings), worktree=workspace.path, sources=sources, inventory_facts=facts,
-        instruction=run.args.get("text") or "", previous=previous if update else None,
+        instruction=run.args.get("text") or "", previous=base,
         refine_rounds=config.generate.refine_rounds, token_budget=config.generate.token_budget,
         on_event=on_event, repository=run.repository, branch=workspace.ref, head_sha=workspace.sha,
         manifest_id=str(manifest.id), manifest_hash=manifest.manifest_hash,
     )
-    document = numbered(result, previous)
-    await price_usage(ctx, document.revision.token_usage)
-    findings = await stage_findings(ctx, "generate", generate_findings(
-        policy, document.pack, [source.path for source in sources]))
+    document = result.document()
+    await step("price", price_usage, ctx, document.revision.token_usage)
+    return document
+
+
+async def _store_and_publish(ctx: JobContext, generated: PackDocument, manifest: Manifest,
+                             timings: dict[str, float]) -> tuple[int, Published]:
+    """Under the repository's lock: number the pack after the repository's latest revision,
+    store it, publish it; returns ``(revision row id, where it went)``."""
+    run = ctx.run
     with timed(timings, "store"):
         async with ctx.db.session() as session:
+            latest = await packs.latest_revision(session, run.repository, excluding_run=run.id)
+            document = numbered(generated, await packs.load_document(session, latest) if latest else None)
             row = await packs.save_revision(
                 session, document, repository=run.repository, run_id=run.id, issue_number=run.issue_number,
                 timings={**document.revision.timings_s, **timings})
     await ctx.event("store", "complete", f"{headline(document)} stored")
-    published = await _publish(ctx, document, manifest, timings)
+    if ctx.workspaces is not None:  # the pack branch as other issues' runs left it
+        await ctx.workspaces.refresh(ctx.workspace, await ctx.token())
+    return row.id, await _publish(ctx, document, manifest, timings)
+
+
+async def _complete(ctx: JobContext, check: checks.CheckRun, document: PackDocument, published: Published,
+                    revision_id: int, timings: dict[str, float], findings: list[Finding]) -> None:
     async with ctx.db.session() as session:
-        await packs.mark_published(session, row.id, commit_sha=published.commit_sha,
+        await packs.mark_published(session, revision_id, commit_sha=published.commit_sha,
                                    pr_number=published.pull["number"], timings=timings)
     title = headline(document)
     await check.complete("success", checks.Output(
@@ -310,13 +356,13 @@ async def _publish(ctx: JobContext, document: PackDocument, manifest: Manifest,
     return published
 
 
-def numbered(result: GenerationResult, previous: PackDocument | None) -> PackDocument:
-    """The document to store: an initial generation over an existing pack becomes the next
+def numbered(document: PackDocument, previous: PackDocument | None) -> PackDocument:
+    """The document to store: a generation numbered at or below the repository's latest
+    revision (an initial one, or one that another issue's run overtook) becomes the next
     revision (numbers are per repository) with its changes counted against the latest one."""
-    document = result.document()
     if previous is None or document.revision.revision > previous.revision.revision:
         return document
-    changes = change_summary(previous.pack, result.pack)
+    changes = change_summary(previous.pack, document.pack)
     document.revision = document.revision.model_copy(update={
         "revision": previous.revision.revision + 1, "change_summary": changes.as_dict()})
     return document

@@ -17,7 +17,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +30,11 @@ from bot.codex.prompts import (
     generation_prompt,
     refine_prompt,
 )
-from bot.codex.turns import EngineEvent, OnEvent, TurnResult, emit
+from bot.codex.turns import EngineEvent, OnEvent, TokenUsage, TurnResult, emit
+from bot.codex.untrusted import fence
 from bot.domain.pack import Finding, PackDocument, Revision, ScenarioPack, pack_schema
 from bot.errors import ScenarioForgeError
+from bot.jobs.steps import step
 from bot.scenarios.render import render_pack
 from bot.scenarios.validate import ChangeSummary, change_summary, validate_pack
 from bot.workspace.git import git_sync
@@ -130,11 +132,26 @@ async def generate_pack(
     async with engine.thread(worktree, sandbox="read-only") as thread:
         timings["codex_start"] = time.perf_counter() - clock
         timings["turns"] = timings["validation"] = 0.0
+        # Checkpointed steps (bot.jobs.steps): the thread's id, then each turn. A resumed
+        # workflow gets the finished turns back without paying for them and continues the
+        # recorded thread, or, where Codex cannot resume it, a new one told what came before.
+        recorded_thread = await step("codex_thread", _value, thread.id)
+        live: list[bool] = []
+
+        async def run_turn(text: str, skills: tuple[str, ...]) -> TurnResult:
+            if not live:
+                live.append(True)
+                used = sum((turn.usage for turn in turns), TokenUsage())
+                if not await thread.adopt(recorded_thread, used) and turns:
+                    text, skills = continued_prompt(prompt.text, turns[-1].text, text), ("scenario",)
+            turn = await thread.turn(text, output_schema=schema, skills=skills, on_event=on_event)
+            return replace(turn, items=[], commands=[])  # the checkpoint keeps what generation uses
+
         text = prompt.text
         for round_ in range(refine_rounds + 1):
             # The skill is attached once; refinement turns share the thread's context.
             skills = ("scenario",) if round_ == 0 else ()
-            turn = await thread.turn(text, output_schema=schema, skills=skills, on_event=on_event)
+            turn = await step(f"turn {round_ + 1}", run_turn, text, skills)
             turns.append(turn)
             timings["turns"] += turn.duration_s
             clock = time.perf_counter()
@@ -171,6 +188,17 @@ async def generate_pack(
         change_summary=changes.as_dict(),
     )
     return GenerationResult(pack=pack, revision=revision, changes=changes, turns=turns)
+
+
+async def _value(value: Any) -> Any:
+    return value
+
+
+def continued_prompt(first_prompt: str, previous_answer: str, follow_up: str) -> str:
+    """The first turn of a new thread that takes over a resumed run: the original prompt,
+    the previous turn's answer (fenced: model output is data) and the follow-up."""
+    return "\n\n".join([first_prompt, "Your previous answer to this task was:",
+                        fence(previous_answer, origin="your previous turn"), follow_up])
 
 
 def find_test_commands(worktree: Path) -> list[str]:

@@ -22,10 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.sources import Reason
 from bot.github import messages
 from bot.github.tracking import COMMENT, COMMENTS, Tracker
+from bot.jobs import queue
 from bot.jobs.context import JobContext
+from bot.jobs.steps import step
 from bot.sources.gate import GATE_PHASE, current_manifest, load_repo_config, manifest_at
 from bot.sources.render import MARKER, render_markdown
-from storage import jobs, manifests, runs
+from storage import manifests, runs
 from storage.models import Manifest, Run
 
 REPOSITORY = "/repos/{owner}/{repo}"
@@ -82,7 +84,12 @@ async def sources(ctx: JobContext) -> None:
 
     Raises ``storage.manifests.SelectionError`` (the run fails with its message,
     which quotes the glob) when a glob matches no source or only excluded ones.
+    One checkpointed step (``bot.jobs.steps``).
     """
+    await step("sources", _sources, ctx)
+
+
+async def _sources(ctx: JobContext) -> None:
     config, error = await load_repo_config(ctx)
     manifest = await current_manifest(ctx, config, error)
     include, exclude = list(ctx.run.args.get("include") or []), list(ctx.run.args.get("exclude") or [])
@@ -100,8 +107,8 @@ async def sources(ctx: JobContext) -> None:
 
 
 async def _resume_blocked(session: AsyncSession, run: Run, note: str) -> list[Run]:
-    """Queue again (``blocked → queued`` plus a new job) the runs of ``run``'s issue/PR
-    that the gate blocked; ``note`` goes in their ``needs-confirmation`` event."""
+    """Queue again (``blocked → queued``) the runs of ``run``'s issue/PR that the gate
+    blocked (the caller enqueues their workflows); ``note`` goes in their ``needs-confirmation`` event."""
     blocked = (await session.scalars(
         select(Run).where(Run.repository == run.repository, Run.issue_number == run.issue_number,
                           Run.state == "blocked", Run.phase == GATE_PHASE).order_by(Run.id)
@@ -109,7 +116,6 @@ async def _resume_blocked(session: AsyncSession, run: Run, note: str) -> list[Ru
     for other in blocked:
         await runs.add_event(session, other, GATE_PHASE, "complete", note)
         await runs.set_state(session, other, "queued", "queued", f"resumed by run {run.id}")
-        await jobs.enqueue(session, other)
     return list(blocked)
 
 
@@ -129,6 +135,17 @@ async def _record_confirmation(session: AsyncSession, manifest: Manifest | None,
     return f"@{login} confirmed manifest hash `{short}` with " + ", ".join(f"`{s.path}` ({s.status})" for s in pending)
 
 
+async def _confirm(ctx: JobContext) -> tuple[str, int | None, list[int]]:
+    """The confirmation and the resumed runs, in one transaction: ``(outcome, manifest id, run ids)``."""
+    login = ctx.run.requester
+    async with ctx.db.session() as session:
+        manifest = await manifest_at(session, ctx.run.repository, ctx.workspace.sha)
+        outcome = await _record_confirmation(session, manifest, ctx.workspace.sha, login)
+        resumed = await _resume_blocked(
+            session, ctx.run, f"@{login} answered with `/scenarioforge confirm` (run {ctx.run.id}); resumed")
+    return outcome, manifest.id if manifest else None, [run.id for run in resumed]
+
+
 async def confirm(ctx: JobContext) -> None:
     """``/scenarioforge confirm``: record the requester's confirmation of the manifest at this
     commit (its hash) and resume the runs of this issue/PR blocked by the gate.
@@ -140,14 +157,13 @@ async def confirm(ctx: JobContext) -> None:
     Blocked runs are resumed in every case: they check the gate again.
     """
     assert ctx.workspace is not None, "actions run after the checkout"
-    login = ctx.run.requester
+    outcome, manifest_id, resumed_ids = await step("confirm", _confirm, ctx)
     async with ctx.db.session() as session:
-        manifest = await manifest_at(session, ctx.run.repository, ctx.workspace.sha)
-        outcome = await _record_confirmation(session, manifest, ctx.workspace.sha, login)
-        resumed = await _resume_blocked(
-            session, ctx.run, f"@{login} answered with `/scenarioforge confirm` (run {ctx.run.id}); resumed")
-    await ctx.event("confirm", "complete", outcome,
-                    {"manifest_id": manifest.id if manifest else None, "resumed": [r.id for r in resumed]})
+        manifest = await session.get(Manifest, manifest_id) if manifest_id is not None else None
+        resumed = [await session.get(Run, run_id) for run_id in resumed_ids]
+    for other in resumed:
+        await queue.enqueue(other, resumed_by=ctx.run.id)
+    await ctx.event("confirm", "complete", outcome, {"manifest_id": manifest_id, "resumed": resumed_ids})
     for other in resumed:
         async with ctx.db.session() as session:
             events = await runs.events_of(session, other.id)

@@ -42,6 +42,18 @@ class Workspace:
     clone_url: str
     pinned: list[str] = field(default_factory=list)
 
+    async def reset(self) -> None:
+        """Put the worktree back as checked out: at ``sha`` exactly, untracked and ignored files
+        removed, the agent instruction files pinned again (:func:`pin_agent_files`), so a retried
+        step starts from the checkout, not from what its failed attempt left.
+
+        Raises:
+            GitError: git failed.
+        """
+        await git("reset", "--hard", "--quiet", self.sha, cwd=self.path, repository=self.repository)
+        await git("clean", "-ffdxq", cwd=self.path, repository=self.repository)
+        self.pinned = await pin_agent_files(self.mirror, self.path, self.sha)
+
     async def remove(self) -> None:
         """Remove the worktree and prune its administrative files from the mirror."""
         if self.path.exists():
@@ -111,6 +123,17 @@ class Workspaces:
             pinned = await pin_agent_files(mirror, path, resolved)
         return Workspace(repository=repository, path=path, sha=resolved, ref=ref, mirror=mirror, clone_url=clone_url,
                          pinned=pinned)
+
+    async def refresh(self, workspace: Workspace, token: str | None) -> None:
+        """Fetch ``workspace``'s mirror again under the repository's lock, so its branches show
+        what other runs pushed since the checkout (the worktree itself does not move).
+
+        Raises:
+            GitError: the fetch failed.
+        """
+        async with self._locks[workspace.repository]:
+            await git("fetch", "--prune", "--quiet", "origin", cwd=workspace.mirror, token=token,
+                      repository=workspace.repository)
 
     async def remove(self, workspace: Workspace) -> None:
         """Remove ``workspace`` under the repository's lock (no fetch runs meanwhile)."""

@@ -72,10 +72,10 @@ async def test_a_callback_not_started_here_is_refused(board_app):
 async def test_without_a_client_secret_the_board_says_how_to_enable_sign_in(
     database, start_app, webhook_settings, github_server
 ):
-    from tests.support.webhooks import NoWorkers, OfflineAuth
+    from tests.support.webhooks import OfflineAuth
 
     running = await start_app(webhook_settings.model_copy(update={"database_url": database.url}),
-                              database=database, auth=OfflineAuth(), workers=NoWorkers())
+                              database=database, auth=OfflineAuth())
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{running.url}/board") as answer:
             assert answer.status == 503

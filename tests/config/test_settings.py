@@ -75,7 +75,7 @@ def test_a_sqlite_file_needs_an_existing_folder(clean_env, tmp_path):
 )
 def test_clone_url_templates_with_known_placeholders_are_accepted(clean_env, template):
     assert Settings(_env_file=None, clone_url_template=template).clone_url_template == template
-    template.format(full_name="o/r", owner="o", repo="r")  # as bot.jobs.workers fills it in
+    template.format(full_name="o/r", owner="o", repo="r")  # as bot.jobs.workflow.checkout fills it in
 
 
 @pytest.mark.parametrize(

@@ -123,7 +123,7 @@ def test_a_failed_run_shows_the_raw_error_in_the_check_run():
 
 def context(database, **args) -> JobContext:
     run = Run(repository=REPOSITORY, args={"mode": None, "scenarios": [], "revision": None, **args})
-    return JobContext(run=run, job=None, gh=None, db=database, settings=Settings(_env_file=None), auth=None)
+    return JobContext(run=run, gh=None, db=database, settings=Settings(_env_file=None), auth=None)
 
 
 async def store(database, number: int, spec_status: str, *, cite_row_ids: bool = False) -> None:

@@ -6,8 +6,9 @@ from sqlalchemy import select
 
 from bot.github import messages
 from bot.github.tracking import remove_trigger_label
+from bot.jobs import queue
 from handlers import router
-from storage.models import Job, Run
+from storage.models import Run
 from tests.support.fakes import make_settings
 from tests.support.webhooks import load_payload
 
@@ -15,13 +16,13 @@ REPO = "Codertocat/Hello-World"
 
 
 @pytest.fixture
-def dispatch(github_server, github_auth, database, app_keys):
+def dispatch(github_server, github_auth, database, app_keys, web_runtime):
     settings = make_settings(app_id=app_keys.app_id, github_api_url=github_server.url)
 
     async def dispatch(event):
         gh = github_auth.installation_client(event.data["installation"]["id"])
         await router.dispatch(event, gh, db=database, settings=settings, auth=github_auth,
-                              delivery_id=event.delivery_id, wake=lambda: None)
+                              delivery_id=event.delivery_id)
     return dispatch
 
 
@@ -66,11 +67,10 @@ async def test_generate_twice_dispatched_makes_one_tracking_comment_run_and_job(
 
     async with database.session() as session:
         (run,) = (await session.scalars(select(Run))).all()
-        jobs = (await session.scalars(select(Job))).all()
     tracking = [c for c in github_server.comments(REPO, 1) if messages.marker(run.id) in c["body"]]
     assert len(tracking) == 1 and run.tracking_comment_id == tracking[0]["id"]
     assert len(github_server.comments(REPO, 1)) == 2
-    assert len(jobs) == 1
+    assert [w.status for w in await queue.workflows_of(run.id)] == ["ENQUEUED"]
     assert run.args == {"update": True, "branch": None, "text": "make it shorter"}
 
 

@@ -11,8 +11,7 @@ from tests.support.webhooks import load_payload
 
 async def deliver(database, fake_gh, settings, name, event_name, data=None):
     event = Event(data or load_payload(name), event=event_name, delivery_id=name)
-    await router.dispatch(event, fake_gh, db=database, settings=settings, auth=None, delivery_id=name,
-                          wake=lambda: None)
+    await router.dispatch(event, fake_gh, db=database, settings=settings, auth=None, delivery_id=name)
 
 
 async def tables(database):

@@ -3,12 +3,13 @@ from urllib.parse import quote
 
 import pytest
 from gidgethub.sansio import Event
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.github import messages
+from bot.jobs import queue
 from handlers import router
 from storage import runs
-from storage.models import Job, Run
+from storage.models import Run
 from tests.support.fakes import make_settings
 from tests.support.webhooks import load_payload
 
@@ -38,18 +39,16 @@ def allow(fake_gh, login="Codertocat", role="write"):
 
 
 @pytest.fixture
-def wakes(fake_gh):
-    """``wake`` for the handlers; each call records how many GitHub calls were made before it."""
-    calls: list[int] = []
-    return calls, lambda: calls.append(len(fake_gh.calls))
-
-
-@pytest.fixture
-def dispatch(fake_gh, database, settings, wakes):
+def dispatch(fake_gh, database, settings, web_runtime):
     async def dispatch(event):
         await router.dispatch(event, fake_gh, db=database, settings=settings, auth=None,
-                              delivery_id=event.delivery_id, wake=wakes[1])
+                              delivery_id=event.delivery_id)
     return dispatch
+
+
+async def workflows(run_id):
+    """``[(workflow id, status, lane)]`` of run ``run_id``."""
+    return [(w.workflow_id, w.status, w.queue_partition_key) for w in await queue.workflows_of(run_id)]
 
 
 async def all_runs(database):
@@ -75,7 +74,7 @@ async def test_an_allowed_bot_is_authorized_like_a_person(fake_gh, database):
     allow(fake_gh, "renovate[bot]")
     await router.dispatch(comment_event("/scenarioforge help", login="renovate[bot]", user_type="Bot"), fake_gh,
                           db=database, settings=make_settings(allowed_bots="renovate[bot]"), auth=None,
-                          delivery_id="d-1", wake=lambda: None)
+                          delivery_id="d-1")
     assert [call.path for call in fake_gh.calls] == [permission_url("renovate[bot]"), REACTIONS, COMMENTS]
 
 
@@ -124,7 +123,7 @@ async def test_help_reacts_and_replies_with_the_reference(dispatch, fake_gh):
 async def test_help_names_the_configured_minimum_permission(fake_gh, database):
     allow(fake_gh, role="admin")
     await router.dispatch(comment_event("/scenarioforge help"), fake_gh, db=database, auth=None, delivery_id="d-1",
-                          settings=make_settings(min_permission="maintain"), wake=lambda: None)
+                          settings=make_settings(min_permission="maintain"))
     reply = fake_gh.requests("POST", COMMENTS)[-1].data["body"]
     assert reply == messages.help_text("maintain")
     assert "people with `maintain` permission (or higher)" in reply and "`write`" not in reply
@@ -149,7 +148,7 @@ async def test_status_lists_the_latest_runs(dispatch, fake_gh, database):
     ]
 
 
-async def test_an_accepted_command_gets_one_reaction_comment_run_and_job(dispatch, fake_gh, database, wakes):
+async def test_an_accepted_command_gets_one_reaction_comment_run_and_workflow(dispatch, fake_gh, database):
     allow(fake_gh)
     fake_gh.answer("POST", COMMENTS, {"id": 501}, status=201)
     event = comment_event("/scenarioforge generate --branch dev cover the user's checkout", on_pr=True)
@@ -161,16 +160,11 @@ async def test_an_accepted_command_gets_one_reaction_comment_run_and_job(dispatc
         "generate", {"update": False, "branch": "dev", "text": "cover the user's checkout"}, "dev", True, "Codertocat", 1,
     )
     assert (run.state, run.phase, run.tracking_comment_id, run.delivery_id) == ("queued", "queued", 501, "d-1")
-    async with database.session() as session:
-        jobs = (await session.scalars(select(Job))).all()
-    assert [(job.run_id, job.installation_id, job.lane) for job in jobs] == [
-        (run.id, 1, "Codertocat/Hello-World#1")
-    ]
+    assert await workflows(run.id) == [(str(run.id), "ENQUEUED", "Codertocat/Hello-World#1")]
     tracking = [call for call in fake_gh.requests("POST", COMMENTS)]
     assert len(tracking) == 1 and messages.marker(run.id) in tracking[0].data["body"]
     assert fake_gh.requests("PATCH") == []
     assert len(fake_gh.requests("POST", REACTIONS)) == 2  # one per dispatch; GitHub keeps one reaction
-    assert wakes[0] == [fake_gh.calls.index(tracking[0]) + 1]  # once, when the job was queued (after its comment)
 
 
 async def test_a_crash_after_the_run_row_is_finished_by_the_redispatch(dispatch, fake_gh, database):
@@ -185,17 +179,15 @@ async def test_a_crash_after_the_run_row_is_finished_by_the_redispatch(dispatch,
     await dispatch(event)
     (run,) = await all_runs(database)
     assert (run.phase, run.tracking_comment_id, run.args) == ("queued", 9, {"include": [], "exclude": ["old/**"]})
-    async with database.session() as session:
-        assert await session.scalar(select(func.count()).select_from(Job)) == 1
+    assert [status for _, status, _ in await workflows(run.id)] == ["ENQUEUED"]
 
 
-async def test_cancel_cancels_every_active_run_of_the_issue_wakes_the_workers_and_says_how_many(
-    dispatch, fake_gh, database, wakes
+async def test_cancel_cancels_every_active_run_of_the_issue_and_its_workflow_and_says_how_many(
+    dispatch, fake_gh, database
 ):
     allow(fake_gh)
     await dispatch(comment_event("/scenarioforge cancel", delivery_id="d-0"))
     assert "Nothing to cancel" in fake_gh.requests("POST", COMMENTS)[-1].data["body"]
-    assert wakes[0] == []
 
     fake_gh.answer("POST", COMMENTS, {"id": 700}, status=201)
     fake_gh.answer("POST", COMMENTS, {"id": 701}, status=201)
@@ -204,20 +196,18 @@ async def test_cancel_cancels_every_active_run_of_the_issue_wakes_the_workers_an
     async with database.session() as session:  # the execute run is running on a worker
         await runs.set_state(session, await session.scalar(select(Run).where(Run.action == "execute")),
                              "running", "workspace")
-    before_cancel = len(fake_gh.calls)
     await dispatch(comment_event("/scenarioforge cancel", delivery_id="d-3"))
 
     assert [run.state for run in await all_runs(database)] == ["cancelled", "cancelled"]
+    first, second = await all_runs(database)
     async with database.session() as session:
-        jobs = (await session.scalars(select(Job).order_by(Job.id))).all()
-        events = await runs.events_of(session, jobs[0].run_id)
-    assert [job.state for job in jobs] == ["cancelled", "cancelled"]
+        events = await runs.events_of(session, first.id)
+    assert [await workflows(run.id) for run in (first, second)] == [
+        [(str(run.id), "CANCELLED", "Codertocat/Hello-World#1")] for run in (first, second)]
     assert [(event.phase, event.status) for event in events][-1] == ("cancelled", "complete")
-    # woken after each queue, and by the cancel before its tracking comment edits (permission, reaction first)
-    assert wakes[0][2:] == [before_cancel + 2]
     edits = fake_gh.requests("PATCH")
     assert [edit.path for edit in edits] == [f"/repos/Codertocat/Hello-World/issues/comments/{i}" for i in (700, 701)]
     assert all("state **cancelled**" in e.data["body"] and "cancelled by @Codertocat" in e.data["body"] for e in edits)
     reply = fake_gh.requests("POST", COMMENTS)[-1].data["body"]
     assert reply.startswith("Cancelled 2 runs: ")
-    assert all(f"run {job.run_id} (" in reply for job in jobs)
+    assert all(f"run {run.id} (" in reply for run in (first, second))

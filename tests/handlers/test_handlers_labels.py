@@ -4,8 +4,9 @@ from gidgethub.sansio import Event
 from sqlalchemy import select
 
 from bot.github import messages
+from bot.jobs import queue
 from handlers import router
-from storage.models import Job, Run
+from storage.models import Run
 from tests.support.webhooks import load_payload
 
 REPO = "/repos/Codertocat/Hello-World"
@@ -20,10 +21,10 @@ def labeled(event_name, label, *, sender="Codertocat"):
 
 
 @pytest.fixture
-def dispatch(fake_gh, database, settings):
+def dispatch(fake_gh, database, settings, web_runtime):
     async def dispatch(event):
         await router.dispatch(event, fake_gh, db=database, settings=settings, auth=None,
-                              delivery_id=event.delivery_id, wake=lambda: None)
+                              delivery_id=event.delivery_id)
     return dispatch
 
 
@@ -50,7 +51,7 @@ async def test_issue_label_queues_generate_with_defaults(dispatch, fake_gh, data
     )
     assert run.args == {"update": False, "branch": None, "text": "",
                         "trigger": "label", "label": "scenarioforge:generate"}
-    assert len(await stored(database, Job)) == 1
+    assert [w.status for w in await queue.workflows_of(run.id)] == ["ENQUEUED"]
     (comment,) = fake_gh.requests("POST")
     assert messages.marker(run.id) in comment.data["body"]
 

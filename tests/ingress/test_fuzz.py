@@ -27,7 +27,7 @@ from sqlalchemy import select
 from bot.errors import PayloadError
 from bot.ingress import envelope
 from storage.models import Delivery, DeliveryOutcome
-from tests.support.webhooks import PAYLOADS, NoWorkers, OfflineAuth, sign
+from tests.support.webhooks import PAYLOADS, OfflineAuth, sign
 
 REAL = {path.name.split(".")[0]: json.loads(path.read_text()) for path in sorted(PAYLOADS.glob("*.json"))}
 JSON = st.recursive(
@@ -85,7 +85,7 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> int:
 
 async def test_the_webhook_never_answers_500_and_every_accepted_delivery_gets_an_outcome(start_app,
                                                                                         webhook_settings):
-    running = await start_app(webhook_settings, auth=OfflineAuth(), workers=NoWorkers())
+    running = await start_app(webhook_settings, auth=OfflineAuth())
     loop = asyncio.get_running_loop()
     accepted: list[str] = []
 

@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from bot import logs
 from bot.github.client import AppAuth
+from bot.jobs import queue
 from bot.jobs.context import JobContext
 from storage.models import Run
-from tests.support.webhooks import NoWorkers, load_payload
+from tests.support.webhooks import load_payload
 
 COMMENT = "issue_comment.created.4.json"
 #: Failure guard of the waits below; a passing test is nowhere near it.
@@ -25,7 +26,7 @@ GUARD_S = 30
 async def served(github_server, start_app, webhook_settings):
     """The real app (default router and AppAuth) talking to the local GitHub server."""
     settings = webhook_settings.model_copy(update={"github_api_url": github_server.url})
-    running = await start_app(settings, workers=NoWorkers())
+    running = await start_app(settings)
     return running, github_server
 
 
@@ -115,7 +116,7 @@ async def test_no_github_call_happens_before_the_answer(github_server, gated_git
     an answer that waited for any GitHub call (token, permission, reply) would never come."""
     gate, session = gated_github
     settings = webhook_settings.model_copy(update={"github_api_url": github_server.url})
-    running = await start_app(settings, auth=AppAuth(session, settings), workers=NoWorkers())
+    running = await start_app(settings, auth=AppAuth(session, settings))
     payload = help_comment(github_server)
     repository, number = payload["repository"]["full_name"], payload["issue"]["number"]
     before = len(github_server.comments(repository, number))
@@ -156,11 +157,7 @@ def world_actions(held):
     return {"execute": held}
 
 
-async def test_the_handlers_wake_the_workers_to_start_a_job_and_to_stop_a_cancelled_one(world, held):
-    await world.workers.stop()  # restarted so that only a wake() makes them act soon:
-    world.workers.poll_s = world.workers.lease_s = 3600  # a claim each hour, a heartbeat each 20 minutes
-    world.workers.start()
-
+async def test_a_command_starts_a_workflow_and_cancel_stops_the_running_action(world, held):
     assert (await world.comment("/scenarioforge execute")).status == 202
     await asyncio.wait_for(held.started.wait(), GUARD_S)
     assert (await world.comment("/scenarioforge cancel")).status == 202
@@ -170,3 +167,4 @@ async def test_the_handlers_wake_the_workers_to_start_a_job_and_to_stop_a_cancel
     (run,) = await world.runs()
     assert run.state == "cancelled"
     assert world.comments()[-1].startswith("Cancelled 1 run: run 1 (`execute`")
+    assert [(w.workflow_id, w.status) for w in await queue.workflows_of(run.id)] == [(str(run.id), "CANCELLED")]

@@ -23,14 +23,14 @@ from sqlalchemy import text
 from bot import logs
 from bot.ingress.replay import replay
 from bot.ingress.server import serve
+from bot.jobs import queue
 from config.settings import Settings
 from storage.db import Database, alembic_config
 from storage.deliveries import CHECKPOINT_BYTES, DeliveryLog, DeliveryRecord
-from storage.models import Job, Run
+from storage.models import Run
 from tests.support.webhooks import (
     PAYLOADS,
     WEBHOOK_SECRET,
-    NoWorkers,
     OfflineAuth,
     load_payload,
 )
@@ -42,7 +42,7 @@ COMMENT = "issue_comment.created.4.json"
 async def running(start_app, webhook_settings):
     from gidgethub import routing
 
-    return await start_app(webhook_settings, router=routing.Router(), auth=OfflineAuth(), workers=NoWorkers())
+    return await start_app(webhook_settings, router=routing.Router(), auth=OfflineAuth())
 
 
 async def get(url: str) -> tuple[int, str, str]:
@@ -77,7 +77,7 @@ async def doomed_database(tmp_path):
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_healthz_is_503_when_the_database_is_gone(doomed_database, start_app, webhook_settings):
     database, folder = doomed_database
-    running = await start_app(webhook_settings, database=database, auth=OfflineAuth(), workers=NoWorkers())
+    running = await start_app(webhook_settings, database=database, auth=OfflineAuth())
     await database.dispose()
     shutil.rmtree(folder)
     status, _, text = await get(f"{running.url}/healthz")
@@ -87,12 +87,11 @@ async def test_healthz_is_503_when_the_database_is_gone(doomed_database, start_a
     assert json.loads(text)["status"] == "database unreachable"
 
 
-async def test_metrics_expose_deliveries_jobs_durations_and_github_calls(running):
+async def test_metrics_expose_deliveries_jobs_latency_durations_and_github_calls(running):
     async with running.services.database.session() as session:
         run = Run(installation_id=1, repository="o/r", issue_number=1, action="generate", requester="u")
         session.add(run)
-        await session.flush()
-        session.add(Job(run_id=run.id, installation_id=1, lane="o/r#1"))
+    await queue.enqueue(run)  # a web replica (workers=0): it stays queued
     await running.post(load_payload("push.event.4.json"), "push")
     await running.post(b"{}", "push", secret="wrong")
     status, content_type, text = await get(f"{running.url}/metrics")
@@ -103,6 +102,7 @@ async def test_metrics_expose_deliveries_jobs_durations_and_github_calls(running
         assert any(line.startswith(f"scenarioforge_deliveries_total{{{labels}}} ") for line in lines)
     assert 'scenarioforge_jobs{state="queued"} 1.0' in lines
     assert 'scenarioforge_jobs{state="running"} 0.0' in lines
+    assert 'scenarioforge_queue_latency_seconds{quantile="0.99"} 0.0' in lines  # none started yet
     assert "# TYPE scenarioforge_job_duration_seconds histogram" in lines
     assert "# TYPE scenarioforge_github_calls_total counter" in lines
 
@@ -306,7 +306,7 @@ def test_replay_needs_an_http_url(replay_env, capsys, url):
 
 def test_serve_names_each_invalid_setting(monkeypatch, tmp_path, app_keys, capsys):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SCENARIOFORGE_WORKERS", "0")
+    monkeypatch.setenv("SCENARIOFORGE_WORKERS", "-1")
     assert serve("127.0.0.1", 0) == 2
     assert "invalid setting SCENARIOFORGE_WORKERS" in capsys.readouterr().err
     monkeypatch.delenv("SCENARIOFORGE_WORKERS")

@@ -12,14 +12,14 @@ from sqlalchemy import select
 from handlers.issue_comment import router as comment_router
 from storage.deliveries import DeliveryLog, DeliveryRecord
 from storage.models import Delivery, DeliveryOutcome
-from tests.support.webhooks import WEBHOOK_SECRET, NoWorkers, OfflineAuth, load_payload, sign
+from tests.support.webhooks import WEBHOOK_SECRET, OfflineAuth, load_payload, sign
 
 COMMENT = "issue_comment.created.4.json"
 
 
 @pytest.fixture
 async def running(start_app, webhook_settings):
-    return await start_app(webhook_settings, router=comment_router, auth=OfflineAuth(), workers=NoWorkers())
+    return await start_app(webhook_settings, router=comment_router, auth=OfflineAuth())
 
 
 async def outcomes(database) -> dict[str, tuple[str, str | None]]:
@@ -123,7 +123,7 @@ async def test_a_pending_delivery_with_a_malformed_installation_ends_failed_once
     await deliveries.close()
     for _ in range(2):  # two restarts: the second finds nothing left pending
         running = await start_app(webhook_settings, router=comment_router, auth=OfflineAuth(),
-                                  workers=NoWorkers(), database=database)
+                                  database=database)
         await running.services.dispatcher.idle()
         assert await outcomes(database) == {"old": (
             "failed", "issue_comment delivery: field `installation` must be an object (got array)")}

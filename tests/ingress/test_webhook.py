@@ -15,7 +15,6 @@ from bot.ingress.server import create_app
 from storage.models import Delivery, DeliveryOutcome
 from tests.support.webhooks import (
     WEBHOOK_SECRET,
-    NoWorkers,
     OfflineAuth,
     delivery_headers,
     load_payload,
@@ -48,7 +47,7 @@ def handled() -> Handled:
 
 @pytest.fixture
 async def running(start_app, webhook_settings, handled):
-    return await start_app(webhook_settings, router=handled.router, auth=OfflineAuth(), workers=NoWorkers())
+    return await start_app(webhook_settings, router=handled.router, auth=OfflineAuth())
 
 
 async def delivery_row(running, delivery_id: str) -> Delivery | None:
@@ -263,7 +262,7 @@ async def test_deliveries_without_an_outcome_are_dispatched_at_start(
         await session.flush()
         session.add(DeliveryOutcome(delivery_id="d-done", status="processed"))
     running = await start_app(
-        webhook_settings, database=database, router=handled.router, auth=OfflineAuth(), workers=NoWorkers()
+        webhook_settings, database=database, router=handled.router, auth=OfflineAuth()
     )
     await running.services.dispatcher.idle()
     assert [call[0] for call in handled.calls] == ["d-left"]

@@ -33,7 +33,7 @@ def attempt(database, github_auth, run: Run, sha: str) -> JobContext:
     """A job attempt of ``run`` checked out at ``sha`` (the run row as the database has it)."""
     workspace = Workspace(repository=REPOSITORY, path=Path("/nowhere"), sha=sha, ref="main", mirror=Path("/nowhere"),
                           clone_url="")
-    return JobContext(run=run, job=None, gh=github_auth.installation_client(7), db=database,
+    return JobContext(run=run, gh=github_auth.installation_client(7), db=database,
                       settings=Settings(_env_file=None), auth=github_auth, workspace=workspace)
 
 

@@ -19,6 +19,7 @@ from bot.domain.pack import PackDocument, Revision, ScenarioPack
 from bot.errors import CodexError
 from bot.github import checks, messages
 from bot.github.publish import BOT_NAME
+from bot.jobs import steps
 from bot.scenarios.action import BRANCH, CHECK_NAME, JSON_PATH, MD_PATH, numbered
 from bot.scenarios.generation import GenerationResult
 from bot.scenarios.validate import change_summary
@@ -33,7 +34,6 @@ from tests.support.model_server import (
     user_texts,
 )
 from tests.support.world import WRITER, small_app
-from tests.execution.test_execute_e2e import retry_when_requeued
 
 REVIEWERS = "POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
 #: The phrase each generation or refinement prompt carries once (bot/codex/templates).
@@ -212,16 +212,20 @@ async def test_update_on_a_new_commit_stores_revision_2_with_its_changes_and_upd
     assert "+1 added (SC-003), ~0 changed, -1 removed (SC-001)" in await world.tracking(second.id)
 
 
-async def test_a_retried_job_replaces_the_revision_of_its_failed_attempt(world, model_server):
+async def test_a_retried_publish_step_keeps_the_revision_and_does_not_repeat_the_turn(world, model_server,
+                                                                                      monkeypatch):
+    monkeypatch.setattr(steps, "RETRY_INTERVAL_S", 0.01)  # the step's backoff, not waited for
     model_server.script = scripted(sample_pack)
-    # the first attempt stores revision 1, opens the PR, then GitHub answers 502 (transient: retried)
+    # the generation step stores revision 1; the publish step opens the PR, then GitHub answers 502
+    # (transient: the publish step is retried, the finished generation step is not)
     world.github.fail_next(REVIEWERS, status=502)
     await world.comment("/scenarioforge generate")
-    await retry_when_requeued(world)
+    await world.settle()
 
     run = await only_run(world)
     assert (run.state, run.error) == ("passed", None)
     assert [call.status for call in world.github.calls(REVIEWERS)] == [502, 201]
+    assert len(model_server.requests) == 2  # one turn: the spec read, then the pack; not paid twice
     (revision,) = await stored_revisions(world)  # not a revision 2 from the retry
     document = packs.document_of(revision)
     assert (revision.revision, revision.mode, revision.run_id) == (1, "initial", run.id)
@@ -367,9 +371,9 @@ def test_a_fresh_generation_over_a_stored_pack_is_numbered_after_it():
                             turn_ids=["u"], change_summary=change_summary(None, pack).as_dict())
         return GenerationResult(pack, revision, change_summary(None, pack), [])
 
-    previous = numbered(result(3, 2), None)
+    previous = numbered(result(3, 2).document(), None)
     assert previous.revision.revision == 3
-    fresh = numbered(result(1, 3), previous)
+    fresh = numbered(result(1, 3).document(), previous)
     assert (fresh.revision.revision, fresh.revision.mode) == (4, "initial")
     assert fresh.revision.change_summary == {"added": ["SC-003"], "changed": [], "removed": []}
 

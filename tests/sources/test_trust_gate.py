@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.actions import ACTIONS
+from bot.jobs import queue
 from bot.jobs.context import JobContext
 from bot.sources.gate import current_manifest, gate, load_repo_config
 from storage.manifests import selected_source_ids
-from storage.models import Job, ManifestConfirmation
+from storage.models import ManifestConfirmation
 from tests.support.world import READER, WRITER
 from tests.sources.test_e2e_sources import SPEC_OLD, documents
 
@@ -85,9 +86,8 @@ async def test_the_gate_blocks_and_an_authorized_confirm_resumes(world):
     assert f"✅ **gate** — confirmed by @{WRITER} for hash `{confirmation.manifest_hash[:12]}`" in resumed
     assert "✅ **generate** — would read 3 selected source(s)" in resumed
     assert f"resumed run {generate.id} (`generate`)" in await world.tracking(confirm.id)
-    async with world.database.session() as session:
-        jobs = (await session.scalars(select(Job).where(Job.run_id == generate.id))).all()
-    assert [job.state for job in jobs] == ["done", "done"]
+    assert [(w.workflow_id, w.status) for w in await queue.workflows_of(generate.id)] == [
+        (str(generate.id), "SUCCESS"), (f"{generate.id}.{confirm.id}", "SUCCESS")]
 
 
 async def test_a_confirmation_does_not_carry_over_to_a_changed_manifest(world):

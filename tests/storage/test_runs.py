@@ -1,9 +1,10 @@
-"""Runs against a real migrated SQLite file: idempotent creation, queueing, events, states, cancel."""
+"""Runs on SQLite and PostgreSQL (tests/storage/conftest.py): idempotent creation, queueing, events,
+states, cancel."""
 import pytest
 from sqlalchemy import func, select
 
 from storage import runs
-from storage.models import Job, Run, RunEvent
+from storage.models import Run, RunEvent
 
 FIELDS = dict(installation_id=1, repository="octo/app", issue_number=3, is_pull_request=False,
               requester="ann", args={"mode": None})
@@ -28,14 +29,13 @@ async def test_create_run_is_idempotent_per_delivery_and_verb(database):
     assert (run.state, run.phase, run.args) == ("queued", "accepted", {"mode": None})
 
 
-async def test_queue_enqueues_one_job_once(database):
+async def test_queue_moves_an_accepted_run_to_queued_once(database):
     run, _ = await make_run(database)
     async with database.session() as session:
         queued = await runs.queue(session, run.id)
     async with database.session() as session:
         assert await runs.queue(session, run.id) is None
     assert queued.phase == "queued"
-    assert await count(database, Job, Job.run_id == run.id) == 1
     async with database.session() as session:
         events = await runs.events_of(session, run.id)
     assert [(e.phase, e.status, e.action) for e in events] == [("queued", "queued", "execute")]
@@ -83,7 +83,7 @@ async def test_latest_and_active_runs(database):
         assert await runs.active_runs(session, "octo/app", 5) == []
 
 
-async def test_cancel_marks_the_run_and_cancels_its_job(database):
+async def test_cancel_marks_the_run_cancelled_with_its_event(database):
     run, _ = await make_run(database)
     async with database.session() as session:
         await runs.queue(session, run.id)
@@ -92,9 +92,7 @@ async def test_cancel_marks_the_run_and_cancels_its_job(database):
         await runs.cancel_run(session, active, by="bob")
     async with database.session() as session:
         assert await runs.active_runs(session, "octo/app", 3) == []
-        job = await session.scalar(select(Job).where(Job.run_id == run.id))
         last = (await runs.events_of(session, run.id))[-1]
-    assert job.state == "cancelled"
     assert (active.state, last.phase, last.status, last.message) == ("cancelled", "cancelled", "complete", "cancelled by @bob")
     assert await count(database, RunEvent, RunEvent.run_id == run.id) == 2
 
@@ -113,7 +111,7 @@ async def test_cancel_active_runs_cancels_every_queued_and_running_run_of_the_is
     async with database.session() as session:
         cancelled = await runs.cancel_active_runs(session, "octo/app", 3, by="bob")
     assert [run.id for run in cancelled] == [queued.id, running.id]
-    assert await count(database, Job, Job.state == "cancelled") == 2
+    assert await count(database, Run, Run.state == "cancelled") == 2
     async with database.session() as session:
         assert await runs.cancel_active_runs(session, "octo/app", 3, by="bob") == []
         assert [run.state for run in await runs.active_runs(session, "octo/app", 4)] == ["queued"]

@@ -11,7 +11,8 @@ from storage.models import Base, Run, RunEvent
 async def test_migrations_create_the_tables(database):
     async with database.engine.connect() as connection:
         tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
-    assert {"installations", "deliveries", "runs", "run_events", "jobs"} <= tables
+    assert {"installations", "deliveries", "runs", "run_events"} <= tables
+    assert "jobs" not in tables  # the lease queue is gone: runs are DBOS workflows (0008)
 
 
 async def test_a_run_keeps_its_events(database):

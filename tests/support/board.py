@@ -42,7 +42,7 @@ from storage import executions, packs, runs
 from storage.db import Database
 from storage.models import Manifest, ManifestSource, Run
 from tests.support.github_oauth import CLIENT_SECRET
-from tests.support.webhooks import NoWorkers, RunningApp
+from tests.support.webhooks import RunningApp
 
 REPO = "octo-org/shop"
 SCRIPT = "<script>document.title='pwned'</script>"
@@ -64,7 +64,7 @@ async def board_app(database, github_server, start_app, webhook_settings) -> Boa
         "database_url": database.url, "github_api_url": github_server.url,
         "client_id": github_server.oauth.client_id, "client_secret": SecretStr(CLIENT_SECRET),
     })
-    running = await start_app(settings, database=database, workers=NoWorkers())
+    running = await start_app(settings, database=database)
     return BoardApp(running.url, database, settings, running)
 
 

@@ -71,6 +71,7 @@ class Endpoints:
             f"PATCH {r}/check-runs/{{check_run_id}}": self._update_check_run,
             f"GET {r}/contents/{{path}}": self._get_contents,
             **self.oauth.rest_endpoints(),
+            **self.hooks.rest_endpoints(),
         }
 
     def _app(self) -> dict[str, Any]:

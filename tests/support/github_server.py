@@ -54,6 +54,7 @@ from tests.support.github_endpoints import (
     _node_id,
     _timestamp,
 )
+from tests.support.github_hooks import HookDeliveries
 from tests.support.github_oauth import OAuthUsers
 
 
@@ -101,6 +102,7 @@ class GitHubServer(RequestChecks, Endpoints):
         self._routes: dict[Any, str] = {}
         self._runner: web.AppRunner | None = None
         self.oauth = OAuthUsers(self)
+        self.hooks = HookDeliveries(self)
 
     # ------------------------------------------------------------------ lifecycle
 

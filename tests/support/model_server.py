@@ -15,6 +15,8 @@ the prompt held and which schema was sent.
 """
 from __future__ import annotations
 
+import asyncio
+
 import itertools
 import json
 from collections.abc import Callable
@@ -105,6 +107,8 @@ class ScriptedModel:
     base_url: str = ""
     script: Script | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
+    #: Seconds each answer waits before it starts (a model that takes its time: ``bench/scale.py``).
+    delay_s: float = 0.0
 
     async def _models(self, request: web.Request) -> web.Response:
         return web.json_response({"data": []})
@@ -115,6 +119,8 @@ class ScriptedModel:
         if self.script is None:
             raise web.HTTPInternalServerError(text="no script set")
         step = self.script(body)
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         if isinstance(step, HttpError):
             return web.json_response(
                 {"error": {"message": step.message, "type": step.type, "code": None}},

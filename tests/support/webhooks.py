@@ -135,22 +135,10 @@ class OfflineAuth:
         return ("app", None)
 
 
-class NoWorkers:
-    """Stands in for ``bot.jobs.workers.Workers`` in tests that must see jobs stay queued."""
-
-    def start(self) -> None:
-        pass
-
-    async def stop(self) -> None:
-        pass
-
-    def wake(self) -> None:
-        pass
-
-
 @pytest.fixture
 def webhook_settings(tmp_path, app_keys) -> Settings:
-    """Settings of a configured App: test key, ``WEBHOOK_SECRET``, SQLite file under ``tmp_path``."""
+    """Settings of a configured App: test key, ``WEBHOOK_SECRET``, SQLite file under ``tmp_path``,
+    ``workers=0`` (a web replica: runs stay queued)."""
     return Settings(
         _env_file=None,
         app_id=app_keys.app_id,
@@ -158,6 +146,7 @@ def webhook_settings(tmp_path, app_keys) -> Settings:
         webhook_secret=WEBHOOK_SECRET,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'scenarioforge.db'}",
         workdir=tmp_path / "work",
+        workers=0,
     )
 
 

@@ -13,8 +13,9 @@
 - the real application (``bot.ingress.server.create_app`` through ``start_app``) with
   the test App's key, the webhook secret, ``github_api_url`` = the local
   server, ``clone_url_template`` = the bare remotes, a SQLite file database,
-  a workdir under ``tmp_path`` and ONE real ``bot.jobs.workers.Workers`` loop running
-  the ``world_actions`` registry (default ``bot.actions.ACTIONS``).
+  a workdir under ``tmp_path`` and the real DBOS runtime (``bot.jobs.runtime.Runtime``,
+  one workflow at a time, queue polled every ``QUEUE_POLL_S``) running the
+  ``world_actions`` registry (default ``bot.actions.ACTIONS``).
 
 Tests talk to it as GitHub would::
 
@@ -48,12 +49,13 @@ from sqlalchemy import select
 
 from bot.actions import ACTIONS
 from bot.github.client import AppAuth
+from bot.jobs import queue
 from bot.jobs.context import Action
-from bot.jobs.workers import Workers
+from bot.jobs.runtime import Runtime
 from config.settings import Settings
 from storage import runs as run_store
 from storage.db import Database
-from storage.models import Job, Run, RunEvent
+from storage.models import Run, RunEvent
 from tests.support.github_server import GitHubServer
 from tests.support.repos import RepoBuilder
 from tests.support.webhooks import WEBHOOK_SECRET, Answer, RunningApp, load_payload
@@ -65,6 +67,7 @@ WRITER = "writer-login"
 READER = "reader-login"
 SETTLE_TIMEOUT_S = 120.0
 POLL_S = 0.02
+QUEUE_POLL_S = 0.05
 
 RepoContent = Callable[[RepoBuilder], None]
 Files = Mapping[str, "str | bytes | None"]
@@ -92,22 +95,6 @@ def small_app(repo: RepoBuilder) -> None:
     repo.write("docs/spec.md", "# Items API specification\n\n- `GET /api/items` lists items, served by "
                "`list_items` in [app/main.py](../app/main.py).\n- `POST /api/items` creates an item.\n")
     repo.commit("A small items app", "2025-06-01T12:00:00+00:00")
-
-
-class ObservedWorkers(Workers):
-    """Real ``Workers`` that count the ``run_once`` calls in progress (claim → job end),
-    so ``World.settle`` knows when no worker is between a claim and the job's last write."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.active = 0
-
-    async def run_once(self, owner: str | None = None) -> Job | None:
-        self.active += 1
-        try:
-            return await super().run_once(owner)
-        finally:
-            self.active -= 1
 
 
 class WorldRemote:
@@ -188,7 +175,7 @@ class World:
     running: RunningApp
     settings: Settings
     database: Database
-    workers: ObservedWorkers
+    runtime: Runtime
 
     @property
     def repository(self) -> str:
@@ -280,27 +267,24 @@ class World:
     # ------------------------------------------------------------- waiting
 
     async def settle(self, timeout: float = SETTLE_TIMEOUT_S) -> None:
-        """Wait until every delivery is handled and no job is queued or running.
+        """Wait until every delivery is handled, no workflow is enqueued or running, and no
+        action of a cancelled workflow is still stopping.
 
-        Polls the job table every ``POLL_S`` seconds until no job is open and no
-        worker is inside ``run_once``; idle workers are woken when a job waits
-        (handlers only enqueue; the workers' own poll is slower). Raises
-        ``TimeoutError`` naming the open jobs after ``timeout`` seconds.
+        Polls DBOS's workflows every ``POLL_S`` seconds once the dispatcher is idle
+        (a workflow enqueues the runs it resumes before it ends). Raises
+        ``TimeoutError`` naming the open workflows after ``timeout`` seconds.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         dispatcher = self.running.services.dispatcher
         while True:
             await asyncio.wait_for(dispatcher.idle(), max(0.0, deadline - loop.time()))
-            async with self.database.session() as session:
-                open_jobs = (await session.scalars(select(Job).where(Job.state.in_(("queued", "running"))))).all()
-            if self.workers.active == 0:
-                if not open_jobs:  # no delivery can arrive meanwhile: the test awaits settle()
-                    return
-                self.workers.wake()
+            open_workflows = await queue.open_workflows()
+            if not open_workflows and not self.runtime.running:  # no delivery can arrive meanwhile
+                return
             if loop.time() > deadline:
-                raise TimeoutError("the world did not settle: open jobs "
-                                   + ", ".join(f"{j.id} (run {j.run_id}, {j.state})" for j in open_jobs))
+                raise TimeoutError("the world did not settle: open workflows "
+                                   + ", ".join(f"{w.workflow_id} ({w.status})" for w in open_workflows))
             await asyncio.sleep(POLL_S)
 
     # ------------------------------------------------------------- reading the state
@@ -352,6 +336,20 @@ async def world_http():
         yield session
 
 
+def world_remote(github_server: GitHubServer, root: Path, content: RepoContent) -> WorldRemote:
+    """The real ``issue_comment`` payload's repository on ``github_server`` (``WRITER`` may write,
+    ``READER`` read) and its bare remote under ``root``, built with ``content``."""
+    payload = load_payload(github_server.payloads + COMMENT_PAYLOAD)
+    repo = payload["repository"]
+    github_server.add_repo(repo["full_name"], installation_id=payload["installation"]["id"],
+                           default_branch=repo["default_branch"], repo_id=repo["id"])
+    github_server.set_permission(repo["full_name"], WRITER, "write")
+    github_server.set_permission(repo["full_name"], READER, "read")
+    remote = WorldRemote(root, repo["full_name"], repo["default_branch"], github_server)
+    remote.build(content)
+    return remote
+
+
 @pytest.fixture
 async def world(database, github_server, world_http, start_app, app_keys, tmp_path, world_repo, world_actions,
                 world_settings):
@@ -360,20 +358,14 @@ async def world(database, github_server, world_http, start_app, app_keys, tmp_pa
     Fixture order matters: ``database``, ``github_server`` and ``world_http`` are
     set up before ``start_app`` so they outlive the app, which stops first.
     """
-    payload = load_payload(github_server.payloads + COMMENT_PAYLOAD)
-    repo = payload["repository"]
-    github_server.add_repo(repo["full_name"], installation_id=payload["installation"]["id"],
-                           default_branch=repo["default_branch"], repo_id=repo["id"])
-    github_server.set_permission(repo["full_name"], WRITER, "write")
-    github_server.set_permission(repo["full_name"], READER, "read")
-    remote = WorldRemote(tmp_path / "git", repo["full_name"], repo["default_branch"], github_server)
-    remote.build(world_repo)
+    remote = world_remote(github_server, tmp_path / "git", world_repo)
     settings = Settings(
         _env_file=None, app_id=app_keys.app_id, private_key_path=app_keys.private_key_path,
         webhook_secret=WEBHOOK_SECRET, database_url=database.url, github_api_url=github_server.url,
-        clone_url_template=remote.template, workdir=tmp_path / "workdir", workers=1, **world_settings,
+        clone_url_template=remote.template, workdir=tmp_path / "workdir", workers=1, queue_poll_s=QUEUE_POLL_S,
+        **world_settings,
     )
     auth = AppAuth(world_http, settings)
-    workers = ObservedWorkers(database, settings, auth, actions=world_actions, poll_s=0.5)
-    running = await start_app(settings, database=database, auth=auth, workers=workers)
-    return World(github_server, remote, running, settings, database, workers)
+    runtime = Runtime(database, settings, auth, actions=world_actions)
+    running = await start_app(settings, database=database, auth=auth, workers=runtime)
+    return World(github_server, remote, running, settings, database, runtime)

@@ -1,13 +1,13 @@
-"""execution results keep the fix's "fails before, passes after" proofs (issue 13; after 0009_governance)
+"""execution results keep the fix's "fails before, passes after" proofs (issue 13; after 0011_executors)
 
-Revision ID: 0010_fix_proofs
-Revises: 0009_governance
+Revision ID: 0012_fix_proofs
+Revises: 0011_executors
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_fix_proofs"
-down_revision = "0009_governance"
+revision = "0012_fix_proofs"
+down_revision = "0011_executors"
 branch_labels = None
 depends_on = None
 
