@@ -52,7 +52,7 @@ async def save_outcome(
                 run_id=run_id, attempt=number, scenario_id=result.scenario_id, status=result.status,
                 reported_status=result.reported_status, data=result.model_dump(mode="json"),
             ))
-    for item in outcome.evidence:
+    for item in {item.id: item for item in outcome.evidence}.values():  # an id names one content
         session.add(models.Evidence(
             run_id=run_id, id=item.id, kind=item.kind, attempt=item.attempt, turn_id=item.turn_id,
             scenario_ids=item.scenario_ids, data=item.model_dump(mode="json"),
