@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.scenarios.generation import generate_command
 
         return generate_command(args.repo, args.instruction, args.out, assume_yes=args.yes)
-    from bot.execution.loop import execute_command
+    from bot.execution.local import execute_command
 
     return execute_command(args.repo, args.pack, args.mode)
 

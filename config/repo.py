@@ -109,13 +109,16 @@ class ExecuteConfig(Section):
     label) does when no ``--mode`` is given; ``max_fix_attempts``: fix turns per
     run before the loop stops (1–10); ``token_budget``: tokens (as Codex counts
     them) after which no further fix turn starts; ``wall_clock_minutes``: the
-    same for elapsed time. ``None`` switches a budget off.
+    same for elapsed time. ``None`` switches a budget off. ``repeat``: how many
+    times the bot runs each selected scenario per turn (1–20; mixed outcomes
+    make it ``flaky``, issue 13); ``execute --repeat N`` overrides it.
     """
 
     mode: Literal["run", "fix", "pr", "full"] = "run"
     max_fix_attempts: int = Field(default=3, ge=1, le=10)
     token_budget: int | None = Field(default=2_000_000, ge=1000)
     wall_clock_minutes: float | None = Field(default=60.0, gt=0)
+    repeat: int = Field(default=1, ge=1, le=20)
 
 
 class CIConfig(Section):

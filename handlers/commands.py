@@ -57,6 +57,8 @@ class Command:
     mode: str | None = None
     scenarios: tuple[str, ...] = ()
     revision: int | None = None
+    repeat: int | None = None
+    allow_test_changes: bool = False
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     config: bool = False
@@ -88,7 +90,7 @@ class CommandError:
 _FLAGS_OF: dict[str, tuple[str, ...]] = {
     "help": (), "status": ("config",), "cancel": (), "confirm": (),
     "generate": ("update", "branch", "text"),
-    "execute": ("mode", "scenarios", "revision"),
+    "execute": ("mode", "scenarios", "revision", "repeat", "allow_test_changes"),
     "sources": ("include", "exclude"),
 }
 
@@ -111,6 +113,12 @@ def _revision(value: str) -> int:
     return int(value)
 
 
+def _repeat(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= MAX_REPEAT:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_REPEAT}, got {value!r}")
+    return int(value)
+
+
 def _scenario_ids(value: str) -> tuple[str, ...]:
     ids = tuple(part.strip() for part in value.split(","))
     bad = [scenario_id for scenario_id in ids if not _SCENARIO_ID.match(scenario_id)]
@@ -127,6 +135,8 @@ def _branch(value: str) -> str:
     return value
 
 
+#: Most runs per scenario ``execute --repeat N`` asks for (as ``config.repo.ExecuteConfig.repeat``).
+MAX_REPEAT = 20
 #: Flags of ``generate`` that take the next word as their value.
 _GENERATE_VALUE_FLAGS = ("--branch",)
 
@@ -140,6 +150,8 @@ def _parser(verb: str) -> _Parser:
         parser.add_argument("--mode", choices=MODES)
         parser.add_argument("--scenarios", type=_scenario_ids, default=())
         parser.add_argument("--revision", type=_revision)
+        parser.add_argument("--repeat", type=_repeat)
+        parser.add_argument("--allow-test-changes", action="store_true")
     elif verb == "status":
         parser.add_argument("--config", action="store_true")
     elif verb == "sources":

@@ -19,6 +19,7 @@ from bot.domain.results import (
     ScenarioOutcome,
     TurnUsage,
 )
+from bot.domain.verification import FixProof
 from storage import models
 
 _PER_RUN = (models.ScenarioResult, models.Evidence, models.FixAttempt, models.ExecutionResult)
@@ -42,6 +43,7 @@ async def save_outcome(
         tokens=outcome.tokens, duration_s=outcome.duration_s, codex_s=outcome.codex_s,
         diff=outcome.diff, turns=[turn.model_dump(mode="json") for turn in outcome.turns],
         check=[result.model_dump(mode="json") for result in outcome.check],
+        proofs=[proof.model_dump(mode="json") for proof in outcome.proofs],
     ))
     turns = [(0, outcome.initial)] + [(attempt.number, attempt.results) for attempt in outcome.attempts]
     for number, results in turns:
@@ -50,7 +52,7 @@ async def save_outcome(
                 run_id=run_id, attempt=number, scenario_id=result.scenario_id, status=result.status,
                 reported_status=result.reported_status, data=result.model_dump(mode="json"),
             ))
-    for item in outcome.evidence:
+    for item in {item.id: item for item in outcome.evidence}.values():  # an id names one content
         session.add(models.Evidence(
             run_id=run_id, id=item.id, kind=item.kind, attempt=item.attempt, turn_id=item.turn_id,
             scenario_ids=item.scenario_ids, data=item.model_dump(mode="json"),
@@ -102,6 +104,7 @@ async def load_outcome(session: AsyncSession, run_id: int) -> ExecutionOutcome |
         diff=row.diff, stop_reason=row.stop_reason, thread_id=row.thread_id, turn_ids=row.turn_ids,
         tokens=row.tokens, duration_s=row.duration_s, codex_s=row.codex_s, prompt_version=row.prompt_version,
         turns=[TurnUsage.model_validate(item) for item in row.turns], check=check,
+        proofs=[FixProof.model_validate(item) for item in row.proofs],
     )
 
 

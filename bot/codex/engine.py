@@ -255,7 +255,7 @@ class Engine:
                 error_type="SandboxUnavailable", bwrap=str(self.bwrap),
             )
 
-    def codex_config(self, tmpdir: Path | None = None) -> CodexConfig:
+    def codex_config(self, tmpdir: Path | None = None, cwd: Path | None = None) -> CodexConfig:
         """SDK launch configuration: ``env -u … bwrap … -- codex … app-server``.
 
         The SDK starts the child with a copy of ``os.environ`` plus
@@ -266,6 +266,10 @@ class Engine:
 
         ``tmpdir`` becomes ``TMPDIR``/``TMP``/``TEMP`` of the process and of the
         commands it runs (Codex's ``core`` environment), and so a writable root.
+        ``cwd`` is the process's working directory: the thread's, so that the
+        sandbox of a bare ``command/exec`` (``EngineThread.run_command``), whose
+        writable root is the server's working directory, is the worktree and
+        never the bot's own folder.
 
         Raises:
             CodexError: no bubblewrap binary was found.
@@ -279,7 +283,8 @@ class Engine:
         for override in self.config_overrides():
             args += ["--config", override]
         args += ["app-server", "--listen", "stdio://"]
-        return CodexConfig(launch_args_override=tuple(args), env=env, client_name="scenarioforge")
+        return CodexConfig(launch_args_override=tuple(args), env=env, client_name="scenarioforge",
+                           cwd=str(cwd) if cwd is not None else None)
 
     def install_skills(self) -> None:
         """Copy the bundled skills into ``$CODEX_HOME/skills`` (replacing older copies)."""
@@ -305,7 +310,7 @@ class Engine:
         scratch = self.settings.workdir.resolve() / "tmp"
         scratch.mkdir(parents=True, exist_ok=True)
         tmpdir = Path(tempfile.mkdtemp(prefix="thread-", dir=scratch))
-        codex = AsyncCodex(self.codex_config(tmpdir))
+        codex = AsyncCodex(self.codex_config(tmpdir, cwd))
         # The SDK's default handler accepts approvals; ours declines every one.
         codex._client._sync._approval_handler = _decline
         try:

@@ -24,6 +24,7 @@ from openai_codex import AsyncThread, AsyncTurnHandle, SkillInput, TextInput
 from openai_codex import CodexError as SdkError
 from openai_codex.generated.v2_all import (
     AgentMessageThreadItem,
+    CommandExecResponse,
     CommandExecutionThreadItem,
     ItemCompletedNotification,
     ItemStartedNotification,
@@ -168,6 +169,34 @@ class EngineThread:
     @property
     def id(self) -> str:
         return self._thread.id
+
+    async def run_command(self, command: str, *, cwd: Path, timeout_s: float, output_cap: int) -> CommandRun:
+        """Run ``command`` itself (no model, no turn) in the thread's sandbox: ``bash -o pipefail -c``,
+        workspace-write with ``cwd`` the only writable root besides the thread's ``$TMPDIR``, network off,
+        killed after ``timeout_s`` seconds (exit 124), each of stdout and stderr capped at ``output_cap`` bytes;
+        the model's keys are unset (app-server ``command/exec``). ``output`` is stderr, then stdout (where
+        test runners print their verdict, so it ends the text); ``item_id`` is ``"bot"``, ``status`` ``completed``.
+
+        Raises:
+            CodexError: the app-server refused the request (its message and type).
+        """
+        params = {
+            "command": ["bash", "-o", "pipefail", "-c", command], "cwd": str(cwd),
+            "timeoutMs": int(timeout_s * 1000), "outputBytesCap": output_cap,
+            "env": {"OPENAI_API_KEY": None, "CODEX_API_KEY": None},
+            "sandboxPolicy": {"type": "workspaceWrite", "writableRoots": [str(cwd)], "networkAccess": False,
+                              "excludeSlashTmp": True},
+        }
+        started = asyncio.get_running_loop().time()
+        try:
+            response = await self._thread._codex._client.request(  # the SDK has no wrapper for command/exec
+                "command/exec", params, response_model=CommandExecResponse)
+        except SdkError as exc:
+            raise CodexError(str(exc), error_type=type(exc).__name__, thread_id=self.id) from exc
+        output = "\n".join(part for part in (response.stderr, response.stdout) if part)  # the verdict last
+        elapsed = int((asyncio.get_running_loop().time() - started) * 1000)
+        return CommandRun(item_id="bot", command=command, cwd=str(cwd), exit_code=response.exit_code,
+                          output=output, duration_ms=elapsed, status="completed")
 
     async def adopt(self, thread_id: str, used: TokenUsage) -> bool:
         """Continue thread ``thread_id`` (an earlier process's, ``thread/resume``) instead of this

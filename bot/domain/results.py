@@ -21,8 +21,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.domain.verification import FixProof, Verification
+
 ResultStatus = Literal["passed", "failed", "blocked"]
-Cause = Literal["code-defect", "stale-spec", "environment", "flaky"]
+#: A recorded scenario's status: the agent may only claim a :data:`ResultStatus`; ``flaky`` is the bot's
+#: verdict when its own repeated runs disagree (``bot.domain.verification``).
+ScenarioStatus = Literal["passed", "failed", "blocked", "flaky"]
+Cause = Literal["code-defect", "stale-spec", "scenario-defect", "environment", "flaky"]
 Mode = Literal["run", "fix", "pr", "full"]
 TurnKind = Literal["run", "fix", "rerun"]
 
@@ -97,6 +102,8 @@ class Evidence(BaseModel):
 
     id: str
     kind: Literal["command", "diff"]
+    #: ``agent``: a command of a Codex turn; ``bot``: run by the bot itself (``bot.execution.verify``).
+    by: Literal["agent", "bot"] = "agent"
     scenario_ids: list[str] = Field(default_factory=list)
     turn_id: str | None = None
     attempt: int = 0
@@ -129,11 +136,12 @@ class ScenarioOutcome(BaseModel):
 
     ``status`` is the bot's verdict; ``reported_status`` the agent's claim.
     They differ when a ``passed`` claim had no proving command (→ ``blocked``,
-    reason in ``blocked_reason``).
+    reason in ``blocked_reason``) or when the bot's own run of ``rerun_command``
+    (``verification``, the evidence of record) says otherwise.
     """
 
     scenario_id: str
-    status: ResultStatus
+    status: ScenarioStatus
     reported_status: ResultStatus
     checkpoints: list[CheckpointResult] = Field(default_factory=list)
     commands: list[str] = Field(default_factory=list)
@@ -142,6 +150,7 @@ class ScenarioOutcome(BaseModel):
     notes: str = ""
     blocked_reason: str | None = None
     classification: Classification | None = None
+    verification: Verification | None = None
 
     @property
     def failing_checkpoints(self) -> list[CheckpointResult]:
@@ -197,7 +206,8 @@ class ExecutionOutcome(BaseModel):
     run mode. ``duration_s`` is the whole loop, ``codex_s`` the part spent
     in Codex turns (wall-clock seconds); the difference is the bot's own time.
     ``turns`` holds each turn's token usage in order; ``turn_ids`` and
-    ``tokens`` (their total) summarize it.
+    ``tokens`` (their total) summarize it. ``proofs``: the "fails before, passes
+    after" runs of the fixed scenarios (modes ``pr | full``, a passing fix).
     """
 
     mode: Mode
@@ -207,6 +217,7 @@ class ExecutionOutcome(BaseModel):
     results: list[ScenarioOutcome]
     attempts: list[FixAttempt] = Field(default_factory=list)
     check: list[ScenarioOutcome] = Field(default_factory=list)
+    proofs: list[FixProof] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
     diff: str = ""
     stop_reason: str | None = None

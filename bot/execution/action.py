@@ -51,6 +51,7 @@ from bot.domain.results import ExecutionOutcome, Mode
 from bot.errors import ScenarioForgeError
 from bot.execution.selection import fix_selection, left_out_note
 from bot.execution.loop import Limits, execute_pack
+from bot.execution.verify import Rigor
 from bot.execution.render import (
     RERUN_TEMPLATE,
     check_run_actions,
@@ -111,6 +112,11 @@ def limits_of(config: ExecuteConfig) -> Limits:
     minutes = config.wall_clock_minutes
     return Limits(max_fix_attempts=config.max_fix_attempts, token_budget=config.token_budget,
                   wall_clock_s=None if minutes is None else minutes * 60)
+
+
+def rigor_of(args: Mapping[str, Any], config: ExecuteConfig) -> Rigor:
+    """``--repeat N`` of the command, else ``execute.repeat``; ``--allow-test-changes`` of the command."""
+    return Rigor(repeat=args.get("repeat") or config.repeat, allow_test_changes=bool(args.get("allow_test_changes")))
 
 
 def mode_of(args: Mapping[str, Any], config: ExecuteConfig) -> Mode:
@@ -291,12 +297,13 @@ async def _execute(ctx: JobContext) -> None:
     root = (origins[-1] if origins else ctx.run).id
     async with checks.concluded_on_error(check, "Execution failed"):
         await _execute_and_report(ctx, check, chosen, mode, scenario_ids, limits_of(config.execute), root,
-                                  config_error=config_error, policy=policy)
+                                  config_error=config_error, policy=policy,
+                                  rigor=rigor_of(ctx.run.args, config.execute))
 
 
 async def _execute_and_report(ctx: JobContext, check: checks.CheckRun, chosen: ChosenPack, mode: Mode,
                               scenario_ids: list[str], limits: Limits, root_run_id: int, *,
-                              config_error: str | None, policy: EffectivePolicy) -> None:
+                              config_error: str | None, policy: EffectivePolicy, rigor: Rigor) -> None:
     run, workspace = ctx.run, ctx.workspace
     assert workspace is not None
 
@@ -306,7 +313,7 @@ async def _execute_and_report(ctx: JobContext, check: checks.CheckRun, chosen: C
 
     outcome = await execute_pack(
         Engine(ctx.settings), worktree=workspace.path, pack=chosen.document.pack,
-        scenario_ids=scenario_ids or None, mode=mode, limits=limits,
+        scenario_ids=scenario_ids or None, mode=mode, limits=limits, rigor=rigor,
         stale_source_ids=chosen.stale_source_ids, on_event=on_event,
     )
     cost_usd = price_turns(ctx, outcome.turns)

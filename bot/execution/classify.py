@@ -7,7 +7,8 @@ Rules, first match wins (issue 5, "Classify failures"):
 2. **environment** — the proving commands' output or the observed text shows
    a missing tool or module or no network (exit 127, ``command not found``,
    ``No module named``, name resolution / connection errors) → "fix the
-   environment"; a code fix cannot help.
+   environment"; a code fix cannot help, so the scenario is ``blocked`` with
+   what is missing (:func:`block_on_environment`, issue 13).
 3. **flaky** — decided by the fix loop, not here: the scenario passed on a
    rerun without any code change (:func:`flaky`).
 4. otherwise **code-defect** → "fix the code".
@@ -92,6 +93,14 @@ def classify(
     return Classification(
         cause="code-defect", action="fix the code", reason=what, evidence_ids=list(outcome.evidence_ids),
     )
+
+
+def block_on_environment(outcome: ScenarioOutcome) -> None:
+    """Make a failure classified ``environment`` ``blocked``, its reason naming what is missing (in place)."""
+    cause = outcome.classification
+    if outcome.status == "failed" and cause is not None and cause.cause == "environment":
+        outcome.status = "blocked"
+        outcome.blocked_reason = "the environment is missing something: " + cause.reason.splitlines()[0]
 
 
 def flaky(before: ScenarioOutcome, after: ScenarioOutcome) -> Classification:

@@ -9,30 +9,36 @@ off) in a worktree:
    failures are classified (:mod:`bot.execution.classify`). Run and rerun turns may only
    write scenario tests and scripts under ``scenarioforge/``: any other change
    is reverted and recorded, and the scenarios of that turn become
-   ``blocked`` (their verdict was reached against edited application code);
+   ``blocked`` (their verdict was reached against edited application code).
+   Otherwise the bot runs each scenario's ``rerun_command`` itself, ``repeat``
+   times, and that is the verdict of record (:mod:`bot.execution.verify`:
+   ``passed | failed | flaky``);
 2. modes ``fix | pr | full``: a **fix** turn in the same thread for the
    failing ``code-defect`` scenarios, the diff taken from git (anything under
-   ``.github/workflows`` reverted and recorded), then a **rerun** turn of those
+   ``.github/workflows``, and edits of existing tests or scenario tests unless
+   ``allow_test_changes``, reverted and recorded: :mod:`bot.execution.guards`),
+   then a **rerun** turn of those
    scenarios; repeated until they pass or a stop condition is met
    (``max_fix_attempts``, token budget, wall-clock budget);
 3. modes ``pr | full``, when the fixed scenarios pass: a **check** turn reruns
    every selected scenario once, so that a fix breaking a scenario that passed
    before is seen; a scenario that passed and no longer does ends the loop
-   with stop reason ``regression`` and the outcome ``failed`` (no PR).
+   with stop reason ``regression`` and the outcome ``failed`` (no PR); then
+   the bot runs the fixed scenarios on the base commit and on the fix
+   (:mod:`bot.execution.proof`); one that does not pass with the fix ends the
+   loop with stop reason ``unproven`` and the outcome ``failed`` (no PR).
 
 Committing, pushing and the PR belong to the caller (the bot holds the
 credentials, never the agent); the returned :class:`ExecutionOutcome` carries
 the final diff, the attempts and the before/after evidence. Every scenario
 state change (``pending → running → passed | failed | blocked``) is an event.
 
-:func:`execute_command` is the local mode: ``scenarioforge execute --repo PATH
---pack FILE [--mode run|fix]``.
+The local mode (``scenarioforge execute --repo PATH --pack FILE``) is
+:mod:`bot.execution.local`.
 """
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -43,7 +49,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.codex.engine import Engine
 from bot.codex.turns import EngineEvent, EngineThread, OnEvent, TurnResult, emit
-from bot.domain.pack import PackDocument, ScenarioPack
+from bot.domain.pack import ScenarioPack
 from bot.domain.results import (
     Evidence,
     ExecutionOutcome,
@@ -60,13 +66,13 @@ from bot.domain.results import (
 )
 from bot.errors import Cancelled, CodexError, ScenarioForgeError
 from bot.execution import evidence as ev
-from bot.execution.classify import classify, flaky
+from bot.execution.classify import block_on_environment, classify, flaky
+from bot.execution.guards import SCENARIO_DIR, fix_rule, scenario_only
+from bot.execution.proof import prove
 from bot.execution.prompts import PROMPT_VERSION, fix_prompt, run_prompt
 from bot.execution.selection import BYPRODUCT
+from bot.execution.verify import Rigor, verify
 
-PROTECTED_PREFIX = ".github/workflows/"
-#: Where run and rerun turns write scenario tests and scripts (templates/execute_run.md).
-SCENARIO_DIR = "scenarioforge/"
 #: Modes that end in a pull request: their fix is checked against every selected scenario first.
 PR_MODES: frozenset[str] = frozenset({"pr", "full"})
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -82,11 +88,11 @@ class Limits:
 
 
 def run_status(results: Sequence[ScenarioOutcome]) -> ResultStatus:
-    """``failed`` if any scenario failed, else ``blocked`` if any is blocked, else ``passed``."""
+    """``failed`` if any scenario failed, else ``blocked`` if any is blocked or flaky, else ``passed``."""
     statuses = {result.status for result in results}
     if "failed" in statuses:
         return "failed"
-    return "blocked" if "blocked" in statuses or not statuses else "passed"
+    return "blocked" if statuses & {"blocked", "flaky"} or not statuses else "passed"
 
 
 def _parse(model: type[ModelT], result: TurnResult) -> ModelT:
@@ -102,8 +108,8 @@ class _Loop:
     """State of one :func:`execute_pack` call (one thread, one worktree)."""
 
     def __init__(self, thread: EngineThread, worktree: Path, pack: ScenarioPack, on_event: OnEvent | None,
-                 cancel: asyncio.Event | None, stale_source_ids: Collection[str]) -> None:
-        self.thread, self.worktree, self.pack = thread, worktree, pack
+                 cancel: asyncio.Event | None, stale_source_ids: Collection[str], rigor: Rigor) -> None:
+        self.thread, self.worktree, self.pack, self.rigor = thread, worktree, pack, rigor
         self.on_event, self.cancel, self.stale = on_event, cancel, stale_source_ids
         self.sources = {scenario.id: scenario.source_ids for _, _, scenario in pack.scenarios()}
         self.evidence: list[Evidence] = []
@@ -176,11 +182,13 @@ class _Loop:
         commands = ev.command_evidence(result.commands, turn_id=result.turn_id, attempt=attempt)
         outcomes = ev.judge(report, commands, ids)
         diff, files, reverted = await self.guarded_diff(
-            before, allowed=lambda path: path.startswith(SCENARIO_DIR),
-            why=f"the {kind} turn changed files outside {SCENARIO_DIR}")
+            before, allowed=scenario_only, why=f"the {kind} turn changed files outside {SCENARIO_DIR}")
         written = ev.diff_evidence(diff, files, turn_id=result.turn_id, attempt=attempt, scenario_ids=ids)
         self.evidence += commands + ([written] if written else [])
         edited = [path for path in reverted if not BYPRODUCT.search(path)]
+        if not edited:  # the bot's own runs are the evidence of record (bot.execution.verify)
+            self.evidence += await verify(self.thread, self.worktree, outcomes, attempt=attempt, rigor=self.rigor,
+                                          on_event=self.on_event)
         for outcome in outcomes:
             if edited:
                 outcome.status = "blocked"
@@ -189,6 +197,7 @@ class _Loop:
             elif outcome.status == "failed":
                 outcome.classification = classify(outcome, self.evidence, source_ids=self.sources[outcome.scenario_id],
                                                   stale_source_ids=self.stale)
+                block_on_environment(outcome)
             await self.result_event(outcome, attempt)
         return outcomes, edited
 
@@ -224,15 +233,15 @@ class _Loop:
         ids = [failure.scenario_id for failure in failures]
         await self.event("fix", "running", f"fix attempt {number}: {', '.join(ids)}", attempt=number, scenario_ids=ids)
         before = await ev.snapshot(self.worktree)
+        existing = await ev.entries(self.worktree, before)
+        allowed, why = fix_rule(existing, allow_test_changes=self.rigor.allow_test_changes)
         result = await self.turn(fix_prompt(self.pack, failures, self.evidence), fix_schema(), kind="fix",
                                  attempt=number)
         report = _parse(FixReport, result)
         commands = ev.command_evidence(result.commands, turn_id=result.turn_id, attempt=number)
         for command in commands:
             command.scenario_ids = list(ids)
-        diff, files, reverted = await self.guarded_diff(
-            before, allowed=lambda path: not path.startswith(PROTECTED_PREFIX),
-            why=f"the fix turn changed {PROTECTED_PREFIX}")
+        diff, files, reverted = await self.guarded_diff(before, allowed=allowed, why=why)
         change = ev.diff_evidence(diff, files, turn_id=result.turn_id, attempt=number, scenario_ids=ids)
         self.evidence += commands + ([change] if change else [])
         await self.event("fix", "complete", f"fix attempt {number}: {len(files)} file(s) changed",
@@ -277,6 +286,7 @@ async def execute_pack(
     scenario_ids: Sequence[str] | None = None,
     mode: Mode = "run",
     limits: Limits = Limits(),
+    rigor: Rigor = Rigor(),
     stale_source_ids: Collection[str] = frozenset(),
     on_event: OnEvent | None = None,
     cancel: asyncio.Event | None = None,
@@ -285,7 +295,8 @@ async def execute_pack(
     in modes pr/full, check every selected scenario after a passing fix (see the module docstring).
 
     ``scenario_ids`` defaults to every scenario of the pack, in pack order.
-    ``stale_source_ids`` are the manifest's stale sources (→ ``stale-spec``).
+    ``stale_source_ids`` are the manifest's stale sources (→ ``stale-spec``); ``rigor``
+    sets the bot's runs per scenario and whether fix turns may edit tests.
     The worktree keeps the fixes as an uncommitted change; ``outcome.diff`` is
     ``git diff`` from the state it had on entry.
 
@@ -308,7 +319,7 @@ async def execute_pack(
         await emit(on_event, EngineEvent("scenario", "queued", f"{scenario_id} pending",
                                          {"scenario_id": scenario_id, "state": "pending"}))
     async with engine.thread(worktree, sandbox="workspace-write") as thread:
-        loop = _Loop(thread, worktree, pack, on_event, cancel, stale_source_ids)
+        loop = _Loop(thread, worktree, pack, on_event, cancel, stale_source_ids, rigor)
         initial, _ = await loop.execute(selected, attempt=0)
         latest = {outcome.scenario_id: outcome for outcome in initial}
         attempts: list[FixAttempt] = []
@@ -333,11 +344,19 @@ async def execute_pack(
             check, regressions = await loop.check(selected, latest, len(attempts))
             latest.update({outcome.scenario_id: outcome for outcome in check})
             stop_reason = "regression" if regressions else stop_reason
+        proofs = []
+        if mode in PR_MODES and stop_reason == "passed":  # fails before, passes after (bot.execution.proof)
+            fixed = [latest[o.scenario_id] for o in initial if o.status == "failed"
+                     and latest[o.scenario_id].status == "passed"]
+            proofs, runs = await prove(thread, worktree, start_tree, fixed, attempt=len(attempts), rigor=rigor,
+                                       on_event=on_event)
+            loop.evidence += runs
+            stop_reason = stop_reason if all(proof.passes for proof in proofs) else "unproven"
         diff, _ = await ev.diff(worktree, start_tree, await ev.snapshot(worktree))
         results = [latest[sid] for sid in selected]
         outcome = ExecutionOutcome(
-            mode=mode, status="failed" if stop_reason == "regression" else run_status(results),
-            scenario_ids=selected, initial=initial, results=results, check=check,
+            mode=mode, status="failed" if stop_reason in ("regression", "unproven") else run_status(results),
+            scenario_ids=selected, initial=initial, results=results, check=check, proofs=proofs,
             attempts=attempts, evidence=loop.evidence, diff=diff, stop_reason=stop_reason, thread_id=thread.id,
             turn_ids=[turn.turn_id for turn in loop.turns], turns=loop.turns, tokens=loop.tokens,
             duration_s=time.monotonic() - started, codex_s=loop.codex_s,
@@ -346,54 +365,3 @@ async def execute_pack(
     await emit(on_event, EngineEvent("execute", outcome.status, f"execute {outcome.status}",
                                      {"stop_reason": stop_reason, "attempts": len(attempts), "tokens": outcome.tokens}))
     return outcome
-
-
-# ---------------------------------------------------------------- local mode
-
-
-def load_pack(path: Path) -> ScenarioPack:
-    """A pack from ``scenario-pack.json`` (a :class:`PackDocument`) or a bare :class:`ScenarioPack` file."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if isinstance(data, dict) and "pack" in data and "revision" in data:
-        return PackDocument.model_validate(data).pack
-    return ScenarioPack.model_validate(data)
-
-
-def stale_sources(repo: Path) -> set[str]:
-    """Paths of the sources the trust gate marks stale at HEAD (local source ids are paths)."""
-    from bot.sources.scan import scan_checkout
-
-    return {source.path for source in scan_checkout(repo).sources if source.status == "stale"}
-
-
-def _print_event(event: EngineEvent) -> None:
-    if event.phase in {"scenario", "fix", "check", "guard", "execute"}:
-        print(f"[{event.phase}] {event.message}", file=sys.stderr, flush=True)
-    elif event.phase == "command" and event.status == "running":
-        print(f"    $ {event.message}", file=sys.stderr, flush=True)
-
-
-def execute_command(repo: Path, pack: Path, mode: str) -> int:
-    """``scenarioforge execute --repo PATH --pack FILE [--mode run|fix]``: run the loop locally, print the table.
-
-    Fixes stay in the working tree as an uncommitted diff. Returns 0 when every
-    scenario passed, 1 when one failed or is blocked, 2 on an error (printed raw).
-    """
-    from bot.execution.render import terminal_table
-    from config.settings import Settings
-
-    repo = repo.resolve()
-    try:
-        scenario_pack = load_pack(pack)
-        outcome = asyncio.run(execute_pack(
-            Engine(Settings()), worktree=repo, pack=scenario_pack, mode=mode,  # type: ignore[arg-type]
-            stale_source_ids=stale_sources(repo), on_event=_print_event,
-        ))
-    except (ScenarioForgeError, ValueError, OSError) as exc:
-        kind = getattr(exc, "error_type", type(exc).__name__)
-        print(f"{kind}: {getattr(exc, 'message', exc)}", file=sys.stderr)
-        return 2
-    print(terminal_table(outcome))
-    if outcome.diff:
-        print(f"\nThe fix is left uncommitted in {repo} (git diff to review it).")
-    return 0 if outcome.status == "passed" else 1

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.domain.cost import cost_text, total_usd
 from bot.domain.results import Evidence, ExecutionOutcome, ScenarioOutcome, TurnUsage
+from bot.execution.render_proof import proof_section, verification_lines
 
 SUMMARY_LIMIT = 65_535
 ANNOTATIONS_PER_REQUEST = 50
@@ -23,18 +24,19 @@ DIFF_LIMIT = 20_000
 #: Reruns one scenario, and only runs it (``--mode run``): a repository whose default mode is ``full``
 #: would otherwise fix it and open a PR. ``bot.execution.action`` appends ``--revision N``.
 RERUN_TEMPLATE = "/scenarioforge execute --mode run --scenarios {scenario_id}"
-STATUS_MARK = {"passed": "✅ passed", "failed": "❌ failed", "blocked": "⛔ blocked"}
+STATUS_MARK = {"passed": "✅ passed", "failed": "❌ failed", "blocked": "⛔ blocked", "flaky": "🎲 flaky"}
 
 #: ``path/to/file.py:42`` as test runners and tracebacks print it.
 LOCATION = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w.-]+\.[A-Za-z0-9]+):(\d+)\b")
 
 
 def conclusion(outcome: ExecutionOutcome) -> str:
-    """``success`` when all passed, ``neutral`` when all blocked (nothing proven), else ``failure``."""
+    """``success`` when all passed, ``neutral`` when all are blocked (nothing proven) or flaky, or the
+    others passed (a flaky scenario is never a failure), else ``failure``."""
     statuses = {result.status for result in outcome.results}
     if statuses == {"passed"}:
         return "success"
-    if statuses == {"blocked"} or not statuses:
+    if statuses <= {"blocked", "flaky"} or statuses <= {"passed", "flaky"}:
         return "neutral"
     return "failure"
 
@@ -51,7 +53,10 @@ def _cell(text: str, limit: int = 160) -> str:
 
 
 def checkpoint_text(result: ScenarioOutcome) -> str:
-    """The first failing checkpoint (expected vs observed), or ``n/n`` passed, or the block reason."""
+    """The pass rate of a flaky scenario, the first failing checkpoint (expected vs observed), or ``n/n``
+    passed, or the block reason."""
+    if result.status == "flaky" and result.verification:
+        return f"passed {result.verification.passes} of {len(result.verification.runs)} runs"
     failing = result.failing_checkpoints
     if failing:
         first = failing[0]
@@ -64,10 +69,11 @@ def checkpoint_text(result: ScenarioOutcome) -> str:
 
 
 def counts(outcome: ExecutionOutcome) -> str:
-    """``2 passed, 1 failed, 0 blocked``."""
+    """``2 passed, 1 failed, 0 blocked`` (then ``, 1 flaky`` when one is)."""
+    flaky = sum(r.status == "flaky" for r in outcome.results)
     return ", ".join(
         f"{sum(r.status == status for r in outcome.results)} {status}" for status in ("passed", "failed", "blocked")
-    )
+    ) + (f", {flaky} flaky" if flaky else "")
 
 
 def summary_table(outcome: ExecutionOutcome, *, rerun_template: str = RERUN_TEMPLATE) -> str:
@@ -139,8 +145,8 @@ def check_run_output(
 ) -> dict[str, Any]:
     """The ``output`` object of the ``ScenarioForge / execute`` check run."""
     summary = f"**{outcome.status}** — {counts(outcome)}\n\n{summary_table(outcome, rerun_template=rerun_template)}"
-    if outcome.attempts:
-        summary += "\n\n" + attempts_list(outcome)
+    parts = (attempts_list(outcome) if outcome.attempts else "", verification_lines(outcome), proof_section(outcome))
+    summary += "".join(f"\n\n{part}" for part in parts if part)
     return {
         "title": f"Scenarios {outcome.status}: {counts(outcome)}",
         "summary": _cap(summary, SUMMARY_LIMIT),
@@ -191,6 +197,8 @@ def comment_section(
     ]
     if outcome.attempts:
         parts.append(attempts_list(outcome))
+    if verified := verification_lines(outcome):
+        parts.append(verified)
     parts.append(
         (links_line + "\n" if links_line else "")
         + f"Duration {outcome.duration_s:.1f} s · {outcome.tokens} tokens · {len(outcome.turn_ids)} turn(s)"
@@ -204,7 +212,8 @@ def _excerpt(evidence: Evidence) -> str:
     """The last lines of a command's output, in a fenced block with its command and exit code."""
     lines = evidence.output.rstrip().splitlines()[-EXCERPT_LINES:]
     cut = f" (last {len(lines)} lines)" if len(evidence.output.splitlines()) > EXCERPT_LINES else ""
-    return (f"`{evidence.command}` → exit {evidence.exit_code}, `{evidence.id}`{cut}\n"
+    by = " (run by the bot)" if evidence.by == "bot" else ""
+    return (f"`{evidence.command}` → exit {evidence.exit_code}{by}, `{evidence.id}`{cut}\n"
             "```text\n" + "\n".join(lines) + "\n```")
 
 
@@ -236,6 +245,7 @@ def pr_body(
             for sid in fixed
         ),
     ]
+    parts += [proof_section(outcome)] if outcome.proofs else []
     summaries = "\n".join(
         f"- attempt {attempt.number}: {attempt.summary or 'no summary'}"
         + (f" (reverted {', '.join(attempt.reverted_paths)})" if attempt.reverted_paths else "")

@@ -22,7 +22,7 @@ from bot.workspace.git import git
 
 #: Files that running tests and builds write by themselves (bytecode, test, type-checker and coverage caches,
 #: installed packages) in a repository that does not ignore them: reverted like any change outside
-#: ``bot.execution.loop.SCENARIO_DIR`` but no edit of the code, and never part of a fix commit.
+#: ``bot.execution.guards.SCENARIO_DIR`` but no edit of the code, and never part of a fix commit.
 BYPRODUCT = re.compile(
     r"(^|/)(__pycache__|\.pytest_cache|\.mypy_cache|\.ruff_cache|\.tox|\.nox|\.hypothesis|node_modules"
     r"|htmlcov|\.nyc_output|coverage|[^/]+\.egg-info)/|(^|/)(\.coverage(\.[^/]*)?|coverage\.xml)$|\.py[co]$")

@@ -22,7 +22,8 @@ USAGE: dict[str, str] = {
     "status": "/scenarioforge status [--config]",
     "cancel": "/scenarioforge cancel",
     "generate": "/scenarioforge generate [--update] [--branch BRANCH] [INSTRUCTION…]",
-    "execute": "/scenarioforge execute [--mode run|fix|pr|full] [--scenarios ID,…] [--revision N]",
+    "execute": "/scenarioforge execute [--mode run|fix|pr|full] [--scenarios ID,…] [--revision N] [--repeat N] "
+               "[--allow-test-changes]",
     "sources": "/scenarioforge sources [--include PATH…] [--exclude PATH…]",
     "confirm": "/scenarioforge confirm",
 }

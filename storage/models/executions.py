@@ -37,6 +37,8 @@ class ExecutionResult(Base):
     turns: Mapped[list[Any]] = mapped_column(default=list)
     #: The rerun of every selected scenario before a PR (``ScenarioOutcome`` as JSON).
     check: Mapped[list[Any]] = mapped_column(default=list)
+    #: The fixed scenarios run on the base and fix commits (``bot.domain.verification.FixProof`` as JSON).
+    proofs: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -24,6 +24,7 @@ from bot.domain.pack import PackDocument, Revision
 from bot.domain.results import FixReport
 from bot.domain.sources import ScanResult, Source
 from bot.execution.action import BRANCH_PREFIX, CHECK_NAME
+from bot.execution.prompts import INTROS
 from bot.execution.render import FIX_ACTION, PR_ACTION
 from bot.github import messages
 from bot.github.publish import BOT_NAME
@@ -174,8 +175,9 @@ async def test_run_mode_shows_the_real_failure_and_the_fix_button_fixes_it(world
     outcome = await outcome_of(world, run)
     sc1 = outcome.results[0]
     async with world.database.session() as session:
-        [proof] = [await executions.evidence_of(session, run.id, eid) for eid in sc1.evidence_ids]
+        proof, own = [await executions.evidence_of(session, run.id, eid) for eid in sc1.evidence_ids]
     assert (DISCOUNT_TEST in proof.command, proof.exit_code, proof.scenario_ids) == (True, 1, ["SC-001"])
+    assert (own.by, own.command, own.exit_code) == ("bot", DISCOUNT_TEST, 1)  # the bot's own run, of record
     assert "assert 49.5 == 45.0" in proof.output and "1 failed" in proof.output
     assert f"`{proof.id}`" in tracking["body"]
 
@@ -287,7 +289,7 @@ async def test_open_fix_pr_clicked_twice_after_fix_failures_updates_one_pr_on_th
     assert (pack.payload["revision"], pack.payload["pinned_by"]) == (1, fixed.id)
 
 
-async def test_a_model_claiming_passed_without_running_anything_is_blocked(world, model_server):
+async def test_a_model_claiming_passed_without_running_anything_is_contradicted_or_blocked(world, model_server):
     world.remote.commit({".github/scenarioforge.yml": "execute:\n  max_fix_attempts: 0\n"})  # invalid: ≥ 1
     await store_pack(world)
     model_server.script = lambda request: report(result("SC-001", "passed", DISCOUNT_TEST, "45.0"),
@@ -296,13 +298,17 @@ async def test_a_model_claiming_passed_without_running_anything_is_blocked(world
     await world.settle()
 
     run = await the_run(world)
-    assert (run.state, run.args["trigger"]) == ("blocked", "label")
+    assert (run.state, run.args["trigger"]) == ("failed", "label")
     check = check_of(world, run)
-    assert (check["conclusion"], check["actions"]) == ("neutral", [])
+    assert check["conclusion"] == "failure"
     summary = check["output"]["summary"]
-    assert "reported passed without proof: cited command(s) never ran in the turn" in summary
+    # SC-001's rerun command, run by the bot, fails: the claim is contradicted and the bot's result wins
+    assert (f"- **SC-001**: `{DISCOUNT_TEST}` → exit 1 (0/1 passed) → **failed**; the agent's commands: blocked "
+            "(reported passed without proof: cited command(s) never ran in the turn") in summary
+    assert f"**contradiction**: the agent reported passed; the bot's run of `{DISCOUNT_TEST}` exited 1" in summary
+    # SC-002 names no command: the bot has nothing to run, it stays blocked
     assert "reported passed without proof: the result cites no command" in summary
-    assert "**Execute blocked** (run) — 0 passed, 0 failed, 2 blocked" in await world.tracking(run.id)
+    assert "**Execute failed** (run) — 0 passed, 1 failed, 1 blocked" in await world.tracking(run.id)
     # the invalid repository config is said, not silently replaced by the defaults
     assert "A config file is invalid and was left out; the defaults and the valid files were used" in summary
     assert "max_fix_attempts" in summary.split("valid files were used")[1]
@@ -373,15 +379,19 @@ async def test_a_cancel_landing_as_the_fix_loop_ends_publishes_nothing(world, mo
     await store_pack(world)
     gate = tmp_path / "gate"
     os.mkfifo(gate)
-    # the fix command waits on the FIFO until the test has cancelled the run
-    model_server.script = cart_model(fix=f"cat {gate} > /dev/null; {FIX_COMMAND}")
+    # the check turn's first command (the last turn of the loop) waits on the FIFO until the test has
+    # cancelled the run
+    script = cart_model()
+    check_intro = INTROS["check"].split(",")[0]
+    model_server.script = lambda request: [exec_call(f"cat {gate} > /dev/null && {DISCOUNT_TEST}")] if (
+        check_intro in user_texts(request)[-1] and not this_turn(request)) else script(request)
     await world.comment("/scenarioforge execute --mode full")
     writer = await open_when_read(gate)
     # what `/scenarioforge cancel` writes, the workflow itself not cancelled
     async with world.database.session() as session:
         run = (await session.scalars(select(Run))).one()
         await runs.cancel_run(session, run, by=WRITER)
-    os.close(writer)  # the fix goes on, the rerun passes, the loop ends "passed"
+    os.close(writer)  # the check goes on and passes, the loop ends "passed"
     await world.settle()
 
     run = await the_run(world)

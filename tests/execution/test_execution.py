@@ -11,7 +11,8 @@ import pytest
 from bot.codex.engine import Engine
 from bot.domain.results import FixReport, fix_schema, report_schema
 from bot.errors import Cancelled, CodexError, ScenarioForgeError
-from bot.execution.loop import Limits, execute_command, execute_pack
+from bot.execution.local import execute_command
+from bot.execution.loop import Limits, execute_pack
 from bot.execution.render import comment_section
 from tests.support.model_server import (
     assistant_message,
@@ -113,8 +114,11 @@ async def test_run_mode_records_the_real_failing_output(model_server, codex_sett
     sc1, sc2 = outcome.results
     assert (sc1.scenario_id, sc1.status, sc1.classification.cause) == ("SC-001", "failed", "code-defect")
     assert (sc2.status, sc2.classification) == ("passed", None)
-    [proof] = [item for item in outcome.evidence if item.id in sc1.evidence_ids]
+    proof, own = [item for item in outcome.evidence if item.id in sc1.evidence_ids]
     assert proof.exit_code == 1 and "assert 49.5 == 45.0" in proof.output and proof.scenario_ids == ["SC-001"]
+    # the bot ran the scenario's rerun_command itself: the evidence of record, beside the agent's command
+    assert (proof.by, own.by, own.command, own.exit_code, own.scenario_ids) == ("agent", "bot", PYTEST, 1, ["SC-001"])
+    assert "assert 49.5 == 45.0" in own.output and sc1.verification.contradiction is None
     assert "FAILED tests/test_cart.py::test_discount" in proof.output and proof.duration_ms is not None
     assert outcome.diff == "" and git(target_repo.path, "status", "--porcelain") == ""
     states = [(e.payload.get("scenario_id"), e.payload.get("state")) for e in events if e.phase == "scenario"]
@@ -142,8 +146,9 @@ async def test_fix_mode_fixes_the_bug_and_the_rerun_passes(model_server, codex_s
     assert ".github" not in outcome.diff and not (target_repo.path / ".github").exists()
     before, after = outcome.initial[0], outcome.results[0]
     index = {item.id: item for item in outcome.evidence}
-    assert [index[e].exit_code for e in before.evidence_ids] == [1]
-    assert [index[e].exit_code for e in after.evidence_ids] == [0] and "1 passed" in index[after.evidence_ids[0]].output
+    assert [(index[e].by, index[e].exit_code) for e in before.evidence_ids] == [("agent", 1), ("bot", 1)]
+    assert [(index[e].by, index[e].exit_code) for e in after.evidence_ids] == [("agent", 0), ("bot", 0)]
+    assert "1 passed" in index[after.evidence_ids[0]].output and "1 passed" in index[after.evidence_ids[1]].output
     assert git(target_repo.path, "status", "--porcelain") == f" M {BUGGY_FILE}\n"  # left uncommitted
     assert len(outcome.turn_ids) == 3
     # the fix turn ran in the same thread and was told the real failing output, with the fix schema
@@ -247,7 +252,8 @@ async def test_a_fix_that_breaks_a_passing_scenario_is_a_regression_without_pr(m
     sc1, sc2 = outcome.results
     assert (sc1.status, sc2.status, sc2.classification.cause) == ("passed", "failed", "code-defect")
     index = {item.id: item for item in outcome.evidence}
-    [proof] = [index[eid] for eid in sc2.evidence_ids]
+    proof, own = [index[eid] for eid in sc2.evidence_ids]
+    assert own.by == "bot" and own.exit_code == 1 and "assert 0 == 55.0" in own.output
     assert proof.exit_code == 1 and "assert 0 == 55.0" in proof.output and proof.attempt == 1
     assert [r.status for r in outcome.initial] == ["failed", "passed"]  # the before is kept
     [regression] = [e for e in events if (e.phase, e.status) == ("check", "failed")]
@@ -286,13 +292,21 @@ async def test_token_budget_stops_before_a_fix_turn(model_server, codex_settings
     assert (outcome.status, outcome.stop_reason, outcome.attempts) == ("failed", "token_budget", [])
 
 
-async def test_passed_without_running_anything_is_blocked(model_server, codex_settings, target_repo):
+async def test_a_pass_claimed_without_running_anything_is_settled_by_the_bots_own_run(model_server, codex_settings,
+                                                                                      target_repo):
     model_server.script = lambda request: answer(result("SC-001", "passed", [DISCOUNT_TEST], "45.0"),
                                                  result("SC-002", "passed", [], "55.0"))
-    outcome = await execute_pack(Engine(codex_settings), worktree=target_repo.path, pack=target_repo.pack, mode="fix")
-    assert outcome.status == "blocked" and outcome.stop_reason == "nothing_to_fix"
-    assert [(r.status, r.reported_status) for r in outcome.results] == [("blocked", "passed")] * 2
-    assert "never ran" in outcome.results[0].blocked_reason and outcome.evidence == []
+    outcome = await execute_pack(Engine(codex_settings), worktree=target_repo.path, pack=target_repo.pack, mode="run")
+    assert outcome.status == "failed"
+    sc1, sc2 = outcome.results
+    # SC-001's rerun command really fails: the bot's run wins over the claim, and both are recorded
+    assert (sc1.status, sc1.reported_status, sc1.verification.agent_status) == ("failed", "passed", "blocked")
+    assert "never ran" in sc1.verification.agent_reason
+    assert sc1.verification.contradiction == f"the agent reported passed; the bot's run of `{DISCOUNT_TEST}` exited 1"
+    [own] = outcome.evidence
+    assert (own.by, own.exit_code, own.id in sc1.evidence_ids) == ("bot", 1, True)
+    # SC-002 gave no command at all: nothing to run, it stays blocked
+    assert (sc2.status, sc2.verification) == ("blocked", None) and "cites no command" in sc2.blocked_reason
 
 
 async def test_failure_from_a_stale_source_is_stale_spec_and_not_fixed(model_server, codex_settings, target_repo):

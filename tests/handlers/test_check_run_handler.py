@@ -69,7 +69,8 @@ async def test_a_button_starts_execute_in_its_mode_with_the_same_arguments(world
     assert answer.status == 202
     _, again = await world.runs()
     assert (again.action, again.requester, again.issue_number, again.is_pull_request) == ("execute", WRITER, 1, False)
-    assert again.args == {"mode": mode, "scenarios": ["SC-001"], "revision": 1, "trigger": "check_run",
+    assert again.args == {"mode": mode, "scenarios": ["SC-001"], "revision": 1, "repeat": None,
+                          "allow_test_changes": False, "trigger": "check_run",
                           "check_run_id": original.check_run_id, "origin_run": original.id}
     assert again.state == "failed" and again.check_run_id not in (None, original.check_run_id)
     assert messages.marker(again.id) in await world.tracking(again.id)  # its own tracking comment, same issue
@@ -85,7 +86,8 @@ async def test_rerun_repeats_the_original_arguments_and_a_redelivery_starts_noth
 
     runs = await world.runs()
     assert len(runs) == 2
-    assert runs[1].args == {"mode": "fix", "scenarios": [], "revision": None, "trigger": "check_run",
+    assert runs[1].args == {"mode": "fix", "scenarios": [], "revision": None, "repeat": None,
+                            "allow_test_changes": False, "trigger": "check_run",
                             "check_run_id": original.check_run_id, "origin_run": original.id}
 
 

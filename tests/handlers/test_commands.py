@@ -61,8 +61,12 @@ def test_generate_defaults():
 def test_execute_flags():
     command = parse("/scenarioforge execute --mode full --scenarios SC-1,checkout.2 --revision 3")
     assert (command.mode, command.scenarios, command.revision) == ("full", ("SC-1", "checkout.2"), 3)
-    assert command.args() == {"mode": "full", "scenarios": ["SC-1", "checkout.2"], "revision": 3}
-    assert parse("/scenarioforge execute").args() == {"mode": None, "scenarios": [], "revision": None}
+    assert command.args() == {"mode": "full", "scenarios": ["SC-1", "checkout.2"], "revision": 3, "repeat": None,
+                              "allow_test_changes": False}
+    assert parse("/scenarioforge execute").args() == {"mode": None, "scenarios": [], "revision": None,
+                                                      "repeat": None, "allow_test_changes": False}
+    command = parse("/scenarioforge execute --repeat 3 --allow-test-changes")
+    assert (command.args()["repeat"], command.args()["allow_test_changes"]) == (3, True)
 
 
 def test_sources_include_and_exclude_repeat():
@@ -88,6 +92,8 @@ def test_sources_include_and_exclude_repeat():
     ("/scenarioforge execute --revision 0", "must be a whole number ≥ 1, got '0'", "execute"),
     ("/scenarioforge execute --revision -1", "got '-1'", "execute"),
     ("/scenarioforge execute --scenarios SC-1,,SC-2", "invalid scenario id ''", "execute"),
+    ("/scenarioforge execute --repeat 0", "must be a whole number from 1 to 20, got '0'", "execute"),
+    ("/scenarioforge execute --repeat 21", "must be a whole number from 1 to 20, got '21'", "execute"),
     ("/scenarioforge execute --scenarios 'SC 1'", "invalid scenario id 'SC 1'", "execute"),
     ("/scenarioforge execute --sandbox off", "unrecognized arguments: --sandbox off", "execute"),
     ("/scenarioforge execute --base-url http://evil", "unrecognized arguments", "execute"),
