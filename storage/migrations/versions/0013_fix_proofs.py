@@ -1,13 +1,13 @@
-"""execution results keep the fix's "fails before, passes after" proofs (issue 13; after 0011_executors)
+"""execution results keep the fix's "fails before, passes after" proofs (issue 13; after 0012_ci_failures_reviews)
 
-Revision ID: 0012_fix_proofs
-Revises: 0011_executors
+Revision ID: 0013_fix_proofs
+Revises: 0012_ci_failures_reviews
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_fix_proofs"
-down_revision = "0011_executors"
+revision = "0013_fix_proofs"
+down_revision = "0012_ci_failures_reviews"
 branch_labels = None
 depends_on = None
 
