@@ -25,7 +25,7 @@ from bot.codex.turns import EngineEvent, EngineThread, OnEvent, TurnResult, emit
 from bot.codex.untrusted import fence
 from bot.domain.results import Evidence, FixReport, TurnKind, TurnUsage, fix_schema
 from bot.execution import evidence as ev
-from bot.execution.loop import PROTECTED_PREFIX
+from bot.execution.guards import PROTECTED_PREFIX
 
 PROMPT_VERSION = "ci-fix-v1"
 INTROS = {
