@@ -109,6 +109,7 @@ class Runtime:
             "name": APP_NAME, "system_database_url": system_database_url(self.db.url),
             "application_version": self.version, "executor_id": self.executor_id, "log_level": "WARNING",
             "scheduler_polling_interval_sec": self.settings.queue_poll_s,
+            "notification_listener_polling_interval_sec": min(self.settings.queue_poll_s, 1.0),
         })
         DBOS.listen_queues([QUEUE] if self.works else [])
         DBOS.launch()

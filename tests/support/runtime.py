@@ -15,7 +15,7 @@ from tests.support.fakes import make_settings
 @pytest.fixture
 async def web_runtime(database, tmp_path):
     """A started enqueue-only ``Runtime`` on ``database``; stopped after the test."""
-    settings = make_settings(database_url=database.url, workdir=tmp_path / "work", workers=0)
+    settings = make_settings(database_url=database.url, workdir=tmp_path / "work", workers=0, queue_poll_s=0.05)
     runtime = Runtime(database, settings, auth=None, actions={})
     await runtime.start()
     try:

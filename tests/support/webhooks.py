@@ -147,6 +147,7 @@ def webhook_settings(tmp_path, app_keys) -> Settings:
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'scenarioforge.db'}",
         workdir=tmp_path / "work",
         workers=0,
+        queue_poll_s=0.05,  # DBOS's threads wake this often: a quick stop at teardown
     )
 
 
