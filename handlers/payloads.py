@@ -176,46 +176,46 @@ class _RepoWithDefault(_Named):
     default_branch: StrictStr
 
 
-class _WorkflowRun(_Part):
+class _CIHead(_Part):
+    """What a completed workflow run and a completed check suite both say of the commit they ran on."""
+
     id: Id
-    name: StrictStr | None = None
     head_sha: StrictStr
     head_branch: StrictStr | None = None
     conclusion: StrictStr | None = None
-    html_url: StrictStr
     pull_requests: list[_PullRef] = []
-    head_repository: _HeadRepo | None = None
 
 
-class WorkflowRunCompleted(_Part):
-    """``workflow_run.completed``."""
-
-    workflow_run: _WorkflowRun
+class _CICompleted(_Part):
     repository: _RepoWithDefault
     installation: _Installation
     sender: _Sender
+
+
+class _WorkflowRun(_CIHead):
+    name: StrictStr | None = None
+    html_url: StrictStr
+    head_repository: _HeadRepo | None = None
+
+
+class WorkflowRunCompleted(_CICompleted):
+    """``workflow_run.completed``."""
+
+    workflow_run: _WorkflowRun
 
 
 class _AppSlug(_App):
     slug: StrictStr | None = None
 
 
-class _CheckSuite(_Part):
-    id: Id
-    head_sha: StrictStr
-    head_branch: StrictStr | None = None
-    conclusion: StrictStr | None = None
-    pull_requests: list[_PullRef] = []
+class _CheckSuite(_CIHead):
     app: _AppSlug | None = None
 
 
-class CheckSuiteCompleted(_Part):
+class CheckSuiteCompleted(_CICompleted):
     """``check_suite.completed``."""
 
     check_suite: _CheckSuite
-    repository: _RepoWithDefault
-    installation: _Installation
-    sender: _Sender
 
 
 class _Commit(_Part):
