@@ -27,8 +27,10 @@ from tests.support.repos import RepoBuilder
 
 BUGGY_FILE = "shop/cart.py"
 SPEC = "docs/spec.md"
-#: The commands an agent runs in the target repository (the test interpreter has pytest).
-PYTEST = f"{sys.executable} -m pytest -q -p no:cacheprovider"
+#: The commands an agent runs in the target repository (the test interpreter has pytest). Without the
+#: plugins of our own test environment (hypothesis, selenium …) pytest starts in 0.4 s instead of 2 s,
+#: and an execute test runs it a few dozen times.
+PYTEST = f"env PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 {sys.executable} -m pytest -q -p no:cacheprovider"
 DISCOUNT_TEST = f"{PYTEST} tests/test_cart.py::test_discount"
 TOTAL_TEST = f"{PYTEST} tests/test_cart.py::test_total"
 FIX_COMMAND = "sed -i 's#/ 1000#/ 100#' shop/cart.py"
