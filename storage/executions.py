@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.results import (
+    DocumentRevision,
     Evidence,
     ExecutionOutcome,
     FixAttempt,
@@ -44,6 +45,7 @@ async def save_outcome(
         diff=outcome.diff, turns=[turn.model_dump(mode="json") for turn in outcome.turns],
         check=[result.model_dump(mode="json") for result in outcome.check],
         proofs=[proof.model_dump(mode="json") for proof in outcome.proofs],
+        documentation=outcome.documentation.model_dump(mode="json") if outcome.documentation else None,
     ))
     turns = [(0, outcome.initial)] + [(attempt.number, attempt.results) for attempt in outcome.attempts]
     for number, results in turns:
@@ -105,6 +107,7 @@ async def load_outcome(session: AsyncSession, run_id: int) -> ExecutionOutcome |
         tokens=row.tokens, duration_s=row.duration_s, codex_s=row.codex_s, prompt_version=row.prompt_version,
         turns=[TurnUsage.model_validate(item) for item in row.turns], check=check,
         proofs=[FixProof.model_validate(item) for item in row.proofs],
+        documentation=DocumentRevision.model_validate(row.documentation) if row.documentation else None,
     )
 
 

@@ -12,6 +12,7 @@ All functions take the caller's ``AsyncSession`` (one transaction, see
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,10 +21,11 @@ from bot.domain.sources import Reason, ScanResult, Source, manifest_hash
 from bot.errors import ScenarioForgeError
 from config.repo import matches_any
 from storage.models import Manifest, ManifestConfirmation, ManifestSource
+from storage.models.base import utcnow
 
 __all__ = [
     "SelectionError", "confirm", "edit_selection", "is_confirmed", "latest_manifest", "manifest_hash",
-    "needs_confirmation", "pending_confirmation", "save_manifest", "selected_source_ids", "sources_of",
+    "mark_for_reconfirmation", "needs_confirmation", "pending_confirmation", "save_manifest", "selected_source_ids", "sources_of",
 ]
 
 
@@ -105,8 +107,29 @@ def selected_source_ids(manifest: Manifest) -> list[int]:
 
 
 def needs_confirmation(manifest: Manifest) -> list[Source]:
-    """Selected sources whose status is ``stale`` or ``suspect`` (the trust gate's question)."""
-    return [s for s in sources_of(manifest) if s.selected and s.status in ("stale", "suspect")]
+    """Selected sources whose status is ``stale`` or ``suspect``, or that are marked for re-confirmation
+    (:func:`mark_for_reconfirmation`): the trust gate's question."""
+    marked = {row.path for row in manifest.sources if row.reconfirm_since is not None}
+    return [s for s in sources_of(manifest) if s.selected and (s.status in ("stale", "suspect") or s.path in marked)]
+
+
+def _utc(moment: datetime) -> datetime:
+    """``moment`` as aware UTC (SQLite hands timezone-aware columns back naive, in UTC)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+async def mark_for_reconfirmation(session: AsyncSession, manifest: Manifest, paths: Sequence[str],
+                                  reason: str) -> list[str]:
+    """Mark the sources ``paths`` of ``manifest`` for re-confirmation from now on, with ``reason``
+    (e.g. "documentation PR #7 rewrites it"); a confirmation given before does not cover them
+    (:func:`pending_confirmation`). Returns the paths marked (those the manifest has)."""
+    marked = []
+    for row in manifest.sources:
+        if row.path in paths:
+            row.reconfirm_reason, row.reconfirm_since = reason, utcnow()
+            marked.append(row.path)
+    await session.flush()
+    return marked
 
 
 async def confirm(session: AsyncSession, manifest: Manifest, login: str) -> ManifestConfirmation:
@@ -130,8 +153,11 @@ async def is_confirmed(session: AsyncSession, manifest: Manifest) -> ManifestCon
 
 
 async def pending_confirmation(session: AsyncSession, manifest: Manifest) -> list[Source]:
-    """The gate: sources that still need a person's look (empty when none or when confirmed)."""
+    """The gate: sources that still need a person's look (empty when none or when confirmed; a source
+    marked for re-confirmation after the latest confirmation still needs one)."""
     pending = needs_confirmation(manifest)
-    if pending and await is_confirmed(session, manifest) is None:
+    confirmation = await is_confirmed(session, manifest) if pending else None
+    if confirmation is None:
         return pending
-    return []
+    since = {row.path: _utc(row.reconfirm_since) for row in manifest.sources if row.reconfirm_since is not None}
+    return [s for s in pending if s.path in since and since[s.path] > _utc(confirmation.confirmed_at)]

@@ -18,8 +18,9 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel, ValidationError
 from openai_codex import AsyncThread, AsyncTurnHandle, SkillInput, TextInput
 from openai_codex import CodexError as SdkError
 from openai_codex.generated.v2_all import (
@@ -38,6 +39,7 @@ from openai_codex.generated.v2_all import (
 from bot.errors import CodexError
 
 INTERRUPT_TIMEOUT_S = 10.0
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +120,18 @@ class TurnResult:
     commands: list[CommandRun]
     usage: TokenUsage
     duration_s: float
+
+    def answer(self, model: type[ModelT]) -> ModelT:
+        """The turn's JSON answer (``parsed``) as ``model``.
+
+        Raises:
+            CodexError: it does not fit the schema (type ``InvalidOutput``, pydantic's message).
+        """
+        try:
+            return model.model_validate(self.parsed)
+        except ValidationError as exc:
+            raise CodexError(f"{model.__name__} does not match the schema: {exc}", error_type="InvalidOutput",
+                             thread_id=self.thread_id, turn_id=self.turn_id) from exc
 
 
 def _unwrap(item: Any) -> Any:

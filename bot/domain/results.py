@@ -29,11 +29,32 @@ ResultStatus = Literal["passed", "failed", "blocked"]
 ScenarioStatus = Literal["passed", "failed", "blocked", "flaky"]
 Cause = Literal["code-defect", "stale-spec", "scenario-defect", "environment", "flaky"]
 Mode = Literal["run", "fix", "pr", "full"]
-TurnKind = Literal["run", "fix", "rerun"]
+TurnKind = Literal["run", "fix", "rerun", "docs"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _all_required(schema: dict[str, Any]) -> None:
+    """Strict mode for a model with optional fields: every property required, no defaults (a field that
+    may be left out by older callers still has to be answered, possibly with ``null``)."""
+    schema["required"] = list(schema["properties"])
+    for prop in schema["properties"].values():
+        prop.pop("default", None)
+
+
+class SourceMisread(_Strict):
+    """The agent's claim that a scenario misread its source: the scenario's expectation contradicts the
+    source's own text, and the code does what the source says (issue 13, ``scenario-defect``).
+
+    The bot believes it only when ``quote`` is really in ``source_id`` at the commit under test
+    (``bot.execution.classify``).
+    """
+
+    source_id: str = Field(description="The scenario's source (one of its source_ids) that it misread.")
+    quote: str = Field(description="The sentence of that source, copied verbatim, that the expectation contradicts.")
+    source_says: str = Field(description="What the source says should be observed instead (the corrected expectation).")
 
 
 class CheckpointResult(_Strict):
@@ -59,6 +80,11 @@ class ScenarioReport(_Strict):
     rerun_command: str = Field(description="A shell command that reruns just this scenario.")
     files_written: list[str] = Field(description="Paths of scenario tests or scripts written for it.")
     notes: str = Field(description="Why blocked, or anything a reviewer must know; empty if nothing.")
+    misread: SourceMisread | None = Field(default=None, description=(
+        "Only for a failed scenario whose expectation contradicts its own source's text while the code does what "
+        "the source says: the quote from the source. Otherwise null."))
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_all_required)
 
 
 class ExecutionReport(_Strict):
@@ -151,6 +177,8 @@ class ScenarioOutcome(BaseModel):
     blocked_reason: str | None = None
     classification: Classification | None = None
     verification: Verification | None = None
+    #: The agent's claim that the scenario misread its source (checked by ``bot.execution.classify``).
+    misread: SourceMisread | None = None
 
     @property
     def failing_checkpoints(self) -> list[CheckpointResult]:
@@ -172,11 +200,31 @@ class FixAttempt(BaseModel):
     evidence_ids: list[str] = Field(default_factory=list)
 
 
+class DocumentRevision(BaseModel):
+    """The docs turn of a run (issue 13, ``stale-spec`` → documentation PR): the stale documents of
+    ``scenario_ids`` edited to match the code.
+
+    ``documents``: the stale source paths the turn was asked to edit; ``files``: path → new text of the
+    documents it changed (all it may change; ``reverted_paths``: what else it changed, put back).
+    The worktree is left without these edits: they are published on their own branch, not with a code fix.
+    """
+
+    scenario_ids: list[str]
+    documents: list[str]
+    turn_id: str | None = None
+    summary: str = ""
+    residual_risk: str = ""
+    diff: str = ""
+    files: dict[str, str] = Field(default_factory=dict)
+    reverted_paths: list[str] = Field(default_factory=list)
+    evidence_ids: list[str] = Field(default_factory=list)
+
+
 class TurnUsage(BaseModel):
     """Tokens one Codex turn of the loop used, as Codex counts them (``bot.codex.turns.TokenUsage``).
 
     ``kind``: ``run`` (the first run), ``fix``, ``rerun`` (after a fix, and the
-    check of every scenario before a PR); ``attempt`` as in :class:`Evidence`.
+    check of every scenario before a PR), ``docs`` (the stale documents edited); ``attempt`` as in :class:`Evidence`.
     ``input_tokens`` include the cached ones; ``total_tokens`` is Codex's total;
     ``cost_usd`` is the estimate of ``bot.domain.cost`` (``None``: the model has no price).
     """
@@ -207,7 +255,8 @@ class ExecutionOutcome(BaseModel):
     in Codex turns (wall-clock seconds); the difference is the bot's own time.
     ``turns`` holds each turn's token usage in order; ``turn_ids`` and
     ``tokens`` (their total) summarize it. ``proofs``: the "fails before, passes
-    after" runs of the fixed scenarios (modes ``pr | full``, a passing fix).
+    after" runs of the fixed scenarios (modes ``pr | full``, a passing fix); ``documentation``: the docs
+    turn for the ``stale-spec`` failures (modes ``fix | pr | full``), if there was one.
     """
 
     mode: Mode
@@ -218,6 +267,7 @@ class ExecutionOutcome(BaseModel):
     attempts: list[FixAttempt] = Field(default_factory=list)
     check: list[ScenarioOutcome] = Field(default_factory=list)
     proofs: list[FixProof] = Field(default_factory=list)
+    documentation: DocumentRevision | None = None
     evidence: list[Evidence] = Field(default_factory=list)
     diff: str = ""
     stop_reason: str | None = None

@@ -7,8 +7,7 @@ defaults, said in the ``config`` event and in the check run); the chosen pack re
 (``--revision N``; for a run started from a check run's button or "Re-run",
 the revision its origin run executed, so "Open fix PR" after "Fix failures"
 reruns the loop on the same revision; else the repository's latest;
-``storage.packs``) and the
-stale sources of the manifest it was generated from (``stale-spec``
+``storage.packs``) and the stale sources of the manifest it was generated from (``stale-spec``
 classification); the check run ``ScenarioForge / execute`` in progress on
 the checked-out commit (``external_id`` = run id, ``details_url`` = tracking
 comment); ``bot.execution.loop.execute_pack`` in the worktree with the
@@ -17,14 +16,13 @@ tracking-comment phases; the outcome stored (``storage.executions``); in
 modes ``pr | full`` with a passing fix, the bot commits the final diff on
 ``scenarioforge/fix-<root run id>`` on top of the head SHA, pushes it with the
 installation token and opens (or updates) a draft pull request against the
-head branch (``bot.github.publish``). The root run is the first of the chain of runs
-started from check-run buttons and "Re-run" (``args.origin_run``,
-``handlers.check_run``), so every later run of that chain updates the same
-branch and pull request instead of opening another one; the check run completed
-with the results table, annotations and the "Fix failures" / "Open fix PR"
-buttons (``bot.execution.render``); the run ends ``passed | failed |
-blocked`` like its outcome, the tracking comment with the table, links,
-duration and token usage.
+head branch (``bot.github.publish``); the remedies of ``stale-spec`` and ``scenario-defect``
+failures (``bot.execution.remedies``: a documentation PR, a pack revision proposal). The root run
+is the first of the chain of runs started from check-run buttons and "Re-run" (``args.origin_run``,
+``handlers.check_run``), so every later run of that chain updates the same branch and pull request
+instead of opening another one; the check run completed with the results table, annotations and the
+"Fix failures" / "Open fix PR" buttons (``bot.execution.render``); the run ends ``passed | failed |
+blocked`` like its outcome, the tracking comment with the table, links, duration and token usage.
 
 Cancellation (``/scenarioforge cancel``) reaches the action as
 ``CancelledError`` from its preemptible step (``bot.jobs.steps``): leaving the loop stops the
@@ -50,7 +48,8 @@ from bot.domain.pack import PackDocument
 from bot.domain.results import ExecutionOutcome, Mode
 from bot.errors import ScenarioForgeError
 from bot.execution.selection import fix_selection, left_out_note
-from bot.execution.loop import Limits, execute_pack
+from bot.execution.loop import PR_MODES, Limits, execute_pack
+from bot.execution.remedies import apply_remedies
 from bot.execution.verify import Rigor
 from bot.execution.render import (
     RERUN_TEMPLATE,
@@ -85,7 +84,6 @@ from storage.models import ExecutionResult, Manifest, PackRevision, Run
 
 CHECK_NAME = "ScenarioForge / execute"
 BRANCH_PREFIX = "scenarioforge/fix-"
-PR_MODES: frozenset[str] = frozenset({"pr", "full"})
 
 
 @dataclass(frozen=True)
@@ -192,13 +190,13 @@ def config_note(config_error: str | None) -> str:
 
 
 def check_output(outcome: ExecutionOutcome, chosen: ChosenPack, *, root: str, pull: Mapping[str, Any] | None,
-                 config_error: str | None = None, findings: Sequence[Finding] = ()) -> checks.Output:
-    """The completed check run's output: table, attempts, annotations, what to do, the fix PR,
-    the config's error if a file was left out, and the policy's findings (table and annotations)."""
+                 config_error: str | None = None, findings: Sequence[Finding] = (),
+                 notes: Sequence[str] = ()) -> checks.Output:
+    """The completed check run's output: table, attempts, annotations, what to do, the fix PR, ``notes`` (the
+    remedies), the config's error if a file was left out, and the policy's findings (table and annotations)."""
     output = check_run_output(outcome, root=root, rerun_template=rerun_template(chosen.revision))
-    extra = [text for text in (advice(outcome),
-                               f"Fix PR: [#{pull['number']}]({pull['html_url']})" if pull else "",
-                               config_note(config_error), findings_table(findings)) if text]
+    extra = [text for text in (advice(outcome), f"Fix PR: [#{pull['number']}]({pull['html_url']})" if pull else "",
+                               *notes, config_note(config_error), findings_table(findings)) if text]
     summary = "\n\n".join([output["summary"], *extra])
     return checks.Output(output["title"], summary, annotations=[*output["annotations"], *annotations_of(findings)])
 
@@ -332,10 +330,12 @@ async def _execute_and_report(ctx: JobContext, check: checks.CheckRun, chosen: C
         notes += [note] if note else []
     elif outcome.mode in PR_MODES:
         notes.append(f"No fix PR: the fix loop ended with `{outcome.stop_reason}`, not with passing reruns.")
+    notes += await apply_remedies(ctx, outcome, chosen.document.pack, revision=chosen.revision,
+                                  manifest_hash=chosen.manifest_hash, root_run_id=root_run_id)
     if await stopped_by_cancel(ctx, check, pull):
         return
     output = check_output(outcome, chosen, root=str(workspace.path), pull=pull, config_error=config_error,
-                          findings=findings)
+                          findings=findings, notes=notes)
     await check.complete(conclusion(outcome), output, actions=check_run_actions(outcome))
     await ctx.set_state(outcome.status, "complete", final_message(outcome, chosen, check_url=check.html_url,
                                                                   pull=pull, notes=notes))

@@ -1,4 +1,4 @@
-"""Why a scenario failed: ``code-defect | stale-spec | environment | flaky`` (backlog SF-5001).
+"""Why a scenario failed: ``code-defect | stale-spec | scenario-defect | environment | flaky`` (SF-5001).
 
 Rules, first match wins (issue 5, "Classify failures"):
 
@@ -9,9 +9,21 @@ Rules, first match wins (issue 5, "Classify failures"):
    ``No module named``, name resolution / connection errors) → "fix the
    environment"; a code fix cannot help, so the scenario is ``blocked`` with
    what is missing (:func:`block_on_environment`, issue 13).
-3. **flaky** — decided by the fix loop, not here: the scenario passed on a
+3. **scenario-defect** — the scenario misread its source (issue 13): the
+   agent's report says so (``misread``: a source of the scenario and the
+   sentence of it that the scenario's expectation contradicts) and that
+   sentence is really in that document at the commit under test (whitespace
+   aside; :func:`believed_misread`). The failure itself is the bot's own run
+   (``bot.execution.verify``), so the code really does something else than
+   the scenario expects; the quote shows the source agrees with the code →
+   "revise the scenario", no code change. A claim whose quote is not in the
+   document is not believed, and said so in the reason of the next rule.
+4. **flaky** — decided by the fix loop, not here: the scenario passed on a
    rerun without any code change (:func:`flaky`).
-4. otherwise **code-defect** → "fix the code".
+5. otherwise **code-defect** → "fix the code".
+
+Rules 1 and 2 come first: a stale document cannot settle what the scenario
+should expect, and a broken environment settles nothing about the code.
 
 Every classification names the failing checkpoints (expected vs observed) and
 the evidence ids behind it.
@@ -19,7 +31,7 @@ the evidence ids behind it.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from bot.domain.results import Classification, Evidence, ScenarioOutcome
 
@@ -63,17 +75,49 @@ def _environment_hint(outcome: ScenarioOutcome, evidence: Sequence[Evidence]) ->
     return None
 
 
+#: The shortest quote that can show a misreading (a few words, not one).
+MIN_QUOTE_CHARS = 12
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def believed_misread(outcome: ScenarioOutcome, source_ids: Sequence[str],
+                     source_texts: Mapping[str, str]) -> tuple[bool, str]:
+    """Whether the agent's ``misread`` claim of ``outcome`` holds (rule 3), and why not.
+
+    It holds when it names one of the scenario's ``source_ids`` and its quote (at least
+    :data:`MIN_QUOTE_CHARS` characters) is in that source's text (``source_texts``: path → text
+    at the commit under test), compared without case and with runs of whitespace as one space.
+    Returns ``(False, "")`` when there is no claim.
+    """
+    claim = outcome.misread
+    if claim is None:
+        return False, ""
+    quote = _words(claim.quote)
+    if claim.source_id not in source_ids:
+        return False, f"it names `{claim.source_id}`, which is not a source of the scenario"
+    if len(quote) < MIN_QUOTE_CHARS:
+        return False, "its quote is too short to show anything"
+    if claim.source_id not in source_texts or quote not in _words(source_texts[claim.source_id]):
+        return False, f"its quote is not in `{claim.source_id}`"
+    return True, ""
+
+
 def classify(
     outcome: ScenarioOutcome,
     evidence: Sequence[Evidence],
     *,
     source_ids: Sequence[str],
     stale_source_ids: Collection[str],
+    source_texts: Mapping[str, str] | None = None,
 ) -> Classification:
     """The cause of a failed ``outcome`` from its evidence and the scenario's sources.
 
     ``source_ids`` are the scenario's sources in the pack; ``stale_source_ids``
-    those the manifest marks stale.
+    those the manifest marks stale; ``source_texts`` the text of the sources (path → text at the
+    commit under test) that rule 3 reads, when the agent claims a misreading.
     """
     what = mismatch(outcome)
     stale = [source for source in source_ids if source in stale_source_ids]
@@ -90,8 +134,18 @@ def classify(
             cause="environment", action="fix the environment",
             reason=f"{symptom}\n{what}", evidence_ids=ids or list(outcome.evidence_ids),
         )
+    believed, why_not = believed_misread(outcome, source_ids, source_texts or {})
+    if believed and outcome.misread is not None:
+        claim = outcome.misread
+        return Classification(
+            cause="scenario-defect", action="revise the scenario (the pack, not the code)",
+            reason=f"the scenario's expectation contradicts its source `{claim.source_id}`, which says: "
+            f"{claim.quote!r}; the source expects: {claim.source_says!r}.\n{what}",
+            evidence_ids=list(outcome.evidence_ids), source_ids=[claim.source_id],
+        )
+    unbelieved = f"\nThe agent said the scenario misread its source; not believed: {why_not}." if why_not else ""
     return Classification(
-        cause="code-defect", action="fix the code", reason=what, evidence_ids=list(outcome.evidence_ids),
+        cause="code-defect", action="fix the code", reason=what + unbelieved, evidence_ids=list(outcome.evidence_ids),
     )
 
 

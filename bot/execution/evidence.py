@@ -220,6 +220,7 @@ def judge(report: ExecutionReport, commands: list[Evidence], selected: Sequence[
             scenario_id=scenario_id, status=status, reported_status=item.status,
             checkpoints=item.checkpoints, commands=item.commands, rerun_command=item.rerun_command,
             evidence_ids=[evidence.id for evidence in matched], notes=item.notes, blocked_reason=reason,
+            misread=item.misread,
         ))
     return outcomes
 

@@ -26,11 +26,14 @@ off) in a worktree:
    with stop reason ``regression`` and the outcome ``failed`` (no PR); then
    the bot runs the fixed scenarios on the base commit and on the fix
    (:mod:`bot.execution.proof`); one that does not pass with the fix ends the
-   loop with stop reason ``unproven`` and the outcome ``failed`` (no PR).
+   loop with stop reason ``unproven`` and the outcome ``failed`` (no PR);
+4. modes ``fix | pr | full``: a **docs** turn in the same thread edits the
+   stale documents of the ``stale-spec`` failures to match the code, and only
+   them (:mod:`bot.execution.docs_fix`); its change is kept apart from the fix.
 
 Committing, pushing and the PR belong to the caller (the bot holds the
 credentials, never the agent); the returned :class:`ExecutionOutcome` carries
-the final diff, the attempts and the before/after evidence. Every scenario
+the final diff, the attempts, the before/after evidence and the documents' change. Every scenario
 state change (``pending → running → passed | failed | blocked``) is an event.
 
 The local mode (``scenarioforge execute --repo PATH --pack FILE``) is
@@ -43,9 +46,7 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import Any, Literal
 
 from bot.codex.engine import Engine
 from bot.codex.turns import EngineEvent, EngineThread, OnEvent, TurnResult, emit
@@ -64,9 +65,10 @@ from bot.domain.results import (
     fix_schema,
     report_schema,
 )
-from bot.errors import Cancelled, CodexError, ScenarioForgeError
+from bot.errors import Cancelled, ScenarioForgeError
 from bot.execution import evidence as ev
 from bot.execution.classify import block_on_environment, classify, flaky
+from bot.execution.docs_fix import committed_texts, revise_documents
 from bot.execution.guards import SCENARIO_DIR, fix_rule, scenario_only
 from bot.execution.proof import prove
 from bot.execution.prompts import PROMPT_VERSION, fix_prompt, run_prompt
@@ -75,7 +77,6 @@ from bot.execution.verify import Rigor, verify
 
 #: Modes that end in a pull request: their fix is checked against every selected scenario first.
 PR_MODES: frozenset[str] = frozenset({"pr", "full"})
-ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -93,15 +94,6 @@ def run_status(results: Sequence[ScenarioOutcome]) -> ResultStatus:
     if "failed" in statuses:
         return "failed"
     return "blocked" if statuses & {"blocked", "flaky"} or not statuses else "passed"
-
-
-def _parse(model: type[ModelT], result: TurnResult) -> ModelT:
-    """The turn's JSON answer as ``model``. Raises CodexError (type ``InvalidOutput``) when it does not fit."""
-    try:
-        return model.model_validate(result.parsed)
-    except ValidationError as exc:
-        raise CodexError(f"{model.__name__} does not match the schema: {exc}", error_type="InvalidOutput",
-                         thread_id=result.thread_id, turn_id=result.turn_id) from exc
 
 
 class _Loop:
@@ -178,7 +170,7 @@ class _Loop:
         before = await ev.snapshot(self.worktree)
         result = await self.turn(run_prompt(self.pack, ids, turn="check" if check else kind), report_schema(),
                                  kind=kind, attempt=attempt)
-        report = _parse(ExecutionReport, result)
+        report = result.answer(ExecutionReport)
         commands = ev.command_evidence(result.commands, turn_id=result.turn_id, attempt=attempt)
         outcomes = ev.judge(report, commands, ids)
         diff, files, reverted = await self.guarded_diff(
@@ -195,8 +187,10 @@ class _Loop:
                 outcome.blocked_reason = (f"the {kind} turn edited application code: {', '.join(edited)} "
                                           "(reverted; its results do not hold for the code under test)")
             elif outcome.status == "failed":
-                outcome.classification = classify(outcome, self.evidence, source_ids=self.sources[outcome.scenario_id],
-                                                  stale_source_ids=self.stale)
+                sources = self.sources[outcome.scenario_id]
+                texts = await committed_texts(self.worktree, [outcome.misread.source_id] if outcome.misread else [])
+                outcome.classification = classify(outcome, self.evidence, source_ids=sources,
+                                                  stale_source_ids=self.stale, source_texts=texts)
                 block_on_environment(outcome)
             await self.result_event(outcome, attempt)
         return outcomes, edited
@@ -237,7 +231,7 @@ class _Loop:
         allowed, why = fix_rule(existing, allow_test_changes=self.rigor.allow_test_changes)
         result = await self.turn(fix_prompt(self.pack, failures, self.evidence), fix_schema(), kind="fix",
                                  attempt=number)
-        report = _parse(FixReport, result)
+        report = result.answer(FixReport)
         commands = ev.command_evidence(result.commands, turn_id=result.turn_id, attempt=number)
         for command in commands:
             command.scenario_ids = list(ids)
@@ -264,7 +258,8 @@ class _Loop:
 
 
 def _fixable(results: Sequence[ScenarioOutcome]) -> list[ScenarioOutcome]:
-    """Failures a code change can fix: ``code-defect`` (stale-spec → document, environment → not code)."""
+    """Failures a code change can fix: ``code-defect`` (stale-spec → the docs turn, scenario-defect → a pack
+    revision proposal, environment → not code)."""
     return [r for r in results if r.status == "failed" and r.classification and r.classification.cause == "code-defect"]
 
 
@@ -352,11 +347,14 @@ async def execute_pack(
                                        on_event=on_event)
             loop.evidence += runs
             stop_reason = stop_reason if all(proof.passes for proof in proofs) else "unproven"
+        documentation = None if mode == "run" else await revise_documents(loop, list(latest.values()),
+                                                                          attempt=len(attempts))
         diff, _ = await ev.diff(worktree, start_tree, await ev.snapshot(worktree))
         results = [latest[sid] for sid in selected]
         outcome = ExecutionOutcome(
             mode=mode, status="failed" if stop_reason in ("regression", "unproven") else run_status(results),
             scenario_ids=selected, initial=initial, results=results, check=check, proofs=proofs,
+            documentation=documentation,
             attempts=attempts, evidence=loop.evidence, diff=diff, stop_reason=stop_reason, thread_id=thread.id,
             turn_ids=[turn.turn_id for turn in loop.turns], turns=loop.turns, tokens=loop.tokens,
             duration_s=time.monotonic() - started, codex_s=loop.codex_s,

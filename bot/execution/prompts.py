@@ -1,4 +1,5 @@
-"""The execute loop's prompts: run, rerun and check turns, and the fix turn (templates in ``bot/codex/templates``)."""
+"""The execute loop's prompts: run, rerun and check turns, the fix turn and the docs turn (templates in
+``bot/codex/templates``)."""
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ from bot.domain.results import Evidence, ScenarioOutcome
 from bot.execution.classify import mismatch
 
 #: Stored with every outcome; bump when a template or what fills it changes.
-PROMPT_VERSION = "execute-v2"
+PROMPT_VERSION = "execute-v3"  # v3: the report may claim a misread source; the docs turn
 #: Characters of a failing command's output tail quoted in the fix turn.
 FIX_EXCERPT_CHARS = 3_000
 RunTurn = Literal["run", "rerun", "check"]
@@ -41,8 +42,8 @@ def run_prompt(pack: ScenarioPack, ids: Sequence[str], *, turn: RunTurn = "run")
     )
 
 
-def fix_prompt(pack: ScenarioPack, failures: Sequence[ScenarioOutcome], evidence: Sequence[Evidence]) -> str:
-    """The fix turn's text from ``bot/codex/templates/fix_scenarios.md``: each failure's mismatch and output tail."""
+def failure_blocks(pack: ScenarioPack, failures: Sequence[ScenarioOutcome], evidence: Sequence[Evidence]) -> str:
+    """Each failure's scenario, pass criteria, mismatch and command output tail, as Markdown sections."""
     scenarios = {scenario.id: scenario for _, _, scenario in pack.scenarios()}
     index = {item.id: item for item in evidence}
     blocks = []
@@ -56,6 +57,22 @@ def fix_prompt(pack: ScenarioPack, failures: Sequence[ScenarioOutcome], evidence
             f"### {scenario.id}: {scenario.title}\n\nPass criteria: {scenario.pass_criteria}\n\n"
             f"Failing checkpoints:\n{mismatch(failure)}\n\n" + ("\n\n".join(outputs) or "(no command output)")
         )
+    return "\n\n".join(blocks)
+
+
+def fix_prompt(pack: ScenarioPack, failures: Sequence[ScenarioOutcome], evidence: Sequence[Evidence]) -> str:
+    """The fix turn's text from ``bot/codex/templates/fix_scenarios.md``: each failure's mismatch and output tail."""
     return template("fix_scenarios").substitute(
-        scenario_ids=", ".join(failure.scenario_id for failure in failures), failures="\n\n".join(blocks),
+        scenario_ids=", ".join(failure.scenario_id for failure in failures),
+        failures=failure_blocks(pack, failures, evidence),
+    )
+
+
+def docs_prompt(pack: ScenarioPack, failures: Sequence[ScenarioOutcome], evidence: Sequence[Evidence],
+                documents: Sequence[str]) -> str:
+    """The docs turn's text from ``bot/codex/templates/docs_fix.md``: the stale documents to edit, then the
+    failures as in the fix turn."""
+    return template("docs_fix").substitute(
+        scenario_ids=", ".join(failure.scenario_id for failure in failures),
+        documents=", ".join(f"`{path}`" for path in documents), failures=failure_blocks(pack, failures, evidence),
     )

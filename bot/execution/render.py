@@ -136,7 +136,8 @@ def check_run_actions(outcome: ExecutionOutcome) -> list[dict[str, str]]:
     return []
 
 
-def _cap(text: str, limit: int) -> str:
+def cap(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, the cut said at its end."""
     return text if len(text) <= limit else text[: limit - 80] + f"\n\n… cut {len(text) - limit + 80} characters"
 
 
@@ -149,7 +150,7 @@ def check_run_output(
     summary += "".join(f"\n\n{part}" for part in parts if part)
     return {
         "title": f"Scenarios {outcome.status}: {counts(outcome)}",
-        "summary": _cap(summary, SUMMARY_LIMIT),
+        "summary": cap(summary, SUMMARY_LIMIT),
         "annotations": annotations(outcome, root=root),
     }
 
@@ -252,7 +253,7 @@ def pr_body(
         for attempt in outcome.attempts
     )
     files = "\n".join(f"- `{path}`" for path in _files_of(outcome.diff))
-    parts.append(f"## Code changes\n\n{summaries}\n\nFiles:\n{files}\n\n```diff\n{_cap(outcome.diff, DIFF_LIMIT)}\n```")
+    parts.append(f"## Code changes\n\n{summaries}\n\nFiles:\n{files}\n\n```diff\n{cap(outcome.diff, DIFF_LIMIT)}\n```")
     evidence = []
     for sid in fixed:
         evidence.append(f"### {sid}\n\n**Before**\n\n{_evidence_excerpts(before[sid], index)}")

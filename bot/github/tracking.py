@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import gidgethub
 from gidgethub.abc import GitHubAPI
@@ -141,3 +142,21 @@ async def remove_trigger_label(gh: GitHubAPI, run: Run) -> None:
     except gidgethub.BadRequest as exc:
         if exc.status_code != 404:
             raise
+
+
+async def upsert_comment(gh: GitHubAPI, repository: str, issue_number: int, marker: str,
+                         body: str) -> tuple[dict[str, Any], bool]:
+    """The bot's ONE comment on issue or pull request ``issue_number`` carrying ``marker`` (an HTML
+    comment in ``body``), edited to ``body``, or posted when there is none. Returns ``(comment, created)``.
+
+    Only comments of a Bot account count: a person quoting the marker does not make their comment the
+    bot's. Raises ``gidgethub.GitHubException`` as GitHub answers.
+    """
+    owner, repo = repository.split("/", 1)
+    names = {"owner": owner, "repo": repo}
+    async for comment in gh.getiter(COMMENTS, url_vars={**names, "issue_number": str(issue_number)}):
+        if marker in (comment.get("body") or "") and comment["user"]["type"] == "Bot":
+            updated = await gh.patch(COMMENT, url_vars={**names, "comment_id": str(comment["id"])}, data={"body": body})
+            return updated, False
+    created = await gh.post(COMMENTS, url_vars={**names, "issue_number": str(issue_number)}, data={"body": body})
+    return created, True

@@ -129,7 +129,7 @@ async def _record_confirmation(session: AsyncSession, manifest: Manifest | None,
     if not pending:
         return f"nothing to confirm: manifest hash `{short}` selects no stale or suspect source"
     earlier = await manifests.is_confirmed(session, manifest)
-    if earlier is not None:
+    if earlier is not None and not await manifests.pending_confirmation(session, manifest):
         return f"manifest hash `{short}` was already confirmed by @{earlier.confirmed_by}"
     await manifests.confirm(session, manifest, login)
     return f"@{login} confirmed manifest hash `{short}` with " + ", ".join(f"`{s.path}` ({s.status})" for s in pending)

@@ -50,6 +50,10 @@ class ManifestSource(Base):
     score: Mapped[float] = mapped_column(Float)
     reasons: Mapped[list[Any]] = mapped_column(default=list)
     selected: Mapped[bool] = mapped_column(Boolean)
+    #: Why a person must confirm this source again, and since when (a documentation PR rewrote it: issue 13);
+    #: a confirmation of the manifest older than ``reconfirm_since`` does not cover it.
+    reconfirm_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reconfirm_since: Mapped[datetime | None] = mapped_column(nullable=True)
 
     manifest: Mapped[Manifest] = relationship(back_populates="sources")
 

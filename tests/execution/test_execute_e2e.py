@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot.domain.pack import PackDocument, Revision
+from bot.domain.pack import PackDocument, Revision, ScenarioPack
 from bot.domain.results import FixReport
 from bot.domain.sources import ScanResult, Source
 from bot.execution.action import BRANCH_PREFIX, CHECK_NAME
@@ -106,9 +106,10 @@ def cart_model(fix: str | None = FIX_COMMAND):
 # ---------------------------------------------------------------- world helpers
 
 
-async def store_pack(world, *, spec_status: str = "trusted", number: int = 1) -> str:
-    """Store the target's pack as revision ``number``, generated from a manifest of the default
-    branch's commit where ``docs/spec.md`` has ``spec_status``; returns the manifest hash."""
+async def store_pack(world, *, spec_status: str = "trusted", number: int = 1, pack: ScenarioPack | None = None,
+                     pr_number: int | None = None) -> str:
+    """Store ``pack`` (default: the target's) as revision ``number``, generated from a manifest of the default
+    branch's commit where ``docs/spec.md`` has ``spec_status``, its pack PR ``pr_number``; returns the manifest hash."""
     sha = world.remote.sha()
     spec = Source(path=SPEC, blob_sha=world.remote.sha(f"{sha}:{SPEC}"), size=len(SPEC_TEXT), type="spec",
                   status=spec_status, score=0.9 if spec_status == "trusted" else 0.3, selected=True)
@@ -117,8 +118,9 @@ async def store_pack(world, *, spec_status: str = "trusted", number: int = 1) ->
         revision = Revision(revision=number, mode="initial", prompt_version="generate-v1", model="scripted",
                             thread_id="thread", turn_ids=["turn"], manifest_id=str(manifest.id),
                             manifest_hash=manifest.manifest_hash, repository=world.repository, head_sha=sha)
-        document = PackDocument(pack=build_pack(), revision=revision)  # citing the spec by path
-        await packs.save_revision(session, document, repository=world.repository)
+        document = PackDocument(pack=pack or build_pack(), revision=revision)  # citing the spec by path
+        row = await packs.save_revision(session, document, repository=world.repository)
+        row.pr_number = pr_number
         return manifest.manifest_hash
 
 
@@ -325,22 +327,6 @@ async def test_a_fix_that_never_passes_stops_at_max_fix_attempts_without_a_pr(wo
     assert world.github.pulls == {} and remote_branches(world) == ["master"]
     assert check_of(world, run)["conclusion"] == "failure"
     assert "No fix PR: the fix loop ended with `max_fix_attempts`" in await world.tracking(run.id)
-
-
-async def test_a_failure_from_a_stale_source_is_stale_spec_not_a_code_fix(world, model_server):
-    await store_pack(world, spec_status="stale")
-    model_server.script = cart_model()
-    await world.comment("/scenarioforge execute --mode fix --scenarios SC-001")
-    await world.settle()
-
-    run = await the_run(world)
-    outcome = await outcome_of(world, run)
-    [sc1] = outcome.results
-    assert (run.state, sc1.classification.cause, outcome.stop_reason, outcome.attempts) == (
-        "failed", "stale-spec", "nothing_to_fix", [])
-    assert not any(turn_kind(request) == "fix" for request in model_server.requests)
-    advice = f"- **SC-001** — stale-spec: update the document (`{SPEC}`)"
-    assert advice in await world.tracking(run.id) and advice in check_of(world, run)["output"]["summary"]
 
 
 async def test_without_a_pack_the_run_fails_asking_for_generate(world, model_server):
