@@ -81,7 +81,7 @@ async def edit_selection(session: AsyncSession, manifest: Manifest, include: Seq
     """A child manifest with sources matching ``include`` globs selected, then ``exclude`` globs deselected.
 
     Globs follow ``config.repo.matches_any`` (``*`` crosses ``/``; ``dir/`` is a
-    folder). Raises ``SelectionError`` when a glob matches no source, or an
+    folder). Marks for re-confirmation are carried over. Raises ``SelectionError`` when a glob matches no source, or an
     include matches only ``excluded`` sources (those are never selectable).
     """
     sources = sources_of(manifest)
@@ -98,7 +98,13 @@ async def edit_selection(session: AsyncSession, manifest: Manifest, include: Seq
             (s.selected or matches_any(s.path, list(include))) and not matches_any(s.path, list(exclude)))})
         for s in sources
     ]
-    return await _create(session, manifest.repository, manifest.commit_sha, edited, manifest.notes, manifest.id)
+    child = await _create(session, manifest.repository, manifest.commit_sha, edited, manifest.notes, manifest.id)
+    marks = {row.path: row for row in manifest.sources if row.reconfirm_since is not None}
+    for row in child.sources:  # a mark for re-confirmation outlives a selection edit
+        if (mark := marks.get(row.path)) is not None:
+            row.reconfirm_reason, row.reconfirm_since = mark.reconfirm_reason, mark.reconfirm_since
+    await session.flush()
+    return child
 
 
 def selected_source_ids(manifest: Manifest) -> list[int]:

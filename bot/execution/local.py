@@ -2,7 +2,8 @@
 
 Runs :func:`bot.execution.loop.execute_pack` on a checkout with the settings of
 the environment, prints each transition to stderr and the results table to
-stdout; fixes stay in the working tree as an uncommitted diff.
+stdout; fixes stay in the working tree as an uncommitted diff, and so does the docs turn's change of
+stale documents (the bot publishes it on its own branch on GitHub; here it is written back).
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def stale_sources(repo: Path) -> set[str]:
 
 
 def _print_event(event: EngineEvent) -> None:
-    if event.phase in {"scenario", "verify", "fix", "check", "proof", "guard", "execute"}:
+    if event.phase in {"scenario", "verify", "fix", "check", "proof", "guard", "docs", "execute"}:
         print(f"[{event.phase}] {event.message}", file=sys.stderr, flush=True)
     elif event.phase == "command" and event.status == "running":
         print(f"    $ {event.message}", file=sys.stderr, flush=True)
@@ -63,4 +64,7 @@ def execute_command(repo: Path, pack: Path, mode: str) -> int:
     print(terminal_table(outcome))
     if outcome.diff:
         print(f"\nThe fix is left uncommitted in {repo} (git diff to review it).")
+    for path, text in (outcome.documentation.files if outcome.documentation else {}).items():
+        (repo / path).write_text(text, encoding="utf-8")
+        print(f"The stale document {path} is rewritten to match the code, uncommitted.")
     return 0 if outcome.status == "passed" else 1

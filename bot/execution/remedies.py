@@ -12,7 +12,8 @@ leads to its own remedy; ``code-defect`` is the fix PR and ``environment`` is
   a retried step or a later run of the same chain finds the branch holding the
   same files and updates the ONE pull request); its body quotes the failing
   checkpoints and the code they name at ``file:line``; the documents are then
-  marked for re-confirmation in the manifest the pack was generated from
+  marked for re-confirmation in the manifest the pack was generated from and
+  in the repository's latest one, which the gate reads next
   (``storage.manifests.mark_for_reconfirmation``).
 - ``scenario-defect`` → a **pack revision proposal**: ONE comment on the pack
   PR (``PackRevision.pr_number``), found again by its marker and edited in
@@ -100,11 +101,11 @@ async def publish_documentation(ctx: JobContext, outcome: ExecutionOutcome, chan
         body=docs_pr_body(outcome, change, pack, run_id=run.id, run_url=run_url,
                           manifest_hash=manifest_hash, pack_revision=revision, base_sha=workspace.sha, code=code))
     pull = published.pull
-    if manifest is not None:
-        async with ctx.db.session() as session:
-            manifest = await session.get(Manifest, manifest.id)
-            assert manifest is not None
-            await manifests.mark_for_reconfirmation(session, manifest, list(change.files), reason=(
+    async with ctx.db.session() as session:  # the pack's manifest, and the latest one the gate reads next
+        latest = await manifests.latest_manifest(session, run.repository)
+        marked = {row.id: row for row in (await session.get(Manifest, manifest.id) if manifest else None, latest) if row}
+        for row in marked.values():
+            await manifests.mark_for_reconfirmation(session, row, list(change.files), reason=(
                 f"documentation PR #{pull['number']} (run {run.id}) rewrites it to match the code"))
     await ctx.event("docs", "complete", f"documentation PR [#{pull['number']}]({pull['html_url']}) "
                     f"{'opened' if published.created else 'updated'} at `{published.commit_sha[:12]}` on `{branch}`",

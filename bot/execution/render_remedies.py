@@ -69,8 +69,8 @@ def _checkpoints(result: ScenarioOutcome) -> str:
 
 def _runs(result: ScenarioOutcome, index: Mapping[str, Evidence]) -> str:
     runs = [index[eid] for eid in result.evidence_ids if eid in index and index[eid].kind == "command"]
-    return "\n".join(f"- `{item.id}`: exit {item.exit_code}" + (" (run by the bot)" if item.by == "bot" else "")
-                     for item in runs) or "- no command evidence"
+    return block("\n".join(f"{item.id} · exit {item.exit_code} · run by {'the bot' if item.by == 'bot' else 'the agent'}"
+                            f"\n$ {item.command}" for item in runs)) if runs else "No command evidence."
 
 
 def failing_checkpoint(result: ScenarioOutcome, pack: ScenarioPack, index: Mapping[str, Evidence]) -> str:

@@ -1,7 +1,7 @@
-"""Failure classes: stale-spec before environment before code-defect; flaky from reruns."""
+"""Failure classes: stale-spec before environment before scenario-defect before code-defect; flaky from reruns."""
 from __future__ import annotations
 
-from bot.domain.results import CheckpointResult, Evidence, ScenarioOutcome
+from bot.domain.results import CheckpointResult, Evidence, ScenarioOutcome, SourceMisread
 from bot.execution.classify import classify, flaky
 
 
@@ -47,3 +47,42 @@ def test_pass_after_rerun_without_change_is_flaky():
     after = ScenarioOutcome(scenario_id="S-1", status="passed", reported_status="passed", evidence_ids=["ev-9"])
     result = flaky(failed(["ev-1"]), after)
     assert (result.cause, result.evidence_ids) == ("flaky", ["ev-1", "ev-9"])
+
+
+SPEC_TEXT = "# Cart\n\n- The total of a cart is the sum of its lines:\n  2 x 25.00 and 1 x 5.00 is 55.00.\n"
+
+
+def misread(quote="2 x 25.00 and 1 x 5.00 is 55.00", source_id="docs/spec.md"):
+    outcome = failed(["ev-1"], observed="55.0")
+    outcome.misread = SourceMisread(source_id=source_id, quote=quote, source_says="the total is 55.00")
+    return outcome
+
+
+def test_a_misread_claim_whose_quote_is_in_the_source_is_a_scenario_defect():
+    # the quote spans a line break of the document and differs in case: whitespace and case aside
+    result = classify(misread("total of a cart is the SUM of its lines: 2 x 25.00"), [command("ev-1", "assert")],
+                      source_ids=["docs/spec.md"], stale_source_ids=set(), source_texts={"docs/spec.md": SPEC_TEXT})
+    assert (result.cause, result.source_ids, result.evidence_ids) == ("scenario-defect", ["docs/spec.md"], ["ev-1"])
+    assert result.action == "revise the scenario (the pack, not the code)"
+    assert "the source expects: 'the total is 55.00'" in result.reason
+
+
+def test_a_misread_claim_is_not_believed_without_its_quote_in_a_source_of_the_scenario():
+    cases = {
+        "its quote is not in `docs/spec.md`": misread("2 x 25.00 and 1 x 5.00 is 60.00"),
+        "it names `README.md`, which is not a source of the scenario": misread(source_id="README.md"),
+        "its quote is too short to show anything": misread("55.00"),
+    }
+    for why, outcome in cases.items():
+        result = classify(outcome, [command("ev-1", "assert")], source_ids=["docs/spec.md"], stale_source_ids=set(),
+                          source_texts={"docs/spec.md": SPEC_TEXT, "README.md": SPEC_TEXT})
+        assert result.cause == "code-defect", why
+        assert result.reason.endswith(f"The agent said the scenario misread its source; not believed: {why}."), why
+
+
+def test_stale_spec_and_environment_come_before_a_misread_claim():
+    texts = {"docs/spec.md": SPEC_TEXT}
+    stale = classify(misread(), [], source_ids=["docs/spec.md"], stale_source_ids={"docs/spec.md"}, source_texts=texts)
+    broken = classify(misread(), [command("ev-1", "ModuleNotFoundError: No module named 'shop'")],
+                      source_ids=["docs/spec.md"], stale_source_ids=set(), source_texts=texts)
+    assert (stale.cause, broken.cause) == ("stale-spec", "environment")

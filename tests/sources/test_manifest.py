@@ -114,6 +114,24 @@ async def test_nothing_to_confirm_when_only_trusted_sources_are_selected(databas
         assert await manifests.pending_confirmation(session, clean) == []
 
 
+async def test_a_source_marked_for_reconfirmation_needs_a_confirmation_newer_than_the_mark(database, shop_scan):
+    async with database.session() as session:
+        root = await manifests.save_manifest(session, REPO, shop_scan)
+        clean = await manifests.edit_selection(
+            session, root, exclude=["docs/api-guide.md", "docs/orders-howto.md", "docs/prd.md", "docs/invoices-spec.md"]
+        )
+        trusted = next(s.path for s in manifests.sources_of(clean) if s.selected)
+        await manifests.confirm(session, clean, "ann")  # confirmed before the mark: does not cover it
+        assert await manifests.mark_for_reconfirmation(session, clean, [trusted, "not/a/source.md"],
+                                                       "documentation PR #7 rewrites it") == [trusted]
+        assert [s.path for s in manifests.needs_confirmation(clean)] == [trusted]
+        assert [s.path for s in await manifests.pending_confirmation(session, clean)] == [trusted]
+        child = await manifests.edit_selection(session, clean, include=[trusted])  # the mark outlives an edit
+        assert [s.path for s in await manifests.pending_confirmation(session, child)] == [trusted]
+        await manifests.confirm(session, clean, "bob")
+        assert await manifests.pending_confirmation(session, clean) == []
+
+
 async def test_empty_repository_cannot_be_saved(database, new_repo):
     empty = scan(new_repo().path)
     async with database.session() as session:
