@@ -309,13 +309,28 @@ async def test_a_pass_claimed_without_running_anything_is_settled_by_the_bots_ow
     assert (sc2.status, sc2.verification) == ("blocked", None) and "cites no command" in sc2.blocked_reason
 
 
-async def test_failure_from_a_stale_source_is_stale_spec_and_not_fixed(model_server, codex_settings, target_repo):
-    model_server.script = honest_script()
+async def test_failure_from_a_stale_source_is_stale_spec_not_fixed_and_its_document_revised_apart(
+        model_server, codex_settings, target_repo):
+    run = honest_script()
+    edit = "sed -i 's/is 45.00/is 49.50/' docs/spec.md"
+
+    def script(request):
+        if not user_texts(request)[-1].startswith("These scenarios failed because their source document is stale"):
+            return run(request)
+        return fix_answer() if outputs_this_turn(request) else [exec_call(edit)]
+    model_server.script = script
     outcome = await execute_pack(Engine(codex_settings), worktree=target_repo.path, pack=target_repo.pack,
                                  scenario_ids=["SC-001"], mode="fix", stale_source_ids={SPEC})
     [sc1] = outcome.results
     assert (sc1.classification.cause, sc1.classification.action) == ("stale-spec", "update the document")
     assert outcome.stop_reason == "nothing_to_fix" and not outcome.attempts
+    documentation = outcome.documentation
+    assert (documentation.scenario_ids, documentation.documents, documentation.reverted_paths) == (
+        ["SC-001"], [SPEC], [])
+    assert "10 % off 2 x 25.00 is 49.50" in documentation.files[SPEC] and "+- A discount" in documentation.diff
+    # the document's change is kept apart: the worktree (the code fix's) is as it was
+    assert git(target_repo.path, "status", "--porcelain") == "" and outcome.diff == ""
+    assert [turn.kind for turn in outcome.turns] == ["run", "docs"]
 
 
 async def test_cancel_interrupts_the_turn(model_server, codex_settings, target_repo):
