@@ -101,7 +101,7 @@ async def test_the_repository_page_shows_each_value_with_the_file_it_came_from(b
                                                 [BASE, "_extends base", "complete used"]]
     layers = [parse_layer(name, text) for name, text in ((BASE, BASE_TEXT), (ORG, ORG_TEXT), (OWN, OWN_TEXT))]
     expected = effective_policy(effective(layers).config.policy)
-    assert f"Policy <code>strict@1</code> (pack strict, version 1)" in page
+    assert "Policy <code>strict@1</code> (pack strict, version 1)" in page
     assert f"<code>policy_effective_hash</code> <code>{expected.effective_hash}</code>" in page
     assert SCRIPT not in page
 
