@@ -40,7 +40,7 @@ class ExecutionResult(Base):
     #: The fixed scenarios run on the base and fix commits (``bot.domain.verification.FixProof`` as JSON).
     proofs: Mapped[list[Any]] = mapped_column(default=list)
     #: The docs turn of the ``stale-spec`` failures (``bot.domain.results.DocumentRevision`` as JSON), if any.
-    documentation: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    documentation: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -310,7 +310,7 @@ async def test_failure_from_a_stale_source_is_stale_spec_not_fixed_and_its_docum
     def script(request):
         if not user_texts(request)[-1].startswith("These scenarios failed because their source document is stale"):
             return run(request)
-        return fix_answer() if outputs_this_turn(request) else [exec_call(edit)]
+        return fix_answer() if this_turn(request) else [exec_call(edit)]
     model_server.script = script
     outcome = await execute_pack(Engine(codex_settings), worktree=target_repo.path, pack=target_repo.pack,
                                  scenario_ids=["SC-001"], mode="fix", stale_source_ids={SPEC})

@@ -27,13 +27,12 @@ from tests.execution.test_execute_e2e import (  # noqa: F401  (fixtures)
     result,
     store_pack,
     the_run,
-    this_turn,
     turn_kind,
     world_repo,
     world_settings,
 )
 from tests.execution.test_proof_e2e import keep
-from tests.support.model_server import assistant_message, exec_call, user_texts
+from tests.support.model_server import assistant_message, exec_call, this_turn, user_texts
 from tests.support.target_repo import BUGGY_FILE, DISCOUNT_TEST, FIX_COMMAND, PYTEST, SPEC, build_pack
 
 #: The first words of the docs turn's prompt (bot/codex/templates/docs_fix.md).
