@@ -46,7 +46,8 @@ async def on_comment(
     event: Event, gh: GitHubAPI, *args: Any, db: Database, settings: Settings, delivery_id: str,
     **kwargs: Any,
 ) -> None:
-    """Answer or queue the command in a comment if its author may run it."""
+    """Answer or queue the command in a comment if its author may run it; ``execute --resume RUN_ID`` only
+    when RUN_ID may be continued (``bot.execution.resume.resumed_run``: else the reply says why)."""
     payloads.check(event, payloads.IssueComment)
     comment, issue = event.data["comment"], event.data["issue"]
     command = commands.parse(comment.get("body") or "")

@@ -151,9 +151,10 @@ async def execute_pack(
     start_tree = await ev.snapshot(worktree)
     if resume is not None:
         await restore_worktree(worktree, resume, start_tree)
+        whose = f"run {resume.run_id}'s" if resume.inherited else "this run's"
         await emit(on_event, EngineEvent(
-            "checkpoint", "complete", f"continuing run {resume.run_id} after {len(resume.state.turns)} finished "
-            f"turn(s): next `{resume.state.next_phase}`",
+            "checkpoint", "complete", f"continuing from {whose} checkpoint after {len(resume.state.turns)} "
+            f"finished turn(s): next `{resume.state.next_phase}`",
             {"run_id": resume.run_id, "next_phase": resume.state.next_phase, "turns": len(resume.state.turns)}))
     for scenario_id in () if resume else selected:
         await emit(on_event, EngineEvent("scenario", "queued", f"{scenario_id} pending",

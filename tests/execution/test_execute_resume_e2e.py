@@ -112,7 +112,7 @@ async def test_a_worker_restarted_during_a_fix_turn_goes_on_without_asking_the_f
     assert pull["head"]["ref"] == branch and cart_on(world, branch)
     assert "attempt 1: attempt with 1 command(s)" in pull["body"] and "- **SC-001**: failed → passed" in pull["body"]
     tracking = await world.tracking(run.id)
-    assert f"continuing run {run.id} after 3 finished turn(s): next `fix`" in tracking
+    assert "continuing from this run's checkpoint after 3 finished turn(s): next `fix`" in tracking
     assert len(world.comments()) == 1  # one tracking comment
 
 
@@ -151,4 +151,5 @@ async def test_a_run_stopped_by_its_token_budget_shows_its_work_and_resume_conti
     (pull,) = world.github.pulls.values()
     branch = f"{BRANCH_PREFIX}{stopped.id}"  # the stopped run's chain: its branch
     assert pull["head"]["ref"] == branch and cart_on(world, branch)
-    assert f"continuing run {stopped.id} after 3 finished turn(s)" in await world.tracking(resumed.id)
+    resumed_tracking = await world.tracking(resumed.id)
+    assert f"continuing from run {stopped.id}'s checkpoint after 3 finished turn(s): next `fix`" in resumed_tracking
