@@ -22,11 +22,10 @@ from tests.execution.test_execute_e2e import (  # noqa: F401 - world_settings an
     outcome_of,
     store_pack,
     the_run,
-    this_turn,
     world_repo,
     world_settings,
 )
-from tests.support.model_server import assistant_message, exec_call, user_texts
+from tests.support.model_server import assistant_message, exec_call, this_turn, user_texts
 from tests.support.target_repo import BUGGY_FILE, CART, FIX_COMMAND
 
 NOTE = "# totals checked by ScenarioForge"
