@@ -11,22 +11,32 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+import pytest
+
 from bot.domain.results import FixReport
 from bot.execution.action import BRANCH_PREFIX
 from bot.execution.prompts import INTROS
 from bot.jobs.runtime import Runtime
 from storage import checkpoints
-from tests.execution.test_execute_e2e import (  # noqa: F401 - world_settings and world_repo: this module's world
+from tests.execution.test_execute_e2e import (  # noqa: F401 - world_repo: this module's world
     cart_model,
     git_show,
     outcome_of,
     store_pack,
     the_run,
     world_repo,
-    world_settings,
 )
+from tests.execution.test_execute_e2e import world_settings as execute_world_settings
 from tests.support.model_server import assistant_message, exec_call, this_turn, user_texts
 from tests.support.target_repo import BUGGY_FILE, CART, FIX_COMMAND
+
+@pytest.fixture
+def world_settings(codex_settings) -> dict[str, Any]:
+    """The scripted model at $10 / $1 / $100 per million input / cached / output tokens (a run's cost shows
+    which turns it paid for)."""
+    return {**execute_world_settings.__wrapped__(codex_settings),
+            "model_prices": {"scripted": {"input": 10, "cached_input": 1, "output": 100}}}
+
 
 NOTE = "# totals checked by ScenarioForge"
 NOTE_COMMAND = f"echo '{NOTE}' >> {BUGGY_FILE}"
@@ -147,6 +157,10 @@ async def test_a_run_stopped_by_its_token_budget_shows_its_work_and_resume_conti
     assert asked == Counter({"fix": 2, "rerun": 2, "check": 3})  # the run turn and fix 1 are not asked again
     outcome = await outcome_of(world, resumed)
     assert [a.number for a in outcome.attempts] == [1, 2] and outcome.stop_reason == "passed"
+    # the resumed run pays for its own turns only: the first three were the stopped run's
+    assert [turn.cost_usd is None for turn in outcome.turns] == [True] * 3 + [False] * 3
+    assert resumed.cost_usd == pytest.approx(sum(turn.cost_usd for turn in outcome.turns[3:]))
+    assert stopped.cost_usd == pytest.approx(sum(t.cost_usd for t in (await outcome_of(world, stopped)).turns))
     (pull,) = world.github.pulls.values()
     branch = f"{BRANCH_PREFIX}{stopped.id}"  # the stopped run's chain: its branch
     assert pull["head"]["ref"] == branch and cart_on(world, branch)
