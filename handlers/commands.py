@@ -108,15 +108,9 @@ class _Parser(argparse.ArgumentParser):
         raise _Invalid(message)
 
 
-def _revision(value: str) -> int:
+def _at_least_one(value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number ≥ 1, got {value!r}")
-    return int(value)
-
-
-def _run_id(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"must be a run id (a whole number ≥ 1), got {value!r}")
     return int(value)
 
 
@@ -158,10 +152,10 @@ def _parser(verb: str) -> _Parser:
     elif verb == "execute":
         parser.add_argument("--mode", choices=MODES)
         parser.add_argument("--scenarios", type=_scenario_ids, default=())
-        parser.add_argument("--revision", type=_revision)
+        parser.add_argument("--revision", type=_at_least_one)
         parser.add_argument("--repeat", type=_repeat)
         parser.add_argument("--allow-test-changes", action="store_true")
-        parser.add_argument("--resume", type=_run_id, metavar="RUN_ID")
+        parser.add_argument("--resume", type=_at_least_one, metavar="RUN_ID")
     elif verb == "status":
         parser.add_argument("--config", action="store_true")
     elif verb == "sources":

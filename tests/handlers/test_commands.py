@@ -97,7 +97,7 @@ def test_sources_include_and_exclude_repeat():
     ("/scenarioforge execute --repeat 0", "must be a whole number from 1 to 20, got '0'", "execute"),
     ("/scenarioforge execute --repeat 21", "must be a whole number from 1 to 20, got '21'", "execute"),
     ("/scenarioforge execute --scenarios 'SC 1'", "invalid scenario id 'SC 1'", "execute"),
-    ("/scenarioforge execute --resume last", "argument --resume: must be a run id (a whole number ≥ 1), got 'last'",
+    ("/scenarioforge execute --resume last", "argument --resume: must be a whole number ≥ 1, got 'last'",
      "execute"),
     ("/scenarioforge execute --resume", "argument --resume: expected one argument", "execute"),
     ("/scenarioforge execute --resume 4 --mode fix --repeat 2", "--resume cannot be combined with --mode, --repeat: "
