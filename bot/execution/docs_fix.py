@@ -5,40 +5,20 @@ asks Codex, in the same thread (workspace-write sandbox, network off), to
 edit the stale source documents of the scenarios classified ``stale-spec``
 (``Classification.source_ids``: the manifest's stale sources the scenario
 cites) so that they describe the code. Only those paths may change: anything
-else is reverted and recorded (the loop's ``guarded_diff``, a ``guard`` event).
+else is reverted and recorded (``Turns.guarded_diff``, a ``guard`` event).
 The documents' new text is kept in the :class:`DocumentRevision` and the
 documents are put back, so the worktree holds only the code fix: the bot
 publishes the documents on a branch of their own (``bot.execution.remedies``).
-
-:func:`committed_texts` reads the sources a misread claim names at the commit
-under test, for ``bot.execution.classify`` (the agent cannot change them: the
-run turn's edits are reverted before, and the commit is what counts).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bot.domain.results import DocumentRevision, FixReport, ScenarioOutcome, fix_schema
-from bot.errors import GitError
 from bot.execution import evidence as ev
+from bot.execution.phases import Turns
 from bot.execution.prompts import docs_prompt
-from bot.workspace.git import git
-
-if TYPE_CHECKING:  # the loop calls this module; only its type is needed here
-    from bot.execution.loop import _Loop
-
-
-async def committed_texts(worktree: Path, paths: Iterable[str], *, commit: str = "HEAD") -> dict[str, str]:
-    """Path → text of each of ``paths`` in ``commit`` of the worktree (absent ones left out)."""
-    texts = {}
-    for path in paths:
-        try:
-            texts[path] = await git("show", f"{commit}:{path}", cwd=worktree)
-        except GitError:  # not a file of the commit
-            continue
-    return texts
 
 
 def stale_failures(results: Sequence[ScenarioOutcome]) -> tuple[list[ScenarioOutcome], list[str]]:
@@ -56,7 +36,7 @@ def _new_text(worktree: Path, path: str) -> str | None:
         return None
 
 
-async def revise_documents(loop: _Loop, results: Sequence[ScenarioOutcome], *, attempt: int) -> DocumentRevision | None:
+async def revise_documents(loop: Turns, results: Sequence[ScenarioOutcome], *, attempt: int) -> DocumentRevision | None:
     """The docs turn for the ``stale-spec`` failures of ``results`` (``None`` when there are none); the
     worktree ends as it began. A document the turn deleted or made unreadable is reverted too.
 

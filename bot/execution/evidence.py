@@ -28,6 +28,7 @@ from typing import Any
 
 from bot.codex.turns import CommandRun
 from bot.domain.results import Evidence, ExecutionReport, ScenarioOutcome
+from bot.errors import GitError
 from bot.workspace.git import NO_DRIVERS, git
 
 #: Characters of command output kept per evidence (head + tail).
@@ -244,6 +245,18 @@ async def snapshot(worktree: Path) -> str:
         await git("read-tree", "HEAD", cwd=worktree, env=env)
         await git("add", "-A", cwd=worktree, env=env)
         return (await git("write-tree", cwd=worktree, env=env)).strip()
+
+
+async def committed_texts(worktree: Path, paths: Iterable[str], *, commit: str = "HEAD") -> dict[str, str]:
+    """Path → text of each of ``paths`` in ``commit`` of the worktree (absent ones left out): what the
+    commit under test says, whatever the agent wrote in the working tree."""
+    texts = {}
+    for path in paths:
+        try:
+            texts[path] = await git("show", f"{commit}:{path}", cwd=worktree)
+        except GitError:  # not a file of the commit
+            continue
+    return texts
 
 
 async def diff(worktree: Path, before: str, after: str) -> tuple[str, list[str]]:

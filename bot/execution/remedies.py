@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from bot.domain.pack import ScenarioPack
 from bot.domain.results import DocumentRevision, ExecutionOutcome, ScenarioOutcome
-from bot.execution.docs_fix import committed_texts
+from bot.execution.evidence import committed_texts
 from bot.execution.render_remedies import PROPOSAL_MARKER, code_locations, docs_pr_body, excerpt, proposal_body
 from bot.github.publish import publish_files
 from bot.github.tracking import upsert_comment

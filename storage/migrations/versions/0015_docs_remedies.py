@@ -1,13 +1,13 @@
-"""the docs turn's change of an execute run, and sources marked for re-confirmation (issue 13; after 0013_fix_proofs)
+"""the docs turn's change of an execute run, and sources marked for re-confirmation (issue 13; after 0014_execute_checkpoints)
 
-Revision ID: 0014_docs_remedies
-Revises: 0013_fix_proofs
+Revision ID: 0015_docs_remedies
+Revises: 0014_execute_checkpoints
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_docs_remedies"
-down_revision = "0013_fix_proofs"
+revision = "0015_docs_remedies"
+down_revision = "0014_execute_checkpoints"
 branch_labels = None
 depends_on = None
 
