@@ -46,7 +46,8 @@ def snapshots(history: History, docs: list[str]) -> dict[str, tuple[str, ...]]:
     run's oldest commit and each run's newest. A document last changed at T is looked up at every lookup
     commit up to its own run's newest (≥ T): a name the code spelled at one of them and spells nowhere now
     existed in the history before or soon after the document was written and is gone (drift), even when it
-    went before the document's last edit (an old mention the edit kept).
+    went before the document's last edit (an old mention the edit kept). A document the scanned commit itself
+    changed is looked up at every lookup commit.
     """
     changes = sorted({history.last_change[d] for d in docs if d in history.last_change
                       and history.last_change[d][1] != history.commit})
@@ -54,6 +55,8 @@ def snapshots(history: History, docs: list[str]) -> dict[str, tuple[str, ...]]:
     lookups = [c[1] for c in changes[:1]] + [changes[min(start + size, len(changes)) - 1][1]
                                              for start in range(0, len(changes), size)]
     at = {change: tuple(dict.fromkeys(lookups[: i // size + 2])) for i, change in enumerate(changes)}
+    at.update({history.last_change[d]: tuple(dict.fromkeys(lookups)) for d in docs if lookups
+               and history.last_change.get(d, ("", ""))[1] == history.commit})  # changed by the scanned commit
     return {d: at[history.last_change[d]] for d in docs if history.last_change.get(d) in at}
 
 

@@ -61,4 +61,5 @@ def test_each_document_is_looked_up_up_to_a_commit_after_its_last_change(monkeyp
     at = snapshots(history, [*(f"d{i}" for i in range(8)), "fresh", "unknown"])
     assert at == {"d0": ("c0", "c1"), "d1": ("c0", "c1"), "d2": ("c0", "c1", "c3"), "d3": ("c0", "c1", "c3"),
                   "d4": ("c0", "c1", "c3", "c5"), "d5": ("c0", "c1", "c3", "c5"),
-                  "d6": ("c0", "c1", "c3", "c5", "c7"), "d7": ("c0", "c1", "c3", "c5", "c7")}
+                  "d6": ("c0", "c1", "c3", "c5", "c7"), "d7": ("c0", "c1", "c3", "c5", "c7"),
+                  "fresh": ("c0", "c1", "c3", "c5", "c7")}

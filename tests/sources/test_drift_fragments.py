@@ -1,0 +1,57 @@
+"""Drift the mined drift set showed us missing (issue 10): references inside code fragments and Go import paths,
+and a name the code dropped before the document's last edit, on a real repository with dated history."""
+from __future__ import annotations
+
+import pytest
+
+from bot.sources.scan import scan
+
+
+@pytest.fixture(scope="module")
+def fragments(repo_factory):
+    repo = repo_factory("fragments")
+    repo.write("go.mod", "module github.com/acme/chain\n\ngo 1.21\n")
+    repo.write("legacy/pom.xml", "<project/>\n")
+    repo.write("legacy/hash.go", "package legacy\n\nfunc LegacyHash() []byte { return nil }\n")
+    repo.write("config/old/config.go", 'package old\n\nconst key = "addrbook_strict"\n')
+    repo.write("types/block.go", "package types\n\ntype Block struct{}\n\nfunc NewBlock() Block { return Block{} }\n")
+    repo.commit("Chain", "2024-01-10T12:00:00+00:00")
+    repo.write("docs/build.md", "# Build guide\n\nRun `./mvnw clean install -f legacy/pom.xml`, then read "
+               "`Hash ([]byte)`: `LegacyHash ([]byte)` of a `NewBlock()`.\n")
+    repo.write("docs/style.md", "# Style guide\n\nImport labels:\n\n"
+               '* cfg "github.com/acme/chain/config/old"\n* types "github.com/acme/chain/types"\n\n'
+               "Build blocks with `NewBlock()`.\n")
+    repo.write("docs/p2p.md", "# Peers guide\n\nSet `addrbook_strict=false` for local nets; see `NewBlock()`.\n")
+    repo.commit("Guides", "2024-01-11T12:00:00+00:00")
+    repo.remove("legacy")
+    repo.remove("config/old")
+    repo.write("config/config.go", 'package config\n\nconst key = "addr_book_strict"\n')
+    repo.commit("Drop the legacy build and the old config", "2024-03-01T12:00:00+00:00")
+    repo.write("docs/p2p.md", "# Peers guide\n\nSet `addrbook_strict=false` for local nets; see `NewBlock()`.\n\n"
+               "Peers are dialled at start.\n")  # edited after the rename, the old key kept
+    repo.commit("Peers: dialling", "2024-05-01T12:00:00+00:00")
+    return {s.path: s for s in scan(repo.path).sources}
+
+
+def reason(source, code):
+    return next(r for r in source.reasons if r.code == code)
+
+
+def test_paths_and_names_inside_a_command_line_or_a_typed_field_are_drift(fragments):
+    doc = fragments["docs/build.md"]
+    assert doc.status == "stale"
+    assert reason(doc, "drift-path").evidence[0].startswith("`legacy/pom.xml` (docs/build.md line 3) was removed in ")
+    assert reason(doc, "drift-symbol").evidence == ["`LegacyHash` (docs/build.md line 3)"]
+
+
+def test_a_go_import_path_of_a_removed_package_is_drift(fragments):
+    doc = fragments["docs/style.md"]
+    assert doc.status == "stale"
+    evidence = reason(doc, "drift-path").evidence
+    assert len(evidence) == 1 and evidence[0].startswith("`config/old` (docs/style.md line 5) was removed in ")
+
+
+def test_a_key_the_code_dropped_before_the_documents_last_edit_is_drift(fragments):
+    doc = fragments["docs/p2p.md"]
+    assert doc.status == "stale"
+    assert reason(doc, "drift-symbol").evidence == ["`addrbook_strict` (docs/p2p.md line 3)"]
