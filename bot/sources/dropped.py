@@ -1,8 +1,8 @@
 """Names the code spelled at older commits and spells nowhere now: the identifier half of drift (issue 10).
 
 For each older commit (``bot.sources.assess.snapshots``) only the code blobs
-that differ from the current tree are read (``git diff-tree -r`` against the
-head, then one ``git cat-file --batch``): a name spelled at that commit in a
+that differ from the current tree are read (one ``git diff-tree --stdin`` against
+the head for all of them, then one ``git cat-file --batch``): a name spelled at that commit in a
 file that is unchanged now is still spelled now. Each such blob is split into its words
 once (a dotted name counts when the blob holds it as written); the names
 found are then asked of the current tree in one ``git grep -w -E``. This
@@ -46,11 +46,32 @@ def spelled_now(repo: Path, commit: str, names: set[str]) -> set[str]:
     return found & names
 
 
-def _changed_blobs(repo: Path, commit: str, head: str) -> set[str]:
-    """The code blobs of ``commit`` that ``head`` changed or deleted (``git diff-tree -r --raw``)."""
-    out = git(repo, "diff-tree", "-r", "--no-renames", "-z", commit, head, "--", *CODE_PATHSPECS).decode()
+def _changed_blobs(repo: Path, commits: list[str], head: str) -> dict[str, set[str]]:
+    """Per commit of ``commits``, its code blobs that ``head`` changed or deleted: one ``git diff-tree --stdin``
+    (each line ``<head> <commit>``: ``head`` against ``commit`` as its parent, so the old side is ``commit``'s;
+    ``--always`` heads each diff with ``head``'s SHA, even an empty one)."""
+    if not commits:
+        return {}
+    lines = "".join(f"{head} {commit}\n" for commit in commits)
+    out = git(repo, "diff-tree", "--stdin", "--always", "-r", "--no-renames", "-z", "--", *CODE_PATHSPECS,
+              input=lines.encode()).decode("utf-8", "replace")
+    changed: dict[str, set[str]] = {commit: set() for commit in commits}
+    block: set[str] = set()
+    pending = iter(commits)
     fields = out.split("\0")
-    return {meta.split()[2] for meta in fields[0::2] if meta.startswith(":") and meta.split()[4] in "MDT"}
+    i = 0
+    while i < len(fields):
+        field = fields[i]
+        if field.startswith(":"):  # ":<old mode> <new mode> <old sha> <new sha> <status>", then the path
+            meta = field.split()
+            if meta[4] in "MDT":
+                block.add(meta[2])
+            i += 2
+            continue
+        if field:  # the header of the next diff
+            block = changed[next(pending)]
+        i += 1
+    return changed
 
 
 def dropped_names(repo: Path, head: str, wanted: dict[str, set[str]]) -> dict[str, set[str]]:
@@ -59,7 +80,7 @@ def dropped_names(repo: Path, head: str, wanted: dict[str, set[str]]) -> dict[st
     Each changed blob is asked once about every wanted name (a set intersection with its words; a dotted name
     by substring), then its hits go to the commits that have it.
     """
-    changed = {commit: _changed_blobs(repo, commit, head) for commit, names in wanted.items() if names}
+    changed = _changed_blobs(repo, [commit for commit, names in wanted.items() if names], head)
     spelled: dict[str, set[str]] = {commit: set() for commit in changed}
     names = set().union(*(wanted[commit] for commit in changed)) if changed else set()
     plain = {n.encode(): n for n in names if "." not in n}

@@ -8,7 +8,7 @@ and never followed, submodules are not entered. It reads the tree once
 commits when a ``ScanCache`` knows an older position) and asks the commit's
 ``.gitignore`` rules once (``git check-ignore --stdin``) about referenced
 paths that are absent. Documents and code files are read on both cores
-when there are many (``PARALLEL_FROM``). A rescan of a commit already scanned with the
+when there is much to read (``PARALLEL_FROM``). A rescan of a commit already scanned with the
 same config reads the stored result and nothing else.
 """
 from __future__ import annotations
@@ -42,7 +42,7 @@ from config.repo import (
     matches_any,
 )
 
-PARALLEL_FROM = 80  # documents and code files to read before a second process pays for itself
+PARALLEL_FROM = 4 << 20  # characters of documents and code to read before a second process pays for itself
 SCAN_VERSION = 1  # bump when the judgement of unchanged inputs would change (it keys the result cache)
 
 
@@ -106,16 +106,19 @@ def _work(item: tuple[str, ...]) -> dict:
 
 
 def _work_all(items: dict[str, tuple[str, ...]]) -> dict[str, dict]:
-    """``_work`` of every item (cache key → item), on two processes when there are many.
+    """``_work`` of every item (cache key → item), on two processes when there is much to read.
 
-    The workers are forked from the main thread (the CLI); from any other thread (the bot's worker
-    threads) they start from a fork server, as forking a threaded process is not safe.
+    Below ``PARALLEL_FROM`` characters in all (some 0.5 s of parsing) starting the second process costs about
+    what it saves. The largest items go first, so the two processes end together. The workers are forked from
+    the main thread (the CLI); from any other thread (the bot's worker threads) they start from a fork server,
+    as forking a threaded process is not safe.
     """
-    if len(items) < PARALLEL_FROM:
+    if sum(len(item[-1]) for item in items.values()) < PARALLEL_FROM:
         return {key: _work(item) for key, item in items.items()}
     method = "fork" if threading.current_thread() is threading.main_thread() else "forkserver"
+    order = sorted(items, key=lambda key: -len(items[key][-1]))
     with ProcessPoolExecutor(max_workers=2, mp_context=get_context(method)) as pool:
-        return dict(zip(items, pool.map(_work, items.values(), chunksize=16)))
+        return dict(zip(order, pool.map(_work, [items[key] for key in order], chunksize=8)))
 
 
 def _score(repo: Path, commit: str, cfg: SourcesConfig, notes: list[Reason], history_of, cache: ScanCache | None
