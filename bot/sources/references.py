@@ -10,7 +10,7 @@ and the history.
   ``github.com/<owner>/<name>/blob|tree/<ref>/<path>`` links) and from code
   spans that look like paths (a slash or a known extension), and from Go-style
   import paths ``github.com/<owner>/<name>/<package>`` anywhere in the text
-  (lists and code blocks included: the package is a folder). Dotfiles
+  (lists and code blocks included), kept whole. Dotfiles
   (``.env``) and absolute file system paths (``/etc/x``) are not claims.
 - Identifiers come from code spans (``snake_case``, ``camelCase``,
   ``Dotted.name``, ``call()``), whole or as words of a code fragment
@@ -204,11 +204,12 @@ def _literal(claims: Claims, body: str, line: int) -> None:
 
 def _import_paths(claims: Claims, text: str) -> None:
     """Go-style import paths ``github.com/<owner>/<name>/<package>`` anywhere in the text (prose, lists, code
-    blocks; not inside URLs, whose links are read as links): the package folder is a repository path."""
+    blocks; not inside URLs, whose links are read as links), whole: ``bot.sources.drift`` keeps those of the
+    repository's own Go modules."""
     line, pos = 1, 0
     for m in _IMPORT_PATH.finditer(text):
         line, pos = line + text.count("\n", pos, m.start()), m.start()
-        claims.paths.append(Ref(text=m.group("path").rstrip("/."), line=line))
+        claims.paths.append(Ref(text=m.group().rstrip("/."), line=line))
 
 
 def _routes(claims: Claims, text: str) -> None:

@@ -10,7 +10,8 @@ from bot.sources.scan import scan
 @pytest.fixture(scope="module")
 def fragments(repo_factory):
     repo = repo_factory("fragments")
-    repo.write("go.mod", "module github.com/acme/chain\n\ngo 1.21\n")
+    repo.write("go.mod", "module github.com/acme/oldchain\n\ngo 1.21\n")
+    repo.write("flowrate/rate.go", "package flowrate\n")
     repo.write("legacy/pom.xml", "<project/>\n")
     repo.write("legacy/hash.go", "package legacy\n\nfunc LegacyHash() []byte { return nil }\n")
     repo.write("config/old/config.go", 'package old\n\nconst key = "addrbook_strict"\n')
@@ -19,13 +20,16 @@ def fragments(repo_factory):
     repo.write("docs/build.md", "# Build guide\n\nRun `./mvnw clean install -f legacy/pom.xml`, then read "
                "`Hash ([]byte)`: `LegacyHash ([]byte)` of a `NewBlock()`.\n")
     repo.write("docs/style.md", "# Style guide\n\nImport labels:\n\n"
-               '* cfg "github.com/acme/chain/config/old"\n* types "github.com/acme/chain/types"\n\n'
-               "Build blocks with `NewBlock()`.\n")
+               '* cfg "github.com/acme/oldchain/config/old"\n* types "github.com/acme/chain/types"\n\n'
+               "Build blocks with `NewBlock()`; rates come from `go get github.com/other/go-flowrate/flowrate`.\n")
     repo.write("docs/p2p.md", "# Peers guide\n\nSet `addrbook_strict=false` for local nets; see `NewBlock()`.\n")
     repo.commit("Guides", "2024-01-11T12:00:00+00:00")
     repo.remove("legacy")
     repo.remove("config/old")
     repo.write("config/config.go", 'package config\n\nconst key = "addr_book_strict"\n')
+    repo.write("go.mod", "module github.com/acme/chain\n\ngo 1.21\n")  # the project renamed
+    repo.remove("flowrate")  # moved: it vendored another project's package of the same name
+    repo.write("libs/flowrate/rate.go", "package flowrate\n")
     repo.commit("Drop the legacy build and the old config", "2024-03-01T12:00:00+00:00")
     repo.write("docs/p2p.md", "# Peers guide\n\nSet `addrbook_strict=false` for local nets; see `NewBlock()`.\n\n"
                "Peers are dialled at start.\n")  # edited after the rename, the old key kept
@@ -44,11 +48,13 @@ def test_paths_and_names_inside_a_command_line_or_a_typed_field_are_drift(fragme
     assert reason(doc, "drift-symbol").evidence == ["`LegacyHash` (docs/build.md line 3)"]
 
 
-def test_a_go_import_path_of_a_removed_package_is_drift(fragments):
+def test_a_go_import_path_of_a_removed_package_of_the_project_is_drift_and_anothers_is_not(fragments):
     doc = fragments["docs/style.md"]
     assert doc.status == "stale"
     evidence = reason(doc, "drift-path").evidence
-    assert len(evidence) == 1 and evidence[0].startswith("`config/old` (docs/style.md line 5) was removed in ")
+    assert len(evidence) == 1 and evidence[0].startswith(
+        "`github.com/acme/oldchain/config/old` (docs/style.md line 5) was removed in ")
+    assert not any("flowrate" in line for r in doc.reasons for line in r.evidence)  # another project's package
 
 
 def test_a_key_the_code_dropped_before_the_documents_last_edit_is_drift(fragments):
