@@ -39,41 +39,31 @@ def declared_of(claims: Claims, sidecar: tuple[str, str, int] | None) -> Declare
     return own
 
 
-def snapshots(history: History, docs: list[str]) -> dict[str, tuple[str, ...]]:
-    """Document → the commits its identifiers are looked up at, oldest first: at most ``drift.MAX_SNAPSHOTS`` + 1.
+def snapshots(history: History, docs: list[str]) -> dict[str, str]:
+    """Document → the commit its identifiers are looked up at: at most ``drift.MAX_SNAPSHOTS`` commits in all.
 
-    The documents' last changes, in time order, are cut into that many runs; the lookup commits are the first
-    run's oldest commit and each run's newest. A document last changed at T is looked up at every lookup
-    commit up to its own run's newest (≥ T): a name the code spelled at one of them and spells nowhere now
-    existed in the history before or soon after the document was written and is gone (drift), even when it
-    went before the document's last edit (an old mention the edit kept). A document the scanned commit itself
-    changed is looked up at every lookup commit.
+    The documents' last changes, in time order, are cut into that many runs; each run is looked up at its
+    newest commit. A document last changed at T is so checked at a commit S ≥ T: a name the code spelled at S
+    and spells nowhere now was dropped after the document was written (drift).
     """
     changes = sorted({history.last_change[d] for d in docs if d in history.last_change
                       and history.last_change[d][1] != history.commit})
     size = -(-len(changes) // drift.MAX_SNAPSHOTS) if changes else 1
-    lookups = [c[1] for c in changes[:1]] + [changes[min(start + size, len(changes)) - 1][1]
-                                             for start in range(0, len(changes), size)]
-    at = {change: tuple(dict.fromkeys(lookups[: i // size + 2])) for i, change in enumerate(changes)}
-    at.update({history.last_change[d]: tuple(dict.fromkeys(lookups)) for d in docs if lookups
-               and history.last_change.get(d, ("", ""))[1] == history.commit})  # changed by the scanned commit
+    at = {change: changes[min((i // size + 1) * size, len(changes)) - 1][1] for i, change in enumerate(changes)}
     return {d: at[history.last_change[d]] for d in docs if history.last_change.get(d) in at}
 
 
 def gone_identifiers(repo: Path, history: History, pending: dict[str, list[Ref]]) -> dict[str, list[Ref]]:
-    """Per document, the identifiers the code spelled up to soon after the document's last change (``snapshots``)
-    and no longer spells anywhere (drift, ``bot.sources.dropped``); a name the code still uses (a builtin) is
-    not gone."""
+    """Per document, the identifiers the code spelled after the document's last change (``snapshots``) and no
+    longer spells anywhere (drift, ``bot.sources.dropped``); a name the code still uses (a builtin) is not gone."""
     at = snapshots(history, list(pending))
     wanted: dict[str, set[str]] = defaultdict(set)
-    for doc, commits in at.items():
-        for commit in commits:
-            wanted[commit].update(r.text for r in pending[doc])
+    for doc, commit in at.items():
+        wanted[commit].update(r.text for r in pending[doc])
     gone = dropped_names(repo, history.commit, wanted)
     out = {}
-    for doc, commits in at.items():
-        names = set().union(*(gone.get(commit, set()) for commit in commits))
-        hits = [r for r in pending[doc] if r.text in names]
+    for doc, commit in at.items():
+        hits = [r for r in pending[doc] if r.text in gone.get(commit, set())]
         if hits:
             out[doc] = hits
     return out
