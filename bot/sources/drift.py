@@ -79,7 +79,7 @@ class Tree:
     @classmethod
     def of(cls, files: set[str]) -> Tree:
         tree = cls(files, {p.rsplit("/", i)[0] for p in files for i in range(1, p.count("/") + 1)})
-        for path in files:
+        for path in sorted(files):  # in path order: a bare file name's first match must not vary from run to run
             tree.by_name.setdefault(path.rsplit("/", 1)[-1], []).append(path)
         return tree
 

@@ -60,3 +60,8 @@ def test_each_document_is_looked_up_at_a_commit_after_its_last_change(monkeypatc
     history = History(commit="now", last_change={f"d{i}": (i, f"c{i}") for i in range(8)} | {"fresh": (9, "now")})
     at = snapshots(history, [*(f"d{i}" for i in range(8)), "fresh", "unknown"])
     assert at == {"d0": "c1", "d1": "c1", "d2": "c3", "d3": "c3", "d4": "c5", "d5": "c5", "d6": "c7", "d7": "c7"}
+
+
+def test_a_bare_file_name_resolves_to_the_same_file_on_every_run():
+    tree = drift.Tree.of({f"{folder}/key.go" for folder in ("z", "crypto/ed25519", "a", "p2p")})
+    assert tree.by_name["key.go"] == ["a/key.go", "crypto/ed25519/key.go", "p2p/key.go", "z/key.go"]
