@@ -51,9 +51,10 @@ _STATUS_CODE = re.compile(r"\b(?P<code>[1-5]\d\d)\b")
 _SETTING = re.compile(r"^[ \t]*[-*]?[ \t]*`?(?P<key>[A-Z][A-Z0-9_]{2,})`?[ \t]*(?:=|:)[ \t]*`?(?P<value>[^\s`]+)`?", re.M)
 _DEFAULTS = re.compile(r"(?<![\w.\-`])`?(?P<key>[A-Za-z_][\w.\-]*)`?[ \t]+defaults[ \t]+to[ \t]+`?(?P<value>[^\s`]+?)`?[.,;]?(?:\s|$)")
 _WORD = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*(?:\(\))?")  # a code name inside a fragment of code
-# github.com/<owner>/<name>/<path> not preceded by "/" (a URL) nor a name character; its path is not a URL route
-_IMPORT_PATH = re.compile(r"(?<![\w./-])github\.com/[\w.-]+/[\w.-]+/(?!(?:blob|tree|raw|pull|issues|commit|"
-                          r"compare|releases|wiki|actions)/)(?P<path>[\w.-]+(?:/[\w.-]+)*)")
+# github.com/<owner>/<name>/<path> whose path is not a web page's; a literal first, so re skips ahead to it
+_IMPORT_PATH = re.compile(r"github\.com/[\w.-]+/[\w.-]+/(?!(?:blob|tree|raw|pull|issues|commit|compare|releases|"
+                          r"wiki|actions)/)[\w.-]+(?:/[\w.-]+)*")
+_NOT_BEFORE_IMPORT = re.compile(r"[\w./-]")  # "https://github.com/…" is a URL, "xgithub.com/…" another host
 _GITHUB_FILE = re.compile(r"^/[^/]+/[^/]+/(?:blob|tree|raw)/[^/]+/(?P<path>.+)$")
 NOT_SETTING_KEYS = {  # admonitions and markers written like "KEY: text"
     "NOTE", "NOTES", "TODO", "FIXME", "XXX", "HACK", "BUG", "WARNING", "WARN", "CAUTION", "IMPORTANT", "TIP",
@@ -208,6 +209,8 @@ def _import_paths(claims: Claims, text: str) -> None:
     repository's own Go modules."""
     line, pos = 1, 0
     for m in _IMPORT_PATH.finditer(text):
+        if m.start() and _NOT_BEFORE_IMPORT.match(text, m.start() - 1):
+            continue
         line, pos = line + text.count("\n", pos, m.start()), m.start()
         claims.paths.append(Ref(text=m.group().rstrip("/."), line=line))
 
