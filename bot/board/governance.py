@@ -8,6 +8,7 @@ policy is resolved as a run resolves it (``bot.domain.policy.policy_or_default``
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,19 +35,24 @@ class StageFinding:
     finding: Finding
 
 
+def stage_findings(events: Iterable[tuple[str, dict[str, Any] | None]]) -> list[StageFinding]:
+    """The findings recorded in ``events`` (``(phase, payload)`` of ``findings:<stage>`` events), in order."""
+    found = []
+    for phase, payload in events:
+        for item in (payload or {}).get("findings", []):
+            found.append(StageFinding(phase.removeprefix(FINDINGS_PHASE), Finding(
+                code=item["code"], severity=item["severity"], message=item["message"], scope=item["scope"],
+                suggested_fix=item["suggested_fix"], metadata=item.get("metadata") or {})))
+    return found
+
+
 async def findings_of(session: AsyncSession, run_id: int) -> list[StageFinding]:
     """Every finding run ``run_id`` reported, in the order it reported them (all events, not the tail)."""
     rows = (await session.execute(
         select(RunEvent.phase, RunEvent.payload).where(RunEvent.run_id == run_id,
                                                        RunEvent.phase.startswith(FINDINGS_PHASE))
         .order_by(*event_order()))).all()
-    found = []
-    for phase, payload in rows:
-        for item in (payload or {}).get("findings", []):
-            found.append(StageFinding(phase.removeprefix(FINDINGS_PHASE), Finding(
-                code=item["code"], severity=item["severity"], message=item["message"], scope=item["scope"],
-                suggested_fix=item["suggested_fix"], metadata=item.get("metadata") or {})))
-    return found
+    return stage_findings(rows)
 
 
 async def effective_config(board: Board, viewer: Viewer, repository: str) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 :func:`report_data` turns a :class:`~bot.board.queries.RunView` into one
 JSON-ready dict (manifest and sources, pack revision, execution results,
-evidence, fix attempts with diffs, PR, events, raw error); :func:`render`
+evidence, fix attempts with diffs, PR, the findings of the run's policy, events,
+raw error); :func:`render`
 writes it as ``json``, ``md`` or ``html``. Nothing depends on the clock or the
 settings (no export time, no price table), and JSON keys are sorted, so the
 same run exported twice is byte-identical.
@@ -13,7 +14,9 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+from bot.board.governance import stage_findings
 from bot.board.queries import RunView, duration_s
+from bot.jobs.policy import FINDINGS_PHASE
 from bot.domain.pack import PackDocument
 
 FORMATS = {"json": "application/json", "md": "text/markdown", "html": "text/html"}
@@ -91,6 +94,12 @@ def report_data(view: RunView) -> dict[str, Any]:
         "pack": _pack(view),
         "execution": view.outcome.model_dump(mode="json") if view.outcome is not None else None,
         "pull_request": _pull(view),
+        "policy": {"key": run.policy_key, "effective_hash": run.policy_effective_hash},
+        "findings": [
+            {"stage": item.stage, **item.finding.as_dict()}
+            for item in stage_findings((event.phase, event.payload) for event in view.events
+                                       if event.phase.startswith(FINDINGS_PHASE))
+        ],
     }
 
 

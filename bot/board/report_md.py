@@ -94,6 +94,14 @@ def _execution(execution: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _findings(report: dict[str, Any]) -> list[str]:
+    policy = report["policy"]["key"]
+    lines = [f"## Findings ({len(report['findings'])})" + (f" of policy {code(policy)}" if policy else ""), ""]
+    lines += [f"- {item['stage']} · {item['severity']} · {code(item['code'])} on {code(item['scope'])}: "
+              f"{code(item['message'])}; suggested fix: {code(item['suggested_fix'])}" for item in report["findings"]]
+    return lines + ([] if report["findings"] else ["None."]) + [""]
+
+
 def markdown(report: dict[str, Any]) -> str:
     """The report dict of ``bot.board.report.report_data`` as a Markdown document."""
     run = report["run"]
@@ -104,6 +112,7 @@ def markdown(report: dict[str, Any]) -> str:
         state = "merged" if pull["merged"] else (pull["state"] or "unknown")
         lines += [f"## Fix pull request #{pull['number']} ({state})", "", f"- {pull['url']}",
                   f"- branch {code(pull['branch'])}", ""]
+    lines += _findings(report)
     if run["error"]:
         lines += ["## Error", "", fenced(json.dumps(run["error"], indent=2, sort_keys=True), "json"), ""]
     lines += ["## Events", ""]

@@ -3,14 +3,14 @@
 :func:`fix_ci` drives one Codex thread (workspace-write sandbox, network off) in the
 worktree checked out at the failing head SHA:
 
-1. a **reproduce** turn runs the CI command exactly (``templates/ci_run.md``); its exit code
-   is taken from the turn's own ``commandExecution`` item (``bot.execution.evidence.same_command``),
-   never from the model's words. Exit 0 means the failure does not reproduce offline: the loop
-   stops ``blocked``; so it does when the command never ran with an exit code of its own;
+1. **reproduce**: the bot runs the CI command itself in the thread's sandbox
+   (``bot.execution.verify.bot_run``: network off, time-bounded, output capped), so the exit
+   code is the command's own, never a model's words, and no turn is paid for. Exit 0 means the
+   failure does not reproduce offline: the loop stops ``blocked``;
 2. a **fix** turn (``templates/ci_fix.md``) sees the CI log excerpt and the reproduced output,
    both fenced as untrusted data (``bot.codex.untrusted``); its changes under
    ``.github/workflows`` are reverted and recorded;
-3. a **verify** turn runs the command again: the fix holds only when that run exits 0.
+3. **verify**: the bot runs the command again: the fix holds only when that run exits 0.
 
 Committing, pushing and the pull request belong to the caller (``bot.execution.ci_action``).
 """
@@ -26,12 +26,9 @@ from bot.codex.untrusted import fence
 from bot.domain.results import Evidence, FixReport, TurnKind, TurnUsage, fix_schema
 from bot.execution import evidence as ev
 from bot.execution.guards import PROTECTED_PREFIX
+from bot.execution.verify import bot_run
 
-PROMPT_VERSION = "ci-fix-v1"
-INTROS = {
-    "reproduce": "A CI step of this repository failed. Reproduce it offline in this checkout.",
-    "verify": "The fix is in place. Run the failing CI command again to check it.",
-}
+PROMPT_VERSION = "ci-fix-v2"
 
 
 @dataclass
@@ -39,8 +36,7 @@ class CIFixOutcome:
     """How the loop ended: ``status`` ``passed`` (the command fails before, passes after) |
     ``failed`` (still fails after the fix) | ``blocked`` (``reason``: not reproducible offline,
     never ran); ``before`` / ``after`` the command's own runs; the fix's ``diff``, ``files``,
-    ``reverted`` paths and ``report``; the usage of each Codex turn (``turns``: reproduce = ``run``,
-    fix = ``fix``, verify = ``rerun``)."""
+    ``reverted`` paths and ``report``; the usage of the Codex fix turn (``turns``)."""
 
     status: str
     reason: str | None = None
@@ -65,17 +61,12 @@ class CIFixOutcome:
                                     output_tokens=usage.output_tokens, total_tokens=usage.total_tokens))
 
 
-def command_run(command: str, runs: list[Evidence]) -> Evidence | None:
-    """The last recorded run of ``command`` whose exit code is its own (:func:`ev.same_command`)."""
-    return next((item for item in reversed(runs) if item.command and item.exit_code is not None
-                 and ev.same_command(command, item.command)), None)
-
-
-async def _run(thread: EngineThread, outcome: CIFixOutcome, command: str, kind: str, attempt: int,
-               on_event: OnEvent | None) -> Evidence | None:
-    result = await thread.turn(template("ci_run").substitute(intro=INTROS[kind], command=command), on_event=on_event)
-    outcome.count(result, "run" if kind == "reproduce" else "rerun", attempt)
-    return command_run(command, ev.command_evidence(result.commands, turn_id=result.turn_id, attempt=attempt))
+async def _run(thread: EngineThread, worktree: Path, command: str, label: str, attempt: int) -> Evidence:
+    """The bot's run of ``command`` in ``worktree``; what the run wrote there is undone (the fix stays)."""
+    before = await ev.snapshot(worktree)
+    run = await bot_run(thread, worktree, command, attempt=attempt, label=label)
+    await ev.restore(worktree, before, (await ev.diff(worktree, before, await ev.snapshot(worktree)))[1])
+    return run
 
 
 async def fix_ci(engine: Engine, *, worktree: Path, command: str, job: str, step: str, ci_log: str,
@@ -84,20 +75,17 @@ async def fix_ci(engine: Engine, *, worktree: Path, command: str, job: str, step
     the failing step's excerpt from CI. The fix stays in the worktree as an uncommitted change.
 
     Raises:
-        CodexError: a turn failed or the fix turn's answer does not fit its schema.
+        CodexError: the fix turn failed, its answer does not fit its schema, or the app-server
+            refused a command.
         GitError: a git command on the worktree failed.
     """
     outcome = CIFixOutcome(status="blocked")
     async with engine.thread(worktree, sandbox="workspace-write") as thread:
         await emit(on_event, EngineEvent("reproduce", "running", f"running `{command}` offline"))
         start = await ev.snapshot(worktree)
-        outcome.before = await _run(thread, outcome, command, "reproduce", 0, on_event)
-        await ev.restore(worktree, start, (await ev.diff(worktree, start, await ev.snapshot(worktree)))[1])
-        if outcome.before is None:
-            outcome.reason = "the command never ran with an exit code of its own in the sandbox"
-        elif outcome.before.exit_code == 0:
+        outcome.before = await _run(thread, worktree, command, "reproduce", 0)
+        if outcome.before.exit_code == 0:
             outcome.reason = "the command passes offline here: the CI failure does not reproduce without the network"
-        if outcome.reason:
             await emit(on_event, EngineEvent("reproduce", "blocked", outcome.reason))
             return outcome
         await emit(on_event, EngineEvent("reproduce", "complete",
@@ -122,13 +110,11 @@ async def fix_ci(engine: Engine, *, worktree: Path, command: str, job: str, step
         await emit(on_event, EngineEvent("fix", "complete", f"{len(outcome.files)} file(s) changed",
                                          {"files": outcome.files}))
         await emit(on_event, EngineEvent("verify", "running", f"running `{command}` again"))
-        outcome.after = await _run(thread, outcome, command, "verify", 1, on_event)
-        await ev.restore(worktree, fixed, (await ev.diff(worktree, fixed, await ev.snapshot(worktree)))[1])
-    passed = outcome.after is not None and outcome.after.exit_code == 0 and bool(outcome.files)
+        outcome.after = await _run(thread, worktree, command, "verify", 1)
+    passed = outcome.after.exit_code == 0 and bool(outcome.files)
     outcome.status = "passed" if passed else "failed"
     outcome.reason = None if passed else ("the fix changed no file" if not outcome.files else
-                                          "the command still fails after the fix" if outcome.after else
-                                          "the command never ran again after the fix")
+                                          "the command still fails after the fix")
     await emit(on_event, EngineEvent("verify", outcome.status, outcome.reason or
-                                     f"exit {outcome.after.exit_code} after the fix"))  # type: ignore[union-attr]
+                                     f"exit {outcome.after.exit_code} after the fix"))
     return outcome

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.domain.ci import EXCERPT_LIMIT, LogReading, tail
+from bot.domain.ci import LogReading, tail
 from bot.domain.cost import cost_text, total_usd
 from bot.domain.results import Evidence
 from bot.execution.ci_loop import CIFixOutcome

@@ -37,17 +37,18 @@ class Rigor:
     timeout_s: float = RUN_TIMEOUT_S
 
 
-async def bot_run(thread: EngineThread, worktree: Path, command: str, *, attempt: int, scenario_id: str,
-                  label: str, index: int = 0, timeout_s: float = RUN_TIMEOUT_S) -> Evidence:
+async def bot_run(thread: EngineThread, worktree: Path, command: str, *, attempt: int, label: str,
+                  scenario_id: str | None = None, index: int = 0, timeout_s: float = RUN_TIMEOUT_S) -> Evidence:
     """Run ``command`` in ``worktree`` as the bot; its command evidence (``by="bot"``, output capped, the cut
-    stated). ``label`` (``verify``, ``base``, ``fix``) and ``index`` keep the ids of equal runs apart."""
+    stated), naming ``scenario_id`` when it ran for one. ``label`` (``verify``, ``base``, ``fix``,
+    ``reproduce``) and ``index`` keep the ids of equal runs apart."""
     run = await thread.run_command(command, cwd=worktree, timeout_s=timeout_s, output_cap=ev.OUTPUT_LIMIT)
     output, cut = ev.cap_output(run.output)
     content = {"by": "bot", "label": label, "index": index, "attempt": attempt, "scenario": scenario_id,
                "command": command, "exit_code": run.exit_code, "output": run.output}
     return Evidence(id=ev.evidence_id(content), kind="command", by="bot", attempt=attempt, command=command,
                     cwd=run.cwd, exit_code=run.exit_code, duration_ms=run.duration_ms, output=output,
-                    output_cut=cut, scenario_ids=[scenario_id])
+                    output_cut=cut, scenario_ids=[scenario_id] if scenario_id else [])
 
 
 def settle(outcome: ScenarioOutcome, runs: Sequence[Evidence]) -> None:

@@ -4,6 +4,7 @@ with the App's real installation client)."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -74,6 +75,27 @@ async def test_the_run_page_lists_every_finding_with_its_severity_escaped(board_
     assert '<dd id="cost">US$ 0.0360</dd>' in page
 
 
+async def test_the_downloaded_reports_carry_the_findings_and_the_policy(board_app, github_server):
+    github_server.oauth.grant("octocat", REPO)
+    run_id = await seed_run(board_app.database)
+    await seed_findings(board_app.database, run_id)
+
+    report = json.loads(await page_of(board_app, f"/board/runs/{run_id}/report.json"))
+    markdown = await page_of(board_app, f"/board/runs/{run_id}/report.md")
+    html = await page_of(board_app, f"/board/runs/{run_id}/report.html")
+
+    assert report["policy"] == {"key": "strict@1", "effective_hash": "ab" * 32}
+    assert [(f["stage"], f["severity"], f["code"], f["scope"]) for f in report["findings"]] == [
+        ("generate", "warning", "generate.uncited-source", f"{SCRIPT}.md"),
+        ("execute", "block", "execute.passed-without-specific-command", "SC-001")]
+    assert "## Findings (2) of policy ` strict@1 `" in markdown
+    assert "- execute · block · ` execute.passed-without-specific-command ` on ` SC-001 `" in markdown
+    assert [row[:4] for row in table_rows(html, "findings-table")] == [
+        ["generate", "warning", "generate.uncited-source", f"{SCRIPT}.md"],
+        ["execute", "block", "execute.passed-without-specific-command", "SC-001"]]
+    assert SCRIPT not in html and "&lt;script&gt;" in html
+
+
 async def test_a_run_without_findings_says_none(board_app, github_server):
     github_server.oauth.grant("octocat", REPO)
     run_id = await seed_run(board_app.database)
@@ -101,7 +123,7 @@ async def test_the_repository_page_shows_each_value_with_the_file_it_came_from(b
                                                 [BASE, "_extends base", "complete used"]]
     layers = [parse_layer(name, text) for name, text in ((BASE, BASE_TEXT), (ORG, ORG_TEXT), (OWN, OWN_TEXT))]
     expected = effective_policy(effective(layers).config.policy)
-    assert f"Policy <code>strict@1</code> (pack strict, version 1)" in page
+    assert "Policy <code>strict@1</code> (pack strict, version 1)" in page
     assert f"<code>policy_effective_hash</code> <code>{expected.effective_hash}</code>" in page
     assert SCRIPT not in page
 

@@ -23,11 +23,10 @@ from tests.execution.test_execute_e2e import (  # noqa: F401 - world_settings an
     remote_branches,
     store_pack,
     the_run,
-    this_turn,
     world_repo,
     world_settings,
 )
-from tests.support.model_server import exec_call, user_texts
+from tests.support.model_server import exec_call, this_turn, user_texts
 from tests.support.target_repo import DISCOUNT_TEST
 from tests.support.world import WRITER
 

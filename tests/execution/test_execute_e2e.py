@@ -24,9 +24,9 @@ from bot.execution.render import FIX_ACTION, PR_ACTION
 from bot.github import messages
 from bot.github.publish import BOT_NAME
 from bot.jobs import steps
-from storage import executions, manifests, packs, runs
+from storage import executions, manifests, packs
 from storage.models import ExecutionResult, Run
-from tests.support.model_server import assistant_message, exec_call, user_texts
+from tests.support.model_server import assistant_message, exec_call, this_turn, user_texts
 from tests.support.target_repo import (
     BUGGY_FILE,
     DISCOUNT_TEST,
@@ -65,14 +65,6 @@ def turn_kind(request: dict[str, Any]) -> str:
     """``run``, ``fix`` or ``rerun`` from the turn's prompt (bot/codex/templates)."""
     text = user_texts(request)[-1]
     return "fix" if "failed on real output" in text else "rerun" if text.startswith("Rerun") else "run"
-
-
-def this_turn(request: dict[str, Any]) -> list[str]:
-    """The tool outputs of the current turn (after its user message)."""
-    items = request["input"]
-    start = max(i for i, item in enumerate(items) if item.get("type") == "message" and item.get("role") == "user")
-    return [item["output"] if isinstance(item["output"], str) else json.dumps(item["output"])
-            for item in items[start:] if item.get("type") == "function_call_output"]
 
 
 def result(sid: str, status: str, command: str | None, observed: str) -> dict[str, Any]:

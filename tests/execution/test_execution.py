@@ -18,6 +18,7 @@ from tests.support.model_server import (
     assistant_message,
     exec_call,
     output_schema,
+    this_turn,
     user_texts,
 )
 from tests.support.schemas import is_strict
@@ -36,14 +37,6 @@ def turn_kind(request: dict[str, Any]) -> str:
     if "failed on real output" in text:
         return "fix"
     return "rerun" if text.startswith("Rerun") else "run"
-
-
-def outputs_this_turn(request: dict[str, Any]) -> list[str]:
-    """``function_call_output`` texts after the turn's user message."""
-    items = request["input"]
-    last_user = max(i for i, item in enumerate(items) if item.get("type") == "message" and item.get("role") == "user")
-    return [item["output"] if isinstance(item["output"], str) else json.dumps(item["output"])
-            for item in items[last_user:] if item.get("type") == "function_call_output"]
 
 
 def result(sid: str, status: str, commands: list[str], observed: str) -> dict[str, Any]:
@@ -67,7 +60,7 @@ def fix_answer() -> list[dict[str, Any]]:
 def honest_script(fix_cmd: str | None = FIX_COMMAND):
     """Run: the whole suite (fails) and SC-002's test; fix: ``fix_cmd``; rerun: SC-001's test."""
     def script(request):
-        kind, done = turn_kind(request), outputs_this_turn(request)
+        kind, done = turn_kind(request), this_turn(request)
         if kind == "run":
             if len(done) == 0:
                 return [exec_call(PYTEST)]
@@ -89,7 +82,7 @@ def reporting_script(fix_cmd: str):
     """Run and check turns: SC-001's and SC-002's tests, each reported as its output says; fix: ``fix_cmd``;
     rerun: SC-001's test."""
     def script(request):
-        kind, done = turn_kind(request), outputs_this_turn(request)
+        kind, done = turn_kind(request), this_turn(request)
         if kind == "fix":
             return fix_answer() if done else [exec_call(fix_cmd)]
         tests = [DISCOUNT_TEST, TOTAL_TEST] if kind == "run" else [DISCOUNT_TEST]
@@ -170,7 +163,7 @@ async def test_a_run_turn_that_edits_the_code_is_reverted_and_its_scenarios_bloc
     script = "mkdir -p scenarioforge && echo 'pytest -q' > scenarioforge/sc-001.sh"
 
     def cheat(request):  # "fixes" the bug during the run, writes a scenario script, then runs the tests
-        done = outputs_this_turn(request)
+        done = this_turn(request)
         steps = [FIX_COMMAND, script, DISCOUNT_TEST, TOTAL_TEST]
         if len(done) < len(steps):
             return [exec_call(steps[len(done)])]
@@ -201,7 +194,7 @@ async def test_a_rerun_turn_that_edits_the_tests_does_not_prove_the_fix(model_se
     honest = honest_script()
 
     def script(request):  # the rerun weakens the test, runs it and claims the pass
-        done = outputs_this_turn(request)
+        done = this_turn(request)
         if turn_kind(request) != "rerun":
             return honest(request)
         if len(done) < 2:

@@ -25,12 +25,11 @@ from tests.execution.test_execute_e2e import (  # noqa: F401  (fixtures)
     result,
     store_pack,
     the_run,
-    this_turn,
     turn_kind,
     world_repo,
     world_settings,
 )
-from tests.support.model_server import exec_call, user_texts
+from tests.support.model_server import exec_call, this_turn, user_texts
 from tests.support.target_repo import BUGGY_FILE, DISCOUNT_TEST, FIX_COMMAND, PYTEST, TOTAL_TEST
 
 #: Where a test may leave the bodies it rendered, for a person to read (unset: nowhere).

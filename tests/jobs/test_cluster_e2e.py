@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.scenarios.action import BRANCH
 from storage.models import PackRevision
-from tests.scenarios.test_generate_e2e import scripted, spec_id, tool_outputs, turn_number, vague
+from tests.scenarios.test_generate_e2e import scripted, spec_id, tool_outputs, vague
 from tests.support.model_server import assistant_message, exec_call, sample_pack, user_texts
 
 pytest_plugins = ["tests.support.cluster"]

@@ -4,16 +4,15 @@
 step ``Run tests`` running :data:`CI_COMMAND` (the target repository's suite, where
 ``test_discount`` fails on the real bug of ``tests.support.target_repo``), with a log written
 the way GitHub Actions writes it, and returns the real ``workflow_run.completed`` example
-payload adapted to it. :func:`ci_model` is the scripted model of a fix run: it runs the
-command, fixes the bug with ``FIX_COMMAND``, runs the command again.
+payload adapted to it. :func:`ci_model` is the scripted model of a fix run's one Codex turn: it
+fixes the bug with ``FIX_COMMAND`` (the bot runs the command before and after itself).
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from bot.domain.results import FixReport
-from tests.support.model_server import assistant_message, exec_call, user_texts
+from tests.support.model_server import assistant_message, exec_call, this_turn, user_texts
 from tests.support.target_repo import BUGGY_FILE, FIX_COMMAND, PYTEST
 from tests.support.webhooks import load_payload
 
@@ -69,27 +68,11 @@ def fail_ci(world, head_sha: str, *, head_branch: str, pull: dict[str, Any] | No
     return payload
 
 
-def _turn_outputs(request: dict[str, Any]) -> list[str]:
-    items = request["input"]
-    start = max(i for i, item in enumerate(items) if item.get("type") == "message" and item.get("role") == "user")
-    return [item["output"] if isinstance(item["output"], str) else json.dumps(item["output"])
-            for item in items[start:] if item.get("type") == "function_call_output"]
-
-
-def run_call(cmd: str) -> dict[str, Any]:
-    """``exec_command`` of ``cmd`` waiting up to 30 s for it to end (a busy machine runs the suite
-    slower than the tool's default wait, and a command still running has no exit code yet)."""
-    call = exec_call(cmd)
-    return {**call, "arguments": json.dumps({"cmd": cmd, "yield_time_ms": 30_000})}
-
-
-def ci_model(command: str = CI_COMMAND, fix: str = FIX_COMMAND):
-    """Reproduce: run ``command``; fix: run ``fix``; verify: run ``command`` again."""
+def ci_model(fix: str = FIX_COMMAND):
+    """The fix turn: run ``fix``, then answer with the fix report; any other request is an error."""
     def script(request: dict[str, Any]) -> list[dict[str, Any]]:
-        text, done = user_texts(request)[-1], _turn_outputs(request)
-        if "Fix the code so that the command passes" in text:
-            return [exec_call(fix)] if not done else [assistant_message(FixReport(
-                summary="Divide the discount percentage by 100, not 1000.", changed_files=[BUGGY_FILE],
-                residual_risk="").model_dump_json())]
-        return [run_call(command)] if not done else [assistant_message("The command finished.")]
+        assert "Fix the code so that the command passes" in user_texts(request)[-1], "only the fix is a turn"
+        return [exec_call(fix)] if not this_turn(request) else [assistant_message(FixReport(
+            summary="Divide the discount percentage by 100, not 1000.", changed_files=[BUGGY_FILE],
+            residual_risk="").model_dump_json())]
     return script

@@ -80,7 +80,8 @@ async def test_a_failed_workflow_run_gets_a_button_whose_click_opens_a_fix_pr_wi
         ("success", "CI failure fixed: `Run tests` fails before, passes after")]
     tracking = await world.tracking(run.id)
     assert "assert 49.5 == 45.0" in tracking and "2 passed" in tracking and f"#{fix['number']}" in tracking
-    assert "tokens over 3 Codex turn(s)" in tracking  # reproduce, fix, verify
+    assert "tokens over 1 Codex turn(s)" in tracking  # the fix; the bot ran the command before and after itself
+    assert len(model_server.requests) == 2  # the fix command, then the report
 
 
 async def test_auto_starts_once_on_the_default_branch_and_a_redelivery_starts_nothing_more(world, model_server):

@@ -84,6 +84,14 @@ def tool_outputs(request: dict[str, Any]) -> list[str]:
     return outputs
 
 
+def this_turn(request: dict[str, Any]) -> list[str]:
+    """The tool outputs of the current turn (after its user message)."""
+    items = request["input"]
+    start = max(i for i, item in enumerate(items) if item.get("type") == "message" and item.get("role") == "user")
+    return [item["output"] if isinstance(item["output"], str) else json.dumps(item["output"])
+            for item in items[start:] if item.get("type") == "function_call_output"]
+
+
 def user_texts(request: dict[str, Any]) -> list[str]:
     """The text of every ``user`` message in a request, oldest first."""
     texts = []
