@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, Field
@@ -144,7 +145,7 @@ def extract(path: str, text: str) -> Claims:
     parsed = parse(path, text)
     claims = Claims(declared=declared(parsed), title=parsed.title.title if parsed.title else "",
                     headings=[s.title for s in parsed.sections[:60]], meta_keys=sorted(parsed.meta),
-                    checkboxes=len(_CHECKBOX.findall(text)))
+                    checkboxes=len(_CHECKBOX.findall(text)) if "]" in text else 0)
     for target, line in parsed.links:
         linked = _link_path(target.strip())
         if linked and not _is_dotfile(linked):
@@ -181,26 +182,32 @@ def _blank_lines(text: str, blocks: list[tuple[int, int]]) -> str:
 
 
 def _literal(claims: Claims, body: str, line: int) -> None:
-    """One code span: a path (kept only inside the tree), a file name, an identifier, or a fragment of code
-    whose words are read the same way (``mvn -f core/pom.xml``, ``LastBlockHash ([]byte)``), the code names
-    inside a word included (``addrbook_strict=false``)."""
+    """One code span's references (``literal_claims``), added at ``line``."""
+    for kind, text in literal_claims(body):
+        getattr(claims, kind).append(Ref(text=text, line=line))
+
+
+@lru_cache(maxsize=1 << 16)  # documents of a collection repeat their template's code spans
+def literal_claims(body: str) -> tuple[tuple[str, str], ...]:
+    """A code span as ``(kind, text)`` pairs, kind ``paths``/``basenames``/``identifiers``: a path (kept only
+    inside the tree), a file name, an identifier, or a fragment of code whose words are read the same way
+    (``mvn -f core/pom.xml``, ``LastBlockHash ([]byte)``), the code names inside a word included
+    (``addrbook_strict=false``)."""
     if body.startswith("/") or "://" in body or not body:
-        return
+        return ()
     if " " in body or "\t" in body:
-        for word in body.split():
-            _literal(claims, word.strip("\"'(),;:[]{}<>"), line)
-        return
+        return tuple(pair for word in body.split() for pair in literal_claims(word.strip("\"'(),;:[]{}<>")))
     has_ext = extension(body) in FILE_EXTENSIONS
     if _PATHLIKE.match(body) and (has_ext or body.endswith("/")) and ("/" in body or body.startswith(".")):
-        if not _is_dotfile(body) and posixpath.normpath(body) != ".":
-            claims.paths.append(Ref(text=body, line=line))
-    elif has_ext and _PATHLIKE.match(body):
-        claims.basenames.append(Ref(text=body, line=line))
-    elif is_code_identifier(body):
-        claims.identifiers.append(Ref(text=body.removesuffix("()"), line=line))
-    elif not _PATHLIKE.match(body):
-        claims.identifiers += [Ref(text=m.group().removesuffix("()"), line=line) for m in _WORD.finditer(body)
-                               if body[m.start() - 1:m.start()] not in ("/", ".") and is_code_identifier(m.group())]
+        return (("paths", body),) if not _is_dotfile(body) and posixpath.normpath(body) != "." else ()
+    if has_ext and _PATHLIKE.match(body):
+        return (("basenames", body),)
+    if is_code_identifier(body):
+        return (("identifiers", body.removesuffix("()")),)
+    if not _PATHLIKE.match(body):
+        return tuple(("identifiers", m.group().removesuffix("()")) for m in _WORD.finditer(body)
+                     if body[m.start() - 1:m.start()] not in ("/", ".") and is_code_identifier(m.group()))
+    return ()
 
 
 def _import_paths(claims: Claims, text: str) -> None:
