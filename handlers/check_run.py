@@ -35,8 +35,9 @@ router = routing.Router()
 
 #: Button identifier → the execute mode it starts.
 BUTTON_MODES: dict[str, str] = {FIX_ACTION["identifier"]: "fix", PR_ACTION["identifier"]: "pr"}
-#: Arguments of the original run that belong to its trigger, not to the command.
-TRIGGER_ARGS = ("trigger", "label", "check_run_id")
+#: Arguments of the original run that belong to its trigger, not to the command; ``resume`` too: a button
+#: or "Re-run" starts a loop of its own, not another continuation of the checkpoint the original resumed.
+TRIGGER_ARGS = ("trigger", "label", "check_run_id", "resume")
 
 
 async def original_run(data: dict[str, Any], db: Database, settings: Settings) -> Run | None:

@@ -59,6 +59,7 @@ class Command:
     revision: int | None = None
     repeat: int | None = None
     allow_test_changes: bool = False
+    resume: int | None = None
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     config: bool = False
@@ -90,7 +91,7 @@ class CommandError:
 _FLAGS_OF: dict[str, tuple[str, ...]] = {
     "help": (), "status": ("config",), "cancel": (), "confirm": (),
     "generate": ("update", "branch", "text"),
-    "execute": ("mode", "scenarios", "revision", "repeat", "allow_test_changes"),
+    "execute": ("mode", "scenarios", "revision", "repeat", "allow_test_changes", "resume"),
     "sources": ("include", "exclude"),
 }
 
@@ -107,7 +108,7 @@ class _Parser(argparse.ArgumentParser):
         raise _Invalid(message)
 
 
-def _revision(value: str) -> int:
+def _at_least_one(value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number ≥ 1, got {value!r}")
     return int(value)
@@ -137,6 +138,8 @@ def _branch(value: str) -> str:
 
 #: Most runs per scenario ``execute --repeat N`` asks for (as ``config.repo.ExecuteConfig.repeat``).
 MAX_REPEAT = 20
+#: What ``execute --resume RUN_ID`` takes over from RUN_ID (``bot.execution.resume``), so it takes none of them.
+_RESUME_KEEPS = ("mode", "scenarios", "revision", "repeat", "allow_test_changes")
 #: Flags of ``generate`` that take the next word as their value.
 _GENERATE_VALUE_FLAGS = ("--branch",)
 
@@ -149,9 +152,10 @@ def _parser(verb: str) -> _Parser:
     elif verb == "execute":
         parser.add_argument("--mode", choices=MODES)
         parser.add_argument("--scenarios", type=_scenario_ids, default=())
-        parser.add_argument("--revision", type=_revision)
+        parser.add_argument("--revision", type=_at_least_one)
         parser.add_argument("--repeat", type=_repeat)
         parser.add_argument("--allow-test-changes", action="store_true")
+        parser.add_argument("--resume", type=_at_least_one, metavar="RUN_ID")
     elif verb == "status":
         parser.add_argument("--config", action="store_true")
     elif verb == "sources":
@@ -226,6 +230,9 @@ def parse(body: str) -> Command | CommandError | None:
         return CommandError(line, str(exc), verb)
     if verb == "generate":
         options["text"] = text
+    if options.get("resume") and (given := [f"--{name.replace('_', '-')}" for name in _RESUME_KEEPS if options[name]]):
+        return CommandError(line, f"--resume cannot be combined with {', '.join(given)}: the resumed run keeps "
+                                  "its mode, scenarios, revision, repeat and test-change rule", verb)
     for name in ("include", "exclude", "scenarios"):
         if name in options:
             options[name] = tuple(options[name])

@@ -13,6 +13,7 @@ from gidgethub import routing
 from gidgethub.abc import GitHubAPI
 from gidgethub.sansio import Event
 
+from bot.execution.resume import resumed_run
 from bot.github import authorize, governance, messages
 from bot.github.config_files import load_effective
 from bot.github.tracking import Tracker
@@ -45,7 +46,8 @@ async def on_comment(
     event: Event, gh: GitHubAPI, *args: Any, db: Database, settings: Settings, delivery_id: str,
     **kwargs: Any,
 ) -> None:
-    """Answer or queue the command in a comment if its author may run it."""
+    """Answer or queue the command in a comment if its author may run it; ``execute --resume RUN_ID`` only
+    when RUN_ID may be continued (``bot.execution.resume.resumed_run``: else the reply says why)."""
     payloads.check(event, payloads.IssueComment)
     comment, issue = event.data["comment"], event.data["issue"]
     command = commands.parse(comment.get("body") or "")
@@ -67,11 +69,19 @@ async def on_comment(
     elif command.verb == "cancel":
         await cancel(gh, db, issue, repository, login)
     else:
+        args, head_sha = command.args(), None
+        if command.resume is not None:  # the stopped run's mode, scenarios, revision and commit
+            resumed = await resumed_run(db, command.resume, repository=repository, issue_number=issue["number"])
+            if isinstance(resumed, str):
+                await reply(gh, repository, issue, messages.command_error(
+                    command.line, f"--resume {command.resume}: {resumed}", command.verb))
+                return
+            args, head_sha = {**args, **resumed.args}, resumed.head_sha
         await start_run(
             gh, db, delivery_id=delivery_id, verb=command.verb,
             installation_id=event.data["installation"]["id"], repository=repository,
             issue_number=issue["number"], is_pull_request=bool(issue.get("pull_request")),
-            requester=login, args=command.args(), ref=command.branch,
+            requester=login, args=args, ref=command.branch, head_sha=head_sha,
         )
 
 

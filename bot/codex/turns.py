@@ -170,6 +170,11 @@ class EngineThread:
     def id(self) -> str:
         return self._thread.id
 
+    @property
+    def usage(self) -> TokenUsage:
+        """The thread's token total so far, as Codex reports it (what :meth:`adopt` takes as ``used``)."""
+        return self._usage_total
+
     async def run_command(self, command: str, *, cwd: Path, timeout_s: float, output_cap: int) -> CommandRun:
         """Run ``command`` itself (no model, no turn) in the thread's sandbox: ``bash -o pipefail -c``,
         workspace-write with ``cwd`` the only writable root besides the thread's ``$TMPDIR``, network off,

@@ -52,14 +52,9 @@ from bot.errors import ScenarioForgeError
 from bot.execution.selection import fix_selection, left_out_note
 from bot.execution.loop import Limits, execute_pack
 from bot.execution.verify import Rigor
-from bot.execution.render import (
-    RERUN_TEMPLATE,
-    check_run_actions,
-    check_run_output,
-    comment_section,
-    conclusion,
-    pr_body,
-)
+from bot.execution.render import (RERUN_TEMPLATE, budget_stop, check_run_actions, check_run_output, comment_section,
+                                  conclusion, pr_body)
+from bot.execution.resume import checkpoint_for, saver
 from bot.github import checks
 from bot.github.publish import (
     base_branch,
@@ -269,8 +264,8 @@ async def execute(ctx: JobContext) -> None:
     """The ``execute`` action (see the module docstring). ``ctx.run.args``: ``mode`` (``run | fix |
     pr | full`` or ``None`` = config), ``scenarios`` (ids; empty = all), ``revision`` (``None`` = latest).
 
-    One checkpointed step (``bot.jobs.steps``): a resumed or retried run executes the pack
-    again from the clean checkout."""
+    One checkpointed step (``bot.jobs.steps``): a resumed or retried run, or a ``--resume`` one, goes on
+    from the loop's last checkpoint on the clean checkout (``bot.execution.resume``)."""
     await step("execute", _execute, ctx)
 
 
@@ -311,12 +306,13 @@ async def _execute_and_report(ctx: JobContext, check: checks.CheckRun, chosen: C
         await ctx.event(event.phase, event.status, event.message, event.payload)
         await ctx.report()
 
+    resume = await checkpoint_for(ctx)
     outcome = await execute_pack(
         Engine(ctx.settings), worktree=workspace.path, pack=chosen.document.pack,
         scenario_ids=scenario_ids or None, mode=mode, limits=limits, rigor=rigor,
-        stale_source_ids=chosen.stale_source_ids, on_event=on_event,
+        stale_source_ids=chosen.stale_source_ids, on_event=on_event, resume=resume, save=saver(ctx, chosen.revision),
     )
-    cost_usd = price_turns(ctx, outcome.turns)
+    cost_usd = price_turns(ctx, outcome.turns[resume.paid_turns if resume else 0:])  # the rest: paid by its origin
     async with ctx.db.session() as session:
         await executions.save_outcome(session, run.id, outcome, pack_revision=chosen.revision,
                                       manifest_hash=chosen.manifest_hash)
@@ -332,6 +328,7 @@ async def _execute_and_report(ctx: JobContext, check: checks.CheckRun, chosen: C
         notes += [note] if note else []
     elif outcome.mode in PR_MODES:
         notes.append(f"No fix PR: the fix loop ended with `{outcome.stop_reason}`, not with passing reruns.")
+    notes += [stop] if (stop := budget_stop(outcome, run.id)) else []
     if await stopped_by_cancel(ctx, check, pull):
         return
     output = check_output(outcome, chosen, root=str(workspace.path), pull=pull, config_error=config_error,

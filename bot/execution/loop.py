@@ -28,6 +28,13 @@ off) in a worktree:
    (:mod:`bot.execution.proof`); one that does not pass with the fix ends the
    loop with stop reason ``unproven`` and the outcome ``failed`` (no PR).
 
+After each finished turn (the run turn, each fix attempt, the check turn) the
+loop hands ``save`` a checkpoint (:mod:`bot.execution.checkpoint`: what it
+knows and the worktree as a binary patch); given ``resume``, it applies that
+patch and goes on at the checkpoint's next phase, so a crash, a retry or
+``--resume`` never asks a finished turn again. The turns themselves are
+:mod:`bot.execution.phases`.
+
 Committing, pushing and the PR belong to the caller (the bot holds the
 credentials, never the agent); the returned :class:`ExecutionOutcome` carries
 the final diff, the attempts and the before/after evidence. Every scenario
@@ -40,227 +47,36 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
-
-from pydantic import BaseModel, ValidationError
 
 from bot.codex.engine import Engine
-from bot.codex.turns import EngineEvent, EngineThread, OnEvent, TurnResult, emit
+from bot.codex.turns import EngineEvent, OnEvent, emit
 from bot.domain.pack import ScenarioPack
-from bot.domain.results import (
-    Evidence,
-    ExecutionOutcome,
-    ExecutionReport,
-    FixAttempt,
-    FixReport,
-    Mode,
-    ResultStatus,
-    ScenarioOutcome,
-    TurnKind,
-    TurnUsage,
-    fix_schema,
-    report_schema,
-)
-from bot.errors import Cancelled, CodexError, ScenarioForgeError
+from bot.domain.results import ExecutionOutcome, Mode, ScenarioOutcome
+from bot.errors import ScenarioForgeError
 from bot.execution import evidence as ev
-from bot.execution.classify import block_on_environment, classify, flaky
-from bot.execution.guards import SCENARIO_DIR, fix_rule, scenario_only
+from bot.execution.checkpoint import Checkpoint, LoopState, Phase, restore_worktree, worktree_patch
+from bot.execution.phases import Turns, run_status
 from bot.execution.proof import prove
-from bot.execution.prompts import PROMPT_VERSION, fix_prompt, run_prompt
-from bot.execution.selection import BYPRODUCT
-from bot.execution.verify import Rigor, verify
+from bot.execution.prompts import PROMPT_VERSION
+from bot.execution.verify import Rigor
 
 #: Modes that end in a pull request: their fix is checked against every selected scenario first.
 PR_MODES: frozenset[str] = frozenset({"pr", "full"})
-ModelT = TypeVar("ModelT", bound=BaseModel)
+#: Receives each checkpoint: the loop's state and the worktree's binary patch since the loop started.
+SaveCheckpoint = Callable[[LoopState, bytes], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Stop conditions of the fix loop; ``None`` = no limit. Tokens as Codex counts them, seconds wall-clock."""
+    """Stop conditions of the fix loop; ``None`` = no limit. Tokens as Codex counts them, seconds wall-clock;
+    both count this run's own turns and time (a ``--resume`` run starts with a fresh budget)."""
 
     max_fix_attempts: int = 3
     token_budget: int | None = 2_000_000
     wall_clock_s: float | None = 3_600.0
-
-
-def run_status(results: Sequence[ScenarioOutcome]) -> ResultStatus:
-    """``failed`` if any scenario failed, else ``blocked`` if any is blocked or flaky, else ``passed``."""
-    statuses = {result.status for result in results}
-    if "failed" in statuses:
-        return "failed"
-    return "blocked" if statuses & {"blocked", "flaky"} or not statuses else "passed"
-
-
-def _parse(model: type[ModelT], result: TurnResult) -> ModelT:
-    """The turn's JSON answer as ``model``. Raises CodexError (type ``InvalidOutput``) when it does not fit."""
-    try:
-        return model.model_validate(result.parsed)
-    except ValidationError as exc:
-        raise CodexError(f"{model.__name__} does not match the schema: {exc}", error_type="InvalidOutput",
-                         thread_id=result.thread_id, turn_id=result.turn_id) from exc
-
-
-class _Loop:
-    """State of one :func:`execute_pack` call (one thread, one worktree)."""
-
-    def __init__(self, thread: EngineThread, worktree: Path, pack: ScenarioPack, on_event: OnEvent | None,
-                 cancel: asyncio.Event | None, stale_source_ids: Collection[str], rigor: Rigor) -> None:
-        self.thread, self.worktree, self.pack, self.rigor = thread, worktree, pack, rigor
-        self.on_event, self.cancel, self.stale = on_event, cancel, stale_source_ids
-        self.sources = {scenario.id: scenario.source_ids for _, _, scenario in pack.scenarios()}
-        self.evidence: list[Evidence] = []
-        self.turns: list[TurnUsage] = []
-        self.codex_s = 0.0
-
-    @property
-    def tokens(self) -> int:
-        """Tokens used by the loop's turns so far."""
-        return sum(turn.total_tokens for turn in self.turns)
-
-    async def event(self, phase: str, status: str, message: str, **payload: Any) -> None:
-        await emit(self.on_event, EngineEvent(phase, status, message, payload))
-
-    async def turn(self, text: str, schema: dict[str, Any], *, kind: TurnKind, attempt: int) -> TurnResult:
-        """One turn, interrupted (→ :class:`Cancelled`) when ``cancel`` is set; its usage is kept in ``turns``."""
-        task = asyncio.ensure_future(self.thread.turn(text, output_schema=schema, on_event=self.on_event))
-        if self.cancel is not None:
-            waiter = asyncio.ensure_future(self.cancel.wait())
-            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            if not task.done():
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-                raise Cancelled("execution cancelled during a Codex turn", thread_id=self.thread.id)
-        result = await task
-        self.turns.append(TurnUsage(
-            turn_id=result.turn_id, kind=kind, attempt=attempt, input_tokens=result.usage.input_tokens,
-            cached_input_tokens=result.usage.cached_input_tokens, output_tokens=result.usage.output_tokens,
-            total_tokens=result.usage.total_tokens,
-        ))
-        self.codex_s += result.duration_s
-        return result
-
-    async def guarded_diff(self, before: str, *, allowed: Callable[[str], bool],
-                           why: str) -> tuple[str, list[str], list[str]]:
-        """The turn's change since the ``before`` tree, after reverting every path ``allowed`` refuses and
-        every new symbolic link (it may point outside the worktree: the bot never writes or commits through one).
-        A revert is a ``guard`` event: ``why``, then the paths. Returns ``(diff, files, reverted)``."""
-        after = await ev.snapshot(self.worktree)
-        diff, files = await ev.diff(self.worktree, before, after)
-        links = set(await ev.new_links(self.worktree, before, after)) if files else set()
-        reverted = [path for path in files if not allowed(path) or path in links]
-        if links:
-            why += f"; new symbolic link(s) {', '.join(sorted(links))}"
-        if reverted:
-            await ev.restore(self.worktree, before, reverted)
-            await self.event("guard", "running", f"{why}; reverted {', '.join(reverted)}", paths=reverted)
-            after = await ev.snapshot(self.worktree)
-            diff, files = await ev.diff(self.worktree, before, after)
-        return diff, files, reverted
-
-    async def execute(self, ids: Sequence[str], *, attempt: int,
-                      check: bool = False) -> tuple[list[ScenarioOutcome], list[str]]:
-        """A run (``attempt`` 0), rerun or ``check`` turn of ``ids``: verdicts, classification, events.
-
-        Changes outside :data:`SCENARIO_DIR` are reverted; unless they are all
-        :data:`BYPRODUCT` files, every scenario of the turn is ``blocked`` ("the
-        run turn edited application code: …").
-        Returns the outcomes and the reverted edits (byproducts left out).
-        """
-        kind: Literal["run", "rerun"] = "rerun" if attempt else "run"
-        for scenario_id in ids:
-            await self.event("scenario", "running", f"{scenario_id} running", scenario_id=scenario_id,
-                             state="running", attempt=attempt)
-        before = await ev.snapshot(self.worktree)
-        result = await self.turn(run_prompt(self.pack, ids, turn="check" if check else kind), report_schema(),
-                                 kind=kind, attempt=attempt)
-        report = _parse(ExecutionReport, result)
-        commands = ev.command_evidence(result.commands, turn_id=result.turn_id, attempt=attempt)
-        outcomes = ev.judge(report, commands, ids)
-        diff, files, reverted = await self.guarded_diff(
-            before, allowed=scenario_only, why=f"the {kind} turn changed files outside {SCENARIO_DIR}")
-        written = ev.diff_evidence(diff, files, turn_id=result.turn_id, attempt=attempt, scenario_ids=ids)
-        self.evidence += commands + ([written] if written else [])
-        edited = [path for path in reverted if not BYPRODUCT.search(path)]
-        if not edited:  # the bot's own runs are the evidence of record (bot.execution.verify)
-            self.evidence += await verify(self.thread, self.worktree, outcomes, attempt=attempt, rigor=self.rigor,
-                                          on_event=self.on_event)
-        for outcome in outcomes:
-            if edited:
-                outcome.status = "blocked"
-                outcome.blocked_reason = (f"the {kind} turn edited application code: {', '.join(edited)} "
-                                          "(reverted; its results do not hold for the code under test)")
-            elif outcome.status == "failed":
-                outcome.classification = classify(outcome, self.evidence, source_ids=self.sources[outcome.scenario_id],
-                                                  stale_source_ids=self.stale)
-                block_on_environment(outcome)
-            await self.result_event(outcome, attempt)
-        return outcomes, edited
-
-    async def result_event(self, outcome: ScenarioOutcome, attempt: int) -> None:
-        cause = f" ({outcome.classification.cause})" if outcome.classification else ""
-        await self.event(
-            "scenario", outcome.status, f"{outcome.scenario_id} {outcome.status}{cause}",
-            scenario_id=outcome.scenario_id, state=outcome.status, attempt=attempt,
-            evidence_ids=outcome.evidence_ids, blocked_reason=outcome.blocked_reason,
-            cause=outcome.classification.cause if outcome.classification else None,
-        )
-
-    async def check(self, ids: Sequence[str], latest: dict[str, ScenarioOutcome],
-                    number: int) -> tuple[list[ScenarioOutcome], list[str]]:
-        """The check turn after a passing fix loop (attempt ``number``): every scenario of ``ids`` rerun.
-
-        Returns its outcomes and the regressions: ids whose ``latest`` result
-        passed and whose check did not.
-        """
-        await self.event("check", "running", f"rerunning all {len(ids)} scenario(s) to check for regressions",
-                         attempt=number, scenario_ids=list(ids))
-        outcomes, _ = await self.execute(ids, attempt=number, check=True)
-        regressions = [o.scenario_id for o in outcomes
-                       if latest[o.scenario_id].status == "passed" and o.status != "passed"]
-        status = "failed" if regressions else "complete"
-        message = (f"regression: {', '.join(regressions)} passed before and not after the fix" if regressions
-                   else "no regression: every scenario that passed still passes")
-        await self.event("check", status, message, attempt=number, regressions=regressions)
-        return outcomes, regressions
-
-    async def fix(self, number: int, failures: list[ScenarioOutcome]) -> FixAttempt:
-        """Fix turn + rerun turn for ``failures``; the attempt with its diff, rerun outcome and evidence."""
-        ids = [failure.scenario_id for failure in failures]
-        await self.event("fix", "running", f"fix attempt {number}: {', '.join(ids)}", attempt=number, scenario_ids=ids)
-        before = await ev.snapshot(self.worktree)
-        existing = await ev.entries(self.worktree, before)
-        allowed, why = fix_rule(existing, allow_test_changes=self.rigor.allow_test_changes)
-        result = await self.turn(fix_prompt(self.pack, failures, self.evidence), fix_schema(), kind="fix",
-                                 attempt=number)
-        report = _parse(FixReport, result)
-        commands = ev.command_evidence(result.commands, turn_id=result.turn_id, attempt=number)
-        for command in commands:
-            command.scenario_ids = list(ids)
-        diff, files, reverted = await self.guarded_diff(before, allowed=allowed, why=why)
-        change = ev.diff_evidence(diff, files, turn_id=result.turn_id, attempt=number, scenario_ids=ids)
-        self.evidence += commands + ([change] if change else [])
-        await self.event("fix", "complete", f"fix attempt {number}: {len(files)} file(s) changed",
-                         attempt=number, files=files, reverted=reverted, turn_id=result.turn_id)
-
-        rerun, rerun_reverted = await self.execute(ids, attempt=number)
-        before_by_id = {failure.scenario_id: failure for failure in failures}
-        for outcome in rerun:
-            if outcome.status == "passed" and not files:
-                outcome.classification = flaky(before_by_id[outcome.scenario_id], outcome)
-        attempt_evidence = [item.id for item in self.evidence if item.attempt == number]
-        attempt = FixAttempt(
-            number=number, scenario_ids=ids, turn_id=result.turn_id, summary=report.summary,
-            residual_risk=report.residual_risk, diff=diff, reverted_paths=reverted + rerun_reverted,
-            rerun_outcome=run_status(rerun), results=rerun, evidence_ids=attempt_evidence,
-        )
-        await self.event("fix", attempt.rerun_outcome, f"fix attempt {number}: rerun {attempt.rerun_outcome}",
-                         attempt=number, rerun_outcome=attempt.rerun_outcome, evidence_ids=attempt_evidence)
-        return attempt
 
 
 def _fixable(results: Sequence[ScenarioOutcome]) -> list[ScenarioOutcome]:
@@ -268,14 +84,30 @@ def _fixable(results: Sequence[ScenarioOutcome]) -> list[ScenarioOutcome]:
     return [r for r in results if r.status == "failed" and r.classification and r.classification.cause == "code-defect"]
 
 
-def _stop_reason(loop: _Loop, limits: Limits, started: float, number: int) -> str | None:
+def _stop_reason(turns: Turns, limits: Limits, started: float, number: int) -> str | None:
     if number > limits.max_fix_attempts:
         return "max_fix_attempts"
-    if limits.token_budget is not None and loop.tokens >= limits.token_budget:
+    if limits.token_budget is not None and turns.budget_tokens >= limits.token_budget:
         return "token_budget"
     if limits.wall_clock_s is not None and time.monotonic() - started >= limits.wall_clock_s:
         return "wall_clock_budget"
     return None
+
+
+def _selected(pack: ScenarioPack, scenario_ids: Sequence[str] | None) -> list[str]:
+    known = pack.scenario_ids()
+    selected = list(scenario_ids) if scenario_ids else known
+    unknown = [sid for sid in selected if sid not in known]
+    if unknown:
+        raise ScenarioForgeError(f"unknown scenario id(s): {', '.join(unknown)}", error_type="UnknownScenario")
+    return selected
+
+
+def _after_run(mode: Mode, initial: Sequence[ScenarioOutcome]) -> tuple[Phase, str | None]:
+    """The phase after the run turn and the stop reason it decides (``nothing_to_fix``), if any."""
+    if mode == "run":
+        return "done", None
+    return ("fix", None) if _fixable(initial) else ("done", "nothing_to_fix")
 
 
 async def execute_pack(
@@ -290,6 +122,8 @@ async def execute_pack(
     stale_source_ids: Collection[str] = frozenset(),
     on_event: OnEvent | None = None,
     cancel: asyncio.Event | None = None,
+    resume: Checkpoint | None = None,
+    save: SaveCheckpoint | None = None,
 ) -> ExecutionOutcome:
     """Run the selected scenarios of ``pack`` in ``worktree``; in modes fix/pr/full, fix and rerun failures;
     in modes pr/full, check every selected scenario after a passing fix (see the module docstring).
@@ -298,70 +132,96 @@ async def execute_pack(
     ``stale_source_ids`` are the manifest's stale sources (→ ``stale-spec``); ``rigor``
     sets the bot's runs per scenario and whether fix turns may edit tests.
     The worktree keeps the fixes as an uncommitted change; ``outcome.diff`` is
-    ``git diff`` from the state it had on entry.
+    ``git diff`` from the state it had on entry. ``save`` receives a checkpoint
+    after each finished turn; with ``resume`` the loop continues that checkpoint
+    (its mode and scenarios, not ``mode`` and ``scenario_ids``).
 
     Raises:
         ScenarioForgeError: ``scenario_ids`` names a scenario the pack lacks
-            (error type ``UnknownScenario``).
+            (error type ``UnknownScenario``); ``resume`` does not apply to the
+            worktree (type ``CheckpointMismatch``).
         CodexError: a turn failed or returned output outside the schema (raw message).
         Cancelled: ``cancel`` was set during a turn (the turn is abandoned and
             the Codex process stopped).
         GitError: a git command on the worktree failed.
     """
-    known = pack.scenario_ids()
-    selected = list(scenario_ids) if scenario_ids else known
-    unknown = [sid for sid in selected if sid not in known]
-    if unknown:
-        raise ScenarioForgeError(f"unknown scenario id(s): {', '.join(unknown)}", error_type="UnknownScenario")
-    started = time.monotonic()
+    selected = resume.state.selected if resume else _selected(pack, scenario_ids)
+    mode = resume.state.mode if resume else mode
+    started = time.monotonic() - (resume.state.elapsed_s if resume and not resume.inherited else 0.0)
     start_tree = await ev.snapshot(worktree)
-    for scenario_id in selected:
+    if resume is not None:
+        await restore_worktree(worktree, resume, start_tree)
+        whose = f"run {resume.run_id}'s" if resume.inherited else "this run's"
+        await emit(on_event, EngineEvent(
+            "checkpoint", "complete", f"continuing from {whose} checkpoint after {len(resume.state.turns)} "
+            f"finished turn(s): next `{resume.state.next_phase}`",
+            {"run_id": resume.run_id, "next_phase": resume.state.next_phase, "turns": len(resume.state.turns)}))
+    for scenario_id in () if resume else selected:
         await emit(on_event, EngineEvent("scenario", "queued", f"{scenario_id} pending",
                                          {"scenario_id": scenario_id, "state": "pending"}))
     async with engine.thread(worktree, sandbox="workspace-write") as thread:
-        loop = _Loop(thread, worktree, pack, on_event, cancel, stale_source_ids, rigor)
-        initial, _ = await loop.execute(selected, attempt=0)
-        latest = {outcome.scenario_id: outcome for outcome in initial}
-        attempts: list[FixAttempt] = []
-        stop_reason = None
-        if mode != "run":
-            failures = _fixable(initial)
-            stop_reason = None if failures else "nothing_to_fix"
-            while failures and stop_reason is None:
-                stop_reason = _stop_reason(loop, limits, started, len(attempts) + 1)
-                if stop_reason:
-                    break
-                attempt = await loop.fix(len(attempts) + 1, failures)
-                attempts.append(attempt)
-                latest.update({outcome.scenario_id: outcome for outcome in attempt.results})
-                failures = _fixable(attempt.results)
-                if not failures:
-                    stop_reason = "passed" if attempt.rerun_outcome == "passed" else "nothing_to_fix"
-            if stop_reason:
-                await loop.event("fix", "complete", f"fix loop stopped: {stop_reason}", stop_reason=stop_reason)
-        check: list[ScenarioOutcome] = []
-        if mode in PR_MODES and stop_reason == "passed":
-            check, regressions = await loop.check(selected, latest, len(attempts))
-            latest.update({outcome.scenario_id: outcome for outcome in check})
-            stop_reason = "regression" if regressions else stop_reason
+        turns = Turns(thread, worktree, pack, on_event, cancel, stale_source_ids, rigor)
+
+        async def keep(state: LoopState) -> None:
+            if save is None:
+                return
+            tree = await ev.snapshot(worktree)
+            await save(state.model_copy(update={
+                "tree": tree, "evidence": list(turns.evidence), "turns": list(turns.turns),
+                "paid_turns": turns.paid_turns, "codex_s": turns.codex_s, "elapsed_s": time.monotonic() - started,
+                **turns.thread_state()}, deep=True), await worktree_patch(worktree, start_tree, tree))
+
+        if resume is not None:
+            turns.resume(resume.state, paid_turns=resume.paid_turns)
+            state = resume.state.model_copy(deep=True)
+        else:
+            initial, _ = await turns.execute(selected, attempt=0)
+            phase, stop = _after_run(mode, initial)
+            state = LoopState(mode=mode, selected=selected, start_tree=start_tree, initial=initial,
+                              latest={outcome.scenario_id: outcome for outcome in initial}, next_phase=phase,
+                              stop_reason=stop)
+            await keep(state)
+        while state.next_phase == "fix":
+            number = len(state.attempts) + 1
+            if stop := _stop_reason(turns, limits, started, number):  # not saved: --resume goes on from here
+                state.stop_reason, state.next_phase = stop, "done"
+                break
+            attempt = await turns.fix(number, _fixable(state.attempts[-1].results if state.attempts else state.initial))
+            state.attempts.append(attempt)
+            state.latest.update({outcome.scenario_id: outcome for outcome in attempt.results})
+            if not _fixable(attempt.results):
+                state.stop_reason = "passed" if attempt.rerun_outcome == "passed" else "nothing_to_fix"
+                state.next_phase = "check" if mode in PR_MODES and state.stop_reason == "passed" else "done"
+            await keep(state)
+        if mode != "run" and state.stop_reason:
+            await turns.event("fix", "complete", f"fix loop stopped: {state.stop_reason}",
+                              stop_reason=state.stop_reason)
+        if state.next_phase == "check":
+            state.check, regressions = await turns.check(selected, state.latest, len(state.attempts))
+            state.latest.update({outcome.scenario_id: outcome for outcome in state.check})
+            state.stop_reason = "regression" if regressions else state.stop_reason
+            state.next_phase = "done" if regressions else "proofs"
+            await keep(state)
         proofs = []
-        if mode in PR_MODES and stop_reason == "passed":  # fails before, passes after (bot.execution.proof)
-            fixed = [latest[o.scenario_id] for o in initial if o.status == "failed"
-                     and latest[o.scenario_id].status == "passed"]
-            proofs, runs = await prove(thread, worktree, start_tree, fixed, attempt=len(attempts), rigor=rigor,
-                                       on_event=on_event)
-            loop.evidence += runs
-            stop_reason = stop_reason if all(proof.passes for proof in proofs) else "unproven"
+        if state.next_phase == "proofs":  # fails before, passes after (bot.execution.proof)
+            fixed = [state.latest[o.scenario_id] for o in state.initial if o.status == "failed"
+                     and state.latest[o.scenario_id].status == "passed"]
+            proofs, runs = await prove(thread, worktree, start_tree, fixed, attempt=len(state.attempts),
+                                       rigor=rigor, on_event=on_event)
+            turns.evidence += runs
+            state.stop_reason = state.stop_reason if all(proof.passes for proof in proofs) else "unproven"
         diff, _ = await ev.diff(worktree, start_tree, await ev.snapshot(worktree))
-        results = [latest[sid] for sid in selected]
+        results = [state.latest[sid] for sid in selected]
+        stop_reason = state.stop_reason
         outcome = ExecutionOutcome(
             mode=mode, status="failed" if stop_reason in ("regression", "unproven") else run_status(results),
-            scenario_ids=selected, initial=initial, results=results, check=check, proofs=proofs,
-            attempts=attempts, evidence=loop.evidence, diff=diff, stop_reason=stop_reason, thread_id=thread.id,
-            turn_ids=[turn.turn_id for turn in loop.turns], turns=loop.turns, tokens=loop.tokens,
-            duration_s=time.monotonic() - started, codex_s=loop.codex_s,
+            scenario_ids=selected, initial=state.initial, results=results, check=state.check, proofs=proofs,
+            attempts=state.attempts, evidence=turns.evidence, diff=diff, stop_reason=stop_reason,
+            thread_id=thread.id, turn_ids=[turn.turn_id for turn in turns.turns], turns=turns.turns,
+            tokens=turns.tokens, duration_s=time.monotonic() - started, codex_s=turns.codex_s,
             prompt_version=PROMPT_VERSION,
         )
     await emit(on_event, EngineEvent("execute", outcome.status, f"execute {outcome.status}",
-                                     {"stop_reason": stop_reason, "attempts": len(attempts), "tokens": outcome.tokens}))
+                                     {"stop_reason": stop_reason, "attempts": len(state.attempts),
+                                      "tokens": outcome.tokens}))
     return outcome

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.domain.cost import cost_text, total_usd
 from bot.domain.results import Evidence, ExecutionOutcome, ScenarioOutcome, TurnUsage
-from bot.execution.render_proof import proof_section, verification_lines
+from bot.execution.render_proof import code_span, proof_section, verification_lines
 
 SUMMARY_LIMIT = 65_535
 ANNOTATIONS_PER_REQUEST = 50
@@ -24,6 +24,9 @@ DIFF_LIMIT = 20_000
 #: Reruns one scenario, and only runs it (``--mode run``): a repository whose default mode is ``full``
 #: would otherwise fix it and open a PR. ``bot.execution.action`` appends ``--revision N``.
 RERUN_TEMPLATE = "/scenarioforge execute --mode run --scenarios {scenario_id}"
+#: Continues a run stopped by its budget (``bot.execution.resume``).
+RESUME_COMMAND = "/scenarioforge execute --resume {run_id}"
+BUDGET_STOPS = {"token_budget": "token budget", "wall_clock_budget": "wall-clock budget"}
 STATUS_MARK = {"passed": "✅ passed", "failed": "❌ failed", "blocked": "⛔ blocked", "flaky": "🎲 flaky"}
 
 #: ``path/to/file.py:42`` as test runners and tracebacks print it.
@@ -174,6 +177,37 @@ def attempts_list(outcome: ExecutionOutcome) -> str:
 
 def _files_of(diff: str) -> list[str]:
     return re.findall(r"^diff --git a/(\S+) b/", diff, flags=re.MULTILINE)
+
+
+def diff_summary(diff: str) -> list[str]:
+    """One line per file of a ``git diff``: ``path (+added −removed)``, or ``path (binary)``."""
+    lines = []
+    for part in re.split(r"^(?=diff --git )", diff, flags=re.MULTILINE):
+        if not (match := re.match(r"diff --git a/(\S+) b/", part)):
+            continue
+        body = part.split("\n@@", 1)[1] if "\n@@" in part else ""
+        added = sum(line.startswith("+") for line in body.splitlines())
+        removed = sum(line.startswith("-") for line in body.splitlines())
+        change = "binary" if "\nGIT binary patch" in part or "\nBinary files" in part else f"+{added} −{removed}"
+        lines.append(f"{code_span(match.group(1))} ({change})")
+    return lines
+
+
+def budget_stop(outcome: ExecutionOutcome, run_id: int) -> str:
+    """For a run stopped by its token or wall-clock budget: that its results so far and attempts are above,
+    the files its work changed, and the exact command that continues it; ``""`` for any other stop."""
+    if outcome.stop_reason not in BUDGET_STOPS:
+        return ""
+    files = diff_summary(outcome.diff)
+    return "\n".join([
+        f"**Stopped by the {BUDGET_STOPS[outcome.stop_reason]}** after {len(outcome.attempts)} fix attempt(s), "
+        f"{outcome.tokens} tokens and {outcome.duration_s:.0f} s: the results above are the results so far; "
+        "the work is kept.",
+        f"Changes so far ({len(files)} file(s)):" if files else "Changes so far: none.",
+        *(f"- {line}" for line in files),
+        "",
+        f"Continue from where it stopped, with a fresh budget: `{RESUME_COMMAND.format(run_id=run_id)}`",
+    ])
 
 
 def turn_usage(turn: TurnUsage) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from bot.domain.results import ExecutionOutcome
 
 
-def _code(text: str) -> str:
+def code_span(text: str) -> str:
     """``text`` as one inline code span (a longer backtick fence when it holds backticks)."""
     fence = "``" if "`" in text else "`"
     return f"{fence} {text} {fence}" if fence == "``" else f"`{text}`"
@@ -29,7 +29,7 @@ def verification_lines(outcome: ExecutionOutcome) -> str:
         reason = f" ({check.agent_reason})" if check.agent_reason else ""
         agent = f"the agent's commands: {check.agent_status}{reason}"
         against = f" — **contradiction**: {check.contradiction}" if check.contradiction else ""
-        lines.append(f"- **{result.scenario_id}**: {_code(check.command)} → exit {codes} "
+        lines.append(f"- **{result.scenario_id}**: {code_span(check.command)} → exit {codes} "
                      f"({check.passes}/{len(check.runs)} passed) → **{result.status}**; {agent}{against}")
     if not lines:
         return ""
@@ -45,7 +45,7 @@ def proof_section(outcome: ExecutionOutcome) -> str:
     for proof in outcome.proofs:
         verdict = ("fails before, passes after" if proof.detects and proof.passes
                    else "**does not detect the defect**" if not proof.detects else "**does not pass with the fix**")
-        rows.append(f"| {proof.scenario_id} | {_code(proof.command).replace('|', chr(92) + '|')} "
+        rows.append(f"| {proof.scenario_id} | {code_span(proof.command).replace('|', chr(92) + '|')} "
                     f"| exit {proof.base.exit_code} (`{proof.base.evidence_id}`) "
                     f"| exit {proof.fix.exit_code} (`{proof.fix.evidence_id}`) | {verdict} |")
     blind = [proof.scenario_id for proof in outcome.proofs if not proof.detects]

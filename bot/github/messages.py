@@ -23,7 +23,7 @@ USAGE: dict[str, str] = {
     "cancel": "/scenarioforge cancel",
     "generate": "/scenarioforge generate [--update] [--branch BRANCH] [INSTRUCTION…]",
     "execute": "/scenarioforge execute [--mode run|fix|pr|full] [--scenarios ID,…] [--revision N] [--repeat N] "
-               "[--allow-test-changes]",
+               "[--allow-test-changes] | --resume RUN_ID",
     "sources": "/scenarioforge sources [--include PATH…] [--exclude PATH…]",
     "confirm": "/scenarioforge confirm",
 }
@@ -33,7 +33,8 @@ SUMMARY: dict[str, str] = {
     "status": "list the latest runs and the month's spend; `--config` shows the effective config and its sources",
     "cancel": "cancel the queued and running runs of this issue or pull request",
     "generate": "build the scenario pack from the confirmed sources (`--update` revises the latest pack)",
-    "execute": "run scenarios; `fix` also fixes failures, `pr` and `full` open a fix pull request",
+    "execute": "run scenarios; `fix` also fixes failures, `pr` and `full` open a fix pull request; `--resume RUN_ID` "
+               "continues a run stopped by its budget or cancelled",
     "sources": "show the source manifest; `--include`/`--exclude` change the selection (globs allowed)",
     "confirm": "confirm a manifest that selects stale or suspect sources",
 }

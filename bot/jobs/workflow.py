@@ -8,7 +8,9 @@
    resumes after a crash the step's checkpoint names the commit and a fresh
    worktree of that same commit is made (the dead process's one is removed);
 3. ``actions[run.action](ctx)``: the stage's action, whose own phases are steps
-   (``bot.scenarios.action``: scan, check run, each generation, publish);
+   (``bot.scenarios.action``: scan, check run, each generation, publish;
+   ``bot.execution.action``: one step that goes on from the loop's last
+   checkpoint, ``bot.execution.checkpoint``);
 4. step ``finish``: ``passed`` unless the action ended the run itself, or step
    ``fail`` with the raw error record (``bot.jobs.steps.error_record``).
 

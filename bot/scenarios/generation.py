@@ -30,8 +30,8 @@ from bot.codex.prompts import (
     generation_prompt,
     refine_prompt,
 )
+from bot.codex.resume import take_over
 from bot.codex.turns import EngineEvent, OnEvent, TokenUsage, TurnResult, emit
-from bot.codex.untrusted import fence
 from bot.domain.pack import Finding, PackDocument, Revision, ScenarioPack, pack_schema
 from bot.errors import ScenarioForgeError
 from bot.jobs.steps import step
@@ -142,8 +142,9 @@ async def generate_pack(
             if not live:
                 live.append(True)
                 used = sum((turn.usage for turn in turns), TokenUsage())
-                if not await thread.adopt(recorded_thread, used) and turns:
-                    text, skills = continued_prompt(prompt.text, turns[-1].text, text), ("scenario",)
+                text, retold = await take_over(thread, recorded_thread, used=used, first_prompt=prompt.text,
+                                               previous_answer=turns[-1].text if turns else None, follow_up=text)
+                skills = ("scenario",) if retold else skills
             turn = await thread.turn(text, output_schema=schema, skills=skills, on_event=on_event)
             return replace(turn, items=[], commands=[])  # the checkpoint keeps what generation uses
 
@@ -192,13 +193,6 @@ async def generate_pack(
 
 async def _value(value: Any) -> Any:
     return value
-
-
-def continued_prompt(first_prompt: str, previous_answer: str, follow_up: str) -> str:
-    """The first turn of a new thread that takes over a resumed run: the original prompt,
-    the previous turn's answer (fenced: model output is data) and the follow-up."""
-    return "\n\n".join([first_prompt, "Your previous answer to this task was:",
-                        fence(previous_answer, origin="your previous turn"), follow_up])
 
 
 def find_test_commands(worktree: Path) -> list[str]:

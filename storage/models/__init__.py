@@ -15,6 +15,7 @@ from storage.models.pulls import PullRequestState
 from storage.models.executors import Executor
 from storage.models.ci import CIFailure
 from storage.models.reviews import ScenarioReview
+from storage.models.checkpoints import ExecuteCheckpoint
 
 __all__ = [
     "Base",
@@ -22,6 +23,7 @@ __all__ = [
     "Delivery",
     "DeliveryOutcome",
     "Evidence",
+    "ExecuteCheckpoint",
     "ExecutionResult",
     "Executor",
     "FixAttempt",

@@ -62,11 +62,13 @@ def test_execute_flags():
     command = parse("/scenarioforge execute --mode full --scenarios SC-1,checkout.2 --revision 3")
     assert (command.mode, command.scenarios, command.revision) == ("full", ("SC-1", "checkout.2"), 3)
     assert command.args() == {"mode": "full", "scenarios": ["SC-1", "checkout.2"], "revision": 3, "repeat": None,
-                              "allow_test_changes": False}
+                              "allow_test_changes": False, "resume": None}
     assert parse("/scenarioforge execute").args() == {"mode": None, "scenarios": [], "revision": None,
-                                                      "repeat": None, "allow_test_changes": False}
+                                                      "repeat": None, "allow_test_changes": False,
+                                                      "resume": None}
     command = parse("/scenarioforge execute --repeat 3 --allow-test-changes")
     assert (command.args()["repeat"], command.args()["allow_test_changes"]) == (3, True)
+    assert parse("/scenarioforge execute --resume 12").args()["resume"] == 12
 
 
 def test_sources_include_and_exclude_repeat():
@@ -95,6 +97,11 @@ def test_sources_include_and_exclude_repeat():
     ("/scenarioforge execute --repeat 0", "must be a whole number from 1 to 20, got '0'", "execute"),
     ("/scenarioforge execute --repeat 21", "must be a whole number from 1 to 20, got '21'", "execute"),
     ("/scenarioforge execute --scenarios 'SC 1'", "invalid scenario id 'SC 1'", "execute"),
+    ("/scenarioforge execute --resume last", "argument --resume: must be a whole number ≥ 1, got 'last'",
+     "execute"),
+    ("/scenarioforge execute --resume", "argument --resume: expected one argument", "execute"),
+    ("/scenarioforge execute --resume 4 --mode fix --repeat 2", "--resume cannot be combined with --mode, --repeat: "
+     "the resumed run keeps its mode, scenarios, revision, repeat and test-change rule", "execute"),
     ("/scenarioforge execute --sandbox off", "unrecognized arguments: --sandbox off", "execute"),
     ("/scenarioforge execute --base-url http://evil", "unrecognized arguments", "execute"),
     ("/scenarioforge sources --include", "expected at least one argument", "sources"),

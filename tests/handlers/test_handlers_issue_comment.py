@@ -211,3 +211,21 @@ async def test_cancel_cancels_every_active_run_of_the_issue_and_its_workflow_and
     reply = fake_gh.requests("POST", COMMENTS)[-1].data["body"]
     assert reply.startswith("Cancelled 2 runs: ")
     assert all(f"run {run.id} (" in reply for run in (first, second))
+
+
+async def test_resume_of_a_run_that_did_not_stop_on_a_budget_is_refused_with_the_reason(dispatch, fake_gh, database):
+    allow(fake_gh)
+    async with database.session() as session:
+        done = Run(installation_id=1, repository="Codertocat/Hello-World", issue_number=1, action="execute",
+                   requester="Codertocat", state="passed")
+        session.add(done)
+        await session.flush()
+        done_id = done.id
+    await dispatch(comment_event(f"/scenarioforge execute --resume {done_id}", delivery_id="d-1"))
+    await dispatch(comment_event("/scenarioforge execute --resume 999", delivery_id="d-2"))
+
+    first, second = [call.data["body"] for call in fake_gh.requests("POST", COMMENTS)]
+    assert first.startswith(f"> /scenarioforge execute --resume {done_id}\n\n--resume {done_id}: run {done_id} did "
+                            "not stop on its token or wall-clock budget nor was it cancelled (it ended passed)")
+    assert "--resume 999: run 999 does not exist in Codertocat/Hello-World." in second
+    assert [run.id for run in await all_runs(database)] == [done_id]  # nothing started

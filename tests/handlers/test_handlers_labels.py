@@ -66,7 +66,7 @@ async def test_pull_request_label_queues_execute_at_the_head_sha(dispatch, fake_
         "execute", 2, True, "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
     )
     assert run.args == {"mode": None, "scenarios": [], "revision": None, "repeat": None, "allow_test_changes": False,
-                        "trigger": "label", "label": "scenarioforge:execute"}
+                        "resume": None, "trigger": "label", "label": "scenarioforge:execute"}
 
 
 async def test_a_sender_without_write_is_refused(dispatch, fake_gh, database):
