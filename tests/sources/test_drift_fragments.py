@@ -2,40 +2,36 @@
 on a real repository with dated history."""
 from __future__ import annotations
 
-import pytest
+from tests.sources.verdicts import reason, scanned
+from tests.support.repos import Commit, history_fixture
 
-from bot.sources.scan import scan
-
-
-@pytest.fixture(scope="module")
-def fragments(repo_factory):
-    repo = repo_factory("fragments")
-    repo.write("go.mod", "module github.com/acme/oldchain\n\ngo 1.21\n")
-    repo.write("flowrate/rate.go", "package flowrate\n")
-    repo.write("legacy/pom.xml", "<project/>\n")
-    repo.write("legacy/hash.go", "package legacy\n\nfunc LegacyHash() []byte { return nil }\n")
-    repo.write("config/old/config.go", 'package old\n\nconst key = "addrbook_strict"\n')
-    repo.write("types/block.go", "package types\n\ntype Block struct{}\n\nfunc NewBlock() Block { return Block{} }\n")
-    repo.commit("Chain", "2024-01-10T12:00:00+00:00")
-    repo.write("docs/build.md", "# Build guide\n\nRun `./mvnw clean install -f legacy/pom.xml`, then read "
-               "`Hash ([]byte)`: `LegacyHash ([]byte)` of a `NewBlock()`.\n")
-    repo.write("docs/style.md", "# Style guide\n\nImport labels:\n\n"
-               '* cfg "github.com/acme/oldchain/config/old"\n* types "github.com/acme/chain/types"\n\n'
-               "Build blocks with `NewBlock()`; rates come from `go get github.com/other/go-flowrate/flowrate`.\n")
-    repo.write("docs/p2p.md", "# Peers guide\n\nSet `addrbook_strict=false` for local nets; see `NewBlock()`.\n")
-    repo.commit("Guides", "2024-01-11T12:00:00+00:00")
-    repo.remove("legacy")
-    repo.remove("config/old")
-    repo.write("config/config.go", 'package config\n\nconst key = "addr_book_strict"\n')
-    repo.write("go.mod", "module github.com/acme/chain\n\ngo 1.21\n")  # the project renamed
-    repo.remove("flowrate")  # moved: it vendored another project's package of the same name
-    repo.write("libs/flowrate/rate.go", "package flowrate\n")
-    repo.commit("Drop the legacy build and the old config", "2024-03-01T12:00:00+00:00")
-    return {s.path: s for s in scan(repo.path).sources}
-
-
-def reason(source, code):
-    return next(r for r in source.reasons if r.code == code)
+fragments = history_fixture(
+    "fragments",
+    Commit("Chain", "2024-01-10T12:00:00+00:00", {
+        "go.mod": "module github.com/acme/oldchain\n\ngo 1.21\n",
+        "flowrate/rate.go": "package flowrate\n",
+        "legacy/pom.xml": "<project/>\n",
+        "legacy/hash.go": "package legacy\n\nfunc LegacyHash() []byte { return nil }\n",
+        "config/old/config.go": 'package old\n\nconst key = "addrbook_strict"\n',
+        "types/block.go": "package types\n\ntype Block struct{}\n\nfunc NewBlock() Block { return Block{} }\n",
+    }),
+    Commit("Guides", "2024-01-11T12:00:00+00:00", {
+        "docs/build.md": "# Build guide\n\nRun `./mvnw clean install -f legacy/pom.xml`, then read "
+                         "`Hash ([]byte)`: `LegacyHash ([]byte)` of a `NewBlock()`.\n",
+        "docs/style.md": "# Style guide\n\nImport labels:\n\n"
+                         '* cfg "github.com/acme/oldchain/config/old"\n* types "github.com/acme/chain/types"\n\n'
+                         "Build blocks with `NewBlock()`; rates come from "
+                         "`go get github.com/other/go-flowrate/flowrate`.\n",
+        "docs/p2p.md": "# Peers guide\n\nSet `addrbook_strict=false` for local nets; see `NewBlock()`.\n",
+    }),
+    # the project renamed; flowrate moved: it vendored another project's package of the same name
+    Commit("Drop the legacy build and the old config", "2024-03-01T12:00:00+00:00", {
+        "config/config.go": 'package config\n\nconst key = "addr_book_strict"\n',
+        "go.mod": "module github.com/acme/chain\n\ngo 1.21\n",
+        "libs/flowrate/rate.go": "package flowrate\n",
+    }, removed=["legacy", "config/old", "flowrate"]),
+    result=scanned,
+)
 
 
 def test_paths_and_names_inside_a_command_line_or_a_typed_field_are_drift(fragments):
