@@ -71,10 +71,13 @@ def gone_identifiers(repo: Path, history: History, pending: dict[str, list[Ref]]
 
 def judge_all(repo: Path, docs: dict[str, tuple[str, Claims]], sidecars: dict[str, tuple[str, str, int]],
               tree: drift.Tree, ignored: set[str], inventory: Inventory, foreign: set[str], history: History,
-              stale_days: dict[str, int]) -> dict[str, tuple[list[Reason], Declared | None]]:
-    """Document path → (its reasons, its declared lifecycle); ``docs``: path → (type, claims)."""
+              stale_days: dict[str, int], modules: dict[str, str] | None = None
+              ) -> dict[str, tuple[list[Reason], Declared | None]]:
+    """Document path → (its reasons, its declared lifecycle); ``docs``: path → (type, claims); ``modules``: the
+    repository's own Go modules (``drift.resolve``)."""
     declared = {p: declared_of(c, sidecars.get(p)) for p, (_, c) in docs.items()}
-    resolutions = {p: drift.resolve(p, c, tree, history, ignored, inventory, foreign) for p, (_, c) in docs.items()}
+    resolutions = {p: drift.resolve(p, c, tree, history, ignored, inventory, foreign, modules)
+                   for p, (_, c) in docs.items()}
     has_code = bool(inventory.code_paths)
     pending = {p: r.unknown_identifiers for p, r in resolutions.items() if has_code and r.unknown_identifiers
                and r.about_code()

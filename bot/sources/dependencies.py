@@ -20,6 +20,7 @@ import tomllib
 MANIFESTS = ("pyproject.toml", "package.json", "go.mod", "Cargo.toml", "pom.xml")
 _REQUIREMENT = re.compile(r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)")
 _GO_REQUIRE = re.compile(r"^\s*(?:require\s+)?(?P<module>[\w.\-]+\.[a-z]+/[\w./\-]+)\s+v\d", re.M)
+_GO_MODULE = re.compile(r"^[-+]?module\s+\"?(?P<module>[^\s\"]+)", re.M)  # a go.mod line, or one of its diff
 _ARTIFACT = re.compile(r"<artifactId>\s*(?P<name>[^<\s]+)\s*</artifactId>")
 
 
@@ -72,3 +73,8 @@ def declared_names(manifests: dict[str, str]) -> set[str]:
 def is_foreign(identifier: str, names: set[str]) -> bool:
     """True when the first dotted part of ``identifier`` is a dependency or standard-library module."""
     return normalise(identifier.partition(".")[0]) in names
+
+
+def go_modules(text: str) -> list[str]:
+    """The module paths of ``module`` lines in ``text``: a ``go.mod``, or ``git log -p`` of one (``-``/``+`` lines)."""
+    return [m.group("module") for m in _GO_MODULE.finditer(text)]

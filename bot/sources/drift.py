@@ -79,7 +79,7 @@ class Tree:
     @classmethod
     def of(cls, files: set[str]) -> Tree:
         tree = cls(files, {p.rsplit("/", i)[0] for p in files for i in range(1, p.count("/") + 1)})
-        for path in files:
+        for path in sorted(files):  # in path order: a bare file name's first match must not vary from run to run
             tree.by_name.setdefault(path.rsplit("/", 1)[-1], []).append(path)
         return tree
 
@@ -102,15 +102,31 @@ def candidates(doc: str, text: str) -> list[str]:
     return out
 
 
+def _package(ref: str, modules: dict[str, str]) -> str | None:
+    """The repository folder of a Go import path of one of ``modules`` (module path → its folder), else None."""
+    module = max((m for m in modules if ref.startswith(m + "/")), key=len, default=None)
+    return posixpath.join(modules[module], ref[len(module) + 1:]) if module is not None else None
+
+
 def resolve(doc: str, claims: Claims, tree: Tree, history: History, ignored: set[str], inventory: Inventory,
-            foreign: set[str]) -> Resolution:
-    """Sort ``claims``' paths, file names and identifiers into found, gone (drift) and unresolved."""
+            foreign: set[str], modules: dict[str, str] | None = None) -> Resolution:
+    """Sort ``claims``' paths, file names and identifiers into found, gone (drift) and unresolved.
+
+    ``modules``: the repository's own Go modules, now or formerly (module path → folder). An import path of
+    another module is someone else's and not listed; one of this repository's counts only when its package is
+    gone (a list of import labels does not make a document about that code).
+    """
     res = Resolution()
     for ref in claims.paths:
-        found = candidates(doc, ref.text.rstrip("/"))
-        hit = next((c for c in found if tree.has(c)), None) or tree.by_suffix(ref.text.strip("/"))
+        imported = ref.text.startswith("github.com/")
+        package = _package(ref.text, modules or {}) if imported else None
+        if imported and package is None:
+            continue
+        found = [package] if package is not None else candidates(doc, ref.text.rstrip("/"))
+        hit = next((c for c in found if tree.has(c)), None) or \
+            (None if imported else tree.by_suffix(ref.text.strip("/")))
         if hit:
-            res.found.append(hit)
+            res.found.extend([] if imported else [hit])
             continue
         if any(c in ignored for c in found):  # build output or local files: expected to be absent
             continue

@@ -28,7 +28,6 @@ from bot.sources.parsed import SAFE_LOADER, Parsed, Section, header_block, leadi
 # document, and swallows the headings between two thematic breaks; front matter is read only at the very top.
 _OPTIONS = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_FOOTNOTES
 _FENCES = {"---": ("---", "..."), "+++": ("+++",)}
-_TEXT = ("Text", "Code")
 _BLOCKS = {"Paragraph", "Item"}  # what may be a section's first paragraph
 PREAMBLE = 5  # paragraphs under the title read for a "Superseded by X" line
 
@@ -86,43 +85,43 @@ def parse_markdown(text: str) -> Parsed:
     heading: list[str] | None = None  # text of the heading being read
     block: list[str] | None = None  # text of the paragraph being read (a section's first, or the preamble's)
     block_line, quoted = 0, 0
-    for event, where in pyromark.events_with_range(text, options=_OPTIONS):
+    # merged text: one event per run of text (the pieces are only ever joined); the common events first
+    for event, where in pyromark.events_with_range(text, options=_OPTIONS, merge_text=True):
         if type(event) is str:  # SoftBreak, HardBreak, Rule…
-            if block is not None and event in ("SoftBreak", "HardBreak"):
+            if block is not None and (event == "SoftBreak" or event == "HardBreak"):
                 block.append("\n")
             continue
-        kind, = event
-        if kind == "Text" and heading is None and block is None:
-            continue  # most events: prose nobody reads
-        detail, start = event[kind], where["start"]
-        tag = ""
-        if kind in ("Start", "End"):
+        piece = event.get("Text")
+        if piece is not None:
+            if heading is not None:
+                heading.append(piece)
+            if block is not None:
+                block.append(piece)
+            continue
+        detail = event.get("Start")
+        if detail is not None:
             tag = detail if type(detail) is str else next(iter(detail))
-            detail = None if type(detail) is str else detail[tag]
-        if kind in _TEXT:
-            for part in (heading, block):
-                if part is not None:
-                    part.append(detail)
-            if kind == "Code":
-                parsed.literals.append((detail, bisect_right(starts, start)))
-        elif kind == "Start":
+            start = where["start"]
             if tag == "Heading":
                 heading = []
-                parsed.sections.append(Section("", int(detail["level"][1:]), bisect_right(starts, start)))
-            elif tag in ("Link", "Image"):  # an image names a file of the repository as a link does
-                parsed.links.append((detail["dest_url"], bisect_right(starts, start)))
+                parsed.sections.append(Section("", int(detail[tag]["level"][1:]), bisect_right(starts, start)))
+            elif tag == "Link" or tag == "Image":  # an image names a file of the repository as a link does
+                parsed.links.append((detail[tag]["dest_url"], bisect_right(starts, start)))
             elif tag == "CodeBlock":
                 parsed.code_blocks.append((bisect_right(starts, start), bisect_right(starts, max(where["end"] - 1, start))))
             elif tag == "BlockQuote":
                 quoted += 1
-            if tag in ("Paragraph", "List") and not parsed.meta and len(parsed.sections) <= 1:
+            if (tag == "Paragraph" or tag == "List") and not parsed.meta and len(parsed.sections) <= 1:
                 lines = lines or text.split("\n")
                 meta, _ = header_block(lines, bisect_right(starts, start) - 1)  # "* Status: Final" list under the title
                 if meta:
                     parsed.meta, parsed.meta_form = meta, "header block"
             if tag in _BLOCKS and block is None and not quoted and _wants_paragraph(parsed):
                 block, block_line = [], bisect_right(starts, start)
-        elif kind == "End":
+            continue
+        detail = event.get("End")
+        if detail is not None:
+            tag = detail if type(detail) is str else next(iter(detail))
             if tag == "Heading" and heading is not None:
                 parsed.sections[-1].title, heading = "".join(heading).strip(), None
             elif tag == "BlockQuote":
@@ -130,6 +129,13 @@ def parse_markdown(text: str) -> Parsed:
             elif tag in _BLOCKS and block is not None:
                 _paragraph(parsed, "".join(block).strip(), block_line)
                 block = None
+            continue
+        code = event.get("Code")
+        if code is not None:
+            for part in (heading, block):
+                if part is not None:
+                    part.append(code)
+            parsed.literals.append((code, bisect_right(starts, where["start"])))
     if not parsed.meta:
         parsed.meta, _ = leading_header(text)
         parsed.meta_form = "header block" if parsed.meta else ""

@@ -8,11 +8,14 @@ and the history.
 
 - Paths come from links (relative targets as written, and the path part of
   ``github.com/<owner>/<name>/blob|tree/<ref>/<path>`` links) and from code
-  spans that look like paths (a slash or a known extension). Dotfiles
+  spans that look like paths (a slash or a known extension), and from Go-style
+  import paths ``github.com/<owner>/<name>/<package>`` anywhere in the text
+  (lists and code blocks included), kept whole. Dotfiles
   (``.env``) and absolute file system paths (``/etc/x``) are not claims.
 - Identifiers come from code spans (``snake_case``, ``camelCase``,
-  ``Dotted.name``, ``call()``); ``config.nu``-like names (one dot, a short
-  lower-case suffix) are file names, not identifiers.
+  ``Dotted.name``, ``call()``), whole or as words of a code fragment
+  (``LastBlockHash ([]byte)``, ``addrbook_strict=false``); ``config.nu``-like
+  names (one dot, a short lower-case suffix) are file names, not identifiers.
 - Routes come from ``METHOD /path`` mentions, code blocks included; the
   status codes are those after the route on its line, up to the next route.
 - Settings come from ``KEY = value`` / ``KEY: value`` lines outside code
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, Field
@@ -33,7 +37,7 @@ from bot.sources.parse_markdown import parse_markdown
 from bot.sources.parse_rst import parse_rst
 from bot.sources.parsed import Parsed, parse_plain
 
-PARSER_VERSION = 9  # bump when the claims of an unchanged blob would change (it keys the cache)
+PARSER_VERSION = 10  # bump when the claims of an unchanged blob would change (it keys the cache)
 _PATHLIKE = re.compile(r"^[\w.\-@+]+(/[\w.\-@+]+)*/?$")
 FILE_EXTENSIONS = set(LANGUAGES) | DOC_FORMATS | {
     ".json", ".toml", ".cfg", ".ini", ".html", ".css", ".scss", ".xml", ".csv", ".proto", ".graphql",
@@ -47,6 +51,11 @@ _CHECKBOX = re.compile(r"^[ \t]*[-*+][ \t]+\[[ xX]\](?:[ \t]|$)", re.M)
 _STATUS_CODE = re.compile(r"\b(?P<code>[1-5]\d\d)\b")
 _SETTING = re.compile(r"^[ \t]*[-*]?[ \t]*`?(?P<key>[A-Z][A-Z0-9_]{2,})`?[ \t]*(?:=|:)[ \t]*`?(?P<value>[^\s`]+)`?", re.M)
 _DEFAULTS = re.compile(r"(?<![\w.\-`])`?(?P<key>[A-Za-z_][\w.\-]*)`?[ \t]+defaults[ \t]+to[ \t]+`?(?P<value>[^\s`]+?)`?[.,;]?(?:\s|$)")
+_WORD = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*(?:\(\))?")  # a code name inside a fragment of code
+# github.com/<owner>/<name>/<path> whose path is not a web page's; a literal first, so re skips ahead to it
+_IMPORT_PATH = re.compile(r"github\.com/[\w.-]+/[\w.-]+/(?!(?:blob|tree|raw|pull|issues|commit|compare|releases|"
+                          r"wiki|actions)/)[\w.-]+(?:/[\w.-]+)*")
+_NOT_BEFORE_IMPORT = re.compile(r"[\w./-]")  # "https://github.com/…" is a URL, "xgithub.com/…" another host
 _GITHUB_FILE = re.compile(r"^/[^/]+/[^/]+/(?:blob|tree|raw)/[^/]+/(?P<path>.+)$")
 NOT_SETTING_KEYS = {  # admonitions and markers written like "KEY: text"
     "NOTE", "NOTES", "TODO", "FIXME", "XXX", "HACK", "BUG", "WARNING", "WARN", "CAUTION", "IMPORTANT", "TIP",
@@ -136,13 +145,15 @@ def extract(path: str, text: str) -> Claims:
     parsed = parse(path, text)
     claims = Claims(declared=declared(parsed), title=parsed.title.title if parsed.title else "",
                     headings=[s.title for s in parsed.sections[:60]], meta_keys=sorted(parsed.meta),
-                    checkboxes=len(_CHECKBOX.findall(text)))
+                    checkboxes=len(_CHECKBOX.findall(text)) if "]" in text else 0)
     for target, line in parsed.links:
         linked = _link_path(target.strip())
         if linked and not _is_dotfile(linked):
             claims.paths.append(Ref(text=linked, line=line, linked=True))
     for body, line in parsed.literals:
         _literal(claims, body.strip(), line)
+    if "github.com/" in text:  # a substring test first: most documents name no import path
+        _import_paths(claims, text)
     for field in ("paths", "basenames", "identifiers"):  # one entry per (text, line), at most MAX_CLAIMS
         unique = {(r.text, r.line): r for r in getattr(claims, field)}
         setattr(claims, field, list(unique.values())[:MAX_CLAIMS])
@@ -171,17 +182,44 @@ def _blank_lines(text: str, blocks: list[tuple[int, int]]) -> str:
 
 
 def _literal(claims: Claims, body: str, line: int) -> None:
-    """One code span: a path (kept only inside the tree), a file name, or an identifier."""
-    if body.startswith("/") or " " in body or "://" in body or not body:
-        return
+    """One code span's references (``literal_claims``), added at ``line``."""
+    for kind, text in literal_claims(body):
+        getattr(claims, kind).append(Ref(text=text, line=line))
+
+
+@lru_cache(maxsize=1 << 16)  # documents of a collection repeat their template's code spans
+def literal_claims(body: str) -> tuple[tuple[str, str], ...]:
+    """A code span as ``(kind, text)`` pairs, kind ``paths``/``basenames``/``identifiers``: a path (kept only
+    inside the tree), a file name, an identifier, or a fragment of code whose words are read the same way
+    (``mvn -f core/pom.xml``, ``LastBlockHash ([]byte)``), the code names inside a word included
+    (``addrbook_strict=false``)."""
+    if body.startswith("/") or "://" in body or not body:
+        return ()
+    if " " in body or "\t" in body:
+        return tuple(pair for word in body.split() for pair in literal_claims(word.strip("\"'(),;:[]{}<>")))
     has_ext = extension(body) in FILE_EXTENSIONS
     if _PATHLIKE.match(body) and (has_ext or body.endswith("/")) and ("/" in body or body.startswith(".")):
-        if not _is_dotfile(body) and posixpath.normpath(body) != ".":
-            claims.paths.append(Ref(text=body, line=line))
-    elif has_ext and _PATHLIKE.match(body):
-        claims.basenames.append(Ref(text=body, line=line))
-    elif is_code_identifier(body):
-        claims.identifiers.append(Ref(text=body.removesuffix("()"), line=line))
+        return (("paths", body),) if not _is_dotfile(body) and posixpath.normpath(body) != "." else ()
+    if has_ext and _PATHLIKE.match(body):
+        return (("basenames", body),)
+    if is_code_identifier(body):
+        return (("identifiers", body.removesuffix("()")),)
+    if not _PATHLIKE.match(body):
+        return tuple(("identifiers", m.group().removesuffix("()")) for m in _WORD.finditer(body)
+                     if body[m.start() - 1:m.start()] not in ("/", ".") and is_code_identifier(m.group()))
+    return ()
+
+
+def _import_paths(claims: Claims, text: str) -> None:
+    """Go-style import paths ``github.com/<owner>/<name>/<package>`` anywhere in the text (prose, lists, code
+    blocks; not inside URLs, whose links are read as links), whole: ``bot.sources.drift`` keeps those of the
+    repository's own Go modules."""
+    line, pos = 1, 0
+    for m in _IMPORT_PATH.finditer(text):
+        if m.start() and _NOT_BEFORE_IMPORT.match(text, m.start() - 1):
+            continue
+        line, pos = line + text.count("\n", pos, m.start()), m.start()
+        claims.paths.append(Ref(text=m.group().rstrip("/."), line=line))
 
 
 def _routes(claims: Claims, text: str) -> None:

@@ -8,13 +8,14 @@ and never followed, submodules are not entered. It reads the tree once
 commits when a ``ScanCache`` knows an older position) and asks the commit's
 ``.gitignore`` rules once (``git check-ignore --stdin``) about referenced
 paths that are absent. Documents and code files are read on both cores
-when there are many (``PARALLEL_FROM``). A rescan of a commit already scanned with the
+when there is much to read (``PARALLEL_FROM``). A rescan of a commit already scanned with the
 same config reads the stored result and nothing else.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -25,7 +26,7 @@ from bot.domain.sources import Reason, ScanResult, Source
 from bot.errors import GitError
 from bot.sources import assess, trust
 from bot.sources.cache import CACHE_FOLDER, ScanCache, open_cache
-from bot.sources.dependencies import declared_names, is_manifest
+from bot.sources.dependencies import declared_names, go_modules, is_manifest
 from bot.sources.discovery import is_candidate_path
 from bot.sources.documents import discovery_note, documents, exclusion, sidecars
 from bot.sources.drift import Tree, candidates
@@ -33,7 +34,7 @@ from bot.sources.history import History, extend
 from bot.sources.inventory import FACTS_VERSION, Inventory, add_facts, file_facts, language_of
 from bot.sources.references import PARSER_VERSION, extract
 from bot.sources.render import render_terminal
-from bot.sources.snapshot import ignored_paths, list_tree, read_blobs, read_path, Located, locate
+from bot.sources.snapshot import git, ignored_paths, list_tree, read_blobs, read_path, Located, locate
 from config.repo import (
     CONFIG_PATH,
     RepoConfig,
@@ -42,7 +43,7 @@ from config.repo import (
     matches_any,
 )
 
-PARALLEL_FROM = 80  # documents and code files to read before a second process pays for itself
+PARALLEL_FROM = 4 << 20  # characters of documents and code to read before a second process pays for itself
 SCAN_VERSION = 1  # bump when the judgement of unchanged inputs would change (it keys the result cache)
 
 
@@ -106,16 +107,19 @@ def _work(item: tuple[str, ...]) -> dict:
 
 
 def _work_all(items: dict[str, tuple[str, ...]]) -> dict[str, dict]:
-    """``_work`` of every item (cache key → item), on two processes when there are many.
+    """``_work`` of every item (cache key → item), on two processes when there is much to read.
 
-    The workers are forked from the main thread (the CLI); from any other thread (the bot's worker
-    threads) they start from a fork server, as forking a threaded process is not safe.
+    Below ``PARALLEL_FROM`` characters in all (some 0.5 s of parsing) starting the second process costs about
+    what it saves. The largest items go first, so the two processes end together. The workers are forked from
+    the main thread (the CLI); from any other thread (the bot's worker threads) they start from a fork server,
+    as forking a threaded process is not safe.
     """
-    if len(items) < PARALLEL_FROM:
+    if sum(len(item[-1]) for item in items.values()) < PARALLEL_FROM:
         return {key: _work(item) for key, item in items.items()}
     method = "fork" if threading.current_thread() is threading.main_thread() else "forkserver"
+    order = sorted(items, key=lambda key: -len(items[key][-1]))
     with ProcessPoolExecutor(max_workers=2, mp_context=get_context(method)) as pool:
-        return dict(zip(items, pool.map(_work, items.values(), chunksize=16)))
+        return dict(zip(order, pool.map(_work, [items[key] for key in order], chunksize=8)))
 
 
 def _score(repo: Path, commit: str, cfg: SourcesConfig, notes: list[Reason], history_of, cache: ScanCache | None
@@ -180,7 +184,10 @@ def _score(repo: Path, commit: str, cfg: SourcesConfig, notes: list[Reason], his
         notes.append(Reason(code="shallow-clone", severity="info", message="Shallow clone: recency is not judged.",
                             evidence=[f"{history.commits} commit(s) of history available"]))
     stale_days = {kind: cfg.stale_days(kind) for kind, _ in readable.values()}
-    judged = assess.judge_all(repo, readable, found_sidecars, tree, ignored, inventory, foreign, history, stale_days)
+    imports = any(r.text.startswith("github.com/") for claim in claims.values() for r in claim.paths)
+    modules = _go_modules(repo, commit, {e.path: blobs.get(e.sha, b"") for e in manifests}) if imports else {}
+    judged = assess.judge_all(repo, readable, found_sidecars, tree, ignored, inventory, foreign, history, stale_days,
+                              modules)
     for path, (kind, _) in readable.items():
         reasons, _state = judged[path]
         score, status = trust.judge(reasons)
@@ -189,6 +196,18 @@ def _score(repo: Path, commit: str, cfg: SourcesConfig, notes: list[Reason], his
                               reasons=reasons, selected=cfg.selected_by_default(kind, status)))
     notes.append(discovery_note(listed, {e.path for e in entries}, {e.path for e in docs}, sources))
     return sources, inventory
+
+
+def _go_modules(repo: Path, commit: str, manifests: dict[str, bytes]) -> dict[str, str]:
+    """The repository's own Go modules → their folder: every ``go.mod`` of the tree, and the modules the root
+    ``go.mod`` declared in the past (a renamed project: one ``git log -p -G`` of that file)."""
+    mods = {path: blob.decode("utf-8", "replace") for path, blob in manifests.items()
+            if path.rsplit("/", 1)[-1] == "go.mod"}
+    past = git(repo, "log", commit, "--format=", "-p", "--no-renames", "-G^module ", "--", "go.mod") \
+        if "go.mod" in mods else b""
+    modules = {module: "" for module in go_modules(past.decode("utf-8", "replace"))}
+    modules.update({module: posixpath.dirname(path) for path, text in mods.items() for module in go_modules(text)})
+    return modules
 
 
 def scan_checkout(repo_path: Path | str, ref: str = "HEAD", cache: ScanCache | None = None) -> ScanResult:

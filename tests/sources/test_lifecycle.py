@@ -4,37 +4,31 @@ from __future__ import annotations
 import pytest
 
 from bot.sources.lifecycle import word_of
-from bot.sources.scan import scan
+from tests.sources.verdicts import by_path, scanned
+from tests.support.repos import Commit, history_fixture
 
 DATE = "2025-03-01T12:00:00+00:00"
-
-
-def by_path(repo):
-    return {s.path: s for s in scan(repo.path).sources}
 
 
 def lifecycle(source):
     return next(r for r in source.reasons if r.code.startswith("lifecycle"))
 
 
-@pytest.fixture(scope="module")
-def forms(repo_factory):
-    repo = repo_factory("forms")
-    repo.write("proposals/eip-7.md", "---\ntitle: Gas schedule\nstatus: Withdrawn\n---\n\n## Abstract\n\nText.\n")
-    repo.write("proposals/eip-8.md", "---\ntitle: Fees\nstatus: Last Call\n---\n\n## Abstract\n\nText.\n")
-    repo.write("site/rfc-9.md", "+++\ntitle = \"Toml\"\nstatus = \"Final\"\n+++\n\n## Motivation\n\nText.\n")
-    repo.write("peps/pep-0042.rst", "PEP: 42\nTitle: Feature requests\nAuthor: Someone <a@b.c>\nStatus: Rejected\n"
-               "Type: Standards Track\nCreated: 12-Sep-2000\n\n\nAbstract\n========\n\nText.\n")
-    repo.write("A12-proxy.md", "Proxy support\n----\n* Author(s): someone\n* Status: Implemented\n\n## Abstract\n\nx\n")
-    repo.write("docs/adr/0003-use-queues.md", "# 3. Use queues\n\nDate: 2024-01-01\n\n## Status\n\n"
-               "**Accepted**\n\n## Context\n\nText.\n")
-    repo.write("keps/sig-x/1234-thing/README.md", "# KEP-1234: Thing\n\n## Summary\n\nText.\n")
-    repo.write("keps/sig-x/1234-thing/kep.yaml", "title: Thing\nkep-number: 1234\nstatus: implementable\n")
-    repo.write("docs/adr/0001-use-sqlite.md", "# 1. Use SQLite\n\n## Status\n\nSuperseded by "
-               "[ADR 4](0004-use-postgres.md)\n\n## Decision\n\nSQLite.\n")
-    repo.write("docs/adr/0005-odd.md", "# 5. Odd\n\n## Status\n\nPercolating\n\n## Decision\n\nx\n")
-    repo.commit("Proposals and decisions", DATE)
-    return by_path(repo)
+forms = history_fixture("forms", Commit("Proposals and decisions", DATE, {
+    "proposals/eip-7.md": "---\ntitle: Gas schedule\nstatus: Withdrawn\n---\n\n## Abstract\n\nText.\n",
+    "proposals/eip-8.md": "---\ntitle: Fees\nstatus: Last Call\n---\n\n## Abstract\n\nText.\n",
+    "site/rfc-9.md": "+++\ntitle = \"Toml\"\nstatus = \"Final\"\n+++\n\n## Motivation\n\nText.\n",
+    "peps/pep-0042.rst": "PEP: 42\nTitle: Feature requests\nAuthor: Someone <a@b.c>\nStatus: Rejected\n"
+                         "Type: Standards Track\nCreated: 12-Sep-2000\n\n\nAbstract\n========\n\nText.\n",
+    "A12-proxy.md": "Proxy support\n----\n* Author(s): someone\n* Status: Implemented\n\n## Abstract\n\nx\n",
+    "docs/adr/0003-use-queues.md": "# 3. Use queues\n\nDate: 2024-01-01\n\n## Status\n\n"
+                                   "**Accepted**\n\n## Context\n\nText.\n",
+    "keps/sig-x/1234-thing/README.md": "# KEP-1234: Thing\n\n## Summary\n\nText.\n",
+    "keps/sig-x/1234-thing/kep.yaml": "title: Thing\nkep-number: 1234\nstatus: implementable\n",
+    "docs/adr/0001-use-sqlite.md": "# 1. Use SQLite\n\n## Status\n\nSuperseded by "
+                                   "[ADR 4](0004-use-postgres.md)\n\n## Decision\n\nSQLite.\n",
+    "docs/adr/0005-odd.md": "# 5. Odd\n\n## Status\n\nPercolating\n\n## Decision\n\nx\n",
+}), result=scanned)
 
 
 def test_yaml_front_matter_withdrawn_is_stale_with_its_line(forms):
@@ -100,10 +94,9 @@ def test_vocabulary_of_the_common_conventions(value, expected):
 
 
 def test_a_changed_declaration_changes_the_label(new_repo):
-    repo = new_repo()
-    repo.write("rfcs/0001-thing.md", "# RFC 1\n\n- Status: Draft\n- Author: me\n\n## Motivation\n\nx\n")
-    repo.commit("Draft", DATE)
-    assert by_path(repo)["rfcs/0001-thing.md"].status == "suspect"
-    repo.write("rfcs/0001-thing.md", "# RFC 1\n\n- Status: Accepted\n- Author: me\n\n## Motivation\n\nx\n")
-    repo.commit("Accept", "2025-04-01T12:00:00+00:00")
-    assert by_path(repo)["rfcs/0001-thing.md"].status == "trusted"
+    repo = new_repo().history(Commit("Draft", DATE, {
+        "rfcs/0001-thing.md": "# RFC 1\n\n- Status: Draft\n- Author: me\n\n## Motivation\n\nx\n"}))
+    assert by_path(repo.path)["rfcs/0001-thing.md"].status == "suspect"
+    repo.history(Commit("Accept", "2025-04-01T12:00:00+00:00", {
+        "rfcs/0001-thing.md": "# RFC 1\n\n- Status: Accepted\n- Author: me\n\n## Motivation\n\nx\n"}))
+    assert by_path(repo.path)["rfcs/0001-thing.md"].status == "trusted"

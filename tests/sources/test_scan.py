@@ -10,16 +10,14 @@ from bot.cli import main
 from bot.errors import GitError
 from bot.sources.scan import scan, scan_checkout
 from config.repo import load_repo_config
+from tests.sources.verdicts import by_path, codes
+from tests.support.repos import Commit
 
 
 @pytest.fixture(scope="module")
 def shop(shop_repo):
     result = scan(shop_repo.path)
     return result, {s.path: s for s in result.sources}
-
-
-def codes(source):
-    return {r.code for r in source.reasons}
 
 
 def test_prd_referencing_a_removed_module_is_stale_by_drift(shop):
@@ -142,18 +140,21 @@ def test_not_a_repository_and_bad_ref_raise_git_errors(tmp_path, shop_repo):
 
 
 def test_config_overrides_and_errors(new_repo):
-    repo = new_repo()
-    repo.write("app/main.py", "def run():\n    pass\n")
-    repo.write("docs/architecture.md", "# Architecture\n\nSee [main](../app/main.py).\n")
-    repo.write("docs/private/notes.md", "# Notes\n")
-    repo.commit("one", "2024-01-01T00:00:00+00:00")
-    repo.write("app/main.py", "def run():\n    return 1\n")
-    repo.write("notes/meeting.md", "We talked.\n")
-    repo.write("notes/long.md", "# Long\n\n" + "words " * 400)  # 2.4 KB: over max_file_kb 2
-    repo.write("node_modules/left-pad/README.md", "# left-pad\n")  # vendored: excluded whatever exclude says
-    repo.write(".github/scenarioforge.yml", "sources:\n  exclude: ['docs/private/**']\n  include: ['notes/*.md']\n"
-                                            "  max_file_kb: 2\n  types:\n    architecture: {stale_after_days: 1000}\n")
-    repo.commit("two", "2025-06-01T00:00:00+00:00")
+    repo = new_repo().history(
+        Commit("one", "2024-01-01T00:00:00+00:00", {
+            "app/main.py": "def run():\n    pass\n",
+            "docs/architecture.md": "# Architecture\n\nSee [main](../app/main.py).\n",
+            "docs/private/notes.md": "# Notes\n",
+        }),
+        Commit("two", "2025-06-01T00:00:00+00:00", {
+            "app/main.py": "def run():\n    return 1\n",
+            "notes/meeting.md": "We talked.\n",
+            "notes/long.md": "# Long\n\n" + "words " * 400,  # 2.4 KB: over max_file_kb 2
+            "node_modules/left-pad/README.md": "# left-pad\n",  # vendored: excluded whatever exclude says
+            ".github/scenarioforge.yml": "sources:\n  exclude: ['docs/private/**']\n  include: ['notes/*.md']\n"
+                                         "  max_file_kb: 2\n  types:\n    architecture: {stale_after_days: 1000}\n",
+        }),
+    )
     result = scan_checkout(repo.path)
     assert {s.path: (s.type, s.status) for s in result.sources} == {
         "docs/architecture.md": ("architecture", "trusted"), "notes/meeting.md": ("other", "trusted"),
@@ -192,39 +193,43 @@ def test_cli_errors_are_clear_and_non_zero(tmp_path, shop_repo, capsys):
 
 
 def test_paths_relative_to_the_document_and_changelogs_are_not_drift(new_repo):
-    repo = new_repo()
-    repo.write("plugins/build/share/defs/3.12", "x\n")
-    repo.write("plugins/build/README.md", "# Build\n\nDefinitions live in `share/defs/`.\n")
-    repo.write("CHANGELOG.md", "# Changelog\n\n- Removed `src/old.py` and `old_helper()`.\n")
-    repo.commit("one", "2025-01-01T00:00:00+00:00")
-    result = {s.path: s for s in scan(repo.path).sources}
+    repo = new_repo().history(Commit("one", "2025-01-01T00:00:00+00:00", {
+        "plugins/build/share/defs/3.12": "x\n",
+        "plugins/build/README.md": "# Build\n\nDefinitions live in `share/defs/`.\n",
+        "CHANGELOG.md": "# Changelog\n\n- Removed `src/old.py` and `old_helper()`.\n",
+    }))
+    result = by_path(repo.path)
     assert (result["plugins/build/README.md"].status, result["plugins/build/README.md"].reasons) == ("trusted", [])
     assert (result["CHANGELOG.md"].type, result["CHANGELOG.md"].status) == ("changelog", "trusted")
 
 
 def test_file_names_that_are_not_utf8_or_have_spaces(new_repo):
-    repo = new_repo()
-    repo.write(os.fsdecode(b"docs/caf\xe9 notes.md"), "# Notes\n")
-    repo.write("app/main.py", "def run():\n    pass\n")
-    repo.commit("one", "2025-01-01T00:00:00+00:00")
+    repo = new_repo().history(Commit("one", "2025-01-01T00:00:00+00:00", {
+        os.fsdecode(b"docs/caf\xe9 notes.md"): "# Notes\n",
+        "app/main.py": "def run():\n    pass\n",
+    }))
     result = scan(repo.path)
     assert [s.path for s in result.sources] == ["docs/caf\ufffd notes.md"]
     assert json.loads(result.model_dump_json())["sources"][0]["status"] == "trusted"
 
 
 def test_a_folder_link_compares_with_current_code_only_and_warnings_alone_are_not_stale(new_repo):
-    repo = new_repo()
-    repo.write("app/main.py", "def run():\n    pass\n")
-    repo.write("app/old.py", "def old():\n    pass\n")
-    repo.write("docs/guide.md", "# Guide\n\nThe code is in [app](../app/).\n")
-    repo.commit("one", "2024-01-01T00:00:00+00:00")
-    repo.remove("app/old.py")  # deleted code and a document under the folder change later
-    repo.write("app/NOTES.md", "# Notes\n")
-    repo.write("docs/busy.md", "# Busy\n\n`GET /a`, `GET /b`, `GET /c`; `x_one`, `x_two`, `x_three`, `x_four`; "
-                               "`lib/a.py`, `lib/b.py`, `lib/c.py` and `app/main.py`, `app/`, `web.py`, `docs/guide.md`.\n")
-    repo.write("web.py", "@app.get('/z')\ndef z(): ...\n")
-    repo.commit("two", "2025-06-01T00:00:00+00:00")
-    result = {s.path: s for s in scan(repo.path).sources}
+    repo = new_repo().history(
+        Commit("one", "2024-01-01T00:00:00+00:00", {
+            "app/main.py": "def run():\n    pass\n",
+            "app/old.py": "def old():\n    pass\n",
+            "docs/guide.md": "# Guide\n\nThe code is in [app](../app/).\n",
+        }),
+        # deleted code and a document under the folder change later
+        Commit("two", "2025-06-01T00:00:00+00:00", {
+            "app/NOTES.md": "# Notes\n",
+            "docs/busy.md": "# Busy\n\n`GET /a`, `GET /b`, `GET /c`; `x_one`, `x_two`, `x_three`, `x_four`; "
+                            "`lib/a.py`, `lib/b.py`, `lib/c.py` and `app/main.py`, `app/`, `web.py`, "
+                            "`docs/guide.md`.\n",
+            "web.py": "@app.get('/z')\ndef z(): ...\n",
+        }, removed=["app/old.py"]),
+    )
+    result = by_path(repo.path)
     assert (result["docs/guide.md"].status, result["docs/guide.md"].reasons) == ("trusted", [])
     busy = result["docs/busy.md"]
     # the lib/ paths and x_* names never existed in the history: unresolved, not drift (issue 10)
@@ -233,13 +238,13 @@ def test_a_folder_link_compares_with_current_code_only_and_warnings_alone_are_no
 
 
 def test_a_superseded_document_does_not_make_the_current_one_suspect(new_repo):
-    repo = new_repo()
-    repo.write("docs/adr/0001-limits.md", "# ADR 1: Limits\n\n## Status\n\nSuperseded by [ADR 2](0002-limits.md)\n\n"
-                                          "PAGE_SIZE = 50\n\n`POST /api/orders` returns 200.\n")
-    repo.write("docs/adr/0002-limits.md", "# ADR 2: Limits\n\n## Status\n\nAccepted\n\n"
-                                          "PAGE_SIZE = 20\n\n`POST /api/orders` returns 201.\n")
-    repo.commit("one", "2025-01-01T00:00:00+00:00")
-    result = {s.path: s for s in scan(repo.path).sources}
+    repo = new_repo().history(Commit("one", "2025-01-01T00:00:00+00:00", {
+        "docs/adr/0001-limits.md": "# ADR 1: Limits\n\n## Status\n\nSuperseded by [ADR 2](0002-limits.md)\n\n"
+                                   "PAGE_SIZE = 50\n\n`POST /api/orders` returns 200.\n",
+        "docs/adr/0002-limits.md": "# ADR 2: Limits\n\n## Status\n\nAccepted\n\n"
+                                   "PAGE_SIZE = 20\n\n`POST /api/orders` returns 201.\n",
+    }))
+    result = by_path(repo.path)
     assert (result["docs/adr/0002-limits.md"].status, codes(result["docs/adr/0002-limits.md"])) == (
         "trusted", {"lifecycle-in-force"})
     assert (result["docs/adr/0001-limits.md"].status, codes(result["docs/adr/0001-limits.md"])) == (
@@ -247,13 +252,13 @@ def test_a_superseded_document_does_not_make_the_current_one_suspect(new_repo):
 
 
 def test_absent_paths_the_commits_gitignore_ignores_are_not_drift(new_repo):
-    repo = new_repo()
-    repo.write(".gitignore", "*.db\n/workdir/\n")
-    repo.write("app/.gitignore", "generated/\n")
-    repo.write("app/main.py", "def run():\n    pass\n")
-    repo.write("README.md", "# App\n\nData in `app.db`, `workdir/`, `app/generated/api.py`; see `app/main.py`, "
-                            "`build/out.js` and `app/gone.py`.\n")
-    repo.commit("one", "2025-01-01T00:00:00+00:00")
+    repo = new_repo().history(Commit("one", "2025-01-01T00:00:00+00:00", {
+        ".gitignore": "*.db\n/workdir/\n",
+        "app/.gitignore": "generated/\n",
+        "app/main.py": "def run():\n    pass\n",
+        "README.md": "# App\n\nData in `app.db`, `workdir/`, `app/generated/api.py`; see `app/main.py`, "
+                     "`build/out.js` and `app/gone.py`.\n",
+    }))
     (repo.path / ".gitignore").write_text("*.js\n")  # the working tree does not matter, the commit does
     readme = next(s for s in scan(repo.path).sources if s.path == "README.md")
     # the ignored ones are not even listed; the others never existed in the history: unresolved, no penalty
@@ -262,13 +267,12 @@ def test_absent_paths_the_commits_gitignore_ignores_are_not_drift(new_repo):
 
 def test_symlinks_escaping_by_a_relative_path_are_excluded_and_links_to_non_documents_not_listed(new_repo):
     repo = new_repo()
-    repo.write("docs/guide.md", "# Guide\n")
-    repo.write("config/app.yml", "name: x\n")
     repo.symlink("docs/escape.md", "../../etc/passwd")
     repo.symlink("GUIDE.md", "docs/guide.md")
     repo.symlink("app.yml", "config/app.yml")  # a link to a config file, not a document
-    repo.commit("one", "2025-01-01T00:00:00+00:00")
-    result = {s.path: s for s in scan(repo.path).sources}
+    repo.history(Commit("one", "2025-01-01T00:00:00+00:00", {
+        "docs/guide.md": "# Guide\n", "config/app.yml": "name: x\n"}))
+    result = by_path(repo.path)
     assert {path: (s.status, codes(s)) for path, s in result.items()} == {
         "docs/guide.md": ("trusted", set()), "docs/escape.md": ("excluded", {"symlink-outside"}),
         "GUIDE.md": ("excluded", {"symlink"})}
