@@ -52,7 +52,7 @@ from bot.execution.loop import PR_MODES, Limits, execute_pack
 from bot.execution.remedies import apply_remedies
 from bot.execution.verify import Rigor
 from bot.execution.render import (RERUN_TEMPLATE, budget_stop, check_run_actions, check_run_output, comment_section,
-                                  conclusion, pr_body)
+                                  conclusion, no_fix_pr, pr_body)
 from bot.execution.resume import checkpoint_for, saver
 from bot.github import checks
 from bot.github.publish import (
@@ -325,7 +325,7 @@ async def _execute_and_report(ctx: JobContext, check: checks.CheckRun, chosen: C
         pull, note = await publish_fix(ctx, outcome, chosen, fix_branch(root_run_id))
         notes += [note] if note else []
     elif outcome.mode in PR_MODES:
-        notes.append(f"No fix PR: the fix loop ended with `{outcome.stop_reason}`, not with passing reruns.")
+        notes.append(no_fix_pr(outcome))
     notes += [stop] if (stop := budget_stop(outcome, run.id)) else []
     notes += await apply_remedies(ctx, outcome, chosen.document.pack, revision=chosen.revision,
                                   manifest_hash=chosen.manifest_hash, root_run_id=root_run_id)

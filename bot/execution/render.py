@@ -194,6 +194,14 @@ def diff_summary(diff: str) -> list[str]:
     return lines
 
 
+def no_fix_pr(outcome: ExecutionOutcome) -> str:
+    """Why a run of a PR mode opened no fix PR: its stop reason in words."""
+    if outcome.stop_reason == "nothing_to_fix":
+        return ("No fix PR: no failure here is one a code change fixes (each scenario's cause above says what "
+                "it needs instead).")
+    return f"No fix PR: the fix loop ended with `{outcome.stop_reason}`, not with passing reruns."
+
+
 def budget_stop(outcome: ExecutionOutcome, run_id: int) -> str:
     """For a run stopped by its token or wall-clock budget: that its results so far and attempts are above,
     the files its work changed, and the exact command that continues it; ``""`` for any other stop."""

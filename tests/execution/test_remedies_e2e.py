@@ -96,6 +96,7 @@ async def test_a_stale_spec_failure_opens_one_documentation_pr_changing_only_the
         assert [s.path for s in await manifests.pending_confirmation(session, manifest)] == [SPEC]  # asked again
     said = f"Documentation PR: [#{pull['number']}]({pull['html_url']}) on `{branch}` changes only `{SPEC}`"
     assert said in await world.tracking(run.id) and said in check_of(world, run)["output"]["summary"]
+    assert "No fix PR: no failure here is one a code change fixes" in await world.tracking(run.id)
     keep("docs-check-run.md", check_of(world, run)["output"]["summary"])
 
 
