@@ -16,6 +16,7 @@ from typing import Any
 from bot.domain.cost import cost_text, total_usd
 from bot.domain.results import Evidence, ExecutionOutcome, ScenarioOutcome, TurnUsage
 from bot.execution.render_proof import code_span, proof_section, verification_lines
+from bot.github.messages import RESUME_COMMAND
 
 SUMMARY_LIMIT = 65_535
 ANNOTATIONS_PER_REQUEST = 50
@@ -24,8 +25,6 @@ DIFF_LIMIT = 20_000
 #: Reruns one scenario, and only runs it (``--mode run``): a repository whose default mode is ``full``
 #: would otherwise fix it and open a PR. ``bot.execution.action`` appends ``--revision N``.
 RERUN_TEMPLATE = "/scenarioforge execute --mode run --scenarios {scenario_id}"
-#: Continues a run stopped by its budget (``bot.execution.resume``).
-RESUME_COMMAND = "/scenarioforge execute --resume {run_id}"
 BUDGET_STOPS = {"token_budget": "token budget", "wall_clock_budget": "wall-clock budget"}
 STATUS_MARK = {"passed": "✅ passed", "failed": "❌ failed", "blocked": "⛔ blocked", "flaky": "🎲 flaky"}
 

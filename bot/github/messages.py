@@ -127,10 +127,18 @@ def needs_review(flags: Sequence[Any]) -> str:
             f"changed):\n{rows}")
 
 
+#: Continues a run stopped by its budget or cancelled (``bot.execution.resume``).
+RESUME_COMMAND = "/scenarioforge execute --resume {run_id}"
+
+
 def cancelled(runs: Sequence[Run]) -> str:
-    """Reply to ``cancel``: how many runs were cancelled, then each one."""
+    """Reply to ``cancel``: how many runs were cancelled, then each one; a cancelled ``execute`` keeps the
+    turns it finished (``bot.execution.checkpoint``), so the reply names the command that continues it."""
     listed = "; ".join(f"run {run.id} (`{run.action}`, requested by @{run.requester})" for run in runs)
-    return f"Cancelled {len(runs)} run{'s' if len(runs) != 1 else ''}: {listed}."
+    resumable = [run.id for run in runs if run.action == "execute"]
+    later = "".join(f" `{RESUME_COMMAND.format(run_id=run_id)}` continues run {run_id} from the last turn it "
+                    "finished (nothing to continue if it finished none)." for run_id in resumable)
+    return f"Cancelled {len(runs)} run{'s' if len(runs) != 1 else ''}: {listed}.{later}"
 
 
 def nothing_to_cancel(issue_number: int) -> str:

@@ -211,6 +211,9 @@ async def test_cancel_cancels_every_active_run_of_the_issue_and_its_workflow_and
     reply = fake_gh.requests("POST", COMMENTS)[-1].data["body"]
     assert reply.startswith("Cancelled 2 runs: ")
     assert all(f"run {run.id} (" in reply for run in (first, second))
+    execute_run = next(run for run in (first, second) if run.action == "execute")
+    assert f"`/scenarioforge execute --resume {execute_run.id}` continues run {execute_run.id}" in reply
+    assert reply.count("--resume") == 1  # a cancelled generate has nothing to resume
 
 
 async def test_resume_of_a_run_that_did_not_stop_on_a_budget_is_refused_with_the_reason(dispatch, fake_gh, database):
