@@ -288,7 +288,7 @@ async def _execute(ctx: JobContext) -> None:
     await ctx.report()
     check = await ctx.start_check_run(CHECK_NAME)
     root = (origins[-1] if origins else ctx.run).id
-    async with checks.concluded_on_error(check, "Execution failed"):
+    async with checks.concluded_on_error(check, "Execution failed", resumes=ctx.process_stopping):
         await _execute_and_report(ctx, check, chosen, mode, scenario_ids, limits_of(config.execute), root,
                                   config_error=config_error, policy=policy,
                                   rigor=rigor_of(ctx.run.args, config.execute))

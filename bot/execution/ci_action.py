@@ -76,7 +76,7 @@ async def ci_fix(ctx: JobContext) -> None:
     check = await ctx.start_check_run(CHECK_NAME, output=checks.Output(
         "Reading the failed jobs' logs", f"The CI run [{span(failure.workflow)}]({failure.html_url}) failed:\n\n"
         + jobs_list(failure.jobs)))
-    async with checks.concluded_on_error(check, "CI fix failed"):
+    async with checks.concluded_on_error(check, "CI fix failed", resumes=ctx.process_stopping):
         await _fix_and_report(ctx, check, failure)
 
 

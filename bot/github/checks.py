@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -175,15 +175,22 @@ def failure_output(title: str, exc: BaseException) -> Output:
 
 
 @asynccontextmanager
-async def concluded_on_error(check: CheckRun, title: str) -> AsyncIterator[None]:
+async def concluded_on_error(check: CheckRun, title: str, *,
+                             resumes: Callable[[], bool] = lambda: False) -> AsyncIterator[None]:
     """Complete ``check`` when the body raises, then re-raise: ``cancelled`` on
     cancellation, else ``failure`` with :func:`failure_output`. A GitHub error
-    while completing is logged, never raised over the action's own error."""
+    while completing is logged, never raised over the action's own error.
+
+    A cancellation while ``resumes()`` is true (the worker process is stopping and the run's
+    workflow resumes in the next one) leaves ``check`` in progress: the resumed run takes it
+    up again (:func:`resume`) instead of showing a cancelled check run beside a new one."""
     try:
         yield
     except BaseException as exc:
+        if isinstance(exc, asyncio.CancelledError) and resumes():
+            raise
         if isinstance(exc, asyncio.CancelledError):
-            conclusion, output = "cancelled", Output("Cancelled", "The run was cancelled or its worker stopped.")
+            conclusion, output = "cancelled", Output("Cancelled", "The run was cancelled.")
         elif isinstance(exc, Exception):
             conclusion, output = "failure", failure_output(title, exc)
         else:

@@ -45,6 +45,9 @@ class JobContext:
     workspace: Workspace | None = None
     #: The process's mirrors and worktrees (``bot.jobs.workflow`` sets it).
     workspaces: Workspaces | None = None
+    #: True once this process stops: a cancelled action then resumes in the next one (its workflow
+    #: stays pending), so it leaves its check run in progress (``bot.github.checks.concluded_on_error``).
+    process_stopping: Callable[[], bool] = lambda: False
 
     @cached_property
     def tracker(self) -> Tracker:

@@ -96,7 +96,8 @@ async def run_workflow(run_id: int) -> str:
         async with services.db.session() as session:
             run = await session.get(Run, run_id)
         ctx = JobContext(run=run, gh=services.auth.installation_client(run.installation_id), db=services.db,
-                         settings=services.settings, auth=services.auth, workspaces=services.workspaces)
+                         settings=services.settings, auth=services.auth, workspaces=services.workspaces,
+                         process_stopping=lambda: services.stopping)
         with logs.bound(run_id=run.id, delivery_id=run.delivery_id):
             started = time.monotonic()
             outcome = "cancelled"

@@ -248,7 +248,7 @@ async def generate(ctx: JobContext) -> None:
     with timed(timings, "check_run"):
         check_id, check_url = await step("check_run", _start_check, ctx)
     check = checks.CheckRun(ctx.gh, run.repository, check_id, check_url)
-    async with checks.concluded_on_error(check, "Generation failed"):
+    async with checks.concluded_on_error(check, "Generation failed", resumes=ctx.process_stopping):
         generated = await _generate(ctx, manifest, sources, facts, previous if update else None, config)
         findings = await step("findings", stage_findings, ctx, "generate", generate_findings(
             policy, generated.pack, [source.path for source in sources]))

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.domain.results import FixReport
-from bot.execution.action import BRANCH_PREFIX
+from bot.execution.action import BRANCH_PREFIX, CHECK_NAME
 from bot.execution.prompts import INTROS
 from bot.jobs.runtime import Runtime
 from storage import checkpoints
@@ -96,6 +96,7 @@ async def test_a_worker_restarted_during_a_fix_turn_goes_on_without_asking_the_f
     async with world.database.session() as session:
         saved = await checkpoints.load(session, run.id)
     assert (run.state, saved.next_phase, saved.turns) == ("running", "fix", 3)  # run, fix 1, rerun 1
+    assert world.github.check_runs[run.check_run_id]["status"] == "in_progress"  # left for the resumed run
     before = Counter(kind_of(request) for request in model_server.requests)
 
     restarted = Runtime(world.database, world.settings, world.runtime.auth, actions=world.runtime.actions)
@@ -123,6 +124,8 @@ async def test_a_worker_restarted_during_a_fix_turn_goes_on_without_asking_the_f
     tracking = await world.tracking(run.id)
     assert "continuing from this run's checkpoint after 3 finished turn(s): next `fix`" in tracking
     assert len(world.comments()) == 1  # one tracking comment
+    checks = [c for c in world.github.check_runs.values() if c["name"] == CHECK_NAME]
+    assert [(c["id"], c["conclusion"]) for c in checks] == [(run.check_run_id, "success")]  # taken up again
 
 
 async def test_a_run_stopped_by_its_token_budget_shows_its_work_and_resume_continues_it_to_a_fix_pr(
