@@ -1,9 +1,11 @@
 """The execute checkpoint: what the loop knows after each finished turn, and the worktree as a patch (issues 11, 13).
 
 After the run turn (with the bot's own verify runs), after each fix attempt
-(fix turn + rerun turn) and after the check turn, :mod:`bot.execution.loop`
-saves a :class:`LoopState` — initial and latest outcomes, attempts, evidence,
-each turn's usage, the Codex thread, which phase is next — and the
+(fix turn + rerun turn), after the check turn, after the proofs and after the
+docs turn (``bot.execution.docs_fix``), :mod:`bot.execution.loop` saves a
+:class:`LoopState` — initial and latest outcomes, attempts, proofs, the
+document revision, evidence, each turn's usage, the Codex thread, which
+phase is next — and the
 worktree's change since its start tree as a git binary patch
 (:func:`worktree_patch`; ``storage.checkpoints`` keeps both, one row per run).
 
@@ -33,14 +35,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from bot.domain.results import Evidence, FixAttempt, Mode, ScenarioOutcome, TurnUsage
+from bot.domain.results import DocumentRevision, Evidence, FixAttempt, FixProof, Mode, ScenarioOutcome, TurnUsage
 from bot.errors import GitError, ScenarioForgeError
 from bot.execution import evidence as ev
 from bot.workspace.git import NO_DRIVERS, git, git_bytes
 
 #: What the loop does next: fix attempt ``len(attempts) + 1`` (after the stop checks), the check turn,
-#: the bot's base/fix proofs (no model turn), or nothing.
-Phase = Literal["fix", "check", "proofs", "done"]
+#: the bot's base/fix proofs (no model turn), the docs turn for stale-spec failures, or nothing.
+Phase = Literal["fix", "check", "proofs", "documents", "done"]
 
 
 class LoopState(BaseModel):
@@ -63,6 +65,8 @@ class LoopState(BaseModel):
     latest: dict[str, ScenarioOutcome]
     attempts: list[FixAttempt] = Field(default_factory=list)
     check: list[ScenarioOutcome] = Field(default_factory=list)
+    proofs: list[FixProof] = Field(default_factory=list)
+    documentation: DocumentRevision | None = None
     evidence: list[Evidence] = Field(default_factory=list)
     turns: list[TurnUsage] = Field(default_factory=list)
     paid_turns: int = 0

@@ -113,7 +113,7 @@ def _after_run(mode: Mode, initial: Sequence[ScenarioOutcome]) -> tuple[Phase, s
     """The phase after the run turn and the stop reason it decides (``nothing_to_fix``), if any."""
     if mode == "run":
         return "done", None
-    return ("fix", None) if _fixable(initial) else ("done", "nothing_to_fix")
+    return ("fix", None) if _fixable(initial) else ("documents", "nothing_to_fix")
 
 
 async def execute_pack(
@@ -190,14 +190,15 @@ async def execute_pack(
         while state.next_phase == "fix":
             number = len(state.attempts) + 1
             if stop := _stop_reason(turns, limits, started, number):  # not saved: --resume goes on from here
-                state.stop_reason, state.next_phase = stop, "done"
+                # a budget stop spends no more turns (the documents wait for --resume); max_fix_attempts goes on
+                state.stop_reason, state.next_phase = stop, "documents" if stop == "max_fix_attempts" else "done"
                 break
             attempt = await turns.fix(number, _fixable(state.attempts[-1].results if state.attempts else state.initial))
             state.attempts.append(attempt)
             state.latest.update({outcome.scenario_id: outcome for outcome in attempt.results})
             if not _fixable(attempt.results):
                 state.stop_reason = "passed" if attempt.rerun_outcome == "passed" else "nothing_to_fix"
-                state.next_phase = "check" if mode in PR_MODES and state.stop_reason == "passed" else "done"
+                state.next_phase = "check" if mode in PR_MODES and state.stop_reason == "passed" else "documents"
             await keep(state)
         if mode != "run" and state.stop_reason:
             await turns.event("fix", "complete", f"fix loop stopped: {state.stop_reason}",
@@ -206,25 +207,29 @@ async def execute_pack(
             state.check, regressions = await turns.check(selected, state.latest, len(state.attempts))
             state.latest.update({outcome.scenario_id: outcome for outcome in state.check})
             state.stop_reason = "regression" if regressions else state.stop_reason
-            state.next_phase = "done" if regressions else "proofs"
+            state.next_phase = "documents" if regressions else "proofs"
             await keep(state)
-        proofs = []
         if state.next_phase == "proofs":  # fails before, passes after (bot.execution.proof)
             fixed = [state.latest[o.scenario_id] for o in state.initial if o.status == "failed"
                      and state.latest[o.scenario_id].status == "passed"]
-            proofs, runs = await prove(thread, worktree, start_tree, fixed, attempt=len(state.attempts),
-                                       rigor=rigor, on_event=on_event)
+            state.proofs, runs = await prove(thread, worktree, start_tree, fixed, attempt=len(state.attempts),
+                                             rigor=rigor, on_event=on_event)
             turns.evidence += runs
-            state.stop_reason = state.stop_reason if all(proof.passes for proof in proofs) else "unproven"
-        documentation = None if mode == "run" else await revise_documents(turns, list(state.latest.values()),
-                                                                          attempt=len(state.attempts))
+            state.stop_reason = state.stop_reason if all(proof.passes for proof in state.proofs) else "unproven"
+            state.next_phase = "documents"
+            await keep(state)
+        if state.next_phase == "documents":  # stale-spec failures: their documents revised (bot.execution.docs_fix)
+            state.documentation = await revise_documents(turns, list(state.latest.values()),
+                                                         attempt=len(state.attempts))
+            state.next_phase = "done"
+            await keep(state)
         diff, _ = await ev.diff(worktree, start_tree, await ev.snapshot(worktree))
         results = [state.latest[sid] for sid in selected]
         stop_reason = state.stop_reason
         outcome = ExecutionOutcome(
             mode=mode, status="failed" if stop_reason in ("regression", "unproven") else run_status(results),
-            scenario_ids=selected, initial=state.initial, results=results, check=state.check, proofs=proofs,
-            documentation=documentation,
+            scenario_ids=selected, initial=state.initial, results=results, check=state.check, proofs=state.proofs,
+            documentation=state.documentation,
             attempts=state.attempts, evidence=turns.evidence, diff=diff, stop_reason=stop_reason,
             thread_id=thread.id, turn_ids=[turn.turn_id for turn in turns.turns], turns=turns.turns,
             tokens=turns.tokens, duration_s=time.monotonic() - started, codex_s=turns.codex_s,

@@ -11,6 +11,7 @@ import pytest
 from bot.codex.engine import Engine
 from bot.domain.results import FixReport, fix_schema, report_schema
 from bot.errors import Cancelled, CodexError, ScenarioForgeError
+from bot.execution.checkpoint import Checkpoint
 from bot.execution.local import execute_command
 from bot.execution.loop import Limits, execute_pack
 from bot.execution.render import comment_section
@@ -312,8 +313,12 @@ async def test_failure_from_a_stale_source_is_stale_spec_not_fixed_and_its_docum
             return run(request)
         return fix_answer() if this_turn(request) else [exec_call(edit)]
     model_server.script = script
+    saved = []
+
+    async def save(state, patch):
+        saved.append((state, patch))
     outcome = await execute_pack(Engine(codex_settings), worktree=target_repo.path, pack=target_repo.pack,
-                                 scenario_ids=["SC-001"], mode="fix", stale_source_ids={SPEC})
+                                 scenario_ids=["SC-001"], mode="fix", stale_source_ids={SPEC}, save=save)
     [sc1] = outcome.results
     assert (sc1.classification.cause, sc1.classification.action) == ("stale-spec", "update the document")
     assert outcome.stop_reason == "nothing_to_fix" and not outcome.attempts
@@ -324,6 +329,13 @@ async def test_failure_from_a_stale_source_is_stale_spec_not_fixed_and_its_docum
     # the document's change is kept apart: the worktree (the code fix's) is as it was
     assert git(target_repo.path, "status", "--porcelain") == "" and outcome.diff == ""
     assert [turn.kind for turn in outcome.turns] == ["run", "docs"]
+    # the docs turn is checkpointed like every turn: a restarted run does not ask it again
+    assert [state.next_phase for state, _ in saved] == ["documents", "done"]
+    asked = len(model_server.requests)
+    state, patch = saved[-1]
+    again = await execute_pack(Engine(codex_settings), worktree=target_repo.path, pack=target_repo.pack,
+                               resume=Checkpoint(run_id=1, state=state, patch=patch))
+    assert len(model_server.requests) == asked and again.documentation == documentation
 
 
 async def test_cancel_interrupts_the_turn(model_server, codex_settings, target_repo):
