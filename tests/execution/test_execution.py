@@ -14,7 +14,7 @@ from bot.errors import Cancelled, CodexError, ScenarioForgeError
 from bot.execution.checkpoint import Checkpoint
 from bot.execution.local import execute_command
 from bot.execution.loop import Limits, execute_pack
-from bot.execution.render import comment_section
+from bot.execution.render import budget_stop, comment_section
 from tests.support.model_server import (
     assistant_message,
     exec_call,
@@ -279,11 +279,19 @@ async def test_a_fix_that_never_passes_stops_at_max_fix_attempts(model_server, c
     assert all(attempt.rerun_outcome == "failed" and attempt.diff == "" for attempt in outcome.attempts)
 
 
-async def test_token_budget_stops_before_a_fix_turn(model_server, codex_settings, target_repo):
+@pytest.mark.parametrize(("limits", "stop", "words"), [
+    (Limits(token_budget=300), "token_budget", "token budget"),  # the run turn alone uses 360
+    (Limits(wall_clock_s=0.0), "wall_clock_budget", "wall-clock budget"),
+])
+async def test_a_budget_stops_before_a_fix_turn_and_says_how_to_resume(model_server, codex_settings, target_repo,
+                                                                        limits, stop, words):
     model_server.script = honest_script()
     outcome = await execute_pack(Engine(codex_settings), worktree=target_repo.path, pack=target_repo.pack,
-                                 mode="fix", limits=Limits(token_budget=300))  # the run turn alone uses 360
-    assert (outcome.status, outcome.stop_reason, outcome.attempts) == ("failed", "token_budget", [])
+                                 mode="fix", limits=limits)
+    assert (outcome.status, outcome.stop_reason, outcome.attempts) == ("failed", stop, [])
+    said = budget_stop(outcome, 7)
+    assert said.startswith(f"**Stopped by the {words}** after 0 fix attempt(s)")
+    assert said.endswith("with a fresh budget: `/scenarioforge execute --resume 7`")
 
 
 async def test_a_pass_claimed_without_running_anything_is_settled_by_the_bots_own_run(model_server, codex_settings,
