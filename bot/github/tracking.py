@@ -107,11 +107,8 @@ class Tracker:
 
     async def _find(self) -> int | None:
         """The id of a bot comment on the issue that carries this run's marker."""
-        mark = messages.marker(self.run.id)
-        async for comment in self.gh.getiter(COMMENTS, url_vars=_issue_vars(self.run)):
-            if mark in (comment.get("body") or "") and comment["user"]["type"] == "Bot":
-                return comment["id"]
-        return None
+        comment = await find_comment(self.gh, self.run.repository, self.run.issue_number, messages.marker(self.run.id))
+        return None if comment is None else comment["id"]
 
     async def _edit(self, body: str) -> None:
         self._pending = None
@@ -144,19 +141,32 @@ async def remove_trigger_label(gh: GitHubAPI, run: Run) -> None:
             raise
 
 
-async def upsert_comment(gh: GitHubAPI, repository: str, issue_number: int, marker: str,
-                         body: str) -> tuple[dict[str, Any], bool]:
-    """The bot's ONE comment on issue or pull request ``issue_number`` carrying ``marker`` (an HTML
-    comment in ``body``), edited to ``body``, or posted when there is none. Returns ``(comment, created)``.
+async def find_comment(gh: GitHubAPI, repository: str, issue_number: int, marker: str) -> dict[str, Any] | None:
+    """The bot's comment on issue or pull request ``issue_number`` carrying ``marker`` (an HTML comment in
+    its body), or ``None``. Only comments of a Bot account count: a person quoting the marker does not
+    make their comment the bot's. Raises ``gidgethub.GitHubException`` as GitHub answers."""
+    owner, repo = repository.split("/", 1)
+    async for comment in gh.getiter(COMMENTS, url_vars={"owner": owner, "repo": repo,
+                                                        "issue_number": str(issue_number)}):
+        if marker in (comment.get("body") or "") and comment["user"]["type"] == "Bot":
+            return comment
+    return None
 
-    Only comments of a Bot account count: a person quoting the marker does not make their comment the
-    bot's. Raises ``gidgethub.GitHubException`` as GitHub answers.
+
+async def upsert_comment(gh: GitHubAPI, repository: str, issue_number: int, marker: str, body: str, *,
+                         create: bool = True) -> tuple[dict[str, Any] | None, bool]:
+    """The bot's ONE comment carrying ``marker`` (:func:`find_comment`) edited to ``body``, or posted when
+    there is none (unless ``create`` is False: then ``(None, False)``). Returns ``(comment, created)``.
+
+    Raises ``gidgethub.GitHubException`` as GitHub answers.
     """
     owner, repo = repository.split("/", 1)
     names = {"owner": owner, "repo": repo}
-    async for comment in gh.getiter(COMMENTS, url_vars={**names, "issue_number": str(issue_number)}):
-        if marker in (comment.get("body") or "") and comment["user"]["type"] == "Bot":
-            updated = await gh.patch(COMMENT, url_vars={**names, "comment_id": str(comment["id"])}, data={"body": body})
-            return updated, False
+    existing = await find_comment(gh, repository, issue_number, marker)
+    if existing is not None:
+        updated = await gh.patch(COMMENT, url_vars={**names, "comment_id": str(existing["id"])}, data={"body": body})
+        return updated, False
+    if not create:
+        return None, False
     created = await gh.post(COMMENTS, url_vars={**names, "issue_number": str(issue_number)}, data={"body": body})
     return created, True

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.sources import Reason
 from bot.github import messages
-from bot.github.tracking import COMMENT, COMMENTS, Tracker
+from bot.github.tracking import Tracker, upsert_comment
 from bot.jobs import queue
 from bot.jobs.context import JobContext
 from bot.jobs.steps import step
@@ -46,14 +46,6 @@ async def _html_base(ctx: JobContext) -> str:
     return html_url[: -len(suffix)] if html_url.endswith(suffix) else ctx.settings.web_url
 
 
-async def _find_manifest_comment(ctx: JobContext) -> dict[str, Any] | None:
-    """The bot's manifest comment on the run's issue/PR, if it posted one."""
-    async for comment in ctx.gh.getiter(COMMENTS, url_vars=_url_vars(ctx.run)):
-        if MARKER in (comment.get("body") or "") and comment["user"]["type"] == "Bot":
-            return comment
-    return None
-
-
 async def publish_manifest(ctx: JobContext, manifest: Manifest, *, create: bool = True) -> dict[str, Any] | None:
     """Render ``manifest`` and edit the issue's manifest comment in place, or post it
     (unless ``create`` is False); returns the comment (``None`` when none was touched)."""
@@ -65,14 +57,8 @@ async def publish_manifest(ctx: JobContext, manifest: Manifest, *, create: bool 
         html_base=await _html_base(ctx), notes=[Reason.model_validate(note) for note in manifest.notes],
         needs_confirmation=pending, confirmed_by=confirmation.confirmed_by if confirmation and pending else None,
     )
-    existing = await _find_manifest_comment(ctx)
-    if existing is not None:
-        owner, repo = ctx.run.repository.split("/", 1)
-        return await ctx.gh.patch(COMMENT, url_vars={"owner": owner, "repo": repo, "comment_id": str(existing["id"])},
-                                  data={"body": body})
-    if not create:
-        return None
-    return await ctx.gh.post(COMMENTS, url_vars=_url_vars(ctx.run), data={"body": body})
+    comment, _ = await upsert_comment(ctx.gh, ctx.run.repository, ctx.run.issue_number, MARKER, body, create=create)
+    return comment
 
 
 def _flags(include: list[str], exclude: list[str]) -> str:
