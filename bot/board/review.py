@@ -11,7 +11,6 @@ PRs whose fix diffs touch the same files get a merge-order hint (older PR first)
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from itertools import combinations
 from typing import Any
@@ -20,11 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.board.queries import pull_links, results_of
 from bot.domain.pack import PackDocument
-from bot.domain.results import ExecutionOutcome, ScenarioOutcome
+from bot.domain.results import ExecutionOutcome, ScenarioOutcome, diff_paths
 from storage import executions, manifests, packs, pulls, reviews
 from storage.models import ExecutionResult, Manifest, Run
 
-_DIFF_FILE = re.compile(r"^diff --git a/(\S+) b/", re.MULTILINE)
 
 
 def pass_rate(results: Sequence[ScenarioOutcome]) -> float | None:
@@ -34,7 +32,7 @@ def pass_rate(results: Sequence[ScenarioOutcome]) -> float | None:
 
 def diff_files(diff: str) -> set[str]:
     """The paths a unified ``git diff`` touches."""
-    return set(_DIFF_FILE.findall(diff or ""))
+    return set(diff_paths(diff))
 
 
 async def latest_outcome(session: AsyncSession, runs: Sequence[Run],

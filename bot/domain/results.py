@@ -17,6 +17,7 @@ blocked``; run outcome ``passed | failed | blocked``.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -183,6 +184,15 @@ class ScenarioOutcome(BaseModel):
     @property
     def failing_checkpoints(self) -> list[CheckpointResult]:
         return [checkpoint for checkpoint in self.checkpoints if not checkpoint.passed]
+
+
+#: The header of each file of a unified ``git diff``: ``diff --git a/PATH b/PATH``.
+DIFF_FILE = re.compile(r"^diff --git a/(\S+) b/", re.MULTILINE)
+
+
+def diff_paths(diff: str) -> list[str]:
+    """The paths a unified ``git diff`` touches, in its order."""
+    return DIFF_FILE.findall(diff or "")
 
 
 class FixAttempt(BaseModel):

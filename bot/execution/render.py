@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from bot.domain.cost import cost_text, total_usd
-from bot.domain.results import Evidence, ExecutionOutcome, ScenarioOutcome, TurnUsage
+from bot.domain.results import DIFF_FILE, Evidence, ExecutionOutcome, ScenarioOutcome, TurnUsage, diff_paths
 from bot.execution.render_proof import code_span, proof_section, verification_lines
 from bot.github.messages import RESUME_COMMAND
 
@@ -162,7 +162,7 @@ def attempts_list(outcome: ExecutionOutcome) -> str:
     scenario before a PR, if there was one."""
     lines = [f"Fix attempts ({len(outcome.attempts)}, stop: {outcome.stop_reason or 'n/a'}):"]
     for attempt in outcome.attempts:
-        changed = len(_files_of(attempt.diff))
+        changed = len(diff_paths(attempt.diff))
         reverted = f", reverted {', '.join(attempt.reverted_paths)}" if attempt.reverted_paths else ""
         lines.append(
             f"- #{attempt.number} {', '.join(attempt.scenario_ids)}: {changed} file(s) changed{reverted}, "
@@ -175,15 +175,11 @@ def attempts_list(outcome: ExecutionOutcome) -> str:
     return "\n".join(lines)
 
 
-def _files_of(diff: str) -> list[str]:
-    return re.findall(r"^diff --git a/(\S+) b/", diff, flags=re.MULTILINE)
-
-
 def diff_summary(diff: str) -> list[str]:
     """One line per file of a ``git diff``: ``path (+added −removed)``, or ``path (binary)``."""
     lines = []
     for part in re.split(r"^(?=diff --git )", diff, flags=re.MULTILINE):
-        if not (match := re.match(r"diff --git a/(\S+) b/", part)):
+        if not (match := DIFF_FILE.match(part)):
             continue
         body = part.split("\n@@", 1)[1] if "\n@@" in part else ""
         added = sum(line.startswith("+") for line in body.splitlines())
@@ -293,7 +289,7 @@ def pr_body(
         + (f" (reverted {', '.join(attempt.reverted_paths)})" if attempt.reverted_paths else "")
         for attempt in outcome.attempts
     )
-    files = "\n".join(f"- `{path}`" for path in _files_of(outcome.diff))
+    files = "\n".join(f"- `{path}`" for path in diff_paths(outcome.diff))
     parts.append(f"## Code changes\n\n{summaries}\n\nFiles:\n{files}\n\n```diff\n{cap(outcome.diff, DIFF_LIMIT)}\n```")
     evidence = []
     for sid in fixed:
