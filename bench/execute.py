@@ -18,6 +18,7 @@ turns), ≤ 20 GitHub API calls for a run-only execute.
 """
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 from collections import Counter
@@ -126,4 +127,5 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     sys.exit(asyncio.run(main()))
