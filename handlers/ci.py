@@ -104,7 +104,7 @@ async def on_check_suite(event: Event, gh: GitHubAPI, *args: Any, db: Database, 
     if app.get("id") == settings.app_id or app.get("slug") == ACTIONS_SLUG:
         return
     name = f"{app.get('slug') or 'check suite'} check suite"
-    url = f"https://github.com/{repository}/commit/{suite['head_sha']}/checks"
+    url = f"{settings.web_url}/{repository}/commit/{suite['head_sha']}/checks"
     if suite.get("conclusion") == "success":
         await _passed(db, repository, suite["head_sha"], name, url)
     elif suite.get("conclusion") in ci_runs.FAILED:

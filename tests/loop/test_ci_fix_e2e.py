@@ -185,3 +185,5 @@ async def test_another_ci_apps_failed_check_suite_gets_the_button_and_github_act
     [button] = ci_checks(world, sha)
     assert "job [`ci/circleci: test`](https://circleci.example/61)" in button["output"]["summary"]
     assert "lint" not in button["output"]["summary"] and button["actions"] == [FIX_CI_ACTION]
+    # the suite's page is built on the configured web root (github.com, or a GHES host), never a fixed host
+    assert button["details_url"] == f"{world.settings.web_url}/{world.repository}/commit/{sha}/checks"
