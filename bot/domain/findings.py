@@ -102,15 +102,19 @@ def execute_findings(policy: EffectivePolicy, results: Sequence[ScenarioOutcome]
     return found
 
 
-def pr_findings(policy: EffectivePolicy, paths: Sequence[str]) -> list[Finding]:
-    """A fix changing more than ``max_fix_files`` files; each changed path under ``protected_paths``."""
+def pr_findings(policy: EffectivePolicy, paths: Sequence[str], *, pull: str = "fix") -> list[Finding]:
+    """A pull request changing more than ``max_fix_files`` files; each changed path under ``protected_paths``.
+
+    ``pull`` names the pull request in the messages and the scope: ``"fix"`` (the fix PR) or
+    ``"documentation PR"`` (a stale-spec remedy, ``bot.execution.remedies``): both are held to the same limits.
+    """
     found: list[Finding] = []
     if len(paths) > policy.max_fix_files:
-        found += _found(policy, "pr.too-many-files", f"the fix touches {len(paths)} files "
-                        f"(policy.max_fix_files is {policy.max_fix_files})", "fix",
-                        "split the fix, or raise policy.max_fix_files", files=len(paths))
+        found += _found(policy, "pr.too-many-files", f"the {pull} touches {len(paths)} files "
+                        f"(policy.max_fix_files is {policy.max_fix_files})", pull,
+                        "split the change, or raise policy.max_fix_files", files=len(paths))
     for path in paths:
         if any(fnmatchcase(path, glob) for glob in policy.protected_paths):
-            found += _found(policy, "pr.protected-path", f"the fix changes the protected path `{path}`", path,
+            found += _found(policy, "pr.protected-path", f"the {pull} changes the protected path `{path}`", path,
                             "change it by hand, or remove it from policy.protected_paths", path=path)
     return found

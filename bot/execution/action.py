@@ -319,9 +319,11 @@ async def _execute_and_report(ctx: JobContext, check: checks.CheckRun, chosen: C
         return
     pull, notes = None, []
     findings = await stage_findings(ctx, "execute", execute_findings(policy, outcome.results))
+    committed = (await fix_selection(workspace.path, workspace.pinned)).paths if publishes(outcome) else []
+    documents = sorted(outcome.documentation.files) if outcome.documentation else []  # the documentation PR's
+    findings += await stage_findings(ctx, "pr", pr_findings(policy, committed)  # before either PR is opened
+                                     + pr_findings(policy, documents, pull="documentation PR"))
     if publishes(outcome):
-        committed = (await fix_selection(workspace.path, workspace.pinned)).paths  # what publish_fix commits
-        findings += await stage_findings(ctx, "pr", pr_findings(policy, committed))
         pull, note = await publish_fix(ctx, outcome, chosen, fix_branch(root_run_id))
         notes += [note] if note else []
     elif outcome.mode in PR_MODES:

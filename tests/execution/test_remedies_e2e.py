@@ -122,6 +122,23 @@ async def test_a_docs_turn_editing_code_has_that_edit_reverted_and_recorded(worl
     assert f"(reverted `{BUGGY_FILE}`)" in tracking
 
 
+async def test_a_documentation_pr_touching_a_protected_path_is_stopped_by_a_block_rule(world, model_server):
+    await store_pack(world, spec_status="stale")
+    world.remote.commit({".github/scenarioforge.yml": (
+        "policy:\n  protected_paths: ['docs/**']\n  rules:\n    pr.protected-path: block\n")})
+    model_server.script = stale_model()
+    await world.comment("/scenarioforge execute --mode pr --scenarios SC-001")
+    await world.settle()
+
+    run = await the_run(world)
+    assert (run.state, run.error["type"]) == ("failed", "PolicyBlocked")
+    assert run.error["message"] == (f"stopped by policy `default@1` at pr: [pr.protected-path] "
+                                    f"the documentation PR changes the protected path `{SPEC}`")
+    assert (await outcome_of(world, run)).documentation.files  # the docs turn wrote it; nothing was proposed
+    assert world.github.pulls == {} and remote_branches(world) == ["master"]
+    assert check_of(world, run)["conclusion"] == "failure"
+
+
 #: SC-002 misread the spec: it expects 60.00 where the spec (and the code) say 55.00.
 MISREAD = "The total shown is 60.00"
 SC002_TEST = "scenarioforge/test_sc002.py"
