@@ -38,7 +38,7 @@ from bot.codex.engine import Engine
 from bot.codex.prompts import SourceText
 from bot.codex.turns import EngineEvent
 from bot.domain.cost import cost_text, total_usd
-from bot.domain.findings import Finding, generate_findings, scan_findings
+from bot.domain.findings import Finding, generate_findings
 from bot.domain.pack import PackDocument
 from bot.domain.policy import EffectivePolicy
 from bot.github import checks
@@ -56,7 +56,7 @@ from bot.scenarios.generation import (
 )
 from bot.scenarios.render import SourceLink, render_pack
 from bot.scenarios.validate import change_summary
-from bot.sources.gate import current_manifest, gate, load_repo_config
+from bot.sources.gate import current_manifest, gate, load_repo_config, scan_findings_of
 from bot.sources.inventory import language_of
 from bot.sources.snapshot import list_tree, read_blobs
 from config.repo import RepoConfig
@@ -268,7 +268,7 @@ async def _scan(ctx: JobContext, timings: dict[str, float]) -> tuple[RepoConfig,
     policy = await apply_policy(ctx, config)
     with timed(timings, "scan"):
         manifest = await current_manifest(ctx, config, config_error)
-    await stage_findings(ctx, "scan", scan_findings(policy, [(s.path, s.status, s.selected) for s in manifest.sources]))
+    await scan_findings_of(ctx, policy, manifest)
     return config, manifest.id, await gate(ctx, manifest), policy
 
 

@@ -24,8 +24,9 @@ from bot.github import messages
 from bot.github.tracking import Tracker, upsert_comment
 from bot.jobs import queue
 from bot.jobs.context import JobContext
+from bot.jobs.policy import apply_policy
 from bot.jobs.steps import step
-from bot.sources.gate import GATE_PHASE, current_manifest, load_repo_config, manifest_at
+from bot.sources.gate import GATE_PHASE, current_manifest, load_repo_config, manifest_at, scan_findings_of
 from bot.sources.render import MARKER, render_markdown
 from storage import manifests, runs
 from storage.models import Manifest, Run
@@ -68,8 +69,12 @@ def _flags(include: list[str], exclude: list[str]) -> str:
 async def sources(ctx: JobContext) -> None:
     """``/scenarioforge sources [--include PATH…] [--exclude PATH…]``: show (and edit) the manifest.
 
+    The run records the effective policy and reports the scan stage's findings of the manifest
+    it shows (``bot.sources.gate.scan_findings_of``).
+
     Raises ``storage.manifests.SelectionError`` (the run fails with its message,
-    which quotes the glob) when a glob matches no source or only excluded ones.
+    which quotes the glob) when a glob matches no source or only excluded ones, and
+    ``ScenarioForgeError`` ``PolicyBlocked`` when a scan finding's rule is ``block``.
     One checkpointed step (``bot.jobs.steps``).
     """
     await step("sources", _sources, ctx)
@@ -85,8 +90,10 @@ async def _sources(ctx: JobContext) -> None:
             manifest = await manifests.edit_selection(session, manifest, include, exclude)
         await ctx.event("selection", "complete", f"manifest {manifest.id} (child of {manifest.parent_id}) "
                         f"selects {sum(s.selected for s in manifest.sources)} source(s)", {"manifest_id": manifest.id})
+    policy = await apply_policy(ctx, config)
     comment = await publish_manifest(ctx, manifest)
     assert comment is not None
+    await scan_findings_of(ctx, policy, manifest)  # after the manifest comment: a block rule still shows it
     await ctx.set_state("passed", "published", f"[manifest comment]({comment['html_url']}) · "
                         f"manifest hash `{manifest.manifest_hash}`")
     await ctx.report(final=True)

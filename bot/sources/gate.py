@@ -9,7 +9,9 @@ a person has seen and accepted. An action that reads sources calls, in order,
 2. ``current_manifest`` — the scan of the job's worktree at its exact SHA,
    reusing the newest manifest of that commit so that selection edits
    (``/scenarioforge sources --include/--exclude``) and confirmations survive;
-3. ``gate`` — when a selected source is stale or suspect and nobody confirmed
+3. ``scan_findings_of`` — the scan stage's policy findings of that manifest
+   (``bot.domain.findings.scan_findings``), reported as a ``findings:scan`` event;
+4. ``gate`` — when a selected source is stale or suspect and nobody confirmed
    this manifest hash, the run stops ``blocked`` in phase
    ``needs-confirmation`` saying which sources need a look and how to go on.
 
@@ -25,9 +27,12 @@ import re
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.findings import Finding, scan_findings
+from bot.domain.policy import EffectivePolicy
 from bot.domain.sources import Source
 from bot.github.config_files import load_effective
 from bot.jobs.context import JobContext
+from bot.jobs.policy import stage_findings
 from bot.sources.render import totals
 from bot.sources.cache import CACHE_FOLDER, open_cache
 from bot.sources.scan import scan
@@ -107,6 +112,16 @@ async def current_manifest(ctx: JobContext, config: RepoConfig, config_error: st
     await ctx.event("manifest", "complete", f"manifest {manifest.id} saved (hash `{manifest.manifest_hash[:12]}`)",
                     {"manifest_id": manifest.id})
     return manifest
+
+
+async def scan_findings_of(ctx: JobContext, policy: EffectivePolicy, manifest: Manifest) -> list[Finding]:
+    """The scan stage's findings of ``manifest``'s sources under ``policy``, reported (none: no event).
+
+    Raises:
+        ScenarioForgeError: type ``PolicyBlocked`` when the policy marks one of them ``block``.
+    """
+    return await stage_findings(ctx, "scan", scan_findings(
+        policy, [(source.path, source.status, source.selected) for source in manifest.sources]))
 
 
 def strongest_reason(source: Source) -> str:

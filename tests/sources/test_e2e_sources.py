@@ -186,3 +186,31 @@ async def test_a_config_only_on_the_pull_request_head_is_not_used(world):
     (comment,) = manifest_comments(world, 5)
     assert f"/blob/{pull['head']['sha']}/" in comment["body"]
     assert messages.marker(run.id) not in comment["body"]
+
+
+TRUSTED = ("docs/spec.md", "docs/adr/0002-use-postgres.md")
+
+
+async def test_sources_reports_the_scan_findings_of_the_manifest_it_shows(world):
+    await world.comment("/scenarioforge sources " + " ".join(f"--exclude {path}" for path in TRUSTED))
+    await world.settle()
+
+    (run,) = await world.runs()
+    assert (run.state, run.policy_key) == ("passed", "default@1") and run.policy_effective_hash
+    [event] = [e for e in await world.events(run.id) if e.phase == "findings:scan"]
+    assert [(f["code"], f["scope"], f["severity"]) for f in event.payload["findings"]] == [
+        ("scan.area-without-trusted-source", "docs", "warning")]
+    assert "no selected source of `docs` is trusted (suspect)" in await world.tracking(run.id)
+
+
+async def test_a_block_rule_on_a_scan_finding_fails_sources_after_showing_the_manifest(world):
+    world.remote.commit({CONFIG: "policy:\n  rules:\n    scan.area-without-trusted-source: block\n"})
+    await world.comment("/scenarioforge sources " + " ".join(f"--exclude {path}" for path in TRUSTED))
+    await world.settle()
+
+    (run,) = await world.runs()
+    assert (run.state, run.error["type"]) == ("failed", "PolicyBlocked")
+    assert run.error["message"] == ("stopped by policy `default@1` at scan: [scan.area-without-trusted-source] "
+                                    "no selected source of `docs` is trusted (suspect)")
+    (comment,) = manifest_comments(world)  # the manifest is still shown
+    assert "1 selected**" in comment["body"]
