@@ -21,10 +21,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from config.repo import CONFIG_PATH, RepoConfig
+from config.yaml_text import load_yaml
 
 ORG_REPO = ".github"
 EXTENDS = "_extends"
@@ -109,9 +109,9 @@ def parse_layer(source: str, text: str) -> Layer:
     """A layer from a file's text: its mapping checked against ``RepoConfig`` on its own (unknown
     keys are errors), ``_extends`` kept aside."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        return Layer(source, None, f"{source}: invalid YAML: {exc}")
+        data = load_yaml(text)
+    except ValueError as exc:
+        return Layer(source, None, f"{source}: {exc}")
     if data is None:
         data = {}
     if not isinstance(data, dict):

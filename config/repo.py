@@ -25,8 +25,9 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from config.yaml_text import load_yaml
 
 CONFIG_PATH = ".github/scenarioforge.yml"
 #: Estimated tokens of source text a generation prompt may hold (``generate.token_budget``).
@@ -205,16 +206,16 @@ def matches_any(path: str, globs: list[str]) -> bool:
 def load_repo_config(text: str | None) -> tuple[RepoConfig, str | None]:
     """Parse the file's text; ``None`` (no file) → defaults.
 
-    Returns ``(config, error)``: an invalid file (bad YAML, unknown key, wrong
-    type) gives the defaults and the validation error text, to be shown in
-    the tracking comment.
+    Returns ``(config, error)``: an invalid file (bad YAML, a duplicate key, too large:
+    ``config.yaml_text.load_yaml``; unknown key, wrong type) gives the defaults and the
+    validation error text, to be shown in the tracking comment.
     """
     if text is None:
         return RepoConfig(), None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        return RepoConfig(), f"{CONFIG_PATH}: invalid YAML: {exc}"
+        data = load_yaml(text)
+    except ValueError as exc:
+        return RepoConfig(), f"{CONFIG_PATH}: {exc}"
     try:
         return RepoConfig.model_validate(data or {}), None
     except ValidationError as exc:
