@@ -36,6 +36,9 @@ ORG_FILE, REPOSITORY_FILE, EXTENDS_BASE = "org file", "repository file", "_exten
 ORG_ONLY = (("budget", "installation_monthly_usd"),)
 #: ``repo`` or ``owner/repo``, optionally ``:path``; GitHub names (letters, digits, ``.-_``).
 _EXTENDS = re.compile(r"^(?:(?P<owner>[A-Za-z0-9-]+)/)?(?P<repo>[A-Za-z0-9._-]+)(?::(?P<path>[^\s:]+))?$")
+#: What a repository name or a path's every ``/``-separated name must not be or hold, so that the
+#: value names a file of that repository and never another URL or API path (``..``, ``%2e``, ``?``).
+_NOT_A_NAME = re.compile(r"^\.{0,2}$|[%?#\\]")
 
 
 @dataclass(frozen=True)
@@ -97,10 +100,13 @@ def parse_extends(value: object, owner: str) -> tuple[str, str]:
     to ``CONFIG_PATH``.
 
     Raises:
-        ValueError: not a string of the form ``repo``, ``owner/repo`` or either with ``:path``.
+        ValueError: not a string of the form ``repo``, ``owner/repo`` or either with ``:path``, or
+            a name in it empty, ``.``, ``..`` or holding ``%``, ``?``, ``#`` or ``\\`` (a URL, a path
+            that climbs out of the repository).
     """
     match = _EXTENDS.match(value) if isinstance(value, str) else None
-    if match is None or ".." in (match["path"] or ""):
+    names = [match["repo"], *(match["path"] or "x").split("/")] if match else []
+    if match is None or any(_NOT_A_NAME.search(name) for name in names):
         raise ValueError(f"{EXTENDS}: {value!r} is not `repo`, `owner/repo` or `owner/repo:path/to/file.yml`")
     return f"{match['owner'] or owner}/{match['repo']}", match["path"] or CONFIG_PATH
 

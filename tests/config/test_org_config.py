@@ -113,7 +113,10 @@ def test_parse_extends(value, expected):
     assert parse_extends(value, "acme") == expected
 
 
-@pytest.mark.parametrize("value", ["", "a b", "o/r:../../etc", ["base"], "o/r/x"])
+@pytest.mark.parametrize("value", [
+    "", "a b", "o/r:../../etc", ["base"], "o/r/x", "..", ".", "acme/..", "https://evil.example/x",
+    "o/r:/etc/passwd", "o/r:a//b", "o/r:a/", "o/r:%2e%2e/x", "o/r:a/./b", "o/r:conf.yml?ref=main", "o/r:a#b",
+])
 def test_a_bad_extends_names_the_key(value):
     with pytest.raises(ValueError, match="_extends: "):
         parse_extends(value, "acme")
