@@ -11,6 +11,7 @@ cached, so one repository's file can never be served to another.
 from __future__ import annotations
 
 import base64
+import time
 from dataclasses import replace
 
 import gidgethub
@@ -29,6 +30,7 @@ from config.org import (
     parse_layer,
     source_name,
 )
+from bot.github.client import rate_limit_delay
 from config.repo import CONFIG_PATH
 
 #: ``{+path}`` keeps the slashes of the path. Without ``ref`` GitHub reads the default branch.
@@ -39,22 +41,34 @@ MAX_EXTENDS = 3
 
 async def file_text(gh: GitHubAPI, repository: str, path: str) -> tuple[str | None, str | None]:
     """``(text, None)`` of ``path`` on ``repository``'s default branch, ``(None, None)`` when there is
-    none (404), ``(None, error)`` when it is not a readable UTF-8 file. Other GitHub errors propagate
-    (``gidgethub.BadRequest``/``GitHubBroken``)."""
+    none (404), ``(None, error)`` when it is not a readable UTF-8 file: a directory, a symlink or a
+    submodule, a file GitHub does not return inline (over 1 MB), content that is not base64 or not
+    UTF-8, or a refusal (a 4xx other than 404, e.g. 403 "Resource not accessible by integration").
+    Rate limits (``gidgethub.RateLimitExceeded``, or a 403/429 ``rate_limit_delay`` recognises) and
+    5xx (``gidgethub.GitHubBroken``) propagate, for the worker to retry."""
     owner, repo = repository.split("/", 1)
+    name = source_name(repository, path)
     try:
         answer = await gh.getitem(CONTENTS, url_vars={"owner": owner, "repo": repo, "path": path})
     except gidgethub.BadRequest as exc:
+        message = str(exc.args[0]) if exc.args else ""
         if exc.status_code == 404:
             return None, None
-        raise
-    name = source_name(repository, path)
-    if not isinstance(answer, dict) or answer.get("type") != "file" or answer.get("encoding") != "base64":
-        return None, f"{name}: not a regular file GitHub returns inline (type/encoding)"
+        if isinstance(exc, gidgethub.RateLimitExceeded) or rate_limit_delay(
+                exc.status_code, exc.headers, now=time.time(), message=message) is not None:
+            raise
+        return None, f"{name}: GitHub refused to read it ({exc.status_code}: {message})"
+    kind = "directory" if isinstance(answer, list) else answer.get("type") if isinstance(answer, dict) else None
+    if kind != "file":
+        return None, f"{name}: a {kind or 'non-file'}, not a file"
+    if answer.get("encoding") != "base64" or not isinstance(answer.get("content"), str):
+        return None, f"{name}: GitHub does not return its content inline (over 1 MB?)"
     try:
-        return base64.b64decode(answer["content"]).decode("utf-8"), None
+        return base64.b64decode("".join(answer["content"].split()), validate=True).decode("utf-8"), None
     except UnicodeDecodeError as exc:
         return None, f"{name}: not valid UTF-8 ({exc})"
+    except ValueError as exc:  # binascii.Error
+        return None, f"{name}: its content is not base64 ({exc})"
 
 
 async def _chain(gh: GitHubAPI, repository: str, path: str, *, org: bool, missing: str | None = None) -> list[Layer]:
