@@ -17,7 +17,7 @@ files are read by ``bot.github.config_files``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -153,36 +153,41 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return leaves
 
 
-def effective(layers: Sequence[Layer]) -> Effective:
+def effective(layers: Sequence[Layer], check: Callable[[RepoConfig], object] | None = None) -> Effective:
     """Merge the valid ``layers`` (weakest first) over the defaults; see the module docstring.
 
     Every leaf a layer sets is credited to it; leaves under a mapping a later layer replaces
-    whole (a non-mapping value) lose their credit. If the merged whole fails validation (layers
-    valid alone, wrong together), the strongest layers are dropped one by one until it passes.
+    whole (a non-mapping value) lose their credit. Each layer is merged over those under it and
+    the result validated (``RepoConfig``, then ``check``, which raises ``ValueError`` for a rule
+    of a higher module: e.g. an unknown policy rule or pack); a layer whose merge fails (valid
+    alone, wrong together) is left out whole, its error kept, and the layers under it stand.
     """
-    valid = [_org_only(layer) for layer in layers if layer.data is not None]
     errors = [layer.error for layer in layers if layer.error]
     errors += [f"{layer.source}: {section}.{key} is set by the org file only; ignored here"
                for layer in layers if layer.data is not None and not layer.org
                for section, key in ORG_ONLY if key in (layer.data.get(section) or {})]
-    while True:
-        merged: dict[str, Any] = {}
-        sources: dict[str, str] = {}
-        for layer in valid:
-            assert layer.data is not None
-            merged = merge(merged, layer.data)
-            for key in [key for key, value in flatten(layer.data).items() if value != {}]:
-                sources = {k: v for k, v in sources.items() if not k.startswith(f"{key}.")}
-                sources[key] = layer.source
-        try:
-            config = RepoConfig.model_validate(merged)
-        except ValidationError as exc:
-            dropped = valid.pop()
-            errors.append(f"{dropped.source} (merged with the layers under it): {exc}")
+    merged: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    config, read = RepoConfig(), list(layers)
+    for index, layer in enumerate(layers):
+        if layer.data is None:
             continue
-        leaves = flatten(config.model_dump(mode="json"))
-        credited = {key: _credit(key, sources) for key in leaves}
-        return Effective(config, credited, errors, list(layers))
+        data = _org_only(layer).data or {}
+        try:
+            candidate = RepoConfig.model_validate(merge(merged, data))
+            if check is not None:
+                check(candidate)
+        except ValueError as exc:  # pydantic's ValidationError included
+            error = f"{layer.source} (merged with the layers under it): {exc}"
+            errors.append(error)
+            read[index] = replace(layer, data=None, error=error)
+            continue
+        merged, config = merge(merged, data), candidate
+        for key in [key for key, value in flatten(data).items() if value != {}]:
+            sources = {k: v for k, v in sources.items() if not k.startswith(f"{key}.")}
+            sources[key] = layer.source
+    leaves = flatten(config.model_dump(mode="json"))
+    return Effective(config, {key: _credit(key, sources) for key in leaves}, errors, read)
 
 
 def _org_only(layer: Layer) -> Layer:

@@ -63,23 +63,26 @@ class EffectivePolicy:
         return hashlib.sha256(self.canonical().encode("utf-8")).hexdigest()
 
 
-def pack_rules(key: str, config: PolicyConfig, *, _seen: frozenset[str] = frozenset()) -> dict[str, Severity]:
+def pack_rules(key: str, config: PolicyConfig, *, _seen: frozenset[str] = frozenset(),
+               _field: str = "policy.pack") -> dict[str, Severity]:
     """Every rule's severity in pack ``key``: a shipped pack, or a custom one of ``config.packs``
     over the pack it ``extends``.
 
     Raises:
-        ValueError: unknown pack, a cycle of ``extends``, or a custom pack naming an unknown rule.
+        ValueError: naming the field: an unknown pack (``policy.pack`` or the ``extends`` that names
+            it), a cycle of ``extends``, or a custom pack naming an unknown rule.
     """
     if key in BUILTIN_PACKS:
         return dict(BUILTIN_PACKS[key])
     custom = config.packs.get(key)
     if custom is None:
         known = ", ".join(sorted({*BUILTIN_PACKS, *config.packs}))
-        raise ValueError(f"policy.pack: unknown pack {key!r} (known: {known})")
+        raise ValueError(f"{_field}: unknown pack {key!r} (known: {known})")
     if key in _seen:
         raise ValueError(f"policy.packs.{key}.extends: a cycle of packs")
     _known_rules(custom.rules, f"policy.packs.{key}.rules")
-    return {**pack_rules(custom.extends, config, _seen=_seen | {key}), **custom.rules}
+    return {**pack_rules(custom.extends, config, _seen=_seen | {key}, _field=f"policy.packs.{key}.extends"),
+            **custom.rules}
 
 
 def _known_rules(rules: dict[str, Severity], where: str) -> None:
@@ -89,11 +92,18 @@ def _known_rules(rules: dict[str, Severity], where: str) -> None:
 
 
 def effective_policy(config: PolicyConfig) -> EffectivePolicy:
-    """The effective policy of a (merged) ``policy:`` section; see the module docstring.
+    """The effective policy of a (merged) ``policy:`` section; see the module docstring. Every
+    custom pack is checked, the ones not in force too, so a mistake shows before it is chosen.
 
     Raises:
-        ValueError: the field at fault named first (``policy.pack``, ``policy.rules``, ``policy.packs…``).
+        ValueError: the field at fault named first (``policy.pack``, ``policy.rules``, ``policy.packs…``;
+            a custom pack may not take the key of a shipped one, which would silently win).
     """
+    for key in config.packs:
+        if key in BUILTIN_PACKS:
+            raise ValueError(f"policy.packs.{key}: a shipped pack cannot be redefined; give the custom pack "
+                             f"another name and extend {key}")
+        pack_rules(key, config, _field=f"policy.packs.{key}")
     rules = pack_rules(config.pack, config)
     _known_rules(config.rules, "policy.rules")
     return EffectivePolicy(key=config.pack, rules={**rules, **config.rules}, max_fix_files=config.max_fix_files,

@@ -30,6 +30,7 @@ from config.org import (
     parse_layer,
     source_name,
 )
+from bot.domain.policy import effective_policy
 from bot.github.client import rate_limit_delay
 from config.repo import CONFIG_PATH
 
@@ -110,9 +111,11 @@ async def _chain(gh: GitHubAPI, repository: str, path: str, *, org: bool, missin
 
 async def load_effective(gh: GitHubAPI, repository: str) -> Effective:
     """The effective config of ``repository`` (``owner/name``): defaults ← org file ← the repository's
-    file, each with its ``_extends`` bases (``config.org.effective``)."""
+    file, each with its ``_extends`` bases (``config.org.effective``). A file whose ``policy:`` does
+    not resolve over the files under it (``bot.domain.policy.effective_policy``: an unknown rule or
+    pack) is left out whole like any invalid file, so the org's policy still applies."""
     owner = repository.split("/", 1)[0]
     org = f"{owner}/{ORG_REPO}"
     layers = await _chain(gh, org, CONFIG_PATH, org=True) if repository != org else []
     layers += await _chain(gh, repository, CONFIG_PATH, org=repository == org)
-    return effective(layers)
+    return effective(layers, check=lambda config: effective_policy(config.policy))

@@ -66,6 +66,13 @@ def test_the_effective_hash_is_stable_and_changes_with_any_override():
     ("policy:\n  rules:\n    no.such-rule: block\n", "policy.rules: unknown rule 'no.such-rule'"),
     ("policy:\n  pack: a@1\n  packs:\n    a@1: {extends: b@1}\n    b@1: {extends: a@1}\n",
      "policy.packs.a@1.extends: a cycle of packs"),
+    ("policy:\n  pack: a@1\n  packs:\n    a@1: {extends: a@1}\n", "policy.packs.a@1.extends: a cycle of packs"),
+    ("policy:\n  pack: a@1\n  packs:\n    a@1: {extends: gone@1}\n",
+     "policy.packs.a@1.extends: unknown pack 'gone@1'"),
+    ("policy:\n  packs:\n    unused@1: {rules: {no.such-rule: block}}\n",
+     "policy.packs.unused@1.rules: unknown rule 'no.such-rule'"),
+    ("policy:\n  packs:\n    default@1: {rules: {pr.protected-path: block}}\n",
+     "policy.packs.default@1: a shipped pack cannot be redefined"),
 ])
 def test_a_bad_policy_names_the_field(text, problem):
     with pytest.raises(ValueError) as raised:
@@ -77,3 +84,14 @@ def test_a_severity_outside_the_scale_is_a_config_error_naming_the_key():
     layer = parse_layer("repo", "policy:\n  rules:\n    pr.too-many-files: loud\n")
     assert layer.data is None and "policy.rules.`pr.too-many-files`" in layer.error
     assert isinstance(layer, Layer)
+
+
+def test_a_repository_policy_that_does_not_resolve_is_left_out_and_the_orgs_stands():
+    org = parse_layer("org", "policy:\n  pack: strict@1\n")
+    repo = parse_layer("repo", "execute:\n  mode: fix\npolicy:\n  rules:\n    pr.protected-paths: off\n")
+    found = effective([org, repo], check=lambda config: effective_policy(config.policy))
+    assert effective_policy(found.config.policy).rules["pr.protected-path"] == "block"
+    assert found.config.execute.mode == "run"  # the file is left out whole, like any invalid file
+    [error] = found.errors
+    assert error.startswith("repo (merged with the layers under it): policy.rules: unknown rule 'pr.protected-paths'")
+    assert found.problems() == [("repository file", error)]

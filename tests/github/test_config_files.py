@@ -67,3 +67,12 @@ async def test_a_missing_file_is_none_and_github_being_down_or_a_rate_limit_prop
                    headers={"retry-after": "30"})
     with pytest.raises(gidgethub.BadRequest):
         await read(fake_gh)
+
+
+async def test_a_repository_file_whose_policy_does_not_resolve_leaves_the_orgs_pack_in_force(fake_gh):
+    fake_gh.answer("GET", "/repos/acme/.github/contents/.github/scenarioforge.yml",
+                   contents(b"policy:\n  pack: strict@1\n"))
+    fake_gh.answer("GET", URL, contents(b"policy:\n  pack: typo@1\n"))
+    found = await load_effective(fake_gh, "acme/app")
+    assert found.config.policy.pack == "strict@1"
+    assert found.errors[0].startswith(f"{NAME} (merged with the layers under it): policy.pack: unknown pack 'typo@1'")
