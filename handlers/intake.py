@@ -1,4 +1,4 @@
-"""The steps shared by every trigger (comment, label): react, reply, start a run.
+"""The steps shared by every trigger (comment, label): ignore bots, react, reply, start a run.
 
 ``start_run`` is idempotent per delivery: the run row, its one tracking
 comment and its workflow are each made once even when the same delivery is
@@ -17,6 +17,7 @@ from bot.github import messages
 from bot.github.tracking import COMMENTS, Tracker
 from bot.github.urls import api_url
 from bot.jobs import queue
+from config.settings import Settings
 from storage import runs
 from storage.db import Database
 from storage.models import Run
@@ -29,6 +30,13 @@ REACTIONS = "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"
 def _names(repository: str) -> dict[str, str]:
     owner, repo = repository.split("/", 1)
     return {"owner": owner, "repo": repo}
+
+
+def is_ignored_bot(user: dict[str, Any], settings: Settings) -> bool:
+    """True for a bot account (``user.type == "Bot"``: another App, ``github-actions[bot]``, or this
+    App's own ``<slug>[bot]``) whose login is not in ``ALLOWED_BOTS``: its commands and labels are
+    ignored without a reply (a workflow that labels pull requests from forks must not start runs)."""
+    return user["type"] == "Bot" and user["login"] not in settings.allowed_bots
 
 
 async def react(gh: GitHubAPI, repository: str, comment: dict[str, Any]) -> None:

@@ -20,7 +20,7 @@ from bot.github.tracking import Tracker
 from bot.jobs import queue
 from config.settings import Settings
 from handlers import commands, payloads
-from handlers.intake import react, reply, start_run
+from handlers.intake import is_ignored_bot, react, reply, start_run
 from storage import reviews, runs, spend
 from storage.db import Database
 
@@ -37,8 +37,7 @@ def is_ignored_author(comment: dict[str, Any], settings: Settings) -> bool:
     app = comment.get("performed_via_github_app") or {}
     if settings.app_id is not None and app.get("id") == settings.app_id:
         return True
-    user = comment["user"]
-    return user["type"] == "Bot" and user["login"] not in settings.allowed_bots
+    return is_ignored_bot(comment["user"], settings)
 
 
 @router.register("issue_comment", action="created")

@@ -2,7 +2,8 @@
 
 Webhooks: ``issues`` and ``pull_request`` ``labeled``
 (https://docs.github.com/webhooks/webhook-events-and-payloads#issues). The
-sender's permission decides. The run records ``{"trigger": "label", "label":
+sender's permission decides; a bot sender (``sender.type`` ``Bot``, this App included) not in
+``ALLOWED_BOTS`` is ignored, as its comments are (``handlers.intake.is_ignored_bot``). The run records ``{"trigger": "label", "label":
 name}`` so the worker removes the label when it picks the job up
 (``bot.github.tracking.remove_trigger_label``).
 """
@@ -17,7 +18,7 @@ from gidgethub.sansio import Event
 from bot.github import authorize, messages
 from config.settings import Settings
 from handlers import commands, payloads
-from handlers.intake import reply, start_run
+from handlers.intake import is_ignored_bot, reply, start_run
 from storage.db import Database
 
 router = routing.Router()
@@ -34,6 +35,8 @@ async def on_labeled(
     label = event.data["label"]["name"]
     verb = messages.LABELS.get(label)
     if verb is None:
+        return
+    if is_ignored_bot(event.data["sender"], settings):
         return
     target = event.data.get("issue") or event.data["pull_request"]
     repository, login = event.data["repository"]["full_name"], event.data["sender"]["login"]

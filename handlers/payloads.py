@@ -88,7 +88,7 @@ class IssueLabeled(_Part):
     issue: _Issue
     repository: _Named
     installation: _Installation
-    sender: _Sender
+    sender: _User
 
 
 class PullRequestLabeled(_Part):
@@ -98,7 +98,7 @@ class PullRequestLabeled(_Part):
     pull_request: _Pull
     repository: _Named
     installation: _Installation
-    sender: _Sender
+    sender: _User
 
 
 class _CheckRun(_Part):

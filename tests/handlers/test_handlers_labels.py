@@ -3,6 +3,7 @@ import pytest
 from gidgethub.sansio import Event
 from sqlalchemy import select
 
+from bot.errors import PayloadError
 from bot.github import messages
 from bot.jobs import queue
 from handlers import router
@@ -75,3 +76,18 @@ async def test_a_sender_without_write_is_refused(dispatch, fake_gh, database):
     (reply,) = fake_gh.requests("POST")
     assert reply.path == f"{REPO}/issues/1/comments" and "@mallory" in reply.data["body"]
     assert await stored(database, Run) == []
+
+
+@pytest.mark.parametrize("bot", ["scenarioforge-test[bot]", "github-actions[bot]", "renovate[bot]"])
+async def test_a_label_set_by_a_bot_or_the_app_itself_is_ignored_without_a_reply(dispatch, fake_gh, database, bot):
+    event = labeled("pull_request", "scenarioforge:execute", sender=bot)
+    event.data["sender"]["type"] = "Bot"
+    await dispatch(event)
+    assert fake_gh.calls == [] and await stored(database, Run) == []
+
+
+async def test_a_label_event_without_the_senders_type_is_a_payload_error(dispatch):
+    event = labeled("issues", "scenarioforge:generate")
+    del event.data["sender"]["type"]
+    with pytest.raises(PayloadError, match="sender.type"):
+        await dispatch(event)
