@@ -5,6 +5,7 @@ module reads them at import time.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from string import Formatter
 from typing import Annotated, Literal
@@ -128,7 +129,7 @@ class Settings(BaseSettings):
     codex_home: Path | None = None
     turn_timeout_s: float = Field(default=1800.0, gt=0)
     #: Model → price (``ModelPrice``); entries here replace the defaults of the same model.
-    model_prices: dict[str, ModelPrice] = Field(default_factory=dict)
+    model_prices: Annotated[dict[str, ModelPrice], NoDecode] = Field(default_factory=dict)
 
     @field_validator("codex_config")
     @classmethod
@@ -141,6 +142,23 @@ class Settings(BaseSettings):
                 raise ValueError(f"`{key}` may not be overridden: the bot sets the sandbox (the worktree is its "
                                  "only writable root)")
         return value
+
+    @field_validator("model_prices", mode="before")
+    @classmethod
+    def _prices_json(cls, value: object) -> object:
+        """``SCENARIOFORGE_MODEL_PRICES`` is JSON; text that is not is named with the expected shape.
+
+        Raises:
+            ValueError: not JSON (the decoder's message, with its position).
+        """
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not JSON ({exc}); expected e.g. "
+                             '{"MODEL": {"input": 1.25, "cached_input": 0.125, "output": 10}} '
+                             "(US dollars per million tokens)") from None
 
     @field_validator("reconcile_every_s")
     @classmethod

@@ -193,7 +193,7 @@ def load_settings(*, serving: bool = False) -> Settings | None:
     """Settings from the environment and ``.env``, or None after printing each problem to stderr.
 
     Each problem is one line: ``invalid setting NAME: reason`` for a value
-    ``Settings`` rejects, ``invalid settings: reason`` for the checks below.
+    ``Settings`` rejects (``NAME: key.path: reason`` for a value inside a JSON setting), ``invalid settings: reason`` for the checks below.
     ``serving`` also requires App credentials set both or not at all (neither:
     setup mode) and what webhooks need once they are set: a non-empty webhook
     secret and a readable private key.
@@ -202,10 +202,12 @@ def load_settings(*, serving: bool = False) -> Settings | None:
         settings = Settings()
     except ValidationError as exc:
         for error in exc.errors():
-            name = "SCENARIOFORGE_" + "_".join(str(part) for part in error["loc"]).upper()
+            # The variable is the field; a nested value (``SCENARIOFORGE_MODEL_PRICES``' JSON) is named after it.
+            field, *inner = (str(part) for part in error["loc"])
+            where = f"{'.'.join(inner)}: " if inner else ""
             # A validator's ValueError: its own text, without pydantic's "Value error, " prefix.
             reason = error["ctx"]["error"] if error["type"] == "value_error" else error["msg"]
-            print(f"invalid setting {name}: {reason}", file=sys.stderr)
+            print(f"invalid setting SCENARIOFORGE_{field.upper()}: {where}{reason}", file=sys.stderr)
         return None
     problems = []
     if serving and (half_set := settings.half_set_credentials()):

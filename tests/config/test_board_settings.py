@@ -13,8 +13,12 @@ PRICES = "SCENARIOFORGE_MODEL_PRICES"
 
 @pytest.mark.parametrize(("name", "value", "named", "problem"), [
     ("SCENARIOFORGE_SESSION_KEY", "not-a-key", "SCENARIOFORGE_SESSION_KEY", "not a Fernet key"),
-    (PRICES, '{"m": {"input": 1, "cached_input": 0}}', f"{PRICES}_M_OUTPUT", "Field required"),
-    (PRICES, '{"m": {"input": 1, "cached_input": 0, "output": -2}}', f"{PRICES}_M_OUTPUT", "greater than or equal to 0"),
+    (PRICES, '{"m": {"input": 1, "cached_input": 0}}', PRICES, "m.output: Field required"),
+    (PRICES, '{"m": {"input": 1, "cached_input": 0, "output": -2}}', PRICES, "m.output: Input should be greater than or equal to 0"),
+    (PRICES, '{"gpt-5.1-codex": {"input": "cheap", "cached_input": 0, "output": 1}}', PRICES,
+     "gpt-5.1-codex.input: Input should be a valid number"),
+    (PRICES, '{"m": {"input": 1, cached_input: 0}', PRICES, "not JSON (Expecting property name enclosed in double quotes"),
+    (PRICES, '[1, 2]', PRICES, "Input should be a valid dictionary"),
 ])
 def test_a_bad_board_setting_is_named(monkeypatch, capsys, tmp_path, name, value, named, problem):
     monkeypatch.chdir(tmp_path)
