@@ -140,11 +140,20 @@ class BudgetConfig(Section):
 
     ``monthly_usd``: this repository's ceiling; ``installation_monthly_usd``: the
     ceiling of all repositories of the installation together (set it in the org
-    file). ``None`` = no ceiling. Months are calendar months in UTC.
+    file). ``None`` = no ceiling; ``0`` refuses every run. A finite number ≥ 0 (not a boolean,
+    ``.inf`` or ``.nan``). Months are calendar months in UTC.
     """
 
-    monthly_usd: float | None = Field(default=None, ge=0)
-    installation_monthly_usd: float | None = Field(default=None, ge=0)
+    monthly_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    installation_monthly_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+
+    @field_validator("monthly_usd", "installation_monthly_usd", mode="before")
+    @classmethod
+    def _not_a_bool(cls, value: object) -> object:
+        """YAML reads ``yes``/``true`` as a boolean, which pydantic would take as $1: refuse it."""
+        if isinstance(value, bool):
+            raise ValueError(f"must be a number of US dollars, not {str(value).lower()}")
+        return value
 
 
 Severity = Literal["off", "info", "warning", "block"]

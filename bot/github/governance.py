@@ -41,7 +41,10 @@ def usd(amount: float) -> str:
 
 def spend_line(repository: str, month: str, spent: float, ceiling: float | None) -> str:
     """``Month-to-date spend (2026-12) of owner/repo: $1.23 of $50.00 (2 %).``"""
-    of = f" of {usd(ceiling)} ({spent / ceiling:.0%})" if ceiling else " (no ceiling)"
+    if ceiling is None:
+        of = " (no ceiling)"
+    else:
+        of = f" of {usd(ceiling)} ({spent / ceiling:.0%})" if ceiling else f" of {usd(ceiling)} (every run refused)"
     return f"Month-to-date spend ({month}) of {repository}: {usd(spent)}{of}."
 
 

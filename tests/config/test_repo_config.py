@@ -66,3 +66,12 @@ def test_the_automatic_behaviours_default_to_asking_and_take_a_bare_off():
     assert error is None and (config.ci.on_failure, config.generate.on_source_change) == ("off", "off")
     config, error = load_repo_config("ci:\n  on_failure: always\n")
     assert config == RepoConfig() and "ci.on_failure" in error and "'button', 'auto' or 'off'" in error
+
+
+def test_a_budget_is_a_finite_number_of_dollars_not_a_boolean():
+    for value, problem in (("yes", "must be a number of US dollars, not true"), ("-1", "greater than or equal to 0"),
+                           (".inf", "finite number"), (".nan", "finite number"), ("fifty", "valid number")):
+        config, error = load_repo_config(f"budget:\n  monthly_usd: {value}\n")
+        assert config == RepoConfig() and "budget.monthly_usd" in error and problem in error, (value, error)
+    config, error = load_repo_config("budget:\n  monthly_usd: 0\n  installation_monthly_usd: '120.5'\n")
+    assert error is None and (config.budget.monthly_usd, config.budget.installation_monthly_usd) == (0, 120.5)

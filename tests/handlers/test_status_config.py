@@ -2,7 +2,7 @@
 and a run that uses an invalid org file says so in its tracking comment."""
 from __future__ import annotations
 
-from bot.github.governance import cell
+from bot.github.governance import cell, spend_line
 
 ORG_REPO = "Codertocat/.github"
 ORG = f"{ORG_REPO}:.github/scenarioforge.yml"
@@ -56,3 +56,10 @@ async def test_status_config_names_an_invalid_org_file_as_such(world):
     reply = world.comments()[-1]
     assert f"**Left out (invalid):**\n- invalid org file: <code>{ORG}: 1 validation error" in reply
     assert f"| {cell('execute.mode')} | {cell('run')} | default |  |" in reply
+
+
+def test_the_spend_line_of_a_zero_ceiling_says_every_run_is_refused():
+    assert spend_line("o/r", "2026-12", 0.0, 0.0) == (
+        "Month-to-date spend (2026-12) of o/r: $0.0000 of $0.0000 (every run refused).")
+    assert spend_line("o/r", "2026-12", 5.0, None).endswith("$5.00 (no ceiling).")
+    assert spend_line("o/r", "2026-12", 5.0, 20.0).endswith("$5.00 of $20.00 (25%).")
