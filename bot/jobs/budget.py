@@ -32,7 +32,8 @@ def _usd(amount: float) -> str:
 
 
 async def enforce_budget(ctx: JobContext, budget: BudgetConfig, *, now: datetime | None = None) -> None:
-    """Refuse the run when a ceiling is reached; add a ``budget`` event (a warning at ``WARN_AT``).
+    """Refuse the run when a ceiling is reached; add a ``budget`` event (a warning at ``WARN_AT``, and
+    when a ceiling is set but ``Settings.codex_model`` has no price: its runs would never count).
 
     Raises:
         ScenarioForgeError: type ``BudgetExceeded``, naming the ceiling, the month's spend and
@@ -56,6 +57,10 @@ async def enforce_budget(ctx: JobContext, budget: BudgetConfig, *, now: datetime
                 error_type="BudgetExceeded", repository=ctx.run.repository, ceiling_usd=ceiling,
                 spent_usd=round(spent, 6), resets=f"{reset:%Y-%m-%d}")
         lines.append(("⚠️ " if spent >= WARN_AT * ceiling else "") + f"{figures} ({spent / ceiling:.0%})")
+    model = ctx.settings.codex_model
+    if lines and ctx.settings.price_of(model) is None:
+        lines.append(f"⚠️ `{model}` has no price in `SCENARIOFORGE_MODEL_PRICES`, so its runs cost nothing "
+                     "here and never reach a ceiling")
     if lines:
         await ctx.event("budget", "complete", "; ".join(lines), {"month": f"{start:%Y-%m}"})
 
