@@ -17,7 +17,8 @@ def under_base(url: str, base: str) -> bool:
     """True when absolute ``url`` is ``base`` itself or below it (scheme, host, port, path prefix).
 
     Relative URLs are False: they carry no host to compare; the client joins
-    them with the base itself.
+    them with the base itself. So is a URL with userinfo, or whose decoded path still holds a
+    ``.``/``..`` name (``%2e%2e%2f``) after yarl's normalisation.
     """
     try:
         candidate, root = URL(url), URL(base.rstrip("/"))
@@ -27,7 +28,10 @@ def under_base(url: str, base: str) -> bool:
         return False
     same_origin = (candidate.scheme, candidate.host, candidate.port) == (root.scheme, root.host, root.port)
     prefix = root.path.rstrip("/")
-    return same_origin and (candidate.path == prefix or candidate.path.startswith(prefix + "/"))
+    # yarl resolves ``..`` but keeps an encoded ``%2F``: ``/api/v3/..%2Fx`` decodes to ``/api/v3/../x``,
+    # which a server that decodes before routing takes out of the base.
+    climbs = any(name in (".", "..") for name in candidate.path.split("/"))
+    return same_origin and not climbs and (candidate.path == prefix or candidate.path.startswith(prefix + "/"))
 
 
 def api_url(url: str | None, base: str, rebuilt: str) -> str:

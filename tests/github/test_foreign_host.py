@@ -85,6 +85,16 @@ async def test_the_client_refuses_an_absolute_url_outside_its_base(other_host):
     ("https://ghe.example.com@evil.net/api/v3/repos", False),  # userinfo: the host is evil.net
     ("https://user@ghe.example.com/api/v3/repos", False),
     ("/repos/a/b", False),
+    ("https://GHE.EXAMPLE.COM/api/v3/repos/a/b", True),  # host names are case-insensitive
+    ("https://ghe.example.com:443/api/v3/repos/a/b", True),  # the default port spelt out
+    ("https://ghe.example.com/API/V3/repos/a/b", False),
+    ("https://ghe.example.com/api/v3/../repos/a/b", False),
+    ("https://ghe.example.com/api/v3/%2e%2e/%2E%2E/x", False),
+    ("https://ghe.example.com/api/v3/..%2f..%2fx", False),  # decodes to /api/v3/../../x
+    ("https://ghe.example.com/api/v3/repos/%2e%2e%2fx", False),
+    ("https://ghe.example.com./api/v3/repos/a/b", False),  # another host name
+    ("https://evil.net#@ghe.example.com/api/v3/repos", False),
+    ("https://ghe.example.com\\@evil.net/api/v3/repos", False),
 ])
 def test_under_base(url, inside):
     assert under_base(url, "https://ghe.example.com/api/v3/") is inside
