@@ -75,34 +75,39 @@ async def file_text(gh: GitHubAPI, repository: str, path: str) -> tuple[str | No
 async def _chain(gh: GitHubAPI, repository: str, path: str, *, org: bool, missing: str | None = None) -> list[Layer]:
     """The layers of one file (``ORG_FILE`` or ``REPOSITORY_FILE`` by ``org``) and its ``_extends``
     bases (``EXTENDS_BASE``), weakest first (empty when it does not exist), marked ``org`` when they
-    are the org file's.
+    are the org file's or lie in the org's ``.github`` repository (a repository file may extend
+    the org file). A cycle (repository names compared case-insensitively, as GitHub does) or more
+    than ``MAX_EXTENDS`` hops ends the chain with an error.
 
     ``missing`` is the error of a file that must exist (an ``_extends`` target)."""
     layers: list[Layer] = []
-    seen: set[str] = set()
     owner = repository.split("/", 1)[0]
+    home = f"{owner}/{ORG_REPO}".lower()
+    seen: set[tuple[str, str]] = set()
     kind = ORG_FILE if org else REPOSITORY_FILE
     while True:
-        name = source_name(repository, path)
+        name, trusted = source_name(repository, path), org or repository.lower() == home
         text, error = await file_text(gh, repository, path)
         if text is None:
             if error or missing:
-                layers.insert(0, Layer(name, None, error or missing, org=org, kind=kind))
+                layers.insert(0, Layer(name, None, error or missing, org=trusted, kind=kind))
             return layers
-        layer = replace(parse_layer(name, text), org=org, kind=kind)
-        seen.add(name)
+        layer = replace(parse_layer(name, text), org=trusted, kind=kind)
+        seen.add((repository.lower(), path))
         layers.insert(0, layer)
         if layer.extends is None:
             return layers
         try:
             repository, path = parse_extends(layer.extends, owner)
         except ValueError as exc:
-            layers[0] = Layer(name, None, f"{name}: {exc}", org=org, kind=kind)
+            layers[0] = Layer(name, None, f"{name}: {exc}", org=trusted, kind=kind)
             return layers
         target = source_name(repository, path)
-        if target in seen or len(seen) > MAX_EXTENDS:
-            layers.insert(0, Layer(target, None, f"{name}: {EXTENDS} {target} makes a cycle or goes deeper "
-                                                 f"than {MAX_EXTENDS} files", org=org, kind=EXTENDS_BASE))
+        problem = ("makes a cycle" if (repository.lower(), path) in seen
+                   else f"is one hop more than {MAX_EXTENDS}" if len(seen) > MAX_EXTENDS else None)
+        if problem:
+            layers.insert(0, Layer(target, None, f"{name}: {EXTENDS} {target} {problem}; it is not read",
+                                   org=trusted, kind=EXTENDS_BASE))
             return layers
         kind = EXTENDS_BASE
         missing = f"{name}: {EXTENDS} names {target}, which does not exist or cannot be read by this App"

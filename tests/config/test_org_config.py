@@ -131,3 +131,24 @@ async def test_only_the_org_file_sets_the_installation_ceiling(acme, github_auth
     assert found.sources["budget.installation_monthly_usd"] == ORG
     assert found.errors == ["acme/app:.github/scenarioforge.yml: budget.installation_monthly_usd is set by the "
                             "org file only; ignored here"]
+
+
+async def test_a_repository_file_may_extend_the_org_file_without_an_org_only_error(acme, github_auth):
+    acme.set_file(*ORG_FILE, "budget:\n  installation_monthly_usd: 100\n")
+    acme.set_file("acme/app", ".github/scenarioforge.yml", "_extends: .github\nexecute:\n  mode: fix\n")
+    found = await effective_of(github_auth, "acme/app")
+    assert (found.config.budget.installation_monthly_usd, found.config.execute.mode, found.errors) == (100, "fix", [])
+
+
+async def test_an_extends_chain_stops_after_three_hops_and_a_cycle_ignores_the_names_case(acme, github_auth):
+    for name in ("b1", "b2", "b3", "b4"):
+        acme.add_repo(f"acme/{name}", installation_id=1)
+        acme.set_file(f"acme/{name}", ".github/scenarioforge.yml", f"_extends: {name[0]}{int(name[1]) + 1}\n")
+    acme.set_file("acme/app", ".github/scenarioforge.yml", "_extends: b1\nexecute:\n  mode: fix\n")
+    acme.set_file("acme/tool", ".github/scenarioforge.yml", "_extends: ACME/Tool\nexecute:\n  mode: pr\n")
+    app, tool = await effective_of(github_auth, "acme/app"), await effective_of(github_auth, "acme/tool")
+    assert app.config.execute.mode == "fix" and app.errors == [
+        "acme/b3:.github/scenarioforge.yml: _extends acme/b4:.github/scenarioforge.yml is one hop more than 3; "
+        "it is not read"]
+    assert tool.config.execute.mode == "pr" and tool.errors == [
+        "acme/tool:.github/scenarioforge.yml: _extends ACME/Tool:.github/scenarioforge.yml makes a cycle; it is not read"]
