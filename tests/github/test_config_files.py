@@ -76,3 +76,4 @@ async def test_a_repository_file_whose_policy_does_not_resolve_leaves_the_orgs_p
     found = await load_effective(fake_gh, "acme/app")
     assert found.config.policy.pack == "strict@1"
     assert found.errors[0].startswith(f"{NAME} (merged with the layers under it): policy.pack: unknown pack 'typo@1'")
+
