@@ -111,11 +111,14 @@ def parse_extends(value: object, owner: str) -> tuple[str, str]:
     return f"{match['owner'] or owner}/{match['repo']}", match["path"] or CONFIG_PATH
 
 
-def parse_layer(source: str, text: str) -> Layer:
+def parse_layer(source: str, text: str, *, quote: bool = True) -> Layer:
     """A layer from a file's text: its mapping checked against ``RepoConfig`` on its own (unknown
-    keys are errors), ``_extends`` kept aside."""
+    keys are errors), ``_extends`` kept aside.
+
+    ``quote=False`` (a file of another repository than the one configured: an ``_extends`` may name
+    any file the App can read) keeps the file's text out of the error: keys, lines and problems only."""
     try:
-        data = load_yaml(text)
+        data = load_yaml(text, quote=quote)
     except ValueError as exc:
         return Layer(source, None, f"{source}: {exc}")
     if data is None:
@@ -126,8 +129,19 @@ def parse_layer(source: str, text: str) -> Layer:
     try:
         RepoConfig.model_validate(data)
     except ValidationError as exc:
-        return Layer(source, None, f"{source}: {exc}")
+        return Layer(source, None, f"{source}: {exc if quote else _unquoted(exc)}")
     return Layer(source, data, extends=extends)
+
+
+def _unquoted(exc: ValidationError) -> str:
+    """pydantic's text of ``exc`` without the inputs: ``N validation errors for RepoConfig``, then
+    each error's location and message."""
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    lines = [f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} for {exc.title}"]
+    for error in errors:
+        lines += [".".join(f"`{part}`" if "." in str(part) else str(part) for part in error["loc"]),
+                  f"  {error['msg']}"]
+    return "\n".join(lines)
 
 
 def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -40,19 +40,25 @@ class _UniqueKeys(_Loader):  # type: ignore[misc, valid-type]
         return super().construct_mapping(node, deep=deep)
 
 
-def load_yaml(text: str) -> Any:
+def load_yaml(text: str, *, quote: bool = True) -> Any:
     """The data of ``text`` (``None`` for an empty document).
 
     Raises:
         ValueError: the reason, ready to follow ``<file>: ``: larger than ``MAX_CONFIG_BYTES``,
             invalid YAML (a duplicate key included, with its line), or more than
-            ``MAX_CONFIG_VALUES`` values once aliases are expanded.
+            ``MAX_CONFIG_VALUES`` values once aliases are expanded. ``quote=False`` leaves out
+            the excerpt of the file PyYAML adds (line and column stay).
     """
     size = len(text.encode("utf-8"))
     if size > MAX_CONFIG_BYTES:
         raise ValueError(f"the file has {size:,} bytes; a config file may have at most {MAX_CONFIG_BYTES:,}")
     try:
         data = yaml.load(text, Loader=_UniqueKeys)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        if quote or exc.problem_mark is None:
+            raise ValueError(f"invalid YAML: {exc}") from None
+        mark = exc.problem_mark
+        raise ValueError(f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise ValueError(f"invalid YAML: {exc}") from None
     _check_size(data)

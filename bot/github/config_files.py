@@ -77,12 +77,13 @@ async def _chain(gh: GitHubAPI, repository: str, path: str, *, org: bool, missin
     bases (``EXTENDS_BASE``), weakest first (empty when it does not exist), marked ``org`` when they
     are the org file's or lie in the org's ``.github`` repository (a repository file may extend
     the org file). A cycle (repository names compared case-insensitively, as GitHub does) or more
-    than ``MAX_EXTENDS`` hops ends the chain with an error.
+    than ``MAX_EXTENDS`` hops ends the chain with an error. The errors of a file in another
+    repository than ``repository`` never quote its text (``config.org.parse_layer``, ``quote``).
 
     ``missing`` is the error of a file that must exist (an ``_extends`` target)."""
     layers: list[Layer] = []
     owner = repository.split("/", 1)[0]
-    home = f"{owner}/{ORG_REPO}".lower()
+    home, configured = f"{owner}/{ORG_REPO}".lower(), repository.lower()
     seen: set[tuple[str, str]] = set()
     kind = ORG_FILE if org else REPOSITORY_FILE
     while True:
@@ -92,7 +93,7 @@ async def _chain(gh: GitHubAPI, repository: str, path: str, *, org: bool, missin
             if error or missing:
                 layers.insert(0, Layer(name, None, error or missing, org=trusted, kind=kind))
             return layers
-        layer = replace(parse_layer(name, text), org=trusted, kind=kind)
+        layer = replace(parse_layer(name, text, quote=repository.lower() == configured), org=trusted, kind=kind)
         seen.add((repository.lower(), path))
         layers.insert(0, layer)
         if layer.extends is None:

@@ -152,3 +152,18 @@ async def test_an_extends_chain_stops_after_three_hops_and_a_cycle_ignores_the_n
         "it is not read"]
     assert tool.config.execute.mode == "pr" and tool.errors == [
         "acme/tool:.github/scenarioforge.yml: _extends ACME/Tool:.github/scenarioforge.yml makes a cycle; it is not read"]
+
+
+@pytest.mark.parametrize(("secret", "named"), [
+    ("deploy_key: sk-live-4242\n", "deploy_key\n  Extra inputs are not permitted"),
+    ("execute:\n  mode: sk-live-4242\n", "execute.mode\n  Input should be 'run', 'fix', 'pr' or 'full'"),
+    ("token: 'sk-live-4242\n", "invalid YAML at line 2, column 1: found unexpected end of stream"),
+])
+async def test_an_extends_of_another_repositorys_file_never_quotes_its_text(acme, github_auth, secret, named):
+    acme.add_repo("acme/private", installation_id=1)
+    acme.set_file("acme/private", "ops/secrets.yml", secret)
+    acme.set_file("acme/app", ".github/scenarioforge.yml", "_extends: private:ops/secrets.yml\n")
+    found = await effective_of(github_auth, "acme/app")
+    [error] = found.errors
+    assert error.startswith("acme/private:ops/secrets.yml: ") and named in error
+    assert "sk-live" not in error
