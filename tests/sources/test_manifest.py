@@ -132,6 +132,29 @@ async def test_a_source_marked_for_reconfirmation_needs_a_confirmation_newer_tha
         assert await manifests.pending_confirmation(session, clean) == []
 
 
+async def test_a_later_scan_carries_a_mark_while_the_document_is_unchanged(database, shop_scan):
+    """Issue 13: a new commit that leaves a marked document as it was (same blob SHA) is asked about again."""
+    trusted = next(s for s in shop_scan.sources if s.selected and s.status == "trusted")
+    later = shop_scan.model_copy(update={"commit_sha": "b" * 40})  # a new commit touching no document
+    edited = later.model_copy(update={"sources": [s.model_copy(update={"blob_sha": "e" * 40}) if s == trusted else s
+                                                  for s in later.sources]})
+    reason = "documentation PR #7 (run 3) rewrites it to match the code"
+    async with database.session() as session:
+        root = await manifests.save_manifest(session, REPO, shop_scan)
+        await manifests.confirm(session, root, "ann")  # before the mark: does not cover it
+        await manifests.mark_for_reconfirmation(session, root, [trusted.path], reason)
+        again = await manifests.save_manifest(session, REPO, later)
+        assert manifests.marks_of(again) == {trusted.path: reason}
+        assert trusted.path in {s.path for s in await manifests.pending_confirmation(session, again)}
+        changed = await manifests.save_manifest(session, REPO, edited)  # the document changed: the scan judges it
+        assert manifests.marks_of(changed) == {}
+        assert trusted.path not in {s.path for s in await manifests.pending_confirmation(session, changed)}
+        assert manifests.marks_of(await manifests.save_manifest(session, "octo/other", later)) == {}
+        await manifests.confirm(session, again, "bob")  # after the mark: satisfies it, in later scans too
+        assert await manifests.pending_confirmation(session, again) == []
+        assert manifests.marks_of(await manifests.save_manifest(session, REPO, later)) == {}
+
+
 async def test_empty_repository_cannot_be_saved(database, new_repo):
     empty = scan(new_repo().path)
     async with database.session() as session:
