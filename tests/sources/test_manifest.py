@@ -187,6 +187,18 @@ def test_markdown_comment(shop_scan):
     assert "> Invalid config. line one\n> line two" in noted and "**0 sources: none; 0 selected**" in noted
 
 
+def test_markdown_comment_says_why_a_marked_source_needs_a_look(shop_scan):
+    spec = next(s for s in shop_scan.sources if s.path == "docs/orders-spec.md")  # trusted and selected
+    stale = next(s for s in shop_scan.sources if s.status == "stale")
+    body = render_markdown(REPO, shop_scan.commit_sha, shop_scan.manifest_hash, shop_scan.sources, html_base=WEB,
+                           needs_confirmation=[spec, stale], marks={spec.path: "documentation PR #7 rewrites it",
+                                                                     stale.path: "documentation PR #8 rewrites it"})
+    assert "These selected sources are stale, suspect or marked for re-confirmation and need a look" in body
+    assert "\n- `docs/orders-spec.md` (trusted): marked for re-confirmation: documentation PR #7 rewrites it\n" in body
+    assert (f"\n- `{stale.path}` (stale): marked for re-confirmation: documentation PR #8 rewrites it; "
+            f"{stale.strongest_reason().message}") in body
+
+
 def _many(n):
     reason = Reason(code="missing-path", severity="warn", penalty=0.15, message="References 1 file path(s) that do not "
                     "exist at this commit.", evidence=["src/" + "deep/" * 30 + "gone.py"])
