@@ -127,6 +127,7 @@ async def test_a_later_commit_leaving_the_document_as_it_was_asks_for_it_again_u
     blocked = await world.tracking(generate.id)
     assert "1 selected source(s) are stale, suspect or marked for re-confirmation and need a look" in blocked
     assert f"  - `{SPEC}` (trusted): marked for re-confirmation: {reason}\n" in blocked  # the new scan trusts it
+    assert f"); unchanged since marked for re-confirmation: `{SPEC}`" in blocked  # the manifest event
     assert world.github.check_runs.keys() == {execute.check_run_id}  # generation did not start
     await world.comment("/scenarioforge sources")
     await world.settle()
