@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     scan = sub.add_parser("scan", help="print the source manifest of a local checkout")
-    scan.add_argument("path", type=Path, help="a git checkout")
+    scan.add_argument("path", type=Path, nargs="?", help="a git checkout (or give it as --repo, as generate does)")
+    scan.add_argument("--repo", type=Path, help="the same as PATH")
     scan.add_argument("--ref", default="HEAD", help="commit to scan (default: %(default)s)")
     scan.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -74,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``scenarioforge`` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.command == "serve":
         from bot.ingress.server import serve
 
@@ -102,7 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "scan":
         from bot.sources.scan import scan_command
 
-        return scan_command(args.path, args.ref, as_json=args.json)
+        if (args.path is None) == (args.repo is None):
+            parser.error("scan: give the checkout once, as PATH or as --repo PATH")
+        return scan_command(args.path or args.repo, args.ref, as_json=args.json)
     if args.command == "report":
         from bot.board.export import report_command
         from bot.ingress.server import load_settings

@@ -44,9 +44,3 @@ async def set_columns(session: AsyncSession, failure_id: int, **columns: Any) ->
     """Store ``columns`` (``check_run_id``, ``run_id``, ``jobs``) on the failure."""
     await session.execute(update(CIFailure).where(CIFailure.id == failure_id).values(**columns)
                           .execution_options(synchronize_session=False))
-
-
-async def by_check_run(session: AsyncSession, repository: str, check_run_id: int) -> CIFailure | None:
-    """The failure whose ``ScenarioForge / CI`` button check run is ``check_run_id``."""
-    return await session.scalar(select(CIFailure).where(CIFailure.repository == repository,
-                                                        CIFailure.check_run_id == check_run_id))

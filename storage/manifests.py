@@ -4,13 +4,17 @@ Seed 000 §7 and SF-2003: the manifest records the commit, every source (path,
 blob SHA, type, status, score, reasons, selected), the manifest hash, who
 confirmed what and when. A selection edit creates a child manifest (the
 parent stays as it was). A confirmation belongs to one manifest hash of one
-repository and never carries over to a different hash.
+repository and never carries over to a different hash. A mark for
+re-confirmation (issue 13: a documentation PR showed the document stale)
+belongs to the document's content: a later scan carries it while the
+document's blob SHA is the one marked (:func:`save_manifest`).
 
 All functions take the caller's ``AsyncSession`` (one transaction, see
 ``storage.db.Database.session``).
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
@@ -25,7 +29,8 @@ from storage.models.base import utcnow
 
 __all__ = [
     "SelectionError", "confirm", "edit_selection", "is_confirmed", "latest_manifest", "manifest_hash",
-    "mark_for_reconfirmation", "needs_confirmation", "pending_confirmation", "save_manifest", "selected_source_ids", "sources_of",
+    "mark_for_reconfirmation", "marks_of", "needs_confirmation", "pending_confirmation", "save_manifest",
+    "selected_source_ids", "sources_of",
 ]
 
 
@@ -59,14 +64,47 @@ async def _create(session: AsyncSession, repository: str, commit_sha: str, sourc
 
 
 async def save_manifest(session: AsyncSession, repository: str, result: ScanResult) -> Manifest:
-    """Persist a scan of ``repository`` (``owner/name``) as a new root manifest.
+    """Persist a scan of ``repository`` (``owner/name``) as a new root manifest, carrying the marks for
+    re-confirmation of its unchanged documents (:func:`_carry_marks`).
 
     Raises ``ValueError`` for the scan of an empty repository (no commit to pin sources to).
     """
     if result.commit_sha is None:
         raise ValueError("an empty repository has no sources to record")
     notes = [n.model_dump(mode="json") for n in result.notes]
-    return await _create(session, repository, result.commit_sha, result.sources, notes, None)
+    manifest = await _create(session, repository, result.commit_sha, result.sources, notes, None)
+    await _carry_marks(session, manifest)
+    return manifest
+
+
+async def _carry_marks(session: AsyncSession, manifest: Manifest) -> None:
+    """Give each source of the new ``manifest`` the newest mark found on the same path AND blob SHA in an
+    earlier manifest of its repository (the document did not change since it was marked), unless a
+    confirmation of a manifest marking that document, given after that mark, satisfied it
+    (:func:`pending_confirmation`'s rule). A changed document (another blob SHA) carries no mark: the new
+    scan alone judges it (issue 13)."""
+    marked = (await session.execute(
+        select(ManifestSource, Manifest.manifest_hash).join(Manifest, Manifest.id == ManifestSource.manifest_id)
+        .where(Manifest.repository == manifest.repository, Manifest.id != manifest.id,
+               ManifestSource.reconfirm_since.is_not(None)))).all()
+    newest: dict[tuple[str, str], ManifestSource] = {}
+    holders: defaultdict[tuple[str, str], set[str]] = defaultdict(set)  # the hashes of the manifests marking it
+    for row, held_by in marked:
+        holders[key := (row.path, row.blob_sha)].add(held_by)
+        if key not in newest or _utc(newest[key].reconfirm_since) < _utc(row.reconfirm_since):
+            newest[key] = row
+    if not newest:
+        return
+    confirmed = (await session.execute(
+        select(ManifestConfirmation.manifest_hash, ManifestConfirmation.confirmed_at)
+        .join(Manifest, Manifest.id == ManifestConfirmation.manifest_id)
+        .where(Manifest.repository == manifest.repository))).all()
+    for row in manifest.sources:
+        if (mark := newest.get(key := (row.path, row.blob_sha))) is None:
+            continue
+        if not any(hash_ in holders[key] and _utc(at) > _utc(mark.reconfirm_since) for hash_, at in confirmed):
+            row.reconfirm_reason, row.reconfirm_since = mark.reconfirm_reason, mark.reconfirm_since
+    await session.flush()
 
 
 async def latest_manifest(session: AsyncSession, repository: str) -> Manifest | None:
@@ -112,10 +150,15 @@ def selected_source_ids(manifest: Manifest) -> list[int]:
     return sorted(row.id for row in manifest.sources if row.selected)
 
 
+def marks_of(manifest: Manifest) -> dict[str, str]:
+    """``{path: reason}`` of the manifest's sources marked for re-confirmation (:func:`mark_for_reconfirmation`)."""
+    return {row.path: row.reconfirm_reason or "" for row in manifest.sources if row.reconfirm_since is not None}
+
+
 def needs_confirmation(manifest: Manifest) -> list[Source]:
     """Selected sources whose status is ``stale`` or ``suspect``, or that are marked for re-confirmation
     (:func:`mark_for_reconfirmation`): the trust gate's question."""
-    marked = {row.path for row in manifest.sources if row.reconfirm_since is not None}
+    marked = marks_of(manifest)
     return [s for s in sources_of(manifest) if s.selected and (s.status in ("stale", "suspect") or s.path in marked)]
 
 

@@ -17,7 +17,7 @@ from aiohttp import web
 from gidgethub.abc import GitHubAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.board.auth import GitHubSignIn, User
+from bot.board.auth import LOGIN, GitHubSignIn, User
 from config.settings import Settings
 from storage.db import Database
 from storage.models import Run
@@ -70,7 +70,7 @@ async def viewer(request: web.Request) -> Viewer:
         raise web.HTTPServiceUnavailable(text=text, content_type="text/html")
     user = await board.signin.user(request)
     if user is None:
-        raise web.HTTPFound("/login?next=" + quote(request.path_qs, safe=""))
+        raise web.HTTPFound(f"{LOGIN}?next=" + quote(request.path_qs, safe=""))
     return Viewer(user, MappingProxyType(await board.signin.repositories(user)))
 
 

@@ -25,7 +25,7 @@ from gidgethub.abc import GitHubAPI
 
 from bot.board import analytics, pages, stream
 from bot.board.access import BOARD, Board
-from bot.board.auth import GitHubSignIn
+from bot.board.auth import CALLBACK, HOME, LOGIN, LOGOUT, GitHubSignIn
 from bot.board.render import FILTERS, LOADER
 from config.settings import Settings
 from storage.db import Database
@@ -36,7 +36,7 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 #: The standalone HTML report carries its stylesheet inline and no script at all.
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; frame-ancestors 'none'"
-PREFIXES = ("/board", "/login", "/logout")
+PREFIXES = (HOME, LOGIN, LOGOUT)
 
 
 @web.middleware
@@ -83,9 +83,9 @@ def setup_board(app: web.Application, settings: Settings, database: Database,
     board = app[BOARD] = Board(settings, database, GitHubSignIn(settings, http), stream.Feeds(database),
                                installation_client)
     signin = board.signin
-    app.router.add_get("/login", signin.login)
-    app.router.add_get("/login/callback", signin.callback)
-    app.router.add_get("/logout", signin.logout)
+    app.router.add_get(LOGIN, signin.login)
+    app.router.add_get(CALLBACK, signin.callback)
+    app.router.add_get(LOGOUT, signin.logout)
     app.router.add_static("/board/static", str(resources.files("bot.board").joinpath("static")))
     app.router.add_get("/board", pages.index)
     app.router.add_get("/board/analytics", analytics.page)

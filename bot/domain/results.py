@@ -249,42 +249,51 @@ class TurnUsage(BaseModel):
     cost_usd: float | None = None
 
 
-class ExecutionOutcome(BaseModel):
-    """Everything one execute loop produced, enough to render, store and re-report it.
+class LoopProgress(BaseModel):
+    """What one execute loop has done so far: the part an execute checkpoint
+    (``bot.execution.checkpoint.LoopState``, mid-loop) and an :class:`ExecutionOutcome` (the loop's end)
+    share, one field for one fact.
 
-    ``initial`` holds the first run's results (the "before"); ``results`` the
-    latest result per scenario (the "after"); ``check`` the rerun of every
-    selected scenario after a passing fix loop in modes ``pr | full`` (empty
-    otherwise; its evidence has the last attempt's number). ``diff`` is ``git
-    diff`` of the worktree against its start (fix changes and any scenario
-    scripts); ``stop_reason`` says why the fix loop ended (``passed``,
-    ``max_fix_attempts``, ``token_budget``, ``wall_clock_budget``,
-    ``nothing_to_fix``, ``regression``: the check found a scenario that passed
-    before and no longer does, the status is then ``failed``) or is ``None`` in
-    run mode. ``duration_s`` is the whole loop, ``codex_s`` the part spent
-    in Codex turns (wall-clock seconds); the difference is the bot's own time.
-    ``turns`` holds each turn's token usage in order; ``turn_ids`` and
-    ``tokens`` (their total) summarize it. ``proofs``: the "fails before, passes
-    after" runs of the fixed scenarios (modes ``pr | full``, a passing fix); ``documentation``: the docs
-    turn for the ``stale-spec`` failures (modes ``fix | pr | full``), if there was one.
+    ``initial`` holds the first run's results (the "before"); ``attempts`` the fix attempts in order;
+    ``check`` the rerun of every selected scenario after a passing fix loop in modes ``pr | full`` (empty
+    otherwise; its evidence has the last attempt's number). ``proofs``: the "fails before, passes after"
+    runs of the fixed scenarios (modes ``pr | full``, a passing fix); ``documentation``: the docs turn for
+    the ``stale-spec`` failures (modes ``fix | pr | full``), if there was one. ``stop_reason`` says why
+    the fix loop ended (``passed``, ``max_fix_attempts``, ``token_budget``, ``wall_clock_budget``,
+    ``nothing_to_fix``, ``unproven``, ``regression``: the check found a scenario that passed before and no
+    longer does) or is ``None`` (run mode, or not ended yet). ``thread_id``: the Codex thread; ``turns``
+    each turn's token usage in order; ``codex_s`` the wall-clock seconds spent in Codex turns.
     """
 
     mode: Mode
-    status: ResultStatus
-    scenario_ids: list[str]
     initial: list[ScenarioOutcome]
-    results: list[ScenarioOutcome]
     attempts: list[FixAttempt] = Field(default_factory=list)
     check: list[ScenarioOutcome] = Field(default_factory=list)
     proofs: list[FixProof] = Field(default_factory=list)
     documentation: DocumentRevision | None = None
     evidence: list[Evidence] = Field(default_factory=list)
-    diff: str = ""
     stop_reason: str | None = None
     thread_id: str | None = None
-    turn_ids: list[str] = Field(default_factory=list)
     turns: list[TurnUsage] = Field(default_factory=list)
+    codex_s: float = 0.0
+
+
+class ExecutionOutcome(LoopProgress):
+    """Everything one execute loop produced, enough to render, store and re-report it
+    (the :class:`LoopProgress` fields at the loop's end, and these).
+
+    ``results`` holds the latest result per scenario of ``scenario_ids`` (the "after"). ``diff`` is ``git
+    diff`` of the worktree against its start (fix changes and any scenario scripts); a ``regression`` or
+    ``unproven`` stop makes the status ``failed``. ``duration_s`` is the whole loop (wall-clock seconds;
+    the difference from ``codex_s`` is the bot's own time). ``turn_ids`` and ``tokens`` (their total)
+    summarize ``turns``.
+    """
+
+    status: ResultStatus
+    scenario_ids: list[str]
+    results: list[ScenarioOutcome]
+    diff: str = ""
+    turn_ids: list[str] = Field(default_factory=list)
     tokens: int = 0
     duration_s: float = 0.0
-    codex_s: float = 0.0
     prompt_version: str = ""

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from bot.domain.results import DocumentRevision, Evidence, FixAttempt, FixProof, Mode, ScenarioOutcome, TurnUsage
+from bot.domain.results import LoopProgress, ScenarioOutcome
 from bot.errors import GitError, ScenarioForgeError
 from bot.execution import evidence as ev
 from bot.workspace.git import NO_DRIVERS, git, git_bytes
@@ -45,34 +45,25 @@ from bot.workspace.git import NO_DRIVERS, git, git_bytes
 Phase = Literal["fix", "check", "proofs", "documents", "done"]
 
 
-class LoopState(BaseModel):
-    """The execute loop after a finished turn (JSON in ``execute_checkpoints.state``).
+class LoopState(LoopProgress):
+    """The execute loop after a finished turn (JSON in ``execute_checkpoints.state``): its
+    :class:`~bot.domain.results.LoopProgress` so far, and these.
 
-    ``start_tree`` / ``tree``: the worktree's content (``bot.execution.evidence.snapshot`` tree ids) when
-    the loop started and at the checkpoint; ``latest``: each scenario's latest outcome; ``paid_turns``: how
+    ``selected``: the scenario ids the loop runs; ``start_tree`` / ``tree``: the worktree's content
+    (``bot.execution.evidence.snapshot`` tree ids) when the loop started and at the checkpoint;
+    ``next_phase``: what the loop does next; ``latest``: each scenario's latest outcome; ``paid_turns``: how
     many of ``turns`` (the first ones) an earlier run paid for and its budget counted; ``elapsed_s``:
-    wall-clock seconds of this run's loop; ``thread_id`` / ``thread_usage``: the Codex thread and its
-    token total (``bot.codex.turns.TokenUsage`` fields); ``last_answer``: the last turn's final message.
+    wall-clock seconds of this run's loop; ``thread_usage``: the Codex thread's token total
+    (``bot.codex.turns.TokenUsage`` fields); ``last_answer``: the last turn's final message.
     """
 
-    mode: Mode
     selected: list[str]
     start_tree: str
     tree: str = ""
     next_phase: Phase = "done"
-    stop_reason: str | None = None
-    initial: list[ScenarioOutcome]
     latest: dict[str, ScenarioOutcome]
-    attempts: list[FixAttempt] = Field(default_factory=list)
-    check: list[ScenarioOutcome] = Field(default_factory=list)
-    proofs: list[FixProof] = Field(default_factory=list)
-    documentation: DocumentRevision | None = None
-    evidence: list[Evidence] = Field(default_factory=list)
-    turns: list[TurnUsage] = Field(default_factory=list)
     paid_turns: int = 0
-    codex_s: float = 0.0
     elapsed_s: float = 0.0
-    thread_id: str | None = None
     thread_usage: dict[str, int] = Field(default_factory=dict)
     last_answer: str | None = None
 

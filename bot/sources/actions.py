@@ -56,7 +56,8 @@ async def publish_manifest(ctx: JobContext, manifest: Manifest, *, create: bool 
     body = render_markdown(
         manifest.repository, manifest.commit_sha, manifest.manifest_hash, manifests.sources_of(manifest),
         html_base=await _html_base(ctx), notes=[Reason.model_validate(note) for note in manifest.notes],
-        needs_confirmation=pending, confirmed_by=confirmation.confirmed_by if confirmation and pending else None,
+        needs_confirmation=pending, marks=manifests.marks_of(manifest),
+        confirmed_by=confirmation.confirmed_by if confirmation and pending else None,
     )
     comment, _ = await upsert_comment(ctx.gh, ctx.run.repository, ctx.run.issue_number, MARKER, body, create=create)
     return comment

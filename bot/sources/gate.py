@@ -33,7 +33,7 @@ from bot.domain.sources import Source
 from bot.github.config_files import load_effective
 from bot.jobs.context import JobContext
 from bot.jobs.policy import stage_findings
-from bot.sources.render import totals
+from bot.sources.render import look_kinds, look_reason, totals
 from bot.sources.cache import CACHE_FOLDER, open_cache
 from bot.sources.scan import scan
 from config.org import DEFAULT_SOURCE
@@ -88,7 +88,9 @@ async def current_manifest(ctx: JobContext, config: RepoConfig, config_error: st
     confirmations stand); otherwise the worktree is scanned in a thread
     (``bot.sources.scan.scan``, with ``config``, ``config_error`` and the scan cache under
     ``WORKDIR/scan-cache``) and saved as a
-    new root manifest. Raises ``GitError`` when the scan's git commands fail.
+    new root manifest, which keeps the marks for re-confirmation of the documents unchanged
+    since they were marked (``storage.manifests.save_manifest``; issue 13): the event says which.
+    Raises ``GitError`` when the scan's git commands fail.
     """
     assert ctx.workspace is not None, "actions run after the checkout"
     sha, repository = ctx.workspace.sha, ctx.run.repository
@@ -109,8 +111,10 @@ async def current_manifest(ctx: JobContext, config: RepoConfig, config_error: st
     await ctx.event("scan", "complete", totals(result.sources))
     async with ctx.db.session() as session:
         manifest = await manifests.save_manifest(session, repository, result)
-    await ctx.event("manifest", "complete", f"manifest {manifest.id} saved (hash `{manifest.manifest_hash[:12]}`)",
-                    {"manifest_id": manifest.id})
+    marked = ", ".join(f"`{path}`" for path in manifests.marks_of(manifest))
+    carried = f"; unchanged since marked for re-confirmation: {marked}" if marked else ""
+    await ctx.event("manifest", "complete", f"manifest {manifest.id} saved (hash `{manifest.manifest_hash[:12]}`)"
+                    f"{carried}", {"manifest_id": manifest.id})
     return manifest
 
 
@@ -133,11 +137,13 @@ def strongest_reason(source: Source) -> str:
     return f"{reason.message}{evidence}".replace("\n", " ")
 
 
-def needs_look(pending: list[Source], manifest_hash: str) -> str:
-    """What a blocked run says: each source to look at (path, status, strongest reason) and how to go on."""
-    rows = "\n".join(f"  - `{s.path}` ({s.status}): {strongest_reason(s)}" for s in pending)
+def needs_look(pending: list[Source], manifest_hash: str, marks: dict[str, str]) -> str:
+    """What a blocked run says: each source to look at (path, status, why: ``render.look_reason`` with
+    ``marks``, ``{path: reason}`` of ``storage.manifests.marks_of``) and how to go on."""
+    rows = "\n".join(f"  - `{s.path}` ({s.status}): {look_reason(s, marks.get(s.path)) or 'no reason recorded'}"
+                     for s in pending)
     return (
-        f"{len(pending)} selected source(s) are stale or suspect and need a look before generation "
+        f"{len(pending)} selected source(s) are {look_kinds(pending, marks)} and need a look before generation "
         f"(manifest hash `{manifest_hash[:12]}`):\n{rows}\n\n"
         "  Reply `/scenarioforge confirm` to accept them as they are and resume this run; to leave them out, "
         f"first change the selection (`/scenarioforge sources --exclude {pending[0].path}`, globs allowed), "
@@ -150,16 +156,17 @@ async def gate(ctx: JobContext, manifest: Manifest) -> bool:
 
     False after blocking the run (state ``blocked``, phase ``needs-confirmation``,
     message ``needs_look``) when a selected source is stale or suspect and this
-    manifest hash of the repository has no confirmation
-    (``storage.manifests.pending_confirmation``; seed 000 §7, issue 3).
+    manifest hash of the repository has no confirmation, or is marked for
+    re-confirmation since the latest one (``storage.manifests.pending_confirmation``;
+    seed 000 §7, issues 3 and 13).
     """
     async with ctx.db.session() as session:
         pending = await manifests.pending_confirmation(session, manifest)
         confirmation = await manifests.is_confirmed(session, manifest) if not pending else None
     payload = {"manifest_id": manifest.id, "manifest_hash": manifest.manifest_hash}
     if pending:
-        await ctx.event(GATE_PHASE, "blocked", needs_look(pending, manifest.manifest_hash),
-                        {**payload, "paths": [s.path for s in pending]})
+        message = needs_look(pending, manifest.manifest_hash, manifests.marks_of(manifest))
+        await ctx.event(GATE_PHASE, "blocked", message, {**payload, "paths": [s.path for s in pending]})
         await ctx.set_state("blocked", GATE_PHASE)
         await ctx.report(final=True)
         return False

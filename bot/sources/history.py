@@ -124,11 +124,6 @@ def extend(history: History, repo: Path, commit: str) -> History:
     return new
 
 
-def read_history(repo: Path, commit: str) -> History:
-    """The whole history reachable from ``commit`` (one ``git log``)."""
-    return extend(History(), repo, commit)
-
-
 def _read(history: History, out: str) -> None:
     """Parse ``-z`` output: ``\\x01<sha> <time>\\0\\n<status>\\0<path>[\\0<new path>]\\0…`` (newest first)."""
     tokens = out.split("\0")

@@ -6,7 +6,7 @@ bot finds and edits its one manifest comment instead of posting new ones.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
 from bot.domain.sources import STATUS_ORDER, Reason, ScanResult, Source
@@ -30,6 +30,19 @@ def _reason_text(reason: Reason | None) -> str:
     evidence = f" ({'; '.join(reason.evidence[:2])})" if reason.evidence else ""
     text = f"{reason.message}{evidence}"
     return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 1] + "…"
+
+
+def look_reason(source: Source, mark: str | None) -> str:
+    """Why ``source`` needs a look, on one line: its mark for re-confirmation (``mark``, issue 13) and, when
+    stale or suspect, its strongest reason; empty when it has neither."""
+    scan = _reason_text(source.strongest_reason()) if source.status in ("stale", "suspect") else ""
+    return "; ".join(part for part in (mark and f"marked for re-confirmation: {mark}", scan) if part)
+
+
+def look_kinds(pending: Sequence[Source], marks: Mapping[str, str]) -> str:
+    """``stale or suspect``, or ``stale, suspect or marked for re-confirmation`` when one of ``pending`` is marked."""
+    marked = any(s.path in marks for s in pending)
+    return "stale, suspect or marked for re-confirmation" if marked else "stale or suspect"
 
 
 def totals(sources: Sequence[Source]) -> str:
@@ -59,22 +72,24 @@ def render_markdown(
     html_base: str,
     notes: Sequence[Reason] = (),
     needs_confirmation: Sequence[Source] = (),
+    marks: Mapping[str, str] | None = None,
     confirmed_by: str | None = None,
 ) -> str:
     """The manifest comment body, at most ``COMMENT_LIMIT`` characters.
 
     ``repository`` is ``owner/name``; paths link to
     ``{html_base}/{repository}/blob/{commit_sha}/{path}``. ``needs_confirmation``
-    (selected stale/suspect sources) adds the confirmation request unless
-    ``confirmed_by`` is given. GitHub refuses comment bodies over 65,536
+    (selected stale/suspect or marked sources) adds the confirmation request unless
+    ``confirmed_by`` is given; ``marks`` (``{path: reason}``, ``storage.manifests.marks_of``)
+    says why a marked one needs a look (``look_reason``). GitHub refuses comment bodies over 65,536
     characters: when everything does not fit, the list of sources needing a
     look gets the room first, the table shows its top rows, and each ends with
     "… and K more"; totals and hash always cover every source.
     """
-    look = [] if confirmed_by else list(needs_confirmation)
+    look, marks = [] if confirmed_by else list(needs_confirmation), marks or {}
     head = [MARKER, f"### ScenarioForge sources at `{commit_sha[:12]}`", ""]
     if look:
-        head += ["These selected sources are stale or suspect and need a look before generation:"]
+        head += [f"These selected sources are {look_kinds(look, marks)} and need a look before generation:"]
     table = ["", "| | path | type | status | score | reason | selected |", "|---|---|---|---|---|---|---|"]
     foot = ["", f"**{totals(sources)}**", "", f"Manifest hash: `{manifest_hash}`"]
     foot += ["> " + f"{n.message} {'; '.join(n.evidence)}"[:NOTE_CHARS].rstrip().replace("\n", "\n> ") for n in notes]
@@ -84,7 +99,7 @@ def render_markdown(
                 "`/scenarioforge sources --exclude PATH…`.")] if look else []
     ask += ["", "Change the selection with `/scenarioforge sources --include PATH… --exclude PATH…` (globs allowed)."]
     budget = COMMENT_LIMIT - _size(head + table + foot + ask) - 2 * len(_MORE)
-    bullets, bullets_left = _fit([f"- `{s.path}` ({s.status}): {_cell(_reason_text(s.strongest_reason()))}"
+    bullets, bullets_left = _fit([f"- `{s.path}` ({s.status}): {_cell(look_reason(s, marks.get(s.path)))}"
                                   for s in look], budget)
     rows, rows_left = _fit([_row(s, repository, commit_sha, html_base) for s in sources], budget - _size(bullets))
     more = [_MORE.format(k=rows_left)] if rows_left else []

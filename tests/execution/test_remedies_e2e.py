@@ -4,7 +4,8 @@ The world and the scripted model of ``tests.execution.test_execute_e2e``:
 a ``stale-spec`` failure becomes a documentation PR on
 ``scenarioforge/docs-<run>`` that changes only the stale document (a docs
 turn editing code too has that edit reverted and recorded), and the manifest
-asks for the document to be confirmed again; a ``scenario-defect`` (the
+asks for the document to be confirmed again, at later commits too while the
+document is unchanged; a ``scenario-defect`` (the
 scenario misread its source) becomes ONE revision proposal comment on the
 pack PR, with no fix turn and no pull request.
 """
@@ -32,8 +33,11 @@ from tests.execution.test_execute_e2e import (  # noqa: F401  (fixtures)
     world_settings,
 )
 from tests.execution.test_proof_e2e import keep
+from tests.scenarios.test_generate_e2e import sample_pack, scripted
+from tests.sources.test_e2e_sources import manifest_comments, row
 from tests.support.model_server import assistant_message, exec_call, this_turn, user_texts
 from tests.support.target_repo import BUGGY_FILE, DISCOUNT_TEST, FIX_COMMAND, PYTEST, SPEC, build_pack
+from tests.support.world import WRITER
 
 #: The first words of the docs turn's prompt (bot/codex/templates/docs_fix.md).
 DOCS_TURN = "These scenarios failed because their source document is stale"
@@ -98,6 +102,52 @@ async def test_a_stale_spec_failure_opens_one_documentation_pr_changing_only_the
     assert said in await world.tracking(run.id) and said in check_of(world, run)["output"]["summary"]
     assert "No fix PR: no failure here is one a code change fixes" in await world.tracking(run.id)
     keep("docs-check-run.md", check_of(world, run)["output"]["summary"])
+
+
+def manifest_comment(world) -> str:
+    """The body of the one manifest comment on the issue."""
+    (comment,) = manifest_comments(world)
+    return comment["body"]
+
+
+async def test_a_later_commit_leaving_the_document_as_it_was_asks_for_it_again_until_confirmed(world, model_server):
+    await store_pack(world, spec_status="stale")
+    model_server.script = stale_model()
+    await world.comment("/scenarioforge execute --mode pr --scenarios SC-001")
+    await world.settle()
+    execute = await the_run(world)
+    (pull,) = world.github.pulls.values()
+    world.remote.commit({"shop/__init__.py": '"""The shop."""\n'}, message="Name the package")  # not the document
+    await world.comment("/scenarioforge generate")
+    await world.settle()
+
+    generate = await the_run(world)
+    assert (generate.state, generate.phase, generate.head_sha) == ("blocked", "needs-confirmation", world.remote.sha())
+    reason = f"documentation PR #{pull['number']} (run {execute.id}) rewrites it to match the code"
+    blocked = await world.tracking(generate.id)
+    assert "1 selected source(s) are stale, suspect or marked for re-confirmation and need a look" in blocked
+    assert f"  - `{SPEC}` (trusted): marked for re-confirmation: {reason}\n" in blocked  # the new scan trusts it
+    assert f"); unchanged since marked for re-confirmation: `{SPEC}`" in blocked  # the manifest event
+    assert world.github.check_runs.keys() == {execute.check_run_id}  # generation did not start
+    await world.comment("/scenarioforge sources")
+    await world.settle()
+    assert f"- `{SPEC}` (trusted): marked for re-confirmation: {reason}\n" in manifest_comment(world)
+
+    model_server.script = scripted(sample_pack)
+    await world.comment("/scenarioforge confirm")
+    await world.settle()
+    generate = next(run for run in await world.runs() if run.id == generate.id)
+    assert generate.state == "passed"
+    assert f"✅ **gate** — confirmed by @{WRITER} for hash" in await world.tracking(generate.id)
+    assert "A discount code takes a percentage off" in "\n".join(user_texts(model_server.requests[-1]))
+
+    # the documentation PR merged: the document changed, the new scan alone judges it
+    world.remote.commit({SPEC: git_show(world, f"{DOCS_PREFIX}{execute.id}:{SPEC}")}, message="Merge the docs PR")
+    await world.comment("/scenarioforge sources")
+    await world.settle()
+    assert (await the_run(world)).state == "passed"
+    body = manifest_comment(world)
+    assert "need a look" not in body and "re-confirmation" not in body and "| trusted |" in row(body, SPEC)
 
 
 async def test_a_docs_turn_editing_code_has_that_edit_reverted_and_recorded(world, model_server):

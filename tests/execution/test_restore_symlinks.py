@@ -38,12 +38,19 @@ def outside_folder(tmp_path):
     return outside
 
 
-async def test_restoring_a_folder_replaced_by_a_link_writes_nothing_outside(tmp_path):
-    repo, outside = tmp_path / "repo", outside_folder(tmp_path)
+async def repo_and_outside(tmp_path, files: dict[str, str]):
+    """A git repository ``tmp_path/repo`` with ``files`` committed, the folder outside it (``outside_folder``)
+    and the repository's snapshot tree id: ``(repo, outside, before)``."""
+    repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q")
-    committed(repo, {".github/workflows/ci.yml": "on: push\n", "app.py": "x = 1\n"})
-    before = await snapshot(repo)
+    committed(repo, files)
+    return repo, outside_folder(tmp_path), await snapshot(repo)
+
+
+async def test_restoring_a_folder_replaced_by_a_link_writes_nothing_outside(tmp_path):
+    repo, outside, before = await repo_and_outside(tmp_path, {".github/workflows/ci.yml": "on: push\n",
+                                                               "app.py": "x = 1\n"})
     (repo / ".github" / "workflows" / "ci.yml").unlink()
     (repo / ".github" / "workflows").rmdir()
     os.symlink(outside, repo / ".github" / "workflows")
@@ -58,11 +65,7 @@ async def test_restoring_a_folder_replaced_by_a_link_writes_nothing_outside(tmp_
 
 
 async def test_restoring_a_file_replaced_by_a_link_replaces_the_link(tmp_path):
-    repo, outside = tmp_path / "repo", outside_folder(tmp_path)
-    repo.mkdir()
-    git(repo, "init", "-q")
-    committed(repo, {"protected.yml": "mine\n"})
-    before = await snapshot(repo)
+    repo, outside, before = await repo_and_outside(tmp_path, {"protected.yml": "mine\n"})
     (repo / "protected.yml").unlink()
     os.symlink(outside / "ci.yml", repo / "protected.yml")
     await restore(repo, before, ["protected.yml"])
@@ -71,11 +74,7 @@ async def test_restoring_a_file_replaced_by_a_link_replaces_the_link(tmp_path):
 
 
 async def test_removing_a_new_link_removes_the_link_not_its_target(tmp_path):
-    repo, outside = tmp_path / "repo", outside_folder(tmp_path)
-    repo.mkdir()
-    git(repo, "init", "-q")
-    committed(repo, {"app.py": "x = 1\n"})
-    before = await snapshot(repo)
+    repo, outside, before = await repo_and_outside(tmp_path, {"app.py": "x = 1\n"})
     os.symlink(outside / "ci.yml", repo / "evil.yml")
     await restore(repo, before, ["evil.yml"])
     assert not os.path.lexists(repo / "evil.yml") and (outside / "ci.yml").exists()
@@ -103,10 +102,7 @@ async def test_a_fix_turn_that_plants_a_link_over_the_workflows_has_it_reverted(
 
 
 async def test_the_fix_commit_leaves_out_artefacts_and_links_leaving_the_tree(tmp_path):
-    repo, outside = tmp_path / "repo", outside_folder(tmp_path)
-    repo.mkdir()
-    git(repo, "init", "-q")
-    committed(repo, {"app.py": "x = 1\n", "docs/link.md": "see\n"})
+    repo, outside, _ = await repo_and_outside(tmp_path, {"app.py": "x = 1\n", "docs/link.md": "see\n"})
     (repo / "app.py").write_text("x = 2\n")
     (repo / "helper.py").write_text("y = 1\n")  # a new module of the fix: committed
     for artefact in ("__pycache__/app.cpython-311.pyc", ".pytest_cache/v/cache/lastfailed", ".coverage",

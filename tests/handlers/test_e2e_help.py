@@ -68,23 +68,23 @@ async def test_a_repeated_delivery_is_answered_once(world):
     assert world.comments() == [messages.help_text()]
 
 
-async def test_concurrent_duplicate_help_deliveries_are_answered_once(world):
-    payload = world.comment_payload("/scenarioforge help")
-    answers = await asyncio.gather(*(world.post(payload, "issue_comment", delivery_id="same-help")
+async def post_concurrently_four_times(world, comment: str) -> None:
+    """Deliver one ``issue_comment`` of ``comment`` four times at once under one delivery id and let the bot
+    settle: one delivery is accepted (202), the three others are answered as duplicates (200)."""
+    payload = world.comment_payload(comment)
+    answers = await asyncio.gather(*(world.post(payload, "issue_comment", delivery_id="same-delivery")
                                      for _ in range(4)))
     await world.settle()
-
     assert sorted(a.status for a in answers) == [200, 200, 200, 202]
+
+
+async def test_concurrent_duplicate_help_deliveries_are_answered_once(world):
+    await post_concurrently_four_times(world, "/scenarioforge help")
     assert world.comments() == [messages.help_text()]
 
 
 async def test_concurrent_duplicate_command_deliveries_make_one_run(world):
-    payload = world.comment_payload("/scenarioforge sources")
-    answers = await asyncio.gather(*(world.post(payload, "issue_comment", delivery_id="same-delivery")
-                                     for _ in range(4)))
-    await world.settle()
-
-    assert sorted(a.status for a in answers) == [200, 200, 200, 202]
+    await post_concurrently_four_times(world, "/scenarioforge sources")
     (run,) = await world.runs()
     tracking = [body for body in world.comments() if messages.marker(run.id) in body]
     assert len(tracking) == 1

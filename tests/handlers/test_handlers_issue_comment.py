@@ -38,14 +38,6 @@ def allow(fake_gh, login="Codertocat", role="write"):
     fake_gh.answer("GET", permission_url(login), {"permission": permission, "role_name": role})
 
 
-@pytest.fixture
-def dispatch(fake_gh, database, settings, web_runtime):
-    async def dispatch(event):
-        await router.dispatch(event, fake_gh, db=database, settings=settings, auth=None,
-                              delivery_id=event.delivery_id)
-    return dispatch
-
-
 async def workflows(run_id):
     """``[(workflow id, status, lane)]`` of run ``run_id``."""
     return [(w.workflow_id, w.status, w.queue_partition_key) for w in await queue.workflows_of(run_id)]

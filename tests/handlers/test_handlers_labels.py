@@ -1,12 +1,10 @@
 """Label triggers through the shared transport fake, with real `issues`/`pull_request` payloads."""
-import pytest
 from gidgethub.sansio import Event
 from sqlalchemy import select
 
 from bot.errors import PayloadError
 from bot.github import messages
 from bot.jobs import queue
-from handlers import router
 from storage.models import Run
 from tests.support.webhooks import load_payload
 
@@ -19,14 +17,6 @@ def labeled(event_name, label, *, sender="Codertocat"):
     data["sender"]["login"] = sender
     data.setdefault("installation", {"id": 1})
     return Event(data, event=event_name, delivery_id="d-label")
-
-
-@pytest.fixture
-def dispatch(fake_gh, database, settings, web_runtime):
-    async def dispatch(event):
-        await router.dispatch(event, fake_gh, db=database, settings=settings, auth=None,
-                              delivery_id=event.delivery_id)
-    return dispatch
 
 
 async def stored(database, model):

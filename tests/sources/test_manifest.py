@@ -132,6 +132,29 @@ async def test_a_source_marked_for_reconfirmation_needs_a_confirmation_newer_tha
         assert await manifests.pending_confirmation(session, clean) == []
 
 
+async def test_a_later_scan_carries_a_mark_while_the_document_is_unchanged(database, shop_scan):
+    """Issue 13: a new commit that leaves a marked document as it was (same blob SHA) is asked about again."""
+    trusted = next(s for s in shop_scan.sources if s.selected and s.status == "trusted")
+    later = shop_scan.model_copy(update={"commit_sha": "b" * 40})  # a new commit touching no document
+    edited = later.model_copy(update={"sources": [s.model_copy(update={"blob_sha": "e" * 40}) if s == trusted else s
+                                                  for s in later.sources]})
+    reason = "documentation PR #7 (run 3) rewrites it to match the code"
+    async with database.session() as session:
+        root = await manifests.save_manifest(session, REPO, shop_scan)
+        await manifests.confirm(session, root, "ann")  # before the mark: does not cover it
+        await manifests.mark_for_reconfirmation(session, root, [trusted.path], reason)
+        again = await manifests.save_manifest(session, REPO, later)
+        assert manifests.marks_of(again) == {trusted.path: reason}
+        assert trusted.path in {s.path for s in await manifests.pending_confirmation(session, again)}
+        changed = await manifests.save_manifest(session, REPO, edited)  # the document changed: the scan judges it
+        assert manifests.marks_of(changed) == {}
+        assert trusted.path not in {s.path for s in await manifests.pending_confirmation(session, changed)}
+        assert manifests.marks_of(await manifests.save_manifest(session, "octo/other", later)) == {}
+        await manifests.confirm(session, again, "bob")  # after the mark: satisfies it, in later scans too
+        assert await manifests.pending_confirmation(session, again) == []
+        assert manifests.marks_of(await manifests.save_manifest(session, REPO, later)) == {}
+
+
 async def test_empty_repository_cannot_be_saved(database, new_repo):
     empty = scan(new_repo().path)
     async with database.session() as session:
@@ -162,6 +185,18 @@ def test_markdown_comment(shop_scan):
     noted = render_markdown(REPO, sha, "h", [], html_base=WEB, notes=[Reason(code="config-invalid", severity="info",
                             message="Invalid config.", evidence=["line one\nline two"])])
     assert "> Invalid config. line one\n> line two" in noted and "**0 sources: none; 0 selected**" in noted
+
+
+def test_markdown_comment_says_why_a_marked_source_needs_a_look(shop_scan):
+    spec = next(s for s in shop_scan.sources if s.path == "docs/orders-spec.md")  # trusted and selected
+    stale = next(s for s in shop_scan.sources if s.status == "stale")
+    body = render_markdown(REPO, shop_scan.commit_sha, shop_scan.manifest_hash, shop_scan.sources, html_base=WEB,
+                           needs_confirmation=[spec, stale], marks={spec.path: "documentation PR #7 rewrites it",
+                                                                     stale.path: "documentation PR #8 rewrites it"})
+    assert "These selected sources are stale, suspect or marked for re-confirmation and need a look" in body
+    assert "\n- `docs/orders-spec.md` (trusted): marked for re-confirmation: documentation PR #7 rewrites it\n" in body
+    assert (f"\n- `{stale.path}` (stale): marked for re-confirmation: documentation PR #8 rewrites it; "
+            f"{stale.strongest_reason().message}") in body
 
 
 def _many(n):

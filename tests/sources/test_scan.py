@@ -177,6 +177,15 @@ def test_cli_prints_a_table(shop_repo, capsys):
     assert "14 sources: 3 trusted, 3 suspect, 3 stale, 5 excluded; 6 selected" in out
 
 
+def test_cli_takes_the_checkout_as_repo_too_but_only_once(shop_repo, capsys):
+    assert main(["scan", "--repo", str(shop_repo.path)]) == 0
+    assert "14 sources: 3 trusted, 3 suspect, 3 stale, 5 excluded; 6 selected" in capsys.readouterr().out
+    for argv in (["scan"], ["scan", str(shop_repo.path), "--repo", str(shop_repo.path)]):
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        assert stop.value.code == 2 and "give the checkout once, as PATH or as --repo PATH" in capsys.readouterr().err
+
+
 def test_cli_json_has_the_manifest_fields(shop_repo, shop, capsys):
     assert main(["scan", str(shop_repo.path), "--json", "--ref", "main"]) == 0
     data = json.loads(capsys.readouterr().out)

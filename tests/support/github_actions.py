@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.support.github_endpoints import BODY, PARAMS, _error, _node_id, _paginated, _timestamp
+from tests.support.github_endpoints import BODY, PARAMS, NotFound, _found, _node_id, _paginated, _timestamp
 
 DOWNLOADS = "/_downloads/"
 
@@ -68,19 +68,16 @@ class ActionsEndpoints:
         self._actions_state["suites"][(full_name, suite_id)] = runs
 
     async def _list_jobs(self, request: web.Request) -> web.Response:
-        repo = self._repo(request)
-        jobs = self._actions_state["jobs"].get((repo["full_name"], request[PARAMS]["run_id"])) if repo else None
-        if jobs is None:
-            return _error(404, "Not Found")
+        run = (self._repo(request)["full_name"], request[PARAMS]["run_id"])
+        jobs = _found(self._actions_state["jobs"].get(run))
         response = _paginated(request, jobs)
         link = {"link": response.headers["link"]} if "link" in response.headers else {}
         return web.json_response({"total_count": len(jobs), "jobs": _page_items(response)}, headers=link)
 
     async def _job_logs(self, request: web.Request) -> web.Response:
-        repo = self._repo(request)
-        key = (repo["full_name"], request[PARAMS]["job_id"]) if repo else None
+        key = (self._repo(request)["full_name"], request[PARAMS]["job_id"])
         if key not in self._actions_state["logs"]:
-            return _error(404, "Not Found")
+            raise NotFound
         token = secrets.token_urlsafe(12)
         self._actions_state["downloads"][token] = key
         return web.Response(status=302, headers={"Location": f"{self.url}{DOWNLOADS}job-logs/{key[1]}?token={token}"})
@@ -92,17 +89,12 @@ class ActionsEndpoints:
         return web.Response(text=self._actions_state["logs"][key], content_type="text/plain")
 
     async def _suite_runs(self, request: web.Request) -> web.Response:
-        repo = self._repo(request)
-        runs = self._actions_state["suites"].get((repo["full_name"], request[PARAMS]["check_suite_id"])) if repo else None
-        if runs is None:
-            return _error(404, "Not Found")
+        suite = (self._repo(request)["full_name"], request[PARAMS]["check_suite_id"])
+        runs = _found(self._actions_state["suites"].get(suite))
         return web.json_response({"total_count": len(runs), "check_runs": runs})
 
     async def _create_issue(self, request: web.Request) -> web.Response:
-        repo = self._repo(request)
-        if repo is None:
-            return _error(404, "Not Found")
-        full_name = repo["full_name"]
+        full_name = self._repo(request)["full_name"]
         number = 1 + max((n for name, n in self.issues if name == full_name), default=0)
         issue = self.add_issue(full_name, number, title=request[BODY]["title"], body=request[BODY].get("body"),
                                author=self.bot_login)

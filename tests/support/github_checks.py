@@ -4,7 +4,8 @@
 that GitHub's own front end plays: the route exists (else 404), the request
 validates against the OpenAPI slice ``tests/github/rest-openapi.slice.json``
 (else 422), the credentials are valid (else 401: a live installation token, or
-the App's RS256 JWT for ``/app…``), then a failure a test injected. Everything
+the App's RS256 JWT for ``/app…``), then a failure a test injected; an endpoint
+whose lookup raises ``NotFound`` gets GitHub's 404. Everything
 is recorded in ``requests``; problems also in ``violations``.
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tests.support.github_endpoints import (
     INSTALLATION_ID,
     PARAMS,
     Handler,
+    NotFound,
     _error,
 )
 
@@ -107,7 +109,10 @@ class RequestChecks:
             request.headers.get("authorization"),
         )
         self.requests.append(recorded)
-        response = await self._check(request, raw, route, recorded) or await handler(request)
+        try:
+            response = await self._check(request, raw, route, recorded) or await handler(request)
+        except NotFound:
+            response = _error(404, "Not Found")
         recorded.status = response.status
         return response
 

@@ -14,7 +14,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
@@ -30,6 +30,20 @@ BODY = web.RequestKey("body", object)  # the parsed JSON body
 INSTALLATION_ID = web.RequestKey("installation_id", int)  # whose token authenticated
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
+T = TypeVar("T")
+
+
+class NotFound(Exception):
+    """A lookup found nothing the caller may see: ``RequestChecks`` answers GitHub's 404 ``Not Found``, the
+    same for a missing resource and one the token cannot see
+    (https://docs.github.com/rest/using-the-rest-api/troubleshooting-the-rest-api)."""
+
+
+def _found(resource: T | None) -> T:
+    """``resource``; raises :class:`NotFound` when it is ``None``."""
+    if resource is None:
+        raise NotFound
+    return resource
 
 
 def _timestamp(epoch: float | None = None) -> str:
@@ -95,7 +109,7 @@ class Endpoints:
     async def _create_token(self, request: web.Request) -> web.Response:
         installation_id = request[PARAMS]["installation_id"]
         if installation_id not in {r["_installation_id"] for r in self.repos.values()}:
-            return _error(404, "Not Found")
+            raise NotFound
         token = f"ghs_{secrets.token_urlsafe(27)}"
         expires_at = time.time() + self.token_lifetime_s
         self.tokens[token] = (installation_id, expires_at)
@@ -106,62 +120,50 @@ class Endpoints:
         )
 
     async def _convert_manifest(self, request: web.Request) -> web.Response:
-        manifest = self._manifest_codes.pop(request[PARAMS]["code"], None)
-        if manifest is None:
-            return _error(404, "Not Found")
+        manifest = _found(self._manifest_codes.pop(request[PARAMS]["code"], None))
         app = self._app() | {"name": manifest["name"], "owner": self.user(manifest["owner"], "Organization")}
         secrets_ = {"client_secret": secrets.token_hex(20), "webhook_secret": secrets.token_hex(20),
                     "pem": self.private_pem}
         return web.json_response(app | secrets_, status=201)
 
-    def _repo(self, request: web.Request) -> dict[str, Any] | None:
-        """The repository of the URL if the caller's installation can see it."""
+    def _repo(self, request: web.Request) -> dict[str, Any]:
+        """The repository of the URL; raises :class:`NotFound` unless the caller's installation can see it."""
         params = request[PARAMS]
-        repo = self.repos.get(f"{params['owner']}/{params['repo']}")
-        if repo is None or repo["_installation_id"] != request[INSTALLATION_ID]:
-            return None
+        repo = _found(self.repos.get(f"{params['owner']}/{params['repo']}"))
+        if repo["_installation_id"] != request[INSTALLATION_ID]:
+            raise NotFound
         return repo
 
     async def _get_repo(self, request: web.Request) -> web.Response:
         repo = self._repo(request)
-        if repo is None:
-            return _error(404, "Not Found")
         return web.json_response({k: v for k, v in repo.items() if not k.startswith("_")})
 
     async def _get_permission(self, request: web.Request) -> web.Response:
-        repo = self._repo(request)
         login = request[PARAMS]["username"]
-        role = self.permissions.get((repo["full_name"], login)) if repo else None
-        if role is None:
-            return _error(404, "Not Found")
+        role = _found(self.permissions.get((self._repo(request)["full_name"], login)))
         return web.json_response(
             {"permission": LEGACY_PERMISSION[role], "role_name": role, "user": self.user(login)}
         )
 
-    def _in_repo(self, request: web.Request, table: dict[Any, dict[str, Any]], param: str) -> dict[str, Any] | None:
-        """The ``table`` entry (issues or pulls) that the request's repository and ``param`` name, if any."""
-        repo = self._repo(request)
-        return None if repo is None else table.get((repo["full_name"], request[PARAMS][param]))
+    def _in_repo(self, request: web.Request, table: dict[Any, dict[str, Any]], param: str) -> dict[str, Any]:
+        """The ``table`` entry (issues or pulls) that the request's repository and ``param`` name; raises
+        :class:`NotFound` when there is none."""
+        return _found(table.get((self._repo(request)["full_name"], request[PARAMS][param])))
 
-    def _issue(self, request: web.Request) -> dict[str, Any] | None:
+    def _issue(self, request: web.Request) -> dict[str, Any]:
         return self._in_repo(request, self.issues, "issue_number")
 
     async def _get_issue(self, request: web.Request) -> web.Response:
-        issue = self._issue(request)
-        return _error(404, "Not Found") if issue is None else web.json_response(issue)
+        return web.json_response(self._issue(request))
 
     async def _list_comments(self, request: web.Request) -> web.Response:
         issue = self._issue(request)
-        if issue is None:
-            return _error(404, "Not Found")
         params = request[PARAMS]
         items = self.comments(f"{params['owner']}/{params['repo']}", issue["number"])
         return _paginated(request, items)
 
     async def _create_comment(self, request: web.Request) -> web.Response:
         issue = self._issue(request)
-        if issue is None:
-            return _error(404, "Not Found")
         params = request[PARAMS]
         comment = self.add_comment(
             f"{params['owner']}/{params['repo']}", issue["number"], request[BODY]["body"],
@@ -169,21 +171,19 @@ class Endpoints:
         )
         return web.json_response(comment, status=201, headers={"location": comment["url"]})
 
-    def _own_comment(self, request: web.Request) -> dict[str, Any] | None:
+    def _own_comment(self, request: web.Request) -> dict[str, Any]:
+        """The comment of the URL; raises :class:`NotFound` unless it is on the request's repository."""
         repo = self._repo(request)
         comment_id = request[PARAMS]["comment_id"]
-        if repo is None or self._comment_issue.get(comment_id, ("",))[0] != repo["full_name"]:
-            return None
+        if self._comment_issue.get(comment_id, ("",))[0] != repo["full_name"]:
+            raise NotFound
         return self._comments[comment_id]
 
     async def _get_comment(self, request: web.Request) -> web.Response:
-        comment = self._own_comment(request)
-        return _error(404, "Not Found") if comment is None else web.json_response(comment)
+        return web.json_response(self._own_comment(request))
 
     async def _update_comment(self, request: web.Request) -> web.Response:
         comment = self._own_comment(request)
-        if comment is None:
-            return _error(404, "Not Found")
         if comment["user"]["login"] != self.bot_login:
             return _error(403, "Resource not accessible by integration")
         comment.update(body=request[BODY]["body"], updated_at=_timestamp())
@@ -191,8 +191,6 @@ class Endpoints:
 
     async def _create_reaction(self, request: web.Request) -> web.Response:
         comment = self._own_comment(request)
-        if comment is None:
-            return _error(404, "Not Found")
         content = request[BODY]["content"]
         reactions = self._reactions[comment["id"]]
         for reaction in reactions:
@@ -206,25 +204,20 @@ class Endpoints:
 
     async def _remove_label(self, request: web.Request) -> web.Response:
         issue = self._issue(request)
-        if issue is None:
-            return _error(404, "Not Found")
         name = request[PARAMS]["name"]
         if not any(label["name"] == name for label in issue["labels"]):
             return _error(404, "Label does not exist")
         issue["labels"][:] = [label for label in issue["labels"] if label["name"] != name]
         return web.json_response(issue["labels"])
 
-    def _pull(self, request: web.Request) -> dict[str, Any] | None:
+    def _pull(self, request: web.Request) -> dict[str, Any]:
         return self._in_repo(request, self.pulls, "pull_number")
 
     async def _get_pull(self, request: web.Request) -> web.Response:
-        pull = self._pull(request)
-        return _error(404, "Not Found") if pull is None else web.json_response(pull)
+        return web.json_response(self._pull(request))
 
     async def _list_pulls(self, request: web.Request) -> web.Response:
         repo = self._repo(request)
-        if repo is None:
-            return _error(404, "Not Found")
         query = request.query
         state = query.get("state", "open")
         pulls = [
@@ -238,8 +231,6 @@ class Endpoints:
 
     async def _create_pull(self, request: web.Request) -> web.Response:
         repo = self._repo(request)
-        if repo is None:
-            return _error(404, "Not Found")
         body, full_name = request[BODY], repo["full_name"]
         head = body["head"].split(":")[-1]
         if any(p["head"]["ref"] == head and p["base"]["ref"] == body["base"] and p["state"] == "open"
@@ -255,8 +246,6 @@ class Endpoints:
 
     async def _update_pull(self, request: web.Request) -> web.Response:
         pull = self._pull(request)
-        if pull is None:
-            return _error(404, "Not Found")
         changes = {k: v for k, v in request[BODY].items() if k in ("title", "body", "state")}
         pull.update(changes, updated_at=_timestamp())
         if "base" in request[BODY]:
@@ -265,8 +254,6 @@ class Endpoints:
 
     async def _request_reviewers(self, request: web.Request) -> web.Response:
         pull = self._pull(request)
-        if pull is None:
-            return _error(404, "Not Found")
         full_name = pull["base"]["repo"]["full_name"]
         for login in request[BODY].get("reviewers", []):
             if (full_name, login) not in self.permissions or login == pull["user"]["login"]:
@@ -279,8 +266,6 @@ class Endpoints:
 
     async def _create_check_run(self, request: web.Request) -> web.Response:
         repo = self._repo(request)
-        if repo is None:
-            return _error(404, "Not Found")
         run_id = next(self._ids)
         body = request[BODY]
         check_run = {
@@ -296,21 +281,19 @@ class Endpoints:
         self.check_runs[run_id] = check_run
         return web.json_response(_public(check_run), status=201)
 
-    def _check_run(self, request: web.Request) -> dict[str, Any] | None:
+    def _check_run(self, request: web.Request) -> dict[str, Any]:
+        """The check run of the URL; raises :class:`NotFound` unless it is on the request's repository."""
         repo = self._repo(request)
-        check_run = self.check_runs.get(request[PARAMS]["check_run_id"])
-        if repo is None or check_run is None or check_run["_repo"] != repo["full_name"]:
-            return None
+        check_run = _found(self.check_runs.get(request[PARAMS]["check_run_id"]))
+        if check_run["_repo"] != repo["full_name"]:
+            raise NotFound
         return check_run
 
     async def _get_check_run(self, request: web.Request) -> web.Response:
-        check_run = self._check_run(request)
-        return _error(404, "Not Found") if check_run is None else web.json_response(_public(check_run))
+        return web.json_response(_public(self._check_run(request)))
 
     async def _update_check_run(self, request: web.Request) -> web.Response:
         check_run = self._check_run(request)
-        if check_run is None:
-            return _error(404, "Not Found")
         check_run.update(request[BODY])
         if check_run.get("conclusion") is not None:
             check_run["status"] = "completed"  # GitHub: a conclusion completes the run
@@ -319,16 +302,12 @@ class Endpoints:
 
     async def _get_contents(self, request: web.Request) -> web.Response:
         repo = self._repo(request)
-        if repo is None:
-            return _error(404, "Not Found")
         path = request[PARAMS]["path"].strip("/")
         ref = request.query.get("ref")
         text = self.files.get((repo["full_name"], ref, path))
         if text is None and ref in (None, repo["default_branch"]):
             text = self.files.get((repo["full_name"], None, path))
-        if text is None:
-            return _error(404, "Not Found")
-        raw = text.encode("utf-8")
+        raw = _found(text).encode("utf-8")
         sha = hashlib.sha1(b"blob %d\0" % len(raw) + raw).hexdigest()
         api = f"{repo['url']}/contents/{path}"
         html = f"{repo['html_url']}/blob/{ref or repo['default_branch']}/{path}"
