@@ -1,4 +1,5 @@
 """Label triggers through the shared transport fake, with real `issues`/`pull_request` payloads."""
+import pytest
 from gidgethub.sansio import Event
 from sqlalchemy import select
 
