@@ -4,7 +4,7 @@ Findings come from the run's ``findings:<stage>`` events (``bot.jobs.policy.stag
 records each finding there), so the panel shows exactly what the run reported. The effective
 config is read as the bot reads it for a run and for ``/scenarioforge status --config``
 (``bot.github.config_files.load_effective``, with the App's installation client), and its
-policy is resolved as a run resolves it (``bot.domain.policy.policy_or_default``).
+policy is resolved as a run resolves it (``bot.domain.policy.effective_policy``).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.board.access import Board, Viewer
 from bot.board.queries import event_order
 from bot.domain.findings import Finding
-from bot.domain.policy import policy_or_default
+from bot.domain.policy import effective_policy
 from bot.errors import ScenarioForgeError
 from bot.github.config_files import load_effective
 from bot.jobs.policy import FINDINGS_PHASE
@@ -59,8 +59,8 @@ async def effective_config(board: Board, viewer: Viewer, repository: str) -> dic
     """Template context of the repository page's config panel.
 
     ``config``: ``config.org.Effective`` (``rows()`` give key, value, file, kind; ``layers`` every
-    file read, an invalid one with its ``error``); ``policy`` and ``policy_problem``: the effective
-    policy and why the ``policy:`` section was set aside (``None`` when valid). When GitHub cannot
+    file read, an invalid one with its ``error``: a ``policy:`` that does not resolve included);
+    ``policy``: the effective policy. When GitHub cannot
     be asked, ``config`` is ``None`` and ``config_unreadable`` says why.
     """
     gh = board.installation_client(viewer.installations[repository])
@@ -68,5 +68,4 @@ async def effective_config(board: Board, viewer: Viewer, repository: str) -> dic
         found = await load_effective(gh, repository)
     except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError, ScenarioForgeError) as exc:
         return {"config": None, "config_unreadable": f"{type(exc).__name__}: {exc}"}
-    policy, problem = policy_or_default(found.config.policy)
-    return {"config": found, "policy": policy, "policy_problem": problem, "config_unreadable": None}
+    return {"config": found, "policy": effective_policy(found.config.policy), "config_unreadable": None}

@@ -108,12 +108,3 @@ def effective_policy(config: PolicyConfig) -> EffectivePolicy:
     _known_rules(config.rules, "policy.rules")
     return EffectivePolicy(key=config.pack, rules={**rules, **config.rules}, max_fix_files=config.max_fix_files,
                            protected_paths=tuple(config.protected_paths))
-
-
-def policy_or_default(config: PolicyConfig) -> tuple[EffectivePolicy, str | None]:
-    """``(effective_policy(config), None)``, or ``(the policy of PolicyConfig(), why)`` when
-    ``config`` is invalid: a run then follows ``default@1`` and says why (like an invalid file)."""
-    try:
-        return effective_policy(config), None
-    except ValueError as exc:
-        return effective_policy(PolicyConfig()), str(exc)

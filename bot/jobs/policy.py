@@ -2,9 +2,9 @@
 
 ``apply_policy`` resolves the policy of the run's effective config
 (``bot.domain.policy``), stores ``policy_key``, ``policy_version`` and
-``policy_effective_hash`` on the run and adds a ``policy`` event; an invalid
-``policy:`` section falls back to ``default@1`` and says why (like an invalid
-config file). ``stage_findings`` adds one ``findings`` event per stage that
+``policy_effective_hash`` on the run and adds a ``policy`` event; the config
+always resolves (``bot.github.config_files.load_effective`` leaves out a file
+whose ``policy:`` does not, and says why). ``stage_findings`` adds one ``findings`` event per stage that
 found something (its payload: the findings; its message: the table), and
 stops the run when a finding's rule is ``block``.
 """
@@ -16,7 +16,7 @@ from textwrap import indent
 from sqlalchemy import update
 
 from bot.domain.findings import Finding, blocking
-from bot.domain.policy import EffectivePolicy, policy_or_default
+from bot.domain.policy import EffectivePolicy, effective_policy
 from bot.errors import ScenarioForgeError
 from bot.github.governance import findings_table
 from bot.jobs.context import JobContext
@@ -29,7 +29,7 @@ FINDINGS_PHASE = "findings:"
 
 async def apply_policy(ctx: JobContext, config: RepoConfig) -> EffectivePolicy:
     """The run's effective policy, recorded on the run and in a ``policy`` event."""
-    policy, problem = policy_or_default(config.policy)
+    policy = effective_policy(config.policy)
     columns = {"policy_key": policy.key, "policy_version": policy.version,
                "policy_effective_hash": policy.effective_hash}
     async with ctx.db.session() as session:
@@ -40,10 +40,7 @@ async def apply_policy(ctx: JobContext, config: RepoConfig) -> EffectivePolicy:
     blocks = sorted(code for code, severity in policy.rules.items() if severity == "block")
     text = (f"policy `{policy.key}`, effective hash `{policy.effective_hash[:12]}`"
             + (f"; blocking: {', '.join(f'`{code}`' for code in blocks)}" if blocks else "; warnings only"))
-    if problem:
-        text = f"invalid `policy:` ({problem}); {text}"
-    await ctx.event("policy", "failed" if problem else "complete", text,
-                    {**columns, "rules": policy.rules, "error": problem})
+    await ctx.event("policy", "complete", text, {**columns, "rules": policy.rules})
     return policy
 
 

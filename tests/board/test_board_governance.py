@@ -144,12 +144,13 @@ async def test_an_invalid_org_file_is_shown_as_such_and_the_repositorys_keys_app
                                                                         ["2", "repository file", OWN])
 
 
-async def test_an_invalid_policy_is_shown_with_the_pack_runs_follow_instead(board_app, github_server):
+async def test_a_file_whose_policy_does_not_resolve_is_shown_left_out_with_its_error(board_app, github_server):
     github_server.oauth.grant("octocat", REPO)
     github_server.set_file(REPO, CONFIG, "policy:\n  pack: nope@1\n")
     page = await page_of(board_app, f"/board/{REPO}")
-    assert "invalid policy</span> policy.pack: unknown pack &#39;nope@1&#39;" in page
-    assert "runs follow <code>default@1</code>" in page
+    assert (f"invalid repository file, left out: <code>{OWN} (merged with the layers under it): "
+            "policy.pack: unknown pack &#39;nope@1&#39;") in page
+    assert "<code>default@1</code>" in page and "invalid policy</span>" not in page
 
 
 async def test_two_repositories_of_one_installation_show_only_their_own_config(board_app, github_server):
