@@ -17,6 +17,8 @@ from dataclasses import replace
 import gidgethub
 from gidgethub.abc import GitHubAPI
 
+from bot.domain.policy import effective_policy
+from bot.github.client import rate_limit_delay
 from config.org import (
     EXTENDS,
     EXTENDS_BASE,
@@ -30,8 +32,6 @@ from config.org import (
     parse_layer,
     source_name,
 )
-from bot.domain.policy import effective_policy
-from bot.github.client import rate_limit_delay
 from config.repo import CONFIG_PATH
 
 #: ``{+path}`` keeps the slashes of the path. Without ``ref`` GitHub reads the default branch.
