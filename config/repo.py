@@ -42,9 +42,10 @@ VENDORED = ["node_modules/**", "**/node_modules/**", "vendor/**", "third_party/*
 
 
 class Section(BaseModel):
-    """Base of every config section: unknown keys are errors."""
+    """Base of every config section: unknown keys are errors, and values keep their YAML type
+    (``strict``: ``max_fix_attempts: yes`` or ``"3"`` is an error naming the key, never 1 or 3)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 def _off(value: object) -> object:

@@ -1,6 +1,8 @@
 """``.github/scenarioforge.yml``: defaults, overrides, unknown keys and bad YAML."""
 from __future__ import annotations
 
+import pytest
+
 from config.repo import VENDORED, RepoConfig, load_repo_config, matches_any
 
 
@@ -68,10 +70,22 @@ def test_the_automatic_behaviours_default_to_asking_and_take_a_bare_off():
     assert config == RepoConfig() and "ci.on_failure" in error and "'button', 'auto' or 'off'" in error
 
 
+@pytest.mark.parametrize(("text", "key", "problem"), [
+    ("execute:\n  max_fix_attempts: yes\n", "execute.max_fix_attempts", "valid integer"),
+    ("execute:\n  repeat: '3'\n", "execute.repeat", "valid integer"),
+    ("generate:\n  refine_rounds: 2.0\n", "generate.refine_rounds", "valid integer"),
+    ("sources:\n  types:\n    adr: {selected: 'no'}\n", "sources.types.adr.selected", "valid boolean"),
+])
+def test_a_value_of_the_wrong_yaml_type_is_an_error_naming_the_key(text, key, problem):
+    config, error = load_repo_config(text)
+    assert config == RepoConfig() and key in error and problem in error, error
+
+
 def test_a_budget_is_a_finite_number_of_dollars_not_a_boolean():
     for value, problem in (("yes", "must be a number of US dollars, not true"), ("-1", "greater than or equal to 0"),
-                           (".inf", "finite number"), (".nan", "finite number"), ("fifty", "valid number")):
+                           (".inf", "finite number"), (".nan", "finite number"), ("fifty", "valid number"),
+                           ("'120.5'", "valid number")):  # a quoted number is text
         config, error = load_repo_config(f"budget:\n  monthly_usd: {value}\n")
         assert config == RepoConfig() and "budget.monthly_usd" in error and problem in error, (value, error)
-    config, error = load_repo_config("budget:\n  monthly_usd: 0\n  installation_monthly_usd: '120.5'\n")
+    config, error = load_repo_config("budget:\n  monthly_usd: 0\n  installation_monthly_usd: 120.5\n")
     assert error is None and (config.budget.monthly_usd, config.budget.installation_monthly_usd) == (0, 120.5)
