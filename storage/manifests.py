@@ -65,7 +65,7 @@ async def _create(session: AsyncSession, repository: str, commit_sha: str, sourc
 
 async def save_manifest(session: AsyncSession, repository: str, result: ScanResult) -> Manifest:
     """Persist a scan of ``repository`` (``owner/name``) as a new root manifest, carrying the marks for
-    re-confirmation of its unchanged documents (:func:`_carry_marks`).
+    re-confirmation of its unchanged documents (:func:`carry_marks`).
 
     Raises ``ValueError`` for the scan of an empty repository (no commit to pin sources to).
     """
@@ -73,16 +73,19 @@ async def save_manifest(session: AsyncSession, repository: str, result: ScanResu
         raise ValueError("an empty repository has no sources to record")
     notes = [n.model_dump(mode="json") for n in result.notes]
     manifest = await _create(session, repository, result.commit_sha, result.sources, notes, None)
-    await _carry_marks(session, manifest)
+    await carry_marks(session, manifest)
     return manifest
 
 
-async def _carry_marks(session: AsyncSession, manifest: Manifest) -> None:
-    """Give each source of the new ``manifest`` the newest mark found on the same path AND blob SHA in an
-    earlier manifest of its repository (the document did not change since it was marked), unless a
+async def carry_marks(session: AsyncSession, manifest: Manifest) -> None:
+    """Give each source of ``manifest`` the newest mark found on the same path AND blob SHA in another
+    manifest of its repository (the document did not change since it was marked), unless a
     confirmation of a manifest marking that document, given after that mark, satisfied it
-    (:func:`pending_confirmation`'s rule). A changed document (another blob SHA) carries no mark: the new
-    scan alone judges it (issue 13)."""
+    (:func:`pending_confirmation`'s rule), or the source holds that mark or a newer one already. A changed
+    document (another blob SHA) carries no mark: the new scan alone judges it (issue 13).
+
+    Called for every new root manifest and for a manifest reused for its commit (scanned before
+    the mark was set on a later one: ``bot.sources.gate.current_manifest``)."""
     marked = (await session.execute(
         select(ManifestSource, Manifest.manifest_hash).join(Manifest, Manifest.id == ManifestSource.manifest_id)
         .where(Manifest.repository == manifest.repository, Manifest.id != manifest.id,
@@ -101,6 +104,8 @@ async def _carry_marks(session: AsyncSession, manifest: Manifest) -> None:
         .where(Manifest.repository == manifest.repository))).all()
     for row in manifest.sources:
         if (mark := newest.get(key := (row.path, row.blob_sha))) is None:
+            continue
+        if row.reconfirm_since is not None and _utc(row.reconfirm_since) >= _utc(mark.reconfirm_since):
             continue
         if not any(hash_ in holders[key] and _utc(at) > _utc(mark.reconfirm_since) for hash_, at in confirmed):
             row.reconfirm_reason, row.reconfirm_since = mark.reconfirm_reason, mark.reconfirm_since

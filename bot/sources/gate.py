@@ -84,8 +84,9 @@ async def manifest_at(session: AsyncSession, repository: str, commit_sha: str) -
 async def current_manifest(ctx: JobContext, config: RepoConfig, config_error: str | None) -> Manifest:
     """The manifest of the job's worktree at ``ctx.workspace.sha``.
 
-    The newest manifest of that commit is reused as it is (its selection and
-    confirmations stand); otherwise the worktree is scanned in a thread
+    The newest manifest of that commit is reused (its selection and confirmations
+    stand), taking up the marks for re-confirmation set since on its unchanged documents
+    (``storage.manifests.carry_marks``); otherwise the worktree is scanned in a thread
     (``bot.sources.scan.scan``, with ``config``, ``config_error`` and the scan cache under
     ``WORKDIR/scan-cache``) and saved as a
     new root manifest, which keeps the marks for re-confirmation of the documents unchanged
@@ -96,6 +97,8 @@ async def current_manifest(ctx: JobContext, config: RepoConfig, config_error: st
     sha, repository = ctx.workspace.sha, ctx.run.repository
     async with ctx.db.session() as session:
         manifest = await manifest_at(session, repository, sha)
+        if manifest is not None:
+            await manifests.carry_marks(session, manifest)
     if manifest is not None:
         await ctx.event("manifest", "complete", f"manifest {manifest.id} of `{sha[:12]}` reused "
                         f"(hash `{manifest.manifest_hash[:12]}`)", {"manifest_id": manifest.id})

@@ -155,6 +155,25 @@ async def test_a_later_scan_carries_a_mark_while_the_document_is_unchanged(datab
         assert manifests.marks_of(await manifests.save_manifest(session, REPO, later)) == {}
 
 
+async def test_a_manifest_reused_for_its_commit_takes_up_a_mark_set_since_on_a_later_one(database, shop_scan):
+    """A commit scanned before the documentation PR was opened keeps its manifest; reusing it, the gate
+    must still see the mark a later manifest got for the same document (same blob SHA)."""
+    trusted = next(s for s in shop_scan.sources if s.selected and s.status == "trusted")
+    later = shop_scan.model_copy(update={"commit_sha": "b" * 40})
+    reason = "documentation PR #7 (run 3) rewrites it to match the code"
+    async with database.session() as session:
+        earlier = await manifests.save_manifest(session, REPO, shop_scan)
+        newer = await manifests.save_manifest(session, REPO, later)
+        await manifests.mark_for_reconfirmation(session, newer, [trusted.path], reason)
+        assert manifests.marks_of(earlier) == {}
+        await manifests.carry_marks(session, earlier)
+        assert manifests.marks_of(earlier) == {trusted.path: reason}
+        assert trusted.path in {s.path for s in await manifests.pending_confirmation(session, earlier)}
+        await manifests.mark_for_reconfirmation(session, earlier, [trusted.path], "its own, newer mark")
+        await manifests.carry_marks(session, earlier)  # an older mark elsewhere does not replace it
+        assert manifests.marks_of(earlier) == {trusted.path: "its own, newer mark"}
+
+
 async def test_empty_repository_cannot_be_saved(database, new_repo):
     empty = scan(new_repo().path)
     async with database.session() as session:
