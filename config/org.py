@@ -187,8 +187,9 @@ def effective(layers: Sequence[Layer], check: Callable[[RepoConfig], object] | N
         if layer.data is None:
             continue
         data = _org_only(layer).data or {}
+        over = merge(merged, data)
         try:
-            candidate = RepoConfig.model_validate(merge(merged, data))
+            candidate = RepoConfig.model_validate(over)
             if check is not None:
                 check(candidate)
         except ValueError as exc:  # pydantic's ValidationError included
@@ -196,7 +197,7 @@ def effective(layers: Sequence[Layer], check: Callable[[RepoConfig], object] | N
             errors.append(error)
             read[index] = replace(layer, data=None, error=error)
             continue
-        merged, config = merge(merged, data), candidate
+        merged, config = over, candidate
         for key in [key for key, value in flatten(data).items() if value != {}]:
             sources = {k: v for k, v in sources.items() if not k.startswith(f"{key}.")}
             sources[key] = layer.source

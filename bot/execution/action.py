@@ -47,7 +47,7 @@ from bot.codex.turns import EngineEvent
 from bot.domain.pack import PackDocument
 from bot.domain.results import ExecutionOutcome, Mode
 from bot.errors import ScenarioForgeError
-from bot.execution.selection import fix_selection, left_out_note
+from bot.execution.selection import Selection, fix_selection, left_out_note
 from bot.execution.loop import PR_MODES, Limits, execute_pack
 from bot.execution.remedies import apply_remedies
 from bot.execution.verify import Rigor
@@ -319,12 +319,12 @@ async def _execute_and_report(ctx: JobContext, check: checks.CheckRun, chosen: C
         return
     pull, notes = None, []
     findings = await stage_findings(ctx, "execute", execute_findings(policy, outcome.results))
-    committed = (await fix_selection(workspace.path, workspace.pinned)).paths if publishes(outcome) else []
+    selection = await fix_selection(workspace.path, workspace.pinned) if publishes(outcome) else None
     documents = sorted(outcome.documentation.files) if outcome.documentation else []  # the documentation PR's
-    findings += await stage_findings(ctx, "pr", pr_findings(policy, committed)  # before either PR is opened
-                                     + pr_findings(policy, documents, pull="documentation PR"))
-    if publishes(outcome):
-        pull, note = await publish_fix(ctx, outcome, chosen, fix_branch(root_run_id))
+    findings += await stage_findings(ctx, "pr", pr_findings(policy, selection.paths if selection else [])
+                                     + pr_findings(policy, documents, pull="documentation PR"))  # before either PR
+    if selection is not None:
+        pull, note = await publish_fix(ctx, outcome, chosen, fix_branch(root_run_id), selection)
         notes += [note] if note else []
     elif outcome.mode in PR_MODES:
         notes.append(no_fix_pr(outcome))
@@ -358,10 +358,10 @@ async def stopped_by_cancel(ctx: JobContext, check: checks.CheckRun, pull: Mappi
     return True
 
 
-async def publish_fix(ctx: JobContext, outcome: ExecutionOutcome, chosen: ChosenPack,
-                      branch: str) -> tuple[dict[str, Any], str | None]:
-    """Commit the worktree's change (the fix, not its build artefacts: ``bot.execution.selection``) as the bot
-    on ``branch`` (:func:`fix_branch`; head SHA + one commit, so a later run of the same chain replaces it),
+async def publish_fix(ctx: JobContext, outcome: ExecutionOutcome, chosen: ChosenPack, branch: str,
+                      selection: Selection) -> tuple[dict[str, Any], str | None]:
+    """Commit ``selection`` (the fix, not its build artefacts: ``bot.execution.selection.fix_selection``) as the
+    bot on ``branch`` (:func:`fix_branch`; head SHA + one commit, so a later run of the same chain replaces it),
     push with the installation token to the base repository, open or update the branch's draft pull request
     against the head branch (a fork's pull request: against its base branch, naming the fork's author,
     ``bot.github.publish.fork_pull``), ask the requester to review, link this run ↔ PR.
@@ -377,7 +377,6 @@ async def publish_fix(ctx: JobContext, outcome: ExecutionOutcome, chosen: Chosen
     await ctx.event("publish", "running", f"committing the fix on `{branch}`")
     await ctx.report()
     run_url = await ctx.tracking_comment_url()
-    selection = await fix_selection(workspace.path, workspace.pinned)
     sha = await commit(workspace, selection.paths, message=commit_message(
         outcome, run_id=run.id, run_url=run_url, chosen=chosen, requester=run.requester))
     await push(workspace, branch, await ctx.token(), force=True)  # the base repository, never a fork

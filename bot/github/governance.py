@@ -43,8 +43,10 @@ def spend_line(repository: str, month: str, spent: float, ceiling: float | None)
     """``Month-to-date spend (2026-12) of owner/repo: $1.23 of $50.00 (2 %).``"""
     if ceiling is None:
         of = " (no ceiling)"
+    elif ceiling == 0:
+        of = f" of {usd(ceiling)} (every run refused)"
     else:
-        of = f" of {usd(ceiling)} ({spent / ceiling:.0%})" if ceiling else f" of {usd(ceiling)} (every run refused)"
+        of = f" of {usd(ceiling)} ({spent / ceiling:.0%})"
     return f"Month-to-date spend ({month}) of {repository}: {usd(spent)}{of}."
 
 
