@@ -119,12 +119,13 @@ def classify(path: str, text: str, *, title: str = "", headings: tuple[str, ...]
     Path tokens decide first (priority order of ``_RULES``); then the title
     and headings (from the parse, ``bot.sources.references.Claims``); then
     content alone (checkboxes → tasks; metadata, a numbered name or spec
-    headings → other). YAML outside documentation folders counts only with
-    OpenAPI keys or front-matter-like ``title``/``status`` keys.
+    headings → other). YAML counts only with OpenAPI keys or front-matter-like
+    ``title``/``status`` keys, wherever it lies: a documentation folder's ``_config.yml``
+    (a site generator's) or ``.markdownlint.yml`` is configuration, not a document.
     """
     tokens = path_tokens(path.rsplit(".", 1)[0] if extension(path) else path)
     if extension(path) in (".yaml", ".yml"):
-        return _classify_yaml(text) if not in_doc_dir(path) else "other"
+        return _classify_yaml(text)
     for kind, words, _ in _RULES:
         if tokens & words:
             return kind

@@ -39,6 +39,11 @@ from bot.sources.trust import judge
         ("notes.txt", "Just a note.\n", None),
         (".github/workflows/ci.yml", "on: push\n", None),
         ("config/app.yml", "debug: true\n", None),
+        # YAML in a documentation folder is judged by its content too: a site's or a linter's config is no source
+        ("docs/_config.yml", 'title: "MADR"\ntheme: just-the-docs\n', None),
+        ("docs/decisions/.markdownlint.yml", "MD013: false\n", None),
+        ("docs/api/openapi.yaml", "openapi: 3.1.0\ninfo: {}\n", "spec"),
+        ("docs/proposals/0007-cache.yml", "title: Cache\nstatus: accepted\n", "other"),
     ],
 )
 def test_classify(path, text, kind):
